@@ -1,0 +1,257 @@
+#include "engine/partition_state.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+
+namespace txscreen::engine {
+
+namespace v1 = ::txscreen::v1;
+
+namespace {
+
+constexpr int64_t kMicrosPerDay = 86400LL * 1000000;
+
+int64_t DayOf(int64_t t_us) {
+  return t_us >= 0 ? t_us / kMicrosPerDay : (t_us - kMicrosPerDay + 1) / kMicrosPerDay;
+}
+
+void AppendBigEndian32(int64_t v, std::string* out) {
+  uint32_t u = static_cast<uint32_t>(std::clamp<int64_t>(v, 0, 0xFFFFFFFFLL));
+  out->push_back(static_cast<char>(u >> 24));
+  out->push_back(static_cast<char>(u >> 16));
+  out->push_back(static_cast<char>(u >> 8));
+  out->push_back(static_cast<char>(u));
+}
+
+}  // namespace
+
+WindowState* EntityWindows::Find(uint64_t fingerprint) {
+  for (auto& [fp, w] : windows) {
+    if (fp == fingerprint) return &w;
+  }
+  return nullptr;
+}
+
+WindowState* EntityWindows::FindOrAdd(uint64_t fingerprint) {
+  if (WindowState* w = Find(fingerprint)) return w;
+  windows.emplace_back(fingerprint, WindowState());
+  return &windows.back().second;
+}
+
+PartitionState::PartitionState(StateStore* store, int32_t partition,
+                               PartitionStateOptions options)
+    : store_(store),
+      partition_(partition),
+      options_(options),
+      prefix_(PartitionPrefix(partition)) {}
+
+std::string& PartitionState::Key(v1::Entity kind, absl::string_view id) {
+  key_.assign(prefix_);
+  key_.push_back(static_cast<char>('0' + kind));
+  key_.append(id.data(), id.size());
+  return key_;
+}
+
+std::string PartitionState::RecordKey(absl::string_view transaction_id,
+                                      int64_t occurred_at_us) const {
+  std::string key = prefix_;
+  AppendBigEndian32(DayOf(occurred_at_us), &key);
+  key.append(transaction_id.data(), transaction_id.size());
+  return key;
+}
+
+absl::StatusOr<EntityWindows*> PartitionState::FindWindows(
+    v1::Entity kind, absl::string_view id) {
+  std::string& key = Key(kind, id);
+  auto it = windows_.find(key);
+  if (it != windows_.end()) return it->second.get();
+  bool found = false;
+  if (absl::Status s = store_->Get(StateFamily::kWindows, key, &value_, &found);
+      !s.ok()) {
+    return s;
+  }
+  if (!found) return nullptr;
+  EntityWindowsProto proto;
+  if (!proto.ParseFromString(value_)) {
+    return absl::DataLossError(
+        absl::StrCat("state: windows of entity '", id, "' do not parse"));
+  }
+  auto entity = std::make_unique<EntityWindows>();
+  for (const WindowProto& w : proto.window()) {
+    entity->windows.emplace_back(w.fingerprint(), WindowState());
+    entity->windows.back().second.FromProto(w);
+  }
+  EntityWindows* raw = entity.get();
+  windows_.emplace(key, std::move(entity));
+  return raw;
+}
+
+absl::StatusOr<EntityWindows*> PartitionState::Windows(v1::Entity kind,
+                                                       absl::string_view id) {
+  absl::StatusOr<EntityWindows*> found = FindWindows(kind, id);
+  if (!found.ok() || *found != nullptr) return found;
+  auto entity = std::make_unique<EntityWindows>();
+  EntityWindows* raw = entity.get();
+  windows_.emplace(Key(kind, id), std::move(entity));
+  return raw;
+}
+
+absl::StatusOr<CustomerHistory*> PartitionState::History(
+    absl::string_view customer_id) {
+  key_.assign(prefix_);
+  key_.append(customer_id.data(), customer_id.size());
+  auto it = history_.find(key_);
+  if (it != history_.end()) return it->second.get();
+  auto history = std::make_unique<CustomerHistory>();
+  bool found = false;
+  if (absl::Status s = store_->Get(StateFamily::kHistory, key_, &value_, &found);
+      !s.ok()) {
+    return s;
+  }
+  if (found) {
+    if (!history->proto.ParseFromString(value_)) {
+      return absl::DataLossError(absl::StrCat(
+          "state: history of customer '", customer_id, "' does not parse"));
+    }
+    for (const SeenTransactionProto& s : history->proto.seen()) {
+      history->seen[s.id_hash()] = s.occurred_at_us();
+    }
+    for (const PayeeProto& p : history->proto.payee()) {
+      history->payees[p.key()] = p.last_paid_us();
+    }
+    history->proto.clear_seen();
+    history->proto.clear_payee();
+  }
+  CustomerHistory* raw = history.get();
+  history_.emplace(key_, std::move(history));
+  return raw;
+}
+
+absl::StatusOr<const TransactionRecordProto*> PartitionState::FindRecord(
+    absl::string_view transaction_id, int64_t occurred_at_us) {
+  std::string key = RecordKey(transaction_id, occurred_at_us);
+  if (auto it = records_.find(key); it != records_.end()) return &it->second;
+  if (auto it = loaded_records_.find(key); it != loaded_records_.end()) {
+    return &it->second;
+  }
+  bool found = false;
+  if (absl::Status s = store_->Get(StateFamily::kDedupe, key, &value_, &found);
+      !s.ok()) {
+    return s;
+  }
+  if (!found) return nullptr;
+  TransactionRecordProto record;
+  if (!record.ParseFromString(value_)) {
+    return absl::DataLossError(absl::StrCat("state: record of transaction '",
+                                            transaction_id,
+                                            "' does not parse"));
+  }
+  auto [it, inserted] = loaded_records_.emplace(key, std::move(record));
+  return &it->second;
+}
+
+void PartitionState::PutRecord(TransactionRecordProto record) {
+  max_event_us_ = std::max(max_event_us_, record.occurred_at_us());
+  std::string key = RecordKey(record.transaction_id(), record.occurred_at_us());
+  loaded_records_.erase(key);
+  records_[key] = std::move(record);
+}
+
+void PartitionState::Expire(CustomerHistory* history, int64_t now_us) {
+  const int64_t seen_cutoff = now_us - options_.dedupe_retention_us;
+  size_t before = history->seen.size();
+  absl::erase_if(history->seen,
+                 [&](const auto& e) { return e.second < seen_cutoff; });
+  const int64_t payee_cutoff = now_us - options_.payee_retention_us;
+  size_t payees_before = history->payees.size();
+  absl::erase_if(history->payees,
+                 [&](const auto& e) { return e.second < payee_cutoff; });
+  if (history->payees.size() > options_.max_payees) {
+    // Forget the payees paid longest ago.
+    std::vector<int64_t> times;
+    times.reserve(history->payees.size());
+    for (const auto& [k, t] : history->payees) times.push_back(t);
+    size_t drop = history->payees.size() - options_.max_payees;
+    std::nth_element(times.begin(), times.begin() + static_cast<long>(drop - 1),
+                     times.end());
+    int64_t cutoff = times[drop - 1];
+    absl::erase_if(history->payees,
+                   [&](const auto& e) { return e.second <= cutoff; });
+  }
+  if (history->seen.size() != before || history->payees.size() != payees_before) {
+    history->dirty = true;
+  }
+}
+
+absl::Status PartitionState::Flush(absl::string_view input_position) {
+  std::vector<StateWrite> writes;
+  writes.reserve(records_.size() + windows_.size() + history_.size() + 2);
+  for (auto& [key, entity] : windows_) {
+    if (!entity->dirty) continue;
+    EntityWindowsProto proto;
+    for (const auto& [fp, w] : entity->windows) {
+      if (w.empty()) continue;
+      WindowProto* p = proto.add_window();
+      p->set_fingerprint(fp);
+      w.ToProto(p);
+    }
+    writes.push_back(proto.window_size() == 0
+                         ? StateWrite::Erase(StateFamily::kWindows, key)
+                         : StateWrite::Put(StateFamily::kWindows, key,
+                                           proto.SerializeAsString()));
+    entity->dirty = false;
+  }
+  for (auto& [key, history] : history_) {
+    if (!history->dirty) continue;
+    CustomerHistoryProto proto = history->proto;
+    for (const auto& [hash, at] : history->seen) {
+      SeenTransactionProto* s = proto.add_seen();
+      s->set_id_hash(hash);
+      s->set_occurred_at_us(at);
+    }
+    for (const auto& [k, at] : history->payees) {
+      PayeeProto* p = proto.add_payee();
+      p->set_key(k);
+      p->set_last_paid_us(at);
+    }
+    writes.push_back(
+        StateWrite::Put(StateFamily::kHistory, key, proto.SerializeAsString()));
+    history->dirty = false;
+  }
+  for (auto& [key, record] : records_) {
+    writes.push_back(
+        StateWrite::Put(StateFamily::kDedupe, key, record.SerializeAsString()));
+  }
+  // Records older than the retention go by range deletion.
+  int64_t keep_from_day = DayOf(max_event_us_ - options_.dedupe_retention_us) - 1;
+  if (max_event_us_ > 0 && keep_from_day > expired_before_day_) {
+    StateWrite range = StateWrite::Erase(StateFamily::kDedupe, prefix_);
+    range.erase_range = true;
+    range.end_key = prefix_;
+    AppendBigEndian32(keep_from_day, &range.end_key);
+    writes.push_back(std::move(range));
+    expired_before_day_ = keep_from_day;
+  }
+  writes.push_back(StateWrite::Put(StateFamily::kOffsets,
+                                   absl::StrCat(prefix_, "input"),
+                                   std::string(input_position)));
+  if (absl::Status s = store_->Commit(writes); !s.ok()) return s;
+  records_.clear();
+  loaded_records_.clear();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> PartitionState::CommittedPosition() {
+  bool found = false;
+  std::string value;
+  if (absl::Status s = store_->Get(StateFamily::kOffsets,
+                                   absl::StrCat(prefix_, "input"), &value,
+                                   &found);
+      !s.ok()) {
+    return s;
+  }
+  return found ? value : "";
+}
+
+}  // namespace txscreen::engine

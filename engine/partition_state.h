@@ -1,0 +1,115 @@
+// File: partition_state.h
+//
+// The hot state of one input partition, in memory: entity windows, customer
+// histories and the records of recently screened transactions. Misses load
+// from the StateStore; changes are written behind by Flush(), in one atomic
+// batch together with the input position, so that after a crash the state
+// and the position agree and every transaction affects state exactly once.
+//
+// Thread safety: none. One partition is processed by one thread.
+#ifndef TXSCREEN_ENGINE_PARTITION_STATE_H_
+#define TXSCREEN_ENGINE_PARTITION_STATE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "engine/state.pb.h"
+#include "engine/state_store.h"
+#include "engine/window.h"
+
+namespace txscreen::engine {
+
+// All windows of one entity, by feature fingerprint.
+struct EntityWindows {
+  std::vector<std::pair<uint64_t, WindowState>> windows;
+  bool dirty = false;
+
+  WindowState* Find(uint64_t fingerprint);
+  WindowState* FindOrAdd(uint64_t fingerprint);
+};
+
+struct CustomerHistory {
+  CustomerHistoryProto proto;
+  // id hash -> event time, for duplicate detection.
+  absl::flat_hash_map<uint64_t, int64_t> seen;
+  // counterparty account hash -> last payment time.
+  absl::flat_hash_map<uint64_t, int64_t> payees;
+  // Event time at which retention is next applied (not persisted).
+  int64_t next_expiry_us = 0;
+  bool dirty = false;
+};
+
+struct PartitionStateOptions {
+  // Transactions remembered for duplicate detection and reversal, by event
+  // time. Default: 7 days.
+  int64_t dedupe_retention_us = 7LL * 86400 * 1000000;
+  // Payees remembered for "first payment to this counterparty". Default: 400
+  // days; at most `max_payees` per customer (oldest forgotten first).
+  int64_t payee_retention_us = 400LL * 86400 * 1000000;
+  size_t max_payees = 1000;
+};
+
+class PartitionState {
+ public:
+  // `store` must outlive this object.
+  PartitionState(StateStore* store, int32_t partition,
+                 PartitionStateOptions options = {});
+
+  // Loaded or created; the pointer stays valid until Flush().
+  absl::StatusOr<EntityWindows*> Windows(txscreen::v1::Entity kind,
+                                         absl::string_view id);
+  // The entity if it has state (memory or store), else nullptr.
+  absl::StatusOr<EntityWindows*> FindWindows(txscreen::v1::Entity kind,
+                                             absl::string_view id);
+  absl::StatusOr<CustomerHistory*> History(absl::string_view customer_id);
+
+  // The record of an earlier transaction that occurred at `occurred_at_us`,
+  // or nullptr. Records are keyed by event day so that old ones are removed
+  // by range deletion (never by a TTL).
+  absl::StatusOr<const TransactionRecordProto*> FindRecord(
+      absl::string_view transaction_id, int64_t occurred_at_us);
+  void PutRecord(TransactionRecordProto record);
+
+  // Forgets a customer's dedupe and payee entries older than the retention
+  // before `now_us` (event time).
+  void Expire(CustomerHistory* history, int64_t now_us);
+
+  // Writes every change since the last flush, with `input_position` in the
+  // offsets family, atomically.
+  absl::Status Flush(absl::string_view input_position);
+  // The input position of the last flush ("" when none).
+  absl::StatusOr<std::string> CommittedPosition();
+
+  size_t pending_records() const { return records_.size(); }
+  int32_t partition() const { return partition_; }
+  const PartitionStateOptions& options() const { return options_; }
+
+ private:
+  std::string& Key(txscreen::v1::Entity kind, absl::string_view id);
+  std::string RecordKey(absl::string_view transaction_id,
+                        int64_t occurred_at_us) const;
+
+  StateStore* store_;
+  int32_t partition_;
+  PartitionStateOptions options_;
+  std::string prefix_;
+  std::string key_;  // scratch
+  std::string value_;  // scratch
+  absl::flat_hash_map<std::string, std::unique_ptr<EntityWindows>> windows_;
+  absl::flat_hash_map<std::string, std::unique_ptr<CustomerHistory>> history_;
+  // Records written since the last flush, and ones read from the store.
+  absl::flat_hash_map<std::string, TransactionRecordProto> records_;
+  absl::flat_hash_map<std::string, TransactionRecordProto> loaded_records_;
+  // Latest event time seen; dedupe records older than it minus the
+  // retention are range-deleted at flush.
+  int64_t max_event_us_ = 0;
+  int64_t expired_before_day_ = 0;
+};
+
+}  // namespace txscreen::engine
+
+#endif  // TXSCREEN_ENGINE_PARTITION_STATE_H_

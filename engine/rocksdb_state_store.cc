@@ -1,0 +1,118 @@
+// The RocksDB adapter: the only file that sees RocksDB types.
+#include <memory>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "engine/state_store.h"
+#include "rocksdb/db.h"
+#include "rocksdb/options.h"
+#include "rocksdb/table.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/write_batch.h"
+
+namespace txscreen::engine {
+namespace {
+
+constexpr const char* kFamilyNames[kStateFamilyCount] = {"windows", "history",
+                                                         "dedupe", "offsets"};
+
+absl::Status ToStatus(const rocksdb::Status& s, absl::string_view what) {
+  if (s.ok()) return absl::OkStatus();
+  return absl::InternalError(absl::StrCat("state store: ", what, ": ", s.ToString()));
+}
+
+class RocksStateStore : public StateStore {
+ public:
+  ~RocksStateStore() override {
+    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+  }
+
+  absl::Status Open(const std::string& dir) {
+    rocksdb::Options options;
+    options.create_if_missing = true;
+    options.create_missing_column_families = true;
+    options.IncreaseParallelism(2);
+    rocksdb::ColumnFamilyOptions cf;
+    rocksdb::BlockBasedTableOptions table;
+    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+    std::vector<rocksdb::ColumnFamilyDescriptor> families;
+    families.emplace_back(rocksdb::kDefaultColumnFamilyName, cf);
+    for (const char* name : kFamilyNames) families.emplace_back(name, cf);
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    rocksdb::Status s = rocksdb::DB::Open(options, dir, families, &handles, &db);
+    if (!s.ok()) return ToStatus(s, absl::StrCat("open ", dir));
+    db_.reset(db);
+    handles_ = handles;
+    return absl::OkStatus();
+  }
+
+  absl::Status Get(StateFamily family, absl::string_view key,
+                   std::string* value, bool* found) override {
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), Handle(family),
+                                 rocksdb::Slice(key.data(), key.size()), value);
+    *found = s.ok();
+    if (s.IsNotFound()) return absl::OkStatus();
+    return ToStatus(s, "get");
+  }
+
+  absl::Status Commit(const std::vector<StateWrite>& writes) override {
+    rocksdb::WriteBatch batch;
+    for (const StateWrite& w : writes) {
+      rocksdb::Status s =
+          w.erase_range ? batch.DeleteRange(Handle(w.family), w.key, w.end_key)
+          : w.erase     ? batch.Delete(Handle(w.family), w.key)
+                        : batch.Put(Handle(w.family), w.key, w.value);
+      if (!s.ok()) return ToStatus(s, "batch");
+    }
+    return ToStatus(db_->Write(rocksdb::WriteOptions(), &batch), "write");
+  }
+
+  absl::Status DropPartition(int32_t partition) override {
+    std::string begin = PartitionPrefix(partition);
+    std::string end = PartitionPrefix(partition + 1);
+    rocksdb::WriteBatch batch;
+    for (int f = 0; f < kStateFamilyCount; ++f) {
+      rocksdb::Status s = batch.DeleteRange(handles_[f + 1], begin, end);
+      if (!s.ok()) return ToStatus(s, "drop partition");
+    }
+    return ToStatus(db_->Write(rocksdb::WriteOptions(), &batch), "drop partition");
+  }
+
+  absl::Status Scan(StateFamily family, absl::string_view prefix,
+                    const std::function<bool(absl::string_view,
+                                             absl::string_view)>& visit)
+      override {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), Handle(family)));
+    for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size())); it->Valid();
+         it->Next()) {
+      absl::string_view key(it->key().data(), it->key().size());
+      if (key.substr(0, prefix.size()) != prefix) break;
+      if (!visit(key, absl::string_view(it->value().data(), it->value().size()))) {
+        break;
+      }
+    }
+    return ToStatus(it->status(), "scan");
+  }
+
+ private:
+  rocksdb::ColumnFamilyHandle* Handle(StateFamily f) {
+    return handles_[static_cast<int>(f) + 1];
+  }
+
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<StateStore>> OpenRocksStateStore(
+    const std::string& dir) {
+  auto store = std::make_unique<RocksStateStore>();
+  if (absl::Status s = store->Open(dir); !s.ok()) return s;
+  return std::unique_ptr<StateStore>(std::move(store));
+}
+
+}  // namespace txscreen::engine

@@ -1,0 +1,318 @@
+#include "engine/screener.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+
+namespace txscreen::engine {
+
+namespace v1 = ::txscreen::v1;
+
+namespace {
+
+constexpr int64_t kMicrosPerHour = 3600LL * 1000000;
+
+absl::string_view EntityId(v1::Entity kind, const v1::Transaction& tx) {
+  switch (kind) {
+    case v1::ENTITY_CUSTOMER:
+      return tx.customer_id();
+    case v1::ENTITY_ACCOUNT:
+      return tx.account_id();
+    case v1::ENTITY_COUNTERPARTY_ACCOUNT:
+      return tx.counterparty().account_id();
+    case v1::ENTITY_DEVICE:
+      return tx.device_id();
+    default:
+      return {};
+  }
+}
+
+// Great-circle distance in km (haversine, mean Earth radius).
+double DistanceKm(double lat1, double lon1, double lat2, double lon2) {
+  constexpr double kRadians = M_PI / 180.0;
+  double dlat = (lat2 - lat1) * kRadians, dlon = (lon2 - lon1) * kRadians;
+  double a = std::sin(dlat / 2) * std::sin(dlat / 2) +
+             std::cos(lat1 * kRadians) * std::cos(lat2 * kRadians) *
+                 std::sin(dlon / 2) * std::sin(dlon / 2);
+  return 6371.0 * 2 * std::atan2(std::sqrt(a), std::sqrt(1 - a));
+}
+
+int64_t TimestampMicros(const google::protobuf::Timestamp& t) {
+  return t.seconds() * 1000000 + t.nanos() / 1000;
+}
+
+void SetTimestamp(int64_t us, google::protobuf::Timestamp* t) {
+  int64_t seconds = us / 1000000, micros = us % 1000000;
+  if (micros < 0) {
+    micros += 1000000;
+    --seconds;
+  }
+  t->set_seconds(seconds);
+  t->set_nanos(static_cast<int32_t>(micros * 1000));
+}
+
+}  // namespace
+
+uint64_t StableTextHash(absl::string_view text) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h == 0 ? 1 : h;
+}
+
+Screener::Screener(std::shared_ptr<const rules::RuleSet> rules,
+                   PartitionState* state, Clock* clock, ScreenerOptions options)
+    : rules_(std::move(rules)),
+      state_(state),
+      clock_(clock),
+      options_(options),
+      buckets_(rules_->time_zone()) {
+  window_values_.assign(rules_->windows().size(), 0);
+}
+
+void Screener::SetRules(std::shared_ptr<const rules::RuleSet> rules) {
+  rules_ = std::move(rules);
+  buckets_ = BucketClock(rules_->time_zone());
+  window_values_.assign(rules_->windows().size(), 0);
+}
+
+void Screener::Finish(const v1::Transaction& tx, int64_t started_us,
+                      v1::Decision* decision) {
+  int channel = tx.channel();
+  int64_t budget = channel >= 0 && channel < rules::kChannelCount &&
+                           options_.channel_budget_us[channel] > 0
+                       ? options_.channel_budget_us[channel]
+                       : options_.default_budget_us;
+  int64_t occurred = tx.has_occurred_at() ? TimestampMicros(tx.occurred_at())
+                                          : started_us;
+  int64_t now = clock_->NowMicros();
+  SetTimestamp(occurred + budget, decision->mutable_deadline());
+  SetTimestamp(now, decision->mutable_decided_at());
+  if (options_.mark_late && now > occurred + budget) {
+    decision->set_late(true);
+    ++counters_.late;
+  }
+  int64_t spent = std::max<int64_t>(0, now - started_us);
+  decision->mutable_engine_latency()->set_seconds(spent / 1000000);
+  decision->mutable_engine_latency()->set_nanos(
+      static_cast<int32_t>(spent % 1000000 * 1000));
+  if (decision->ruleset_version().empty()) {
+    decision->set_ruleset_version(rules_->version());
+  }
+}
+
+absl::Status Screener::Screen(const v1::Transaction& tx,
+                              v1::Decision* decision) {
+  const int64_t started = clock_->NowMicros();
+  decision->Clear();
+  decision->set_transaction_id(tx.transaction_id());
+  decision->set_customer_id(tx.customer_id());
+  decision->set_channel(tx.channel());
+  errors_.clear();
+  absl::Status facts = absl::OkStatus();
+  if (ValidateTransaction(tx, started, &errors_, options_.validation)) {
+    facts = rules_->PrepareTransactionFacts(tx, &ctx_);
+    if (!facts.ok()) errors_.push_back(absl::StrCat("currency: ", facts.message()));
+  }
+  if (!errors_.empty()) {
+    // Rejected input never happened: no state changes, and a corrected
+    // resend with the same id is screened afresh.
+    decision->set_verdict(v1::VERDICT_REJECTED_INPUT);
+    for (std::string& e : errors_) decision->add_input_errors(std::move(e));
+    ++counters_.rejected;
+    Finish(tx, started, decision);
+    return absl::OkStatus();
+  }
+  absl::StatusOr<CustomerHistory*> history = state_->History(tx.customer_id());
+  if (!history.ok()) return history.status();
+  const uint64_t id_hash = StableTextHash(tx.transaction_id());
+  if (auto seen = (*history)->seen.find(id_hash); seen != (*history)->seen.end()) {
+    absl::StatusOr<const TransactionRecordProto*> record =
+        state_->FindRecord(tx.transaction_id(), seen->second);
+    if (!record.ok()) return record.status();
+    if (*record != nullptr && (*record)->transaction_id() == tx.transaction_id()) {
+      if (!decision->ParseFromString((*record)->decision())) {
+        return absl::DataLossError(absl::StrCat(
+            "state: stored decision of '", tx.transaction_id(), "' does not parse"));
+      }
+      decision->set_duplicate(true);
+      ++counters_.duplicates;
+      return absl::OkStatus();
+    }
+  }
+  if (ctx_.occurred_at_us >= (*history)->next_expiry_us) {
+    state_->Expire(*history, ctx_.occurred_at_us);
+    (*history)->next_expiry_us = ctx_.occurred_at_us + kMicrosPerHour;
+  }
+  TransactionRecordProto record;
+  record.set_transaction_id(tx.transaction_id());
+  record.set_customer_id(tx.customer_id());
+  record.set_occurred_at_us(ctx_.occurred_at_us);
+  if (tx.type() == v1::TRANSACTION_TYPE_REVERSAL) {
+    if (absl::Status s = Reverse(tx, *history, decision); !s.ok()) return s;
+    ++counters_.reversals;
+    decision->set_verdict(v1::VERDICT_ALLOW);
+  } else {
+    HistoryFacts(tx, **history);
+    if (absl::Status s = Windows(tx, &record); !s.ok()) return s;
+    ctx_.windows = window_values_.data();
+    rules_->Evaluate(&ctx_, decision);
+    counters_.division_by_zero += ctx_.division_by_zero;
+  }
+  UpdateHistory(tx, *history);
+  Finish(tx, started, decision);
+  decision->SerializeToString(record.mutable_decision());
+  state_->PutRecord(std::move(record));
+  ++counters_.screened;
+  return absl::OkStatus();
+}
+
+absl::Status Screener::Reverse(const v1::Transaction& tx,
+                               CustomerHistory* history,
+                               v1::Decision* decision) {
+  const std::string& original_id = tx.reverses_transaction_id();
+  const TransactionRecordProto* found = nullptr;
+  if (auto seen = history->seen.find(StableTextHash(original_id));
+      seen != history->seen.end()) {
+    absl::StatusOr<const TransactionRecordProto*> record =
+        state_->FindRecord(original_id, seen->second);
+    if (!record.ok()) return record.status();
+    if (*record != nullptr && (*record)->transaction_id() == original_id) {
+      found = *record;
+    }
+  }
+  if (found == nullptr) {
+    decision->add_notes(absl::StrCat(
+        "reversal of ", original_id,
+        ": no such transaction of this customer within the dedupe retention; "
+        "nothing retracted"));
+    return absl::OkStatus();
+  }
+  if (found->reversed()) {
+    decision->add_notes(
+        absl::StrCat("reversal of ", original_id, ": already reversed"));
+    return absl::OkStatus();
+  }
+  TransactionRecordProto original = *found;
+  int retracted = 0;
+  for (const ContributionProto& c : original.contribution()) {
+    absl::StatusOr<EntityWindows*> entity = state_->FindWindows(
+        static_cast<v1::Entity>(c.entity_kind()), c.entity_id());
+    if (!entity.ok()) return entity.status();
+    if (*entity == nullptr) continue;
+    WindowState* w = (*entity)->Find(c.fingerprint());
+    if (w != nullptr && w->Retract(c.bucket(), c.value(), c.distinct_key())) {
+      (*entity)->dirty = true;
+      ++retracted;
+    }
+  }
+  original.set_reversed(true);
+  state_->PutRecord(std::move(original));
+  decision->add_notes(absl::StrCat("reversal of ", original_id, ": retracted ",
+                                   retracted, " window contribution",
+                                   retracted == 1 ? "" : "s"));
+  return absl::OkStatus();
+}
+
+void Screener::HistoryFacts(const v1::Transaction& tx,
+                            const CustomerHistory& history) {
+  rules::HistoryFacts& h = ctx_.history;
+  h = rules::HistoryFacts();
+  const CustomerHistoryProto& p = history.proto;
+  if (p.has_previous()) {
+    h.has_previous = true;
+    h.since_previous_us = std::max<int64_t>(0, ctx_.occurred_at_us - p.last_at_us());
+    h.previous_region_code = p.last_region_code();
+    if (p.has_geo() && tx.has_geo()) {
+      double km = DistanceKm(p.last_lat(), p.last_lon(), tx.geo().lat(),
+                             tx.geo().lon());
+      h.distance_known = true;
+      h.distance_km = static_cast<int64_t>(km);
+      // Same instant, different place: as fast as it gets.
+      double hours = std::max<double>(h.since_previous_us, 1e6) / 3.6e9;
+      h.speed_kmh = static_cast<int64_t>(std::min(km / hours, 1e9));
+    }
+  }
+  if (tx.direction() == v1::DIRECTION_OUT &&
+      !tx.counterparty().account_id().empty()) {
+    h.first_payment_to_counterparty = !history.payees.contains(
+        StableTextHash(tx.counterparty().account_id()));
+  }
+}
+
+absl::Status Screener::Windows(const v1::Transaction& tx,
+                               TransactionRecordProto* record) {
+  const auto& defs = rules_->windows();
+  for (size_t i = 0; i < defs.size(); ++i) {
+    const rules::WindowDef& def = defs[i];
+    window_values_[i] = 0;
+    absl::string_view id = EntityId(def.group_by, tx);
+    if (id.empty()) continue;
+    const int64_t bucket = buckets_.Bucket(def, ctx_.occurred_at_us);
+    const int64_t first = BucketClock::FirstBucket(def, bucket);
+    const bool include = def.filter == nullptr || def.filter->EvalBool(ctx_);
+    WindowState* w = nullptr;
+    if (include) {
+      absl::StatusOr<EntityWindows*> entity = state_->Windows(def.group_by, id);
+      if (!entity.ok()) return entity.status();
+      w = (*entity)->FindOrAdd(def.fingerprint);
+      int64_t value = 0;
+      uint64_t key = 0;
+      if (def.aggregate == v1::AGGREGATE_DISTINCT) {
+        absl::string_view text = def.of->EvalString(ctx_);
+        key = text.empty() ? 0 : StableTextHash(text);
+      } else if (def.of != nullptr) {
+        value = def.of->EvalInt(ctx_);
+      }
+      if (def.aggregate != v1::AGGREGATE_DISTINCT || key != 0) {
+        w->Add(bucket, value, key);
+        ContributionProto* c = record->add_contribution();
+        c->set_fingerprint(def.fingerprint);
+        c->set_entity_kind(def.group_by);
+        c->set_entity_id(std::string(id));
+        c->set_bucket(bucket);
+        c->set_value(value);
+        c->set_distinct_key(key);
+      }
+      // Keep the previous calendar bucket for transactions that arrive late.
+      w->EvictBefore(def.span == rules::WindowDef::Span::kSliding ? first
+                                                                  : first - 1);
+      (*entity)->dirty = true;
+    } else {
+      absl::StatusOr<EntityWindows*> entity =
+          state_->FindWindows(def.group_by, id);
+      if (!entity.ok()) return entity.status();
+      if (*entity != nullptr) w = (*entity)->Find(def.fingerprint);
+    }
+    if (w != nullptr) window_values_[i] = w->Value(def.aggregate, first, bucket);
+  }
+  return absl::OkStatus();
+}
+
+void Screener::UpdateHistory(const v1::Transaction& tx,
+                             CustomerHistory* history) {
+  const int64_t t = ctx_.occurred_at_us;
+  history->seen[StableTextHash(tx.transaction_id())] = t;
+  CustomerHistoryProto& p = history->proto;
+  if (tx.type() != v1::TRANSACTION_TYPE_REVERSAL &&
+      (!p.has_previous() || t >= p.last_at_us())) {
+    p.set_has_previous(true);
+    p.set_last_at_us(t);
+    p.set_last_region_code(tx.region_code());
+    p.set_has_geo(tx.has_geo());
+    p.set_last_lat(tx.geo().lat());
+    p.set_last_lon(tx.geo().lon());
+  }
+  if (tx.type() != v1::TRANSACTION_TYPE_REVERSAL &&
+      tx.direction() == v1::DIRECTION_OUT &&
+      !tx.counterparty().account_id().empty()) {
+    int64_t& last = history->payees[StableTextHash(tx.counterparty().account_id())];
+    last = std::max(last, t);
+  }
+  history->dirty = true;
+}
+
+}  // namespace txscreen::engine

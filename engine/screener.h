@@ -1,0 +1,103 @@
+// File: screener.h
+//
+// The engine core: decides one transaction and updates its state, exactly
+// once per transaction id. The same core runs under `txscreen screen` (file
+// input), rule tests, benchmarks and the streaming service.
+//
+// The life of a transaction here:
+//   validate -> duplicate? (answer the first decision) -> reversal? (retract
+//   the original's window contributions) -> derive facts (amount in base
+//   currency, age) -> history features -> window features (adding this
+//   transaction) -> rules -> decision -> history and dedupe record.
+// State changes stay in PartitionState until its Flush().
+//
+// Thread safety: none; one Screener per partition thread.
+#ifndef TXSCREEN_ENGINE_SCREENER_H_
+#define TXSCREEN_ENGINE_SCREENER_H_
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "engine/clock.h"
+#include "engine/partition_state.h"
+#include "engine/transaction_validator.h"
+#include "engine/window.h"
+#include "rules/rule_set.h"
+
+namespace txscreen::engine {
+
+struct ScreenerOptions {
+  // Decision budget after occurred_at, per channel number; 0 means
+  // `default_budget_us`. Default: 10 s on every channel.
+  int64_t default_budget_us = 10LL * 1000000;
+  std::array<int64_t, rules::kChannelCount> channel_budget_us{};
+  // Whether `late` is set when decided after the deadline. Offline screening
+  // of history turns it off: there, every deadline is long past.
+  bool mark_late = true;
+  ValidationOptions validation;
+};
+
+struct ScreenerCounters {
+  int64_t screened = 0;
+  int64_t rejected = 0;
+  int64_t duplicates = 0;
+  int64_t reversals = 0;
+  int64_t late = 0;
+  int64_t division_by_zero = 0;
+};
+
+class Screener {
+ public:
+  // `state` and `clock` must outlive the screener.
+  Screener(std::shared_ptr<const rules::RuleSet> rules, PartitionState* state,
+           Clock* clock, ScreenerOptions options = {});
+
+  // Replaces the rule set for the next transactions (hot reload). Windows
+  // follow their definitions: a changed window starts empty.
+  void SetRules(std::shared_ptr<const rules::RuleSet> rules);
+  const rules::RuleSet& rules() const { return *rules_; }
+
+  // Decides `tx` into *decision (cleared first). Bad input is not an error:
+  // it yields VERDICT_REJECTED_INPUT. Errors are state store failures only;
+  // then nothing of this transaction is applied... except what the store
+  // already holds, which the caller resolves by not committing the input
+  // position.
+  absl::Status Screen(const txscreen::v1::Transaction& tx,
+                      txscreen::v1::Decision* decision);
+
+  const ScreenerCounters& counters() const { return counters_; }
+
+ private:
+  absl::Status Reverse(const txscreen::v1::Transaction& tx,
+                       CustomerHistory* history,
+                       txscreen::v1::Decision* decision);
+  void HistoryFacts(const txscreen::v1::Transaction& tx,
+                    const CustomerHistory& history);
+  absl::Status Windows(const txscreen::v1::Transaction& tx,
+                       TransactionRecordProto* record);
+  void UpdateHistory(const txscreen::v1::Transaction& tx,
+                     CustomerHistory* history);
+  void Finish(const txscreen::v1::Transaction& tx, int64_t started_us,
+              txscreen::v1::Decision* decision);
+
+  std::shared_ptr<const rules::RuleSet> rules_;
+  PartitionState* state_;
+  Clock* clock_;
+  ScreenerOptions options_;
+  BucketClock buckets_;
+  rules::EvalContext ctx_;
+  std::vector<int64_t> window_values_;
+  std::vector<std::string> errors_;
+  ScreenerCounters counters_;
+};
+
+// Stable 64-bit hash (FNV-1a) of text, for persisted keys. Never 0.
+uint64_t StableTextHash(absl::string_view text);
+
+}  // namespace txscreen::engine
+
+#endif  // TXSCREEN_ENGINE_SCREENER_H_

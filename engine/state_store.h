@@ -1,0 +1,93 @@
+// File: state_store.h
+//
+// Where the engine's state lives between transactions: a key-value store
+// with a few families (column families in RocksDB). The engine keeps hot
+// state in memory (partition_state.h) and only reads a key on a cache miss;
+// it writes behind in atomic batches that carry the input position with the
+// state, so a restart resumes exactly where the state is.
+//
+// Keys of one partition share the prefix PartitionPrefix(p), so one
+// partition's state can be dropped or restored alone.
+//
+// Thread safety: implementations are safe for concurrent use.
+#ifndef TXSCREEN_ENGINE_STATE_STORE_H_
+#define TXSCREEN_ENGINE_STATE_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace txscreen::engine {
+
+enum class StateFamily {
+  kWindows,  // entity -> EntityWindowsProto
+  kHistory,  // customer -> CustomerHistoryProto
+  kDedupe,   // transaction id -> TransactionRecordProto
+  kOffsets,  // "input" -> the input position of the last committed batch
+};
+inline constexpr int kStateFamilyCount = 4;
+
+// 4 bytes, big-endian, so a partition's keys sort together.
+std::string PartitionPrefix(int32_t partition);
+
+struct StateWrite {
+  StateFamily family;
+  std::string key;
+  std::string value;
+  bool erase = false;
+  // Erases every key in [key, end_key) instead (range deletion).
+  bool erase_range = false;
+  std::string end_key;
+
+  static StateWrite Put(StateFamily family, std::string key, std::string value) {
+    StateWrite w;
+    w.family = family;
+    w.key = std::move(key);
+    w.value = std::move(value);
+    return w;
+  }
+  static StateWrite Erase(StateFamily family, std::string key) {
+    StateWrite w;
+    w.family = family;
+    w.key = std::move(key);
+    w.erase = true;
+    return w;
+  }
+};
+
+class StateStore {
+ public:
+  virtual ~StateStore() = default;
+
+  // Sets *found and, when found, *value.
+  virtual absl::Status Get(StateFamily family, absl::string_view key,
+                           std::string* value, bool* found) = 0;
+  // Applies every write or none.
+  virtual absl::Status Commit(const std::vector<StateWrite>& writes) = 0;
+  // Removes every key of `partition` in every family.
+  virtual absl::Status DropPartition(int32_t partition) = 0;
+  // Visits every key of `family` starting with `prefix`, in key order, until
+  // `visit` returns false.
+  virtual absl::Status Scan(
+      StateFamily family, absl::string_view prefix,
+      const std::function<bool(absl::string_view key, absl::string_view value)>&
+          visit) = 0;
+};
+
+// RocksDB in `dir` (created if missing), one column family per StateFamily.
+absl::StatusOr<std::unique_ptr<StateStore>> OpenRocksStateStore(
+    const std::string& dir);
+
+// A store in memory: for rule tests, benchmarks without a disk, and tests.
+std::unique_ptr<StateStore> NewMemoryStateStore();
+
+}  // namespace txscreen::engine
+
+#endif  // TXSCREEN_ENGINE_STATE_STORE_H_

@@ -1,0 +1,46 @@
+#include "engine/transaction_codec.h"
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/json_util.h"
+
+namespace txscreen::engine {
+
+namespace v1 = ::txscreen::v1;
+
+absl::Status DecodeTransactionJson(absl::string_view json, v1::Transaction* out) {
+  out->Clear();
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  auto status = google::protobuf::util::JsonStringToMessage(
+      google::protobuf::StringPiece(json.data(), json.size()), out, options);
+  if (!status.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("not a Transaction in JSON: ", status.message().as_string()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DecodeTransactionProto(absl::string_view bytes,
+                                    v1::Transaction* out) {
+  out->Clear();
+  if (!out->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "not a Transaction in protobuf binary (", bytes.size(), " bytes)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status EncodeDecisionJson(const v1::Decision& decision, std::string* out) {
+  out->clear();
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  auto status =
+      google::protobuf::util::MessageToJsonString(decision, out, options);
+  if (!status.ok()) {
+    return absl::InternalError(
+        absl::StrCat("cannot encode decision: ", status.message().as_string()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace txscreen::engine

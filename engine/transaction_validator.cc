@@ -1,0 +1,170 @@
+#include "engine/transaction_validator.h"
+
+#include <cmath>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
+#include "rules/currency.h"
+
+namespace txscreen::engine {
+
+namespace v1 = ::txscreen::v1;
+
+namespace {
+
+// Quoted, escaped and shortened, so hostile values cannot flood a log line.
+std::string Quote(absl::string_view value) {
+  constexpr size_t kMax = 64;
+  std::string shown = absl::CHexEscape(value.substr(0, kMax));
+  return absl::StrCat("'", shown, value.size() > kMax ? "...'" : "'");
+}
+
+bool IsRegionCode(absl::string_view code) {
+  if (code.size() != 6) return false;
+  for (char c : code) {
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
+void CheckRegion(absl::string_view field, absl::string_view code,
+                 std::vector<std::string>* errors) {
+  if (!code.empty() && !IsRegionCode(code)) {
+    errors->push_back(absl::StrCat(
+        field, " must be a 6-digit GB/T 2260 code, got ", Quote(code)));
+  }
+}
+
+void CheckId(absl::string_view field, absl::string_view id, bool required,
+             std::vector<std::string>* errors) {
+  if (id.empty()) {
+    if (required) errors->push_back(absl::StrCat(field, " is required"));
+    return;
+  }
+  if (id.size() > 128) {
+    errors->push_back(absl::StrCat(field, " must be at most 128 bytes, got ",
+                                   id.size()));
+  }
+  for (char c : id) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      errors->push_back(absl::StrCat(field, " must not contain control "
+                                            "characters, got ",
+                                     Quote(id)));
+      return;
+    }
+  }
+}
+
+template <typename Enum>
+void CheckEnum(absl::string_view field, int value, bool (*is_valid)(int),
+               const google::protobuf::EnumDescriptor* descriptor,
+               std::vector<std::string>* errors) {
+  if (value == 0) {
+    errors->push_back(absl::StrCat(field, " is required"));
+  } else if (!is_valid(value)) {
+    errors->push_back(absl::StrCat(field, " has unknown ", descriptor->name(),
+                                   " value ", value));
+  }
+}
+
+}  // namespace
+
+bool ValidateTransaction(const v1::Transaction& tx, int64_t now_us,
+                         std::vector<std::string>* errors,
+                         const ValidationOptions& options) {
+  const size_t before = errors->size();
+  CheckId("transaction_id", tx.transaction_id(), true, errors);
+  if (!tx.has_occurred_at()) {
+    errors->push_back("occurred_at is required");
+  } else {
+    const auto& t = tx.occurred_at();
+    if (t.nanos() < 0 || t.nanos() > 999999999 || t.seconds() < 0 ||
+        t.seconds() > 253402300799) {
+      errors->push_back(absl::StrCat("occurred_at is not a valid time, got ",
+                                     t.seconds(), "s ", t.nanos(), "ns"));
+    } else {
+      int64_t at_us = t.seconds() * 1000000 + t.nanos() / 1000;
+      if (at_us > now_us + options.max_future_us) {
+        errors->push_back(absl::StrCat(
+            "occurred_at is more than ",
+            absl::FormatDuration(absl::Microseconds(options.max_future_us)),
+            " in the future, got ",
+            absl::FormatTime(absl::RFC3339_sec, absl::FromUnixMicros(at_us),
+                             absl::UTCTimeZone())));
+      }
+    }
+  }
+  CheckEnum<v1::TransactionType>("type", tx.type(), v1::TransactionType_IsValid,
+                                 v1::TransactionType_descriptor(), errors);
+  CheckEnum<v1::Channel>("channel", tx.channel(), v1::Channel_IsValid,
+                         v1::Channel_descriptor(), errors);
+  CheckEnum<v1::Direction>("direction", tx.direction(), v1::Direction_IsValid,
+                           v1::Direction_descriptor(), errors);
+  CheckId("customer_id", tx.customer_id(), true, errors);
+  CheckId("account_id", tx.account_id(), true, errors);
+  if (tx.amount_minor() <= 0) {
+    errors->push_back(
+        absl::StrCat("amount_minor must be > 0, got ", tx.amount_minor()));
+  }
+  if (tx.currency().empty()) {
+    errors->push_back("currency is required");
+  } else if (absl::StatusOr<int> d = rules::CurrencyMinorDigits(tx.currency());
+             !d.ok()) {
+    errors->push_back(absl::StrCat("currency: ", d.status().message()));
+  }
+  CheckRegion("region_code", tx.region_code(), errors);
+  CheckRegion("account_region_code", tx.account_region_code(), errors);
+  CheckRegion("counterparty.region_code", tx.counterparty().region_code(),
+              errors);
+  CheckId("counterparty.account_id", tx.counterparty().account_id(), false,
+          errors);
+  CheckId("device_id", tx.device_id(), false, errors);
+  if (tx.has_geo()) {
+    double lat = tx.geo().lat(), lon = tx.geo().lon();
+    if (!std::isfinite(lat) || lat < -90 || lat > 90) {
+      errors->push_back(absl::StrCat("geo.lat must be in [-90, 90], got ", lat));
+    }
+    if (!std::isfinite(lon) || lon < -180 || lon > 180) {
+      errors->push_back(
+          absl::StrCat("geo.lon must be in [-180, 180], got ", lon));
+    }
+  }
+  if (!tx.customer().birth_date().empty()) {
+    absl::CivilDay day;
+    if (!absl::ParseCivilTime(tx.customer().birth_date(), &day) ||
+        day.year() < 1850) {
+      errors->push_back(absl::StrCat(
+          "customer.birth_date must be a date YYYY-MM-DD, got ",
+          Quote(tx.customer().birth_date())));
+    }
+  }
+  if (tx.customer().kind() != 0 &&
+      !v1::CustomerKind_IsValid(tx.customer().kind())) {
+    errors->push_back(absl::StrCat("customer.kind has unknown CustomerKind "
+                                   "value ",
+                                   tx.customer().kind()));
+  }
+  if (tx.type() == v1::TRANSACTION_TYPE_REVERSAL) {
+    if (tx.reverses_transaction_id().empty()) {
+      errors->push_back(
+          "reverses_transaction_id is required for TRANSACTION_TYPE_REVERSAL");
+    } else if (tx.reverses_transaction_id() == tx.transaction_id()) {
+      errors->push_back("reverses_transaction_id must name another "
+                        "transaction, got its own id");
+    }
+  } else if (!tx.reverses_transaction_id().empty()) {
+    errors->push_back(absl::StrCat(
+        "reverses_transaction_id is only for TRANSACTION_TYPE_REVERSAL, got ",
+        Quote(tx.reverses_transaction_id())));
+  }
+  if (tx.has_account_opened_at() && tx.has_occurred_at() &&
+      tx.account_opened_at().seconds() > tx.occurred_at().seconds()) {
+    errors->push_back("account_opened_at is after occurred_at");
+  }
+  return errors->size() == before;
+}
+
+}  // namespace txscreen::engine

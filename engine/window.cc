@@ -1,0 +1,169 @@
+#include "engine/window.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "absl/time/civil_time.h"
+#include "rules/money.h"
+
+namespace txscreen::engine {
+
+namespace v1 = ::txscreen::v1;
+
+int64_t BucketClock::Bucket(const rules::WindowDef& def, int64_t t_us) {
+  switch (def.span) {
+    case rules::WindowDef::Span::kSliding: {
+      int64_t b = t_us / def.width_us;
+      if (t_us < 0 && t_us % def.width_us != 0) --b;  // floor
+      return b;
+    }
+    case rules::WindowDef::Span::kDay: {
+      if (t_us >= day_.start_us && t_us < day_.end_us) return day_.index;
+      absl::CivilDay day(tz_.At(absl::FromUnixMicros(t_us)).cs);
+      day_.start_us = absl::ToUnixMicros(absl::FromCivil(day, tz_));
+      day_.end_us = absl::ToUnixMicros(absl::FromCivil(day + 1, tz_));
+      day_.index = day - absl::CivilDay(1970, 1, 1);
+      return day_.index;
+    }
+    case rules::WindowDef::Span::kMonth: {
+      if (t_us >= month_.start_us && t_us < month_.end_us) return month_.index;
+      absl::CivilMonth month(tz_.At(absl::FromUnixMicros(t_us)).cs);
+      month_.start_us = absl::ToUnixMicros(absl::FromCivil(month, tz_));
+      month_.end_us = absl::ToUnixMicros(absl::FromCivil(month + 1, tz_));
+      month_.index = month.year() * 12 + (month.month() - 1);
+      return month_.index;
+    }
+  }
+  return 0;
+}
+
+void WindowState::Add(int64_t bucket, int64_t value, uint64_t distinct_key) {
+  auto it = std::lower_bound(
+      buckets_.begin(), buckets_.end(), bucket,
+      [](const Bucket& b, int64_t index) { return b.index < index; });
+  if (it == buckets_.end() || it->index != bucket) {
+    it = buckets_.insert(
+        it, Bucket{bucket, 0, 0, std::numeric_limits<int64_t>::min()});
+  }
+  it->sum = rules::SaturatingAdd(it->sum, value);
+  it->count += 1;
+  it->max = std::max(it->max, value);
+  if (distinct_key != 0) {
+    for (Distinct& d : distinct_) {
+      if (d.key == distinct_key && d.bucket == bucket) {
+        ++d.count;
+        return;
+      }
+    }
+    distinct_.push_back(Distinct{distinct_key, bucket, 1});
+  }
+}
+
+bool WindowState::Retract(int64_t bucket, int64_t value,
+                          uint64_t distinct_key) {
+  auto it = std::lower_bound(
+      buckets_.begin(), buckets_.end(), bucket,
+      [](const Bucket& b, int64_t index) { return b.index < index; });
+  if (it == buckets_.end() || it->index != bucket || it->count == 0) {
+    return false;
+  }
+  it->sum = rules::SaturatingAdd(it->sum, -value);
+  it->count -= 1;
+  if (it->count == 0) buckets_.erase(it);
+  if (distinct_key != 0) {
+    for (size_t i = 0; i < distinct_.size(); ++i) {
+      if (distinct_[i].key == distinct_key && distinct_[i].bucket == bucket) {
+        if (--distinct_[i].count == 0) {
+          distinct_.erase(distinct_.begin() + static_cast<long>(i));
+        }
+        break;
+      }
+    }
+  }
+  return true;
+}
+
+int64_t WindowState::Value(v1::Aggregate aggregate, int64_t first,
+                           int64_t last) const {
+  if (aggregate == v1::AGGREGATE_DISTINCT) {
+    // Distinct keys with any entry in range; windows hold few keys.
+    int64_t n = 0;
+    for (size_t i = 0; i < distinct_.size(); ++i) {
+      const Distinct& d = distinct_[i];
+      if (d.bucket < first || d.bucket > last) continue;
+      bool earlier = false;
+      for (size_t j = 0; j < i; ++j) {
+        if (distinct_[j].key == d.key && distinct_[j].bucket >= first &&
+            distinct_[j].bucket <= last) {
+          earlier = true;
+          break;
+        }
+      }
+      if (!earlier) ++n;
+    }
+    return n;
+  }
+  int64_t sum = 0, count = 0, max = 0;
+  bool any = false;
+  for (const Bucket& b : buckets_) {
+    if (b.index < first) continue;
+    if (b.index > last) break;
+    sum = rules::SaturatingAdd(sum, b.sum);
+    count += b.count;
+    max = any ? std::max(max, b.max) : b.max;
+    any = true;
+  }
+  switch (aggregate) {
+    case v1::AGGREGATE_SUM:
+      return sum;
+    case v1::AGGREGATE_COUNT:
+      return count;
+    case v1::AGGREGATE_MAX:
+      return any ? max : 0;
+    default:
+      return 0;
+  }
+}
+
+void WindowState::EvictBefore(int64_t first) {
+  auto it = std::lower_bound(
+      buckets_.begin(), buckets_.end(), first,
+      [](const Bucket& b, int64_t index) { return b.index < index; });
+  buckets_.erase(buckets_.begin(), it);
+  distinct_.erase(std::remove_if(distinct_.begin(), distinct_.end(),
+                                 [first](const Distinct& d) {
+                                   return d.bucket < first;
+                                 }),
+                  distinct_.end());
+}
+
+void WindowState::ToProto(WindowProto* out) const {
+  for (const Bucket& b : buckets_) {
+    WindowBucketProto* p = out->add_bucket();
+    p->set_index(b.index);
+    p->set_sum(b.sum);
+    p->set_count(b.count);
+    p->set_max(b.max);
+  }
+  for (const Distinct& d : distinct_) {
+    DistinctEntryProto* p = out->add_distinct();
+    p->set_key(d.key);
+    p->set_bucket(d.bucket);
+    p->set_count(d.count);
+  }
+}
+
+void WindowState::FromProto(const WindowProto& in) {
+  buckets_.clear();
+  distinct_.clear();
+  for (const WindowBucketProto& p : in.bucket()) {
+    buckets_.push_back(Bucket{p.index(), p.sum(), p.count(), p.max()});
+  }
+  std::sort(buckets_.begin(), buckets_.end(),
+            [](const Bucket& a, const Bucket& b) { return a.index < b.index; });
+  for (const DistinctEntryProto& p : in.distinct()) {
+    distinct_.push_back(Distinct{p.key(), p.bucket(), p.count()});
+  }
+}
+
+}  // namespace txscreen::engine

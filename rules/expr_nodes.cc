@@ -1,0 +1,472 @@
+#include "rules/expr_nodes.h"
+
+#include <algorithm>
+#include <limits>
+#include <utility>
+
+#include "rules/named_list.h"
+#include "rules/text_normalizer.h"
+
+namespace txscreen::rules {
+namespace {
+
+int64_t Saturate(__int128 v) {
+  if (v > std::numeric_limits<int64_t>::max()) {
+    return std::numeric_limits<int64_t>::max();
+  }
+  if (v < std::numeric_limits<int64_t>::min()) {
+    return std::numeric_limits<int64_t>::min();
+  }
+  return static_cast<int64_t>(v);
+}
+
+class ConstInt final : public Expr {
+ public:
+  ConstInt(Type type, int64_t value) : Expr(type), value_(value) {}
+  int64_t EvalInt(const EvalContext&) const override { return value_; }
+  bool IsConstant() const override { return true; }
+
+ private:
+  int64_t value_;
+};
+
+class ConstString final : public Expr {
+ public:
+  explicit ConstString(std::string value)
+      : Expr(StringType()), value_(std::move(value)) {}
+  int64_t EvalInt(const EvalContext&) const override { return 0; }
+  absl::string_view EvalString(const EvalContext&) const override {
+    return value_;
+  }
+  bool IsConstant() const override { return true; }
+
+ private:
+  std::string value_;
+};
+
+class Field final : public Expr {
+ public:
+  explicit Field(const FieldDef* f) : Expr(f->type), f_(f) {}
+  int64_t EvalInt(const EvalContext& ctx) const override {
+    return f_->get_int != nullptr ? f_->get_int(ctx) : 0;
+  }
+  absl::string_view EvalString(const EvalContext& ctx) const override {
+    return f_->get_string != nullptr ? f_->get_string(ctx)
+                                     : absl::string_view();
+  }
+
+ private:
+  const FieldDef* f_;
+};
+
+class Present final : public Expr {
+ public:
+  explicit Present(const FieldDef* f) : Expr(BoolType()), f_(f) {}
+  int64_t EvalInt(const EvalContext& ctx) const override {
+    return f_->present == nullptr || f_->present(ctx);
+  }
+
+ private:
+  const FieldDef* f_;
+};
+
+class Window final : public Expr {
+ public:
+  Window(int index, Type type) : Expr(type), index_(index) {}
+  int64_t EvalInt(const EvalContext& ctx) const override {
+    return ctx.windows[index_];
+  }
+
+ private:
+  int index_;
+};
+
+class Score final : public Expr {
+ public:
+  explicit Score(int index) : Expr(IntType()), index_(index) {}
+  int64_t EvalInt(const EvalContext& ctx) const override {
+    return ctx.scores[index_];
+  }
+
+ private:
+  int index_;
+};
+
+class Not final : public Expr {
+ public:
+  explicit Not(ExprPtr a) : Expr(BoolType()), a_(std::move(a)) {}
+  int64_t EvalInt(const EvalContext& ctx) const override {
+    return !a_->EvalBool(ctx);
+  }
+
+ private:
+  ExprPtr a_;
+};
+
+class Logical final : public Expr {
+ public:
+  Logical(bool is_and, ExprPtr a, ExprPtr b)
+      : Expr(BoolType()), is_and_(is_and), a_(std::move(a)), b_(std::move(b)) {}
+  int64_t EvalInt(const EvalContext& ctx) const override {
+    if (is_and_) return a_->EvalBool(ctx) && b_->EvalBool(ctx);
+    return a_->EvalBool(ctx) || b_->EvalBool(ctx);
+  }
+
+ private:
+  bool is_and_;
+  ExprPtr a_, b_;
+};
+
+class Negate final : public Expr {
+ public:
+  explicit Negate(ExprPtr a) : Expr(a->type()), a_(std::move(a)) {}
+  int64_t EvalInt(const EvalContext& ctx) const override {
+    return Saturate(-static_cast<__int128>(a_->EvalInt(ctx)));
+  }
+
+ private:
+  ExprPtr a_;
+};
+
+template <typename T>
+bool Compare(CmpOp op, const T& a, const T& b) {
+  switch (op) {
+    case CmpOp::kEq:
+      return a == b;
+    case CmpOp::kNe:
+      return a != b;
+    case CmpOp::kLt:
+      return a < b;
+    case CmpOp::kLe:
+      return a <= b;
+    case CmpOp::kGt:
+      return a > b;
+    case CmpOp::kGe:
+      return a >= b;
+  }
+  return false;
+}
+
+class CompareScalar final : public Expr {
+ public:
+  CompareScalar(CmpOp op, ExprPtr a, int64_t sa, ExprPtr b, int64_t sb)
+      : Expr(BoolType()),
+        op_(op),
+        a_(std::move(a)),
+        b_(std::move(b)),
+        sa_(sa),
+        sb_(sb) {}
+  int64_t EvalInt(const EvalContext& ctx) const override {
+    __int128 a = static_cast<__int128>(a_->EvalInt(ctx)) * sa_;
+    __int128 b = static_cast<__int128>(b_->EvalInt(ctx)) * sb_;
+    return Compare(op_, a, b);
+  }
+
+ private:
+  CmpOp op_;
+  ExprPtr a_, b_;
+  int64_t sa_, sb_;
+};
+
+class CompareString final : public Expr {
+ public:
+  CompareString(CmpOp op, ExprPtr a, ExprPtr b)
+      : Expr(BoolType()), op_(op), a_(std::move(a)), b_(std::move(b)) {}
+  int64_t EvalInt(const EvalContext& ctx) const override {
+    return Compare(op_, a_->EvalString(ctx), b_->EvalString(ctx));
+  }
+
+ private:
+  CmpOp op_;
+  ExprPtr a_, b_;
+};
+
+class Arith final : public Expr {
+ public:
+  Arith(ArithOp op, Type result, ExprPtr a, ExprPtr b, int64_t sa, int64_t sb,
+        int64_t factor)
+      : Expr(result),
+        op_(op),
+        a_(std::move(a)),
+        b_(std::move(b)),
+        sa_(sa),
+        sb_(sb),
+        factor_(factor) {}
+  int64_t EvalInt(const EvalContext& ctx) const override {
+    __int128 a = a_->EvalInt(ctx);
+    __int128 b = b_->EvalInt(ctx);
+    switch (op_) {
+      case ArithOp::kAdd:
+        return Saturate(a * sa_ + b * sb_);
+      case ArithOp::kSub:
+        return Saturate(a * sa_ - b * sb_);
+      case ArithOp::kMul:
+        // Both operands are int64 and factor <= 10^6, so a * b fits.
+        return Saturate(a * b / factor_);
+      case ArithOp::kDiv:
+        if (b == 0) {
+          ++ctx.division_by_zero;
+          return 0;
+        }
+        return Saturate(a * factor_ / b);
+    }
+    return 0;
+  }
+
+ private:
+  ArithOp op_;
+  ExprPtr a_, b_;
+  int64_t sa_, sb_, factor_;
+};
+
+class MinMax final : public Expr {
+ public:
+  MinMax(bool is_max, ExprPtr a, ExprPtr b)
+      : Expr(a->type()), is_max_(is_max), a_(std::move(a)), b_(std::move(b)) {}
+  int64_t EvalInt(const EvalContext& ctx) const override {
+    int64_t a = a_->EvalInt(ctx), b = b_->EvalInt(ctx);
+    return is_max_ ? std::max(a, b) : std::min(a, b);
+  }
+
+ private:
+  bool is_max_;
+  ExprPtr a_, b_;
+};
+
+class Abs final : public Expr {
+ public:
+  explicit Abs(ExprPtr a) : Expr(a->type()), a_(std::move(a)) {}
+  int64_t EvalInt(const EvalContext& ctx) const override {
+    __int128 v = a_->EvalInt(ctx);
+    return Saturate(v < 0 ? -v : v);
+  }
+
+ private:
+  ExprPtr a_;
+};
+
+class InScalarSet final : public Expr {
+ public:
+  InScalarSet(ExprPtr v, std::vector<int64_t> set, bool negated)
+      : Expr(BoolType()), v_(std::move(v)), set_(std::move(set)),
+        negated_(negated) {}
+  int64_t EvalInt(const EvalContext& ctx) const override {
+    int64_t v = v_->EvalInt(ctx);
+    bool found = std::find(set_.begin(), set_.end(), v) != set_.end();
+    return found != negated_;
+  }
+
+ private:
+  ExprPtr v_;
+  std::vector<int64_t> set_;
+  bool negated_;
+};
+
+class InStringSet final : public Expr {
+ public:
+  InStringSet(ExprPtr v, std::vector<std::string> set, bool negated)
+      : Expr(BoolType()), v_(std::move(v)), set_(std::move(set)),
+        negated_(negated) {}
+  int64_t EvalInt(const EvalContext& ctx) const override {
+    absl::string_view v = v_->EvalString(ctx);
+    bool found = false;
+    for (const std::string& s : set_) {
+      if (s == v) {
+        found = true;
+        break;
+      }
+    }
+    return found != negated_;
+  }
+
+ private:
+  ExprPtr v_;
+  std::vector<std::string> set_;
+  bool negated_;
+};
+
+// The normalised form of a string operand, cached per transaction when the
+// operand is a transaction field with a slot.
+absl::string_view Normalized(const Expr& e, int slot, const EvalContext& ctx) {
+  const TextNormalizer& normalizer = TextNormalizer::Get();
+  if (slot >= 0) {
+    uint32_t bit = 1u << slot;
+    if ((ctx.normalized_valid & bit) == 0) {
+      normalizer.Normalize(e.EvalString(ctx), &ctx.normalized[slot]);
+      ctx.normalized_valid |= bit;
+    }
+    return ctx.normalized[slot];
+  }
+  normalizer.Normalize(e.EvalString(ctx), &ctx.scratch);
+  return ctx.scratch;
+}
+
+class InList final : public Expr {
+ public:
+  InList(ExprPtr v, int slot, const NamedList* list, bool negated)
+      : Expr(BoolType()), v_(std::move(v)), slot_(slot), list_(list),
+        negated_(negated) {}
+  int64_t EvalInt(const EvalContext& ctx) const override {
+    absl::string_view n = Normalized(*v_, slot_, ctx);
+    bool found = !n.empty() && list_->ContainsExact(n);
+    return found != negated_;
+  }
+
+ private:
+  ExprPtr v_;
+  int slot_;
+  const NamedList* list_;
+  bool negated_;
+};
+
+class ContainsAny final : public Expr {
+ public:
+  ContainsAny(ExprPtr text, int slot, const NamedList* list)
+      : Expr(BoolType()), text_(std::move(text)), slot_(slot), list_(list) {}
+  int64_t EvalInt(const EvalContext& ctx) const override {
+    absl::string_view n = Normalized(*text_, slot_, ctx);
+    return !n.empty() && !list_->FindPhraseIn(n).empty();
+  }
+
+ private:
+  ExprPtr text_;
+  int slot_;
+  const NamedList* list_;
+};
+
+class Contains final : public Expr {
+ public:
+  Contains(ExprPtr text, int slot, std::string literal)
+      : Expr(BoolType()), text_(std::move(text)), slot_(slot),
+        literal_(std::move(literal)) {}
+  int64_t EvalInt(const EvalContext& ctx) const override {
+    absl::string_view n = Normalized(*text_, slot_, ctx);
+    return n.find(literal_) != absl::string_view::npos;
+  }
+
+ private:
+  ExprPtr text_;
+  int slot_;
+  std::string literal_;
+};
+
+class StartsWith final : public Expr {
+ public:
+  StartsWith(ExprPtr text, std::string prefix)
+      : Expr(BoolType()), text_(std::move(text)), prefix_(std::move(prefix)) {}
+  int64_t EvalInt(const EvalContext& ctx) const override {
+    absl::string_view t = text_->EvalString(ctx);
+    return t.substr(0, prefix_.size()) == prefix_;
+  }
+
+ private:
+  ExprPtr text_;
+  std::string prefix_;
+};
+
+class Prefix final : public Expr {
+ public:
+  Prefix(ExprPtr text, int n)
+      : Expr(StringType()), text_(std::move(text)), n_(n) {}
+  int64_t EvalInt(const EvalContext&) const override { return 0; }
+  absl::string_view EvalString(const EvalContext& ctx) const override {
+    absl::string_view t = text_->EvalString(ctx);
+    // A code shorter than the prefix has no province: "" rather than a part.
+    if (t.size() < static_cast<size_t>(n_)) return absl::string_view();
+    return t.substr(0, n_);
+  }
+
+ private:
+  ExprPtr text_;
+  int n_;
+};
+
+class DurationUnits final : public Expr {
+ public:
+  DurationUnits(ExprPtr d, int64_t unit)
+      : Expr(IntType()), d_(std::move(d)), unit_(unit) {}
+  int64_t EvalInt(const EvalContext& ctx) const override {
+    return d_->EvalInt(ctx) / unit_;
+  }
+
+ private:
+  ExprPtr d_;
+  int64_t unit_;
+};
+
+}  // namespace
+
+ExprPtr MakeConstInt(Type type, int64_t value) {
+  return std::make_unique<ConstInt>(type, value);
+}
+ExprPtr MakeConstString(std::string value) {
+  return std::make_unique<ConstString>(std::move(value));
+}
+ExprPtr MakeField(const FieldDef* field) {
+  return std::make_unique<Field>(field);
+}
+ExprPtr MakePresent(const FieldDef* field) {
+  return std::make_unique<Present>(field);
+}
+ExprPtr MakeWindow(int index, Type type) {
+  return std::make_unique<Window>(index, type);
+}
+ExprPtr MakeScore(int index) { return std::make_unique<Score>(index); }
+ExprPtr MakeNot(ExprPtr operand) {
+  return std::make_unique<Not>(std::move(operand));
+}
+ExprPtr MakeLogical(bool is_and, ExprPtr left, ExprPtr right) {
+  return std::make_unique<Logical>(is_and, std::move(left), std::move(right));
+}
+ExprPtr MakeNegate(ExprPtr operand) {
+  return std::make_unique<Negate>(std::move(operand));
+}
+ExprPtr MakeCompareScalar(CmpOp op, ExprPtr a, int64_t scale_a, ExprPtr b,
+                          int64_t scale_b) {
+  return std::make_unique<CompareScalar>(op, std::move(a), scale_a,
+                                         std::move(b), scale_b);
+}
+ExprPtr MakeCompareString(CmpOp op, ExprPtr a, ExprPtr b) {
+  return std::make_unique<CompareString>(op, std::move(a), std::move(b));
+}
+ExprPtr MakeArith(ArithOp op, Type result, ExprPtr a, ExprPtr b,
+                  int64_t scale_a, int64_t scale_b, int64_t factor) {
+  return std::make_unique<Arith>(op, result, std::move(a), std::move(b),
+                                 scale_a, scale_b, factor);
+}
+ExprPtr MakeMinMax(bool is_max, ExprPtr a, ExprPtr b) {
+  return std::make_unique<MinMax>(is_max, std::move(a), std::move(b));
+}
+ExprPtr MakeAbs(ExprPtr a) { return std::make_unique<Abs>(std::move(a)); }
+ExprPtr MakeInScalarSet(ExprPtr value, std::vector<int64_t> set,
+                        bool negated) {
+  return std::make_unique<InScalarSet>(std::move(value), std::move(set),
+                                       negated);
+}
+ExprPtr MakeInStringSet(ExprPtr value, std::vector<std::string> set,
+                        bool negated) {
+  return std::make_unique<InStringSet>(std::move(value), std::move(set),
+                                       negated);
+}
+ExprPtr MakeInList(ExprPtr value, int slot, const NamedList* list,
+                   bool negated) {
+  return std::make_unique<InList>(std::move(value), slot, list, negated);
+}
+ExprPtr MakeContainsAny(ExprPtr text, int slot, const NamedList* list) {
+  return std::make_unique<ContainsAny>(std::move(text), slot, list);
+}
+ExprPtr MakeContains(ExprPtr text, int slot, std::string normalized_literal) {
+  return std::make_unique<Contains>(std::move(text), slot,
+                                    std::move(normalized_literal));
+}
+ExprPtr MakeStartsWith(ExprPtr text, std::string prefix) {
+  return std::make_unique<StartsWith>(std::move(text), std::move(prefix));
+}
+ExprPtr MakePrefix(ExprPtr text, int n) {
+  return std::make_unique<Prefix>(std::move(text), n);
+}
+ExprPtr MakeDurationUnits(ExprPtr duration, int64_t unit_micros) {
+  return std::make_unique<DurationUnits>(std::move(duration), unit_micros);
+}
+
+}  // namespace txscreen::rules

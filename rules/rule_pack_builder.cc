@@ -1,0 +1,489 @@
+#include "rules/rule_pack_builder.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "google/protobuf/io/tokenizer.h"
+#include "rules/currency.h"
+
+namespace txscreen::rules {
+namespace {
+
+class CollectErrors : public pb::io::ErrorCollector {
+ public:
+  CollectErrors(const SourceFile& file, std::vector<std::string>* errors)
+      : file_(file), errors_(errors) {}
+  void AddError(int line, pb::io::ColumnNumber column,
+                const std::string& message) override {
+    errors_->push_back(absl::StrCat(
+        file_.Describe(file_.FieldPosition(line, column)), ": ",
+        Explain(message)));
+  }
+
+ private:
+  // Protobuf says 'Message type "txscreen.v1.Rule" has no field named "whn".';
+  // we say which fields there are.
+  static std::string Explain(const std::string& message) {
+    static const std::string kType = "Message type \"";
+    static const std::string kField = "has no field named \"";
+    size_t t = message.find(kType), f = message.find(kField);
+    if (t == std::string::npos || f == std::string::npos) return message;
+    size_t t_end = message.find('"', t + kType.size());
+    size_t f_end = message.find('"', f + kField.size());
+    std::string type = message.substr(t + kType.size(), t_end - t - kType.size());
+    std::string name =
+        message.substr(f + kField.size(), f_end - f - kField.size());
+    const pb::Descriptor* d =
+        pb::DescriptorPool::generated_pool()->FindMessageTypeByName(type);
+    if (d == nullptr) return message;
+    std::vector<std::string> names;
+    for (int i = 0; i < d->field_count(); ++i) {
+      names.push_back(d->field(i)->name());
+    }
+    std::string text = absl::StrCat("unknown field '", name, "' in ", d->name());
+    std::string guess = ClosestName(name, names);
+    if (!guess.empty()) absl::StrAppend(&text, " (did you mean '", guess, "'?)");
+    return text;
+  }
+
+  const SourceFile& file_;
+  std::vector<std::string>* errors_;
+};
+
+std::string WithoutSpace(absl::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (!absl::ascii_isspace(static_cast<unsigned char>(c))) out.push_back(c);
+  }
+  return out;
+}
+
+}  // namespace
+
+uint64_t StableHash(absl::string_view text, uint64_t h) {
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+bool IsIdentifier(absl::string_view s) {
+  if (s.empty() || !absl::ascii_isalpha(static_cast<unsigned char>(s[0]))) {
+    return false;
+  }
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_';
+  });
+}
+
+ExprPtr RulePackBuilder::Expression(const ParsedFile& f, const Tree* tree,
+                                    const pb::Message& m,
+                                    absl::string_view field,
+                                    absl::string_view text,
+                                    const ExprScope& scope,
+                                    absl::string_view subject,
+                                    ExprUses* uses, int index) {
+  ExprError error;
+  ExprPtr e = CompileExpression(text, scope, &error, uses);
+  if (e == nullptr) {
+    Error(f, ValuePos(f, tree, m, field, error.offset, index), subject,
+          absl::StrCat(field, ": ", error.message));
+  }
+  return e;
+}
+
+bool RulePackBuilder::Template(const ParsedFile& f, const Tree* tree,
+                               const pb::Message& m, absl::string_view field,
+                               absl::string_view text,
+                               absl::string_view subject, TextTemplate* out,
+                               ExprUses* uses, int index) {
+  ExprError error;
+  if (!out->Compile(text, scope_, &error, uses)) {
+    Error(f, ValuePos(f, tree, m, field, error.offset, index), subject,
+          absl::StrCat(field, ": ", error.message));
+    return false;
+  }
+  return true;
+}
+
+bool RulePackBuilder::ReadFiles(const std::vector<std::string>& paths) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> files;
+  for (const std::string& path : paths) {
+    std::error_code ec;
+    if (fs::is_directory(path, ec)) {
+      std::vector<std::string> found;
+      for (const auto& entry : fs::directory_iterator(path, ec)) {
+        if (entry.is_regular_file() && entry.path().extension() == ".textproto") {
+          found.push_back(entry.path().string());
+        }
+      }
+      std::sort(found.begin(), found.end());
+      if (found.empty()) {
+        result_.errors.push_back(
+            absl::StrCat(path, ": no *.textproto rule files in this directory"));
+      }
+      files.insert(files.end(), found.begin(), found.end());
+    } else if (fs::exists(path, ec)) {
+      files.push_back(path);
+    } else {
+      result_.errors.push_back(absl::StrCat(path, ": no such file or directory"));
+    }
+  }
+  for (const std::string& path : files) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      result_.errors.push_back(absl::StrCat(path, ": cannot read the file"));
+      continue;
+    }
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    auto parsed = std::make_unique<ParsedFile>();
+    parsed->source = std::make_unique<SourceFile>(path, buffer.str());
+    parsed->dir = fs::path(path).parent_path().string();
+    pb::TextFormat::Parser parser;
+    CollectErrors collector(*parsed->source, &result_.errors);
+    parser.RecordErrorsTo(&collector);
+    parser.WriteLocationsTo(&parsed->tree);
+    if (!parser.ParseFromString(parsed->source->text(), &parsed->proto)) {
+      continue;
+    }
+    result_.files.push_back(path);
+    files_.push_back(std::move(parsed));
+  }
+  return result_.errors.empty();
+}
+
+void RulePackBuilder::Settings() {
+  const ParsedFile* owner = nullptr;
+  for (const auto& f : files_) {
+    if (!f->proto.has_pack()) continue;
+    if (owner != nullptr) {
+      Error(*f, FieldPos(*f, &f->tree, f->proto, "pack"), "pack",
+            absl::StrCat("settings given twice (also in ",
+                         owner->source->path(), ")"));
+      continue;
+    }
+    owner = f.get();
+  }
+  if (owner == nullptr) {
+    result_.errors.push_back(absl::StrCat(
+        files_.empty() ? "rule pack" : files_.front()->source->path(),
+        ": pack: no file of the pack has 'pack { name: ... version: ... }'"));
+    return;
+  }
+  const ParsedFile& f = *owner;
+  const v1::PackSettings& p = f.proto.pack();
+  const Tree* tree = f.tree.GetTreeForNested(
+      f.proto.GetDescriptor()->FindFieldByName("pack"), -1);
+  set_->name_ = p.name();
+  set_->version_ = p.version();
+  if (p.version().empty()) {
+    Error(f, FieldPos(f, &f.tree, f.proto, "pack"), "pack",
+          "version is required (it becomes every decision's ruleset_version)");
+  }
+  std::string zone = p.time_zone().empty() ? "Asia/Shanghai" : p.time_zone();
+  if (!absl::LoadTimeZone(zone, &set_->render_.time_zone)) {
+    Error(f, ValuePos(f, tree, p, "time_zone", 0), "pack",
+          absl::StrCat("unknown time zone '", zone,
+                       "' (an IANA name such as Asia/Shanghai)"));
+  }
+  std::string base = p.base_currency().empty() ? "CNY" : p.base_currency();
+  absl::StatusOr<int> digits = CurrencyMinorDigits(base);
+  if (!digits.ok()) {
+    Error(f, ValuePos(f, tree, p, "base_currency", 0), "pack",
+          absl::StrCat("base_currency: ", digits.status().message()));
+    return;
+  }
+  set_->render_.base_currency = base;
+  set_->render_.base_minor_digits = *digits;
+}
+
+void RulePackBuilder::Fx() {
+  std::vector<std::pair<std::string, std::string>> rates;
+  for (const auto& f : files_) {
+    for (const v1::FxRate& r : f->proto.fx_rate()) {
+      rates.emplace_back(r.currency(), r.rate());
+    }
+  }
+  absl::StatusOr<FxTable> table =
+      FxTable::Create(set_->render_.base_currency, rates);
+  if (!table.ok()) {
+    // Find the entry the message is about to place the error.
+    for (const auto& f : files_) {
+      for (int i = 0; i < f->proto.fx_rate_size(); ++i) {
+        if (absl::StrContains(table.status().message(),
+                              f->proto.fx_rate(i).currency())) {
+          Error(*f, FieldPos(*f, &f->tree, f->proto, "fx_rate", i), "fx_rate",
+                table.status().message());
+          return;
+        }
+      }
+    }
+    result_.errors.push_back(absl::StrCat("fx_rate: ", table.status().message()));
+    set_->fx_ = std::make_unique<FxTable>(
+        *FxTable::Create(set_->render_.base_currency, {}));
+  } else {
+    set_->fx_ = std::make_unique<FxTable>(std::move(*table));
+  }
+  scope_.fx = set_->fx_.get();
+}
+
+void RulePackBuilder::Params() {
+  ExprScope literal_scope;
+  literal_scope.fx = scope_.fx;
+  for (const auto& f : files_) {
+    for (int i = 0; i < f->proto.param_size(); ++i) {
+      const v1::Parameter& p = f->proto.param(i);
+      const Tree* tree = f->tree.GetTreeForNested(
+          f->proto.GetDescriptor()->FindFieldByName("param"), i);
+      std::string subject = absl::StrCat("param ", p.name());
+      if (!IsIdentifier(p.name())) {
+        Error(*f, FieldPos(*f, &f->tree, f->proto, "param", i), subject,
+              "name must be an identifier (letters, digits, _)");
+        continue;
+      }
+      if (scope_.params.contains(p.name())) {
+        Error(*f, FieldPos(*f, &f->tree, f->proto, "param", i), subject,
+              "defined twice");
+        continue;
+      }
+      ExprPtr e = Expression(*f, tree, p, "value", p.value(), literal_scope,
+                             subject, nullptr);
+      if (e == nullptr) continue;
+      if (!e->IsConstant()) {
+        Error(*f, ValuePos(*f, tree, p, "value", 0), subject,
+              "value must be a constant such as 50000 CNY, 3, 0.8 or 24h");
+        continue;
+      }
+      ParamValue value;
+      value.type = e->type();
+      EvalContext ctx;
+      if (e->type().is_string()) {
+        value.string_value = std::string(e->EvalString(ctx));
+      } else {
+        value.int_value = e->EvalInt(ctx);
+      }
+      scope_.params.emplace(p.name(), std::move(value));
+    }
+  }
+}
+
+void RulePackBuilder::Lists() {
+  for (const auto& f : files_) {
+    for (int i = 0; i < f->proto.list_size(); ++i) {
+      const v1::ListDecl& l = f->proto.list(i);
+      SourcePosition pos = FieldPos(*f, &f->tree, f->proto, "list", i);
+      std::string subject = absl::StrCat("list ", l.name());
+      if (!IsIdentifier(l.name())) {
+        Error(*f, pos, subject, "name must be an identifier (letters, digits, _)");
+        continue;
+      }
+      if (set_->lists_.contains(l.name())) {
+        Error(*f, pos, subject, "defined twice");
+        continue;
+      }
+      if (l.match() == v1::LIST_MATCH_UNSPECIFIED) {
+        Error(*f, pos, subject,
+              "match is required: LIST_MATCH_EXACT (ids, accounts) or "
+              "LIST_MATCH_PHRASE (text to find inside memos)");
+        continue;
+      }
+      if (l.file().empty()) {
+        Error(*f, pos, subject, "file is required");
+        continue;
+      }
+      std::string path = (std::filesystem::path(f->dir) / l.file()).string();
+      absl::StatusOr<std::unique_ptr<NamedList>> list =
+          NamedList::LoadFile(l.name(), l.match(), path);
+      if (list.ok()) {
+        auto extra = options_.extra_list_entries.find(l.name());
+        if (extra != options_.extra_list_entries.end()) {
+          list = (*list)->WithExtraEntries(extra->second, "rule test");
+        }
+      }
+      if (!list.ok()) {
+        Error(*f, pos, subject, list.status().message());
+        continue;
+      }
+      scope_.lists[l.name()] = list->get();
+      set_->lists_[l.name()] = std::move(*list);
+    }
+  }
+  for (const auto& [name, entries] : options_.extra_list_entries) {
+    if (!set_->lists_.contains(name)) {
+      result_.errors.push_back(
+          absl::StrCat("rule test: list_entry names unknown list '", name, "'"));
+    }
+  }
+}
+
+void RulePackBuilder::Windows() {
+  ExprScope filter_scope = scope_;
+  filter_scope.allow_history = false;
+  filter_scope.allow_windows = false;
+  filter_scope.allow_scores = false;
+  const pb::FieldDescriptor* window_field =
+      v1::RuleFile::descriptor()->FindFieldByName("window");
+  for (const auto& f : files_) {
+    for (int i = 0; i < f->proto.window_size(); ++i) {
+      const v1::WindowFeature& w = f->proto.window(i);
+      const Tree* tree = f->tree.GetTreeForNested(window_field, i);
+      SourcePosition pos = FieldPos(*f, &f->tree, f->proto, "window", i);
+      std::string subject = absl::StrCat("window ", w.name());
+      size_t errors_before = result_.errors.size();
+      if (!IsIdentifier(w.name())) {
+        Error(*f, pos, subject, "name must be an identifier (letters, digits, _)");
+        continue;
+      }
+      if (scope_.windows.contains(w.name())) {
+        Error(*f, pos, subject, "defined twice");
+        continue;
+      }
+      WindowDef def;
+      def.name = w.name();
+      def.index = static_cast<int>(set_->windows_.size());
+      def.aggregate = w.aggregate();
+      def.group_by = w.group_by();
+      if (w.aggregate() == v1::AGGREGATE_UNSPECIFIED) {
+        Error(*f, pos, subject,
+              "aggregate is required: AGGREGATE_SUM, AGGREGATE_COUNT, "
+              "AGGREGATE_DISTINCT or AGGREGATE_MAX");
+      }
+      if (w.group_by() == v1::ENTITY_UNSPECIFIED) {
+        Error(*f, pos, subject,
+              "group_by is required: ENTITY_CUSTOMER, ENTITY_ACCOUNT, "
+              "ENTITY_COUNTERPARTY_ACCOUNT or ENTITY_DEVICE");
+      }
+      switch (w.span_case()) {
+        case v1::WindowFeature::kCalendar:
+          if (w.calendar() == v1::CALENDAR_UNIT_DAY) {
+            def.span = WindowDef::Span::kDay;
+          } else if (w.calendar() == v1::CALENDAR_UNIT_MONTH) {
+            def.span = WindowDef::Span::kMonth;
+          } else {
+            Error(*f, pos, subject,
+                  "calendar must be CALENDAR_UNIT_DAY or CALENDAR_UNIT_MONTH");
+          }
+          if (!w.resolution().empty()) {
+            Error(*f, ValuePos(*f, tree, w, "resolution", 0), subject,
+                  "resolution applies to sliding windows only");
+          }
+          break;
+        case v1::WindowFeature::kSliding: {
+          def.span = WindowDef::Span::kSliding;
+          if (!ParseDurationLiteral(w.sliding(), &def.span_us) ||
+              def.span_us <= 0) {
+            Error(*f, ValuePos(*f, tree, w, "sliding", 0), subject,
+                  absl::StrCat("sliding: invalid duration '", w.sliding(),
+                               "' (write e.g. 5m, 1h, 24h, 30d)"));
+            break;
+          }
+          def.width_us = std::max<int64_t>(kMicrosPerSecond, def.span_us / 60);
+          if (!w.resolution().empty() &&
+              (!ParseDurationLiteral(w.resolution(), &def.width_us) ||
+               def.width_us <= 0 || def.width_us > def.span_us)) {
+            Error(*f, ValuePos(*f, tree, w, "resolution", 0), subject,
+                  absl::StrCat("resolution: invalid duration '", w.resolution(),
+                               "' (a positive duration no longer than the "
+                               "span)"));
+            break;
+          }
+          if (def.span_us / def.width_us > 10000) {
+            Error(*f, ValuePos(*f, tree, w, "resolution", 0), subject,
+                  "resolution too fine: at most 10000 buckets per window");
+            break;
+          }
+          def.lookback_buckets = (def.span_us + def.width_us - 1) / def.width_us;
+          break;
+        }
+        case v1::WindowFeature::SPAN_NOT_SET:
+          Error(*f, pos, subject,
+                "a span is required: calendar: CALENDAR_UNIT_DAY or sliding: "
+                "\"24h\"");
+          break;
+      }
+      if (!w.filter().empty()) {
+        def.filter = Expression(*f, tree, w, "filter", w.filter(), filter_scope,
+                                subject, nullptr);
+        if (def.filter != nullptr && def.filter->type().base != BaseType::kBool) {
+          Error(*f, ValuePos(*f, tree, w, "filter", 0), subject,
+                absl::StrCat("filter must be true/false, got ",
+                             TypeName(def.filter->type())));
+        }
+      }
+      def.type = IntType();
+      if (w.aggregate() == v1::AGGREGATE_COUNT) {
+        if (!w.of().empty()) {
+          Error(*f, ValuePos(*f, tree, w, "of", 0), subject,
+                "COUNT counts transactions; leave 'of' empty");
+        }
+      } else if (w.aggregate() != v1::AGGREGATE_UNSPECIFIED) {
+        if (w.of().empty()) {
+          Error(*f, pos, subject,
+                w.aggregate() == v1::AGGREGATE_DISTINCT
+                    ? "of is required: the text whose distinct values are "
+                      "counted, e.g. tx.counterparty.account_id"
+                    : "of is required: the amount aggregated, e.g. tx.amount");
+        } else {
+          def.of = Expression(*f, tree, w, "of", w.of(), filter_scope, subject,
+                              nullptr);
+          if (def.of != nullptr) {
+            BaseType t = def.of->type().base;
+            if (w.aggregate() == v1::AGGREGATE_DISTINCT) {
+              if (t != BaseType::kString) {
+                Error(*f, ValuePos(*f, tree, w, "of", 0), subject,
+                      absl::StrCat("DISTINCT needs text, got ",
+                                   TypeName(def.of->type())));
+              }
+            } else if (t != BaseType::kMoney && t != BaseType::kInt &&
+                       t != BaseType::kDuration) {
+              Error(*f, ValuePos(*f, tree, w, "of", 0), subject,
+                    absl::StrCat("SUM and MAX need money or int, got ",
+                                 TypeName(def.of->type())));
+            } else {
+              def.type = def.of->type();
+            }
+          }
+        }
+      }
+      if (result_.errors.size() != errors_before) continue;
+      uint64_t h = StableHash(absl::StrCat(
+          w.aggregate(), "|", w.group_by(), "|", static_cast<int>(def.span),
+          "|", def.span_us, "|", def.width_us, "|", WithoutSpace(w.of()), "|",
+          WithoutSpace(w.filter())));
+      def.fingerprint = h;
+      scope_.windows[def.name] = WindowRef{def.index, def.type};
+      set_->windows_.push_back(std::move(def));
+    }
+  }
+}
+
+LoadResult RulePackBuilder::Build(const std::vector<std::string>& paths) {
+  if (paths.empty()) {
+    result_.errors.push_back("no rule files given");
+    return std::move(result_);
+  }
+  if (!ReadFiles(paths)) return std::move(result_);
+  Settings();
+  if (!result_.errors.empty()) return std::move(result_);
+  Fx();
+  Params();
+  Lists();
+  Windows();
+  Rules();
+  if (result_.errors.empty()) {
+    result_.rule_set = std::shared_ptr<const RuleSet>(set_.release());
+  }
+  return std::move(result_);
+}
+
+}  // namespace txscreen::rules

@@ -1,0 +1,109 @@
+// File: rule_pack_builder.h
+//
+// Internal to rule_pack_loader: the builder that turns parsed rule files
+// into a RuleSet, collecting every error with its position. One builder per
+// load; not thread-safe.
+#ifndef TXSCREEN_RULES_RULE_PACK_BUILDER_H_
+#define TXSCREEN_RULES_RULE_PACK_BUILDER_H_
+
+#include <array>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "google/protobuf/text_format.h"
+#include "rules/expr_compiler.h"
+#include "rules/rule_pack_loader.h"
+#include "rules/source_map.h"
+
+namespace txscreen::rules {
+
+namespace v1 = ::txscreen::v1;
+namespace pb = ::google::protobuf;
+using Tree = pb::TextFormat::ParseInfoTree;
+
+struct ParsedFile {
+  std::unique_ptr<SourceFile> source;
+  v1::RuleFile proto;
+  Tree tree;
+  std::string dir;
+};
+
+// A hash that stays the same across processes and builds (FNV-1a), for keys
+// of persisted state.
+uint64_t StableHash(absl::string_view text,
+                    uint64_t seed = 1469598103934665603ULL);
+
+bool IsIdentifier(absl::string_view s);
+
+// Builds a RuleSet; friend of RuleSet. One instance per load.
+class RulePackBuilder {
+ public:
+  explicit RulePackBuilder(const LoadOptions& options) : options_(options) {}
+  LoadResult Build(const std::vector<std::string>& paths);
+
+ private:
+  // Where a field of the message described by `tree` is.
+  SourcePosition FieldPos(const ParsedFile& f, const Tree* tree,
+                          const pb::Message& m, absl::string_view field,
+                          int index = -1) const {
+    const pb::FieldDescriptor* fd = m.GetDescriptor()->FindFieldByName(std::string(field));
+    if (tree == nullptr || fd == nullptr) return {};
+    pb::TextFormat::ParseLocation loc = tree->GetLocation(fd, index);
+    return f.source->FieldPosition(loc.line, loc.column);
+  }
+  SourcePosition ValuePos(const ParsedFile& f, const Tree* tree,
+                          const pb::Message& m, absl::string_view field,
+                          int offset, int index = -1) const {
+    const pb::FieldDescriptor* fd = m.GetDescriptor()->FindFieldByName(std::string(field));
+    if (tree == nullptr || fd == nullptr) return {};
+    pb::TextFormat::ParseLocation loc = tree->GetLocation(fd, index);
+    return f.source->ValuePosition(loc.line, loc.column, offset);
+  }
+  void Error(const ParsedFile& f, SourcePosition pos, absl::string_view subject,
+             absl::string_view problem) {
+    result_.errors.push_back(absl::StrCat(f.source->Describe(pos), ": ",
+                                          subject, subject.empty() ? "" : ": ",
+                                          problem));
+  }
+
+  // Compiles the expression in string field `field` of `m`.
+  ExprPtr Expression(const ParsedFile& f, const Tree* tree,
+                     const pb::Message& m, absl::string_view field,
+                     absl::string_view text, const ExprScope& scope,
+                     absl::string_view subject, ExprUses* uses,
+                     int index = -1);
+  bool Template(const ParsedFile& f, const Tree* tree, const pb::Message& m,
+                absl::string_view field, absl::string_view text,
+                absl::string_view subject, TextTemplate* out,
+                ExprUses* uses = nullptr, int index = -1);
+
+  bool ReadFiles(const std::vector<std::string>& paths);
+  void Settings();
+  void Fx();
+  void Params();
+  void Lists();
+  void Windows();
+  void Rules();
+  void Rule(const ParsedFile& f, const Tree* tree, const v1::Rule& r);
+  bool Actions(const ParsedFile& f, const Tree* tree, const pb::Message& m,
+               v1::Action base,
+               const pb::RepeatedPtrField<v1::ChannelAction>& channel_actions,
+               absl::string_view subject,
+               std::array<v1::Action, kChannelCount>* out);
+  void Prompt(const ParsedFile& f, const Tree* tree, const v1::Rule& r,
+              CompiledPrompt* out);
+  int64_t DateMicros(const ParsedFile& f, const Tree* tree, const v1::Rule& r,
+                     absl::string_view field, absl::string_view text);
+
+  const LoadOptions& options_;
+  LoadResult result_;
+  std::vector<std::unique_ptr<ParsedFile>> files_;
+  std::unique_ptr<RuleSet> set_ = std::make_unique<RuleSet>();
+  ExprScope scope_;
+};
+
+
+}  // namespace txscreen::rules
+
+#endif  // TXSCREEN_RULES_RULE_PACK_BUILDER_H_

@@ -1,0 +1,156 @@
+#include "rules/rule_set.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+
+namespace txscreen::rules {
+
+namespace v1 = ::txscreen::v1;
+
+v1::Verdict VerdictForAction(v1::Action action) {
+  switch (action) {
+    case v1::ACTION_REVIEW:
+      return v1::VERDICT_REVIEW;
+    case v1::ACTION_WARN:
+      return v1::VERDICT_WARN;
+    case v1::ACTION_DELAY:
+      return v1::VERDICT_DELAY;
+    case v1::ACTION_INTERCEPT:
+      return v1::VERDICT_INTERCEPT;
+    case v1::ACTION_BLOCK:
+      return v1::VERDICT_BLOCK;
+    default:
+      return v1::VERDICT_ALLOW;
+  }
+}
+
+const NamedList* RuleSet::list(absl::string_view name) const {
+  auto it = lists_.find(name);
+  return it == lists_.end() ? nullptr : it->second.get();
+}
+
+absl::Status RuleSet::PrepareTransactionFacts(const v1::Transaction& tx,
+                                              EvalContext* ctx) const {
+  ctx->ResetCaches();
+  ctx->tx = &tx;
+  ctx->occurred_at_us = tx.occurred_at().seconds() * kMicrosPerSecond +
+                        tx.occurred_at().nanos() / 1000;
+  absl::StatusOr<int64_t> base = fx_->ToBase(tx.amount_minor(), tx.currency());
+  if (!base.ok()) return base.status();
+  ctx->amount_base = *base;
+  absl::Time at = absl::FromUnixMicros(ctx->occurred_at_us);
+  absl::TimeZone::CivilInfo local = render_.time_zone.At(at);
+  ctx->local_hour = local.cs.hour();
+  ctx->customer_age_known = false;
+  ctx->customer_age = 0;
+  const std::string& birth = tx.customer().birth_date();
+  absl::CivilDay birthday;
+  if (!birth.empty() && absl::ParseCivilTime(birth, &birthday)) {
+    absl::CivilDay today(local.cs);
+    int64_t age = today.year() - birthday.year();
+    if (today.month() < birthday.month() ||
+        (today.month() == birthday.month() && today.day() < birthday.day())) {
+      --age;
+    }
+    ctx->customer_age = age;
+    ctx->customer_age_known = age >= 0;
+  }
+  ctx->account_age_known = tx.has_account_opened_at();
+  ctx->account_age_us =
+      ctx->account_age_known
+          ? ctx->occurred_at_us -
+                (tx.account_opened_at().seconds() * kMicrosPerSecond +
+                 tx.account_opened_at().nanos() / 1000)
+          : 0;
+  ctx->history = HistoryFacts();
+  ctx->scores.assign(score_names_.size(), 0);
+  return absl::OkStatus();
+}
+
+namespace {
+
+bool IsPromptAction(v1::Action a) {
+  return a == v1::ACTION_WARN || a == v1::ACTION_DELAY ||
+         a == v1::ACTION_INTERCEPT || a == v1::ACTION_BLOCK;
+}
+
+void RenderLines(const std::vector<CompiledPrompt::Line>& lines,
+                 const EvalContext& ctx, const RenderOptions& options,
+                 google::protobuf::RepeatedPtrField<v1::LocalizedText>* out) {
+  for (const CompiledPrompt::Line& line : lines) {
+    v1::LocalizedText text;
+    line.zh.Render(ctx, options, text.mutable_zh());
+    line.en.Render(ctx, options, text.mutable_en());
+    // Two rules often ask the same question; ask it once.
+    bool seen = std::any_of(out->begin(), out->end(), [&](const auto& t) {
+      return t.zh() == text.zh() && t.en() == text.en();
+    });
+    if (!seen) *out->Add() = std::move(text);
+  }
+}
+
+}  // namespace
+
+void RuleSet::Evaluate(EvalContext* ctx, v1::Decision* decision) const {
+  const int channel = ctx->tx->channel() >= 0 && ctx->tx->channel() < kChannelCount
+                          ? ctx->tx->channel()
+                          : 0;
+  v1::Verdict verdict = v1::VERDICT_ALLOW;
+  for (const CompiledRule& rule : rules_) {
+    if (rule.effective_from_us != 0 &&
+        ctx->occurred_at_us < rule.effective_from_us) {
+      continue;
+    }
+    if (rule.effective_until_us != 0 &&
+        ctx->occurred_at_us >= rule.effective_until_us) {
+      continue;
+    }
+    if (!rule.when->EvalBool(*ctx)) continue;
+    v1::Action action = rule.action[channel];
+    v1::RuleHit* hit = decision->add_hits();
+    rule.reason.Render(*ctx, render_, hit->mutable_reason());
+    for (const CompiledEscalation& e : rule.escalations) {
+      if (!e.when->EvalBool(*ctx)) continue;
+      action = std::max(action, e.action[channel]);
+      if (!e.reason.empty()) {
+        hit->mutable_reason()->append("; ");
+        e.reason.Render(*ctx, render_, hit->mutable_reason());
+      }
+    }
+    hit->set_rule_id(rule.id);
+    hit->set_rule_version(rule.version);
+    hit->set_severity(rule.severity);
+    hit->set_title(rule.title);
+    hit->set_action(action);
+    for (const std::string& report : rule.reports) {
+      hit->add_reports(report);
+      if (std::find(decision->reports().begin(), decision->reports().end(),
+                    report) == decision->reports().end()) {
+        decision->add_reports(report);
+      }
+    }
+    for (const auto& [index, weight] : rule.scores) {
+      ctx->scores[index] += weight;
+    }
+    verdict = std::max(verdict, VerdictForAction(action));
+    if (IsPromptAction(action) && !rule.prompt.empty()) {
+      v1::Prompt* prompt = decision->mutable_prompt();
+      RenderLines(rule.prompt.why, *ctx, render_, prompt->mutable_why());
+      RenderLines(rule.prompt.ask, *ctx, render_, prompt->mutable_ask());
+      RenderLines(rule.prompt.look_for, *ctx, render_,
+                  prompt->mutable_look_for());
+      RenderLines(rule.prompt.dissuade, *ctx, render_,
+                  prompt->mutable_dissuade());
+    }
+  }
+  for (size_t i = 0; i < score_names_.size(); ++i) {
+    if (ctx->scores[i] != 0) {
+      (*decision->mutable_scores())[score_names_[i]] = ctx->scores[i];
+    }
+  }
+  decision->set_verdict(verdict);
+  decision->set_ruleset_version(version_);
+}
+
+}  // namespace txscreen::rules

@@ -1,0 +1,115 @@
+#include "rules/source_map.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+
+namespace txscreen::rules {
+
+SourceFile::SourceFile(std::string path, std::string text)
+    : path_(std::move(path)), text_(std::move(text)) {
+  line_starts_.push_back(0);
+  for (size_t i = 0; i < text_.size(); ++i) {
+    if (text_[i] == '\n') line_starts_.push_back(i + 1);
+  }
+}
+
+size_t SourceFile::ByteIndex(int line0, int column0) const {
+  if (line0 < 0 || static_cast<size_t>(line0) >= line_starts_.size()) {
+    return text_.size();
+  }
+  size_t i = line_starts_[line0];
+  int column = 0;
+  // protobuf's tokenizer counts bytes and expands tabs to multiples of 8.
+  while (i < text_.size() && text_[i] != '\n' && column < column0) {
+    column = text_[i] == '\t' ? (column / 8 + 1) * 8 : column + 1;
+    ++i;
+  }
+  return i;
+}
+
+SourcePosition SourceFile::PositionOfByte(size_t index) const {
+  index = std::min(index, text_.size());
+  auto it = std::upper_bound(line_starts_.begin(), line_starts_.end(), index);
+  size_t line = static_cast<size_t>(it - line_starts_.begin()) - 1;
+  int column = 1;
+  for (size_t i = line_starts_[line]; i < index; ++i) {
+    // Count characters, not UTF-8 continuation bytes.
+    if ((static_cast<unsigned char>(text_[i]) & 0xC0) != 0x80) ++column;
+  }
+  return {static_cast<int>(line) + 1, column};
+}
+
+SourcePosition SourceFile::FieldPosition(int line0, int column0) const {
+  if (line0 < 0) return {};
+  return PositionOfByte(ByteIndex(line0, column0));
+}
+
+SourcePosition SourceFile::ValuePosition(int line0, int column0,
+                                         int offset) const {
+  if (line0 < 0) return {};
+  size_t i = ByteIndex(line0, column0);
+  const size_t field_start = i;
+  // Skip the field name and the colon.
+  while (i < text_.size() && text_[i] != ':' && text_[i] != '"' &&
+         text_[i] != '\'') {
+    ++i;
+  }
+  int remaining = offset;
+  while (i < text_.size()) {
+    while (i < text_.size() && (text_[i] == ':' || text_[i] == ' ' ||
+                                text_[i] == '\t' || text_[i] == '\n' ||
+                                text_[i] == '\r')) {
+      ++i;
+    }
+    if (i >= text_.size() || (text_[i] != '"' && text_[i] != '\'')) break;
+    char quote = text_[i++];
+    while (i < text_.size() && text_[i] != quote && text_[i] != '\n') {
+      if (remaining == 0) return PositionOfByte(i);
+      if (text_[i] == '\\' && i + 1 < text_.size()) {
+        // One escape decodes to one byte, except \x and octal which we step
+        // over as a unit.
+        ++i;
+        if (text_[i] == 'x') {
+          ++i;
+          while (i < text_.size() && isxdigit(static_cast<unsigned char>(text_[i]))) ++i;
+        } else if (text_[i] >= '0' && text_[i] <= '7') {
+          int n = 0;
+          while (n < 3 && i < text_.size() && text_[i] >= '0' && text_[i] <= '7') {
+            ++i;
+            ++n;
+          }
+        } else {
+          ++i;
+        }
+      } else {
+        ++i;
+      }
+      --remaining;
+    }
+    if (i < text_.size() && text_[i] == quote) {
+      if (remaining == 0) {
+        // The offset points just past this literal; a following literal may
+        // continue the value.
+        size_t after = i + 1;
+        size_t j = after;
+        while (j < text_.size() && (text_[j] == ' ' || text_[j] == '\t' ||
+                                    text_[j] == '\n' || text_[j] == '\r')) {
+          ++j;
+        }
+        if (j >= text_.size() || (text_[j] != '"' && text_[j] != '\'')) {
+          return PositionOfByte(i);
+        }
+      }
+      ++i;
+    }
+  }
+  return PositionOfByte(field_start);
+}
+
+std::string SourceFile::Describe(SourcePosition pos) const {
+  if (pos.line == 0) return path_;
+  return absl::StrCat(path_, ":", pos.line, ":", pos.column);
+}
+
+}  // namespace txscreen::rules

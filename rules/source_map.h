@@ -1,0 +1,53 @@
+// File: source_map.h
+//
+// Maps positions inside a rule file's string values back to FILE:LINE:COL, so
+// that an error in the middle of an expression points at the character in
+// the file. Lines and columns are 1-based; columns count Unicode characters.
+#ifndef TXSCREEN_RULES_SOURCE_MAP_H_
+#define TXSCREEN_RULES_SOURCE_MAP_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+
+namespace txscreen::rules {
+
+struct SourcePosition {
+  int line = 0;    // 1-based; 0 when unknown
+  int column = 0;  // 1-based
+};
+
+// The text of one rule file.
+class SourceFile {
+ public:
+  SourceFile(std::string path, std::string text);
+
+  const std::string& path() const { return path_; }
+  const std::string& text() const { return text_; }
+
+  // Position of a field as protobuf's parser reports it (0-based line, column
+  // with tabs expanded to 8), converted to our 1-based character columns.
+  SourcePosition FieldPosition(int line0, int column0) const;
+
+  // Position of byte `offset` of the decoded string value of the field whose
+  // name starts at (line0, column0). Follows adjacent string literals ("a"
+  // "b") and escapes. Falls back to the field's position.
+  SourcePosition ValuePosition(int line0, int column0, int offset) const;
+
+  // "FILE:LINE:COL"
+  std::string Describe(SourcePosition pos) const;
+
+ private:
+  // Byte index in text_ of (line0, column0).
+  size_t ByteIndex(int line0, int column0) const;
+  SourcePosition PositionOfByte(size_t index) const;
+
+  std::string path_;
+  std::string text_;
+  std::vector<size_t> line_starts_;
+};
+
+}  // namespace txscreen::rules
+
+#endif  // TXSCREEN_RULES_SOURCE_MAP_H_

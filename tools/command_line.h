@@ -1,0 +1,38 @@
+// File: command_line.h
+//
+// A small parser for subcommand flags: `--name value`, `--name=value` and
+// boolean `--name`. Each subcommand declares the flags it knows; anything
+// else is an error naming the flag.
+#ifndef TXSCREEN_TOOLS_COMMAND_LINE_H_
+#define TXSCREEN_TOOLS_COMMAND_LINE_H_
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+
+namespace txscreen::tools {
+
+class CommandLine {
+ public:
+  // `value_flags` take a value; `bool_flags` do not.
+  CommandLine(std::set<std::string> value_flags, std::set<std::string> bool_flags)
+      : value_flags_(std::move(value_flags)), bool_flags_(std::move(bool_flags)) {}
+
+  absl::Status Parse(const std::vector<std::string>& args);
+
+  bool Has(const std::string& flag) const { return values_.count(flag) != 0; }
+  std::string Get(const std::string& flag, const std::string& fallback = "") const;
+  const std::vector<std::string>& positional() const { return positional_; }
+
+ private:
+  std::set<std::string> value_flags_, bool_flags_;
+  std::map<std::string, std::string> values_;
+  std::vector<std::string> positional_;
+};
+
+}  // namespace txscreen::tools
+
+#endif  // TXSCREEN_TOOLS_COMMAND_LINE_H_

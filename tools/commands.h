@@ -1,0 +1,22 @@
+// File: commands.h
+//
+// The subcommands of the txscreen binary. Each takes the arguments after its
+// name, writes to stdout/stderr and returns the process exit code.
+#ifndef TXSCREEN_TOOLS_COMMANDS_H_
+#define TXSCREEN_TOOLS_COMMANDS_H_
+
+#include <string>
+#include <vector>
+
+namespace txscreen::tools {
+
+// txscreen rules check PATH...   exit 0 when valid, 1 with every error.
+int RulesCheckCommand(const std::vector<std::string>& args);
+// txscreen rules test PACK_DIR   exit 0 when every case passes.
+int RulesTestCommand(const std::vector<std::string>& args);
+// txscreen screen --rules R --input FILE|- --output FILE|- [--state-dir D]
+int ScreenCommand(const std::vector<std::string>& args);
+
+}  // namespace txscreen::tools
+
+#endif  // TXSCREEN_TOOLS_COMMANDS_H_

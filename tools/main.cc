@@ -1,0 +1,40 @@
+// txscreen: one binary, one subcommand per job. See README.md.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "tools/commands.h"
+
+namespace {
+
+constexpr char kUsage[] =
+    "usage: txscreen COMMAND [ARGS]\n"
+    "\n"
+    "commands:\n"
+    "  rules check PATH...        validate rule files or pack directories\n"
+    "  rules test PACK_DIR        run the pack's rule tests (PACK_DIR/tests)\n"
+    "  screen --rules R --input FILE|- --output FILE|- [--state-dir DIR]\n"
+    "                             screen JSONL transactions, write decisions\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" ||
+      args[0] == "help") {
+    std::cout << kUsage;
+    return args.empty() ? 2 : 0;
+  }
+  const std::string command = args[0];
+  if (command == "rules" && args.size() >= 2) {
+    std::vector<std::string> rest(args.begin() + 2, args.end());
+    if (args[1] == "check") return txscreen::tools::RulesCheckCommand(rest);
+    if (args[1] == "test") return txscreen::tools::RulesTestCommand(rest);
+  }
+  if (command == "screen") {
+    return txscreen::tools::ScreenCommand(
+        std::vector<std::string>(args.begin() + 1, args.end()));
+  }
+  std::cerr << "txscreen: unknown command '" << command << "'\n" << kUsage;
+  return 2;
+}

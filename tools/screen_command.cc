@@ -1,0 +1,134 @@
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "engine/clock.h"
+#include "engine/partition_state.h"
+#include "engine/screener.h"
+#include "engine/transaction_codec.h"
+#include "rules/rule_pack_loader.h"
+#include "tools/command_line.h"
+#include "tools/commands.h"
+
+namespace txscreen::tools {
+
+namespace v1 = ::txscreen::v1;
+
+namespace {
+
+constexpr size_t kMaxLineBytes = 1 << 20;
+constexpr int kFlushEvery = 10000;
+
+}  // namespace
+
+int ScreenCommand(const std::vector<std::string>& args) {
+  CommandLine cl({"rules", "input", "output", "state-dir"}, {});
+  absl::Status parsed = cl.Parse(args);
+  if (!parsed.ok() || !cl.Has("rules") || !cl.Has("input") ||
+      !cl.Has("output") || !cl.positional().empty()) {
+    if (!parsed.ok()) std::cerr << "txscreen screen: " << parsed.message() << "\n";
+    std::cerr << "usage: txscreen screen --rules PACK[,PACK...] --input FILE|- "
+                 "--output FILE|- [--state-dir DIR]\n";
+    return 2;
+  }
+  rules::LoadResult pack =
+      rules::LoadRulePack(absl::StrSplit(cl.Get("rules"), ',', absl::SkipEmpty()));
+  for (const std::string& e : pack.errors) std::cerr << e << "\n";
+  if (!pack.errors.empty()) return 1;
+
+  std::unique_ptr<engine::StateStore> store;
+  if (cl.Has("state-dir")) {
+    auto opened = engine::OpenRocksStateStore(cl.Get("state-dir"));
+    if (!opened.ok()) {
+      std::cerr << "txscreen screen: " << opened.status().message() << "\n";
+      return 1;
+    }
+    store = std::move(*opened);
+  } else {
+    store = engine::NewMemoryStateStore();
+  }
+  engine::PartitionState state(store.get(), 0);
+  engine::SystemClock clock;
+  engine::ScreenerOptions options;
+  options.mark_late = false;
+  engine::Screener screener(pack.rule_set, &state, &clock, options);
+
+  const std::string input_name = cl.Get("input");
+  std::ifstream input_file;
+  std::istream* input = &std::cin;
+  if (input_name != "-") {
+    input_file.open(input_name, std::ios::binary);
+    if (!input_file) {
+      std::cerr << "txscreen screen: cannot read " << input_name << "\n";
+      return 1;
+    }
+    input = &input_file;
+  }
+  std::ofstream output_file;
+  std::ostream* output = &std::cout;
+  if (cl.Get("output") != "-") {
+    output_file.open(cl.Get("output"), std::ios::binary | std::ios::trunc);
+    if (!output_file) {
+      std::cerr << "txscreen screen: cannot write " << cl.Get("output") << "\n";
+      return 1;
+    }
+    output = &output_file;
+  }
+
+  v1::Transaction tx;
+  v1::Decision decision;
+  std::string line, json;
+  int64_t line_number = 0, unreadable = 0, since_flush = 0;
+  std::map<std::string, int64_t> verdicts;
+  auto flush = [&]() -> bool {
+    absl::Status s = state.Flush(absl::StrCat(input_name, ":", line_number));
+    if (!s.ok()) std::cerr << "txscreen screen: " << s.message() << "\n";
+    since_flush = 0;
+    return s.ok();
+  };
+  while (std::getline(*input, line)) {
+    ++line_number;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    absl::Status decoded =
+        line.size() > kMaxLineBytes
+            ? absl::InvalidArgumentError(absl::StrCat(
+                  "line is longer than ", kMaxLineBytes, " bytes"))
+            : engine::DecodeTransactionJson(line, &tx);
+    if (!decoded.ok()) {
+      ++unreadable;
+      std::cerr << input_name << ":" << line_number << ": " << decoded.message()
+                << "\n";
+      continue;
+    }
+    if (absl::Status s = screener.Screen(tx, &decision); !s.ok()) {
+      std::cerr << input_name << ":" << line_number << ": " << s.message() << "\n";
+      return 1;
+    }
+    ++verdicts[v1::Verdict_Name(decision.verdict())];
+    if (absl::Status s = engine::EncodeDecisionJson(decision, &json); !s.ok()) {
+      std::cerr << "txscreen screen: " << s.message() << "\n";
+      return 1;
+    }
+    *output << json << "\n";
+    if (++since_flush >= kFlushEvery && !flush()) return 1;
+  }
+  if (!flush()) return 1;
+  output->flush();
+  if (!*output) {
+    std::cerr << "txscreen screen: writing decisions failed\n";
+    return 1;
+  }
+  const engine::ScreenerCounters& c = screener.counters();
+  std::cerr << "screened " << c.screened << ", rejected " << c.rejected
+            << ", duplicates " << c.duplicates << ", unreadable " << unreadable
+            << "; verdicts:";
+  for (const auto& [name, n] : verdicts) std::cerr << " " << name << " " << n;
+  std::cerr << "\n";
+  return unreadable > 0 ? 2 : 0;
+}
+
+}  // namespace txscreen::tools
