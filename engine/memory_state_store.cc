@@ -1,5 +1,7 @@
-#include <map>
+#include <algorithm>
+#include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "engine/state_store.h"
 
@@ -17,13 +19,15 @@ std::string PartitionPrefix(int32_t partition) {
 
 namespace {
 
+// Hash maps: point reads and writes are what the engine does per batch;
+// range operations (scan, range erase, drop) are rare and pay a full pass.
 class MemoryStateStore : public StateStore {
  public:
   absl::Status Get(StateFamily family, absl::string_view key,
                    std::string* value, bool* found) override {
     absl::MutexLock lock(&mu_);
     const auto& m = data_[static_cast<int>(family)];
-    auto it = m.find(std::string(key));
+    auto it = m.find(key);
     *found = it != m.end();
     if (*found) *value = it->second;
     return absl::OkStatus();
@@ -34,7 +38,9 @@ class MemoryStateStore : public StateStore {
     for (const StateWrite& w : writes) {
       auto& m = data_[static_cast<int>(w.family)];
       if (w.erase_range) {
-        m.erase(m.lower_bound(w.key), m.lower_bound(w.end_key));
+        absl::erase_if(m, [&](const auto& e) {
+          return e.first >= w.key && e.first < w.end_key;
+        });
       } else if (w.erase) {
         m.erase(w.key);
       } else {
@@ -48,10 +54,9 @@ class MemoryStateStore : public StateStore {
     absl::MutexLock lock(&mu_);
     std::string prefix = PartitionPrefix(partition);
     for (auto& m : data_) {
-      auto it = m.lower_bound(prefix);
-      while (it != m.end() && it->first.compare(0, 4, prefix) == 0) {
-        it = m.erase(it);
-      }
+      absl::erase_if(m, [&](const auto& e) {
+        return e.first.compare(0, prefix.size(), prefix) == 0;
+      });
     }
     return absl::OkStatus();
   }
@@ -62,16 +67,23 @@ class MemoryStateStore : public StateStore {
       override {
     absl::MutexLock lock(&mu_);
     const auto& m = data_[static_cast<int>(family)];
-    for (auto it = m.lower_bound(std::string(prefix)); it != m.end(); ++it) {
-      if (absl::string_view(it->first).substr(0, prefix.size()) != prefix) break;
-      if (!visit(it->first, it->second)) break;
+    std::vector<const std::pair<const std::string, std::string>*> found;
+    for (const auto& e : m) {
+      if (absl::string_view(e.first).substr(0, prefix.size()) == prefix) {
+        found.push_back(&e);
+      }
+    }
+    std::sort(found.begin(), found.end(),
+              [](const auto* a, const auto* b) { return a->first < b->first; });
+    for (const auto* e : found) {
+      if (!visit(e->first, e->second)) break;
     }
     return absl::OkStatus();
   }
 
  private:
   absl::Mutex mu_;
-  std::map<std::string, std::string> data_[kStateFamilyCount];
+  absl::flat_hash_map<std::string, std::string> data_[kStateFamilyCount];
 };
 
 }  // namespace

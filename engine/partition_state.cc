@@ -65,13 +65,18 @@ absl::StatusOr<EntityWindows*> PartitionState::FindWindows(
     v1::Entity kind, absl::string_view id) {
   std::string& key = Key(kind, id);
   auto it = windows_.find(key);
-  if (it != windows_.end()) return it->second.get();
+  // A null entry remembers that the store has nothing for this entity, so
+  // entities without state cost no store read per transaction.
+  if (it != windows_.end()) return Touch(it);
   bool found = false;
   if (absl::Status s = store_->Get(StateFamily::kWindows, key, &value_, &found);
       !s.ok()) {
     return s;
   }
-  if (!found) return nullptr;
+  if (!found) {
+    windows_.emplace(key, nullptr);
+    return nullptr;
+  }
   EntityWindowsProto proto;
   if (!proto.ParseFromString(value_)) {
     return absl::DataLossError(
@@ -82,19 +87,36 @@ absl::StatusOr<EntityWindows*> PartitionState::FindWindows(
     entity->windows.emplace_back(w.fingerprint(), WindowState());
     entity->windows.back().second.FromProto(w);
   }
-  EntityWindows* raw = entity.get();
-  windows_.emplace(key, std::move(entity));
-  return raw;
+  return Touch(windows_.emplace(key, std::move(entity)).first);
+}
+
+EntityWindows* PartitionState::Touch(WindowsMap::iterator it) {
+  EntityWindows* e = it->second.get();
+  if (e != nullptr && !e->touched) {
+    e->touched = true;
+    e->key = &it->first;
+    touched_windows_.push_back(e);
+  }
+  return e;
+}
+
+CustomerHistory* PartitionState::Touch(HistoryMap::iterator it) {
+  CustomerHistory* h = it->second.get();
+  if (!h->touched) {
+    h->touched = true;
+    h->key = &it->first;
+    touched_history_.push_back(h);
+  }
+  return h;
 }
 
 absl::StatusOr<EntityWindows*> PartitionState::Windows(v1::Entity kind,
                                                        absl::string_view id) {
   absl::StatusOr<EntityWindows*> found = FindWindows(kind, id);
   if (!found.ok() || *found != nullptr) return found;
-  auto entity = std::make_unique<EntityWindows>();
-  EntityWindows* raw = entity.get();
-  windows_.emplace(Key(kind, id), std::move(entity));
-  return raw;
+  auto it = windows_.find(Key(kind, id));
+  it->second = std::make_unique<EntityWindows>();
+  return Touch(it);
 }
 
 absl::StatusOr<CustomerHistory*> PartitionState::History(
@@ -102,7 +124,7 @@ absl::StatusOr<CustomerHistory*> PartitionState::History(
   key_.assign(prefix_);
   key_.append(customer_id.data(), customer_id.size());
   auto it = history_.find(key_);
-  if (it != history_.end()) return it->second.get();
+  if (it != history_.end()) return Touch(it);
   auto history = std::make_unique<CustomerHistory>();
   bool found = false;
   if (absl::Status s = store_->Get(StateFamily::kHistory, key_, &value_, &found);
@@ -123,39 +145,36 @@ absl::StatusOr<CustomerHistory*> PartitionState::History(
     history->proto.clear_seen();
     history->proto.clear_payee();
   }
-  CustomerHistory* raw = history.get();
-  history_.emplace(key_, std::move(history));
-  return raw;
+  return Touch(history_.emplace(key_, std::move(history)).first);
 }
 
 absl::StatusOr<const TransactionRecordProto*> PartitionState::FindRecord(
     absl::string_view transaction_id, int64_t occurred_at_us) {
   std::string key = RecordKey(transaction_id, occurred_at_us);
-  if (auto it = records_.find(key); it != records_.end()) return &it->second;
-  if (auto it = loaded_records_.find(key); it != loaded_records_.end()) {
-    return &it->second;
+  const std::string* bytes = nullptr;
+  if (auto it = records_.find(key); it != records_.end()) {
+    bytes = &it->second;
+  } else {
+    bool found = false;
+    if (absl::Status s = store_->Get(StateFamily::kDedupe, key, &value_, &found);
+        !s.ok()) {
+      return s;
+    }
+    if (!found) return nullptr;
+    bytes = &value_;
   }
-  bool found = false;
-  if (absl::Status s = store_->Get(StateFamily::kDedupe, key, &value_, &found);
-      !s.ok()) {
-    return s;
-  }
-  if (!found) return nullptr;
-  TransactionRecordProto record;
-  if (!record.ParseFromString(value_)) {
+  if (!found_record_.ParseFromString(*bytes)) {
     return absl::DataLossError(absl::StrCat("state: record of transaction '",
                                             transaction_id,
                                             "' does not parse"));
   }
-  auto [it, inserted] = loaded_records_.emplace(key, std::move(record));
-  return &it->second;
+  return &found_record_;
 }
 
-void PartitionState::PutRecord(TransactionRecordProto record) {
+void PartitionState::PutRecord(const TransactionRecordProto& record) {
   max_event_us_ = std::max(max_event_us_, record.occurred_at_us());
-  std::string key = RecordKey(record.transaction_id(), record.occurred_at_us());
-  loaded_records_.erase(key);
-  records_[key] = std::move(record);
+  record.SerializeToString(
+      &records_[RecordKey(record.transaction_id(), record.occurred_at_us())]);
 }
 
 void PartitionState::Expire(CustomerHistory* history, int64_t now_us) {
@@ -168,16 +187,14 @@ void PartitionState::Expire(CustomerHistory* history, int64_t now_us) {
   absl::erase_if(history->payees,
                  [&](const auto& e) { return e.second < payee_cutoff; });
   if (history->payees.size() > options_.max_payees) {
-    // Forget the payees paid longest ago.
-    std::vector<int64_t> times;
-    times.reserve(history->payees.size());
-    for (const auto& [k, t] : history->payees) times.push_back(t);
+    // Forget exactly the payees paid longest ago.
+    std::vector<std::pair<int64_t, uint64_t>> by_time;
+    by_time.reserve(history->payees.size());
+    for (const auto& [k, t] : history->payees) by_time.emplace_back(t, k);
     size_t drop = history->payees.size() - options_.max_payees;
-    std::nth_element(times.begin(), times.begin() + static_cast<long>(drop - 1),
-                     times.end());
-    int64_t cutoff = times[drop - 1];
-    absl::erase_if(history->payees,
-                   [&](const auto& e) { return e.second <= cutoff; });
+    std::nth_element(by_time.begin(), by_time.begin() + static_cast<long>(drop),
+                     by_time.end());
+    for (size_t i = 0; i < drop; ++i) history->payees.erase(by_time[i].second);
   }
   if (history->seen.size() != before || history->payees.size() != payees_before) {
     history->dirty = true;
@@ -187,9 +204,10 @@ void PartitionState::Expire(CustomerHistory* history, int64_t now_us) {
 absl::Status PartitionState::Flush(absl::string_view input_position) {
   std::vector<StateWrite> writes;
   writes.reserve(records_.size() + windows_.size() + history_.size() + 2);
-  for (auto& [key, entity] : windows_) {
+  for (EntityWindows* entity : touched_windows_) {
     if (!entity->dirty) continue;
-    EntityWindowsProto proto;
+    EntityWindowsProto& proto = entity_proto_;
+    proto.Clear();
     for (const auto& [fp, w] : entity->windows) {
       if (w.empty()) continue;
       WindowProto* p = proto.add_window();
@@ -197,14 +215,14 @@ absl::Status PartitionState::Flush(absl::string_view input_position) {
       w.ToProto(p);
     }
     writes.push_back(proto.window_size() == 0
-                         ? StateWrite::Erase(StateFamily::kWindows, key)
-                         : StateWrite::Put(StateFamily::kWindows, key,
+                         ? StateWrite::Erase(StateFamily::kWindows, *entity->key)
+                         : StateWrite::Put(StateFamily::kWindows, *entity->key,
                                            proto.SerializeAsString()));
-    entity->dirty = false;
   }
-  for (auto& [key, history] : history_) {
+  for (CustomerHistory* history : touched_history_) {
     if (!history->dirty) continue;
-    CustomerHistoryProto proto = history->proto;
+    CustomerHistoryProto& proto = history_proto_;
+    proto = history->proto;
     for (const auto& [hash, at] : history->seen) {
       SeenTransactionProto* s = proto.add_seen();
       s->set_id_hash(hash);
@@ -215,31 +233,56 @@ absl::Status PartitionState::Flush(absl::string_view input_position) {
       p->set_key(k);
       p->set_last_paid_us(at);
     }
-    writes.push_back(
-        StateWrite::Put(StateFamily::kHistory, key, proto.SerializeAsString()));
-    history->dirty = false;
+    writes.push_back(StateWrite::Put(StateFamily::kHistory, *history->key,
+                                     proto.SerializeAsString()));
   }
   for (auto& [key, record] : records_) {
-    writes.push_back(
-        StateWrite::Put(StateFamily::kDedupe, key, record.SerializeAsString()));
+    writes.push_back(StateWrite::Put(StateFamily::kDedupe, key, record));
   }
   // Records older than the retention go by range deletion.
   int64_t keep_from_day = DayOf(max_event_us_ - options_.dedupe_retention_us) - 1;
-  if (max_event_us_ > 0 && keep_from_day > expired_before_day_) {
+  const bool expire = max_event_us_ > 0 && keep_from_day > expired_before_day_;
+  if (expire) {
     StateWrite range = StateWrite::Erase(StateFamily::kDedupe, prefix_);
     range.erase_range = true;
     range.end_key = prefix_;
     AppendBigEndian32(keep_from_day, &range.end_key);
     writes.push_back(std::move(range));
-    expired_before_day_ = keep_from_day;
   }
   writes.push_back(StateWrite::Put(StateFamily::kOffsets,
                                    absl::StrCat(prefix_, "input"),
                                    std::string(input_position)));
+  // Nothing is marked clean before the batch is safe: a failed commit leaves
+  // every change pending for the next flush.
   if (absl::Status s = store_->Commit(writes); !s.ok()) return s;
+  for (EntityWindows* entity : touched_windows_) {
+    entity->dirty = false;
+    entity->touched = false;
+  }
+  for (CustomerHistory* history : touched_history_) {
+    history->dirty = false;
+    history->touched = false;
+  }
+  touched_windows_.clear();
+  touched_history_.clear();
+  if (expire) expired_before_day_ = keep_from_day;
   records_.clear();
-  loaded_records_.clear();
+  EvictClean();
   return absl::OkStatus();
+}
+
+void PartitionState::EvictClean() {
+  // Everything is clean right after a flush. Iteration order of the hash
+  // maps is effectively random, so this evicts a random sample.
+  auto shrink = [](auto& map, size_t limit) {
+    if (map.size() <= limit) return;
+    size_t target = limit - limit / 10;
+    for (auto it = map.begin(); it != map.end() && map.size() > target;) {
+      map.erase(it++);
+    }
+  };
+  shrink(windows_, options_.max_cached_entities);
+  shrink(history_, options_.max_cached_entities);
 }
 
 absl::StatusOr<std::string> PartitionState::CommittedPosition() {

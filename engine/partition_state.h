@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/status/status.h"
 #include "engine/state.pb.h"
 #include "engine/state_store.h"
@@ -27,6 +28,10 @@ namespace txscreen::engine {
 struct EntityWindows {
   std::vector<std::pair<uint64_t, WindowState>> windows;
   bool dirty = false;
+  // Bookkeeping of PartitionState: handed out since the last flush, and the
+  // entity's key (stable: the map is node-based).
+  bool touched = false;
+  const std::string* key = nullptr;
 
   WindowState* Find(uint64_t fingerprint);
   WindowState* FindOrAdd(uint64_t fingerprint);
@@ -41,6 +46,8 @@ struct CustomerHistory {
   // Event time at which retention is next applied (not persisted).
   int64_t next_expiry_us = 0;
   bool dirty = false;
+  bool touched = false;  // see EntityWindows
+  const std::string* key = nullptr;
 };
 
 struct PartitionStateOptions {
@@ -51,6 +58,10 @@ struct PartitionStateOptions {
   // days; at most `max_payees` per customer (oldest forgotten first).
   int64_t payee_retention_us = 400LL * 86400 * 1000000;
   size_t max_payees = 1000;
+  // Entities (and, separately, customer histories) kept in memory; beyond
+  // this, clean ones are evicted after a flush and reloaded from the store
+  // on their next transaction. Default: 2,000,000.
+  size_t max_cached_entities = 2000000;
 };
 
 class PartitionState {
@@ -59,7 +70,8 @@ class PartitionState {
   PartitionState(StateStore* store, int32_t partition,
                  PartitionStateOptions options = {});
 
-  // Loaded or created; the pointer stays valid until Flush().
+  // Loaded or created. The pointer is valid until Flush(); set `dirty` on
+  // it to have the change written by the next Flush().
   absl::StatusOr<EntityWindows*> Windows(txscreen::v1::Entity kind,
                                          absl::string_view id);
   // The entity if it has state (memory or store), else nullptr.
@@ -68,11 +80,12 @@ class PartitionState {
   absl::StatusOr<CustomerHistory*> History(absl::string_view customer_id);
 
   // The record of an earlier transaction that occurred at `occurred_at_us`,
-  // or nullptr. Records are keyed by event day so that old ones are removed
-  // by range deletion (never by a TTL).
+  // or nullptr. The pointer is valid until the next FindRecord. Records are
+  // keyed by event day so that old ones are removed by range deletion (never
+  // by a TTL).
   absl::StatusOr<const TransactionRecordProto*> FindRecord(
       absl::string_view transaction_id, int64_t occurred_at_us);
-  void PutRecord(TransactionRecordProto record);
+  void PutRecord(const TransactionRecordProto& record);
 
   // Forgets a customer's dedupe and payee entries older than the retention
   // before `now_us` (event time).
@@ -90,6 +103,14 @@ class PartitionState {
 
  private:
   std::string& Key(txscreen::v1::Entity kind, absl::string_view id);
+  using WindowsMap =
+      absl::node_hash_map<std::string, std::unique_ptr<EntityWindows>>;
+  using HistoryMap =
+      absl::node_hash_map<std::string, std::unique_ptr<CustomerHistory>>;
+  // Notes that the entry was handed out since the last flush.
+  EntityWindows* Touch(WindowsMap::iterator it);
+  CustomerHistory* Touch(HistoryMap::iterator it);
+  void EvictClean();
   std::string RecordKey(absl::string_view transaction_id,
                         int64_t occurred_at_us) const;
 
@@ -99,11 +120,19 @@ class PartitionState {
   std::string prefix_;
   std::string key_;  // scratch
   std::string value_;  // scratch
-  absl::flat_hash_map<std::string, std::unique_ptr<EntityWindows>> windows_;
-  absl::flat_hash_map<std::string, std::unique_ptr<CustomerHistory>> history_;
-  // Records written since the last flush, and ones read from the store.
-  absl::flat_hash_map<std::string, TransactionRecordProto> records_;
-  absl::flat_hash_map<std::string, TransactionRecordProto> loaded_records_;
+  // Node-based so that keys stay put; a null entity means "the store has
+  // none".
+  WindowsMap windows_;
+  HistoryMap history_;
+  // Handed out since the last flush: only these can be dirty.
+  std::vector<EntityWindows*> touched_windows_;
+  std::vector<CustomerHistory*> touched_history_;
+  EntityWindowsProto entity_proto_;
+  CustomerHistoryProto history_proto_;
+  // Records written since the last flush, serialized.
+  absl::flat_hash_map<std::string, std::string> records_;
+  // The record FindRecord returned last.
+  TransactionRecordProto found_record_;
   // Latest event time seen; dedupe records older than it minus the
   // retention are range-deleted at flush.
   int64_t max_event_us_ = 0;

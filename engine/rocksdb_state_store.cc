@@ -1,4 +1,5 @@
 // The RocksDB adapter: the only file that sees RocksDB types.
+#include <filesystem>
 #include <memory>
 #include <vector>
 
@@ -28,6 +29,12 @@ class RocksStateStore : public StateStore {
   }
 
   absl::Status Open(const std::string& dir) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) {
+      return absl::InternalError(absl::StrCat("state store: cannot create ",
+                                              dir, ": ", ec.message()));
+    }
     rocksdb::Options options;
     options.create_if_missing = true;
     options.create_missing_column_families = true;
@@ -71,7 +78,10 @@ class RocksStateStore : public StateStore {
 
   absl::Status DropPartition(int32_t partition) override {
     std::string begin = PartitionPrefix(partition);
-    std::string end = PartitionPrefix(partition + 1);
+    // The next prefix, computed unsigned so the last partition has one too.
+    std::string end = PartitionPrefix(
+        static_cast<int32_t>(static_cast<uint32_t>(partition) + 1));
+    if (static_cast<uint32_t>(partition) == 0xFFFFFFFFu) end = std::string(5, '\xff');
     rocksdb::WriteBatch batch;
     for (int f = 0; f < kStateFamilyCount; ++f) {
       rocksdb::Status s = batch.DeleteRange(handles_[f + 1], begin, end);

@@ -43,7 +43,9 @@ class CollectErrors : public pb::io::ErrorCollector {
   std::vector<std::string>* out_;
 };
 
-bool ParseTime(const std::string& text, int64_t* us) {
+// RFC 3339, or a date taken as midnight in the pack's time zone.
+bool ParseTime(const std::string& text, const absl::TimeZone& zone,
+               int64_t* us) {
   absl::Time t;
   std::string err;
   if (absl::ParseTime(absl::RFC3339_full, text, &t, &err)) {
@@ -52,7 +54,7 @@ bool ParseTime(const std::string& text, int64_t* us) {
   }
   absl::CivilDay day;
   if (absl::ParseCivilTime(text, &day)) {
-    *us = absl::ToUnixMicros(absl::FromCivil(day, absl::UTCTimeZone()));
+    *us = absl::ToUnixMicros(absl::FromCivil(day, zone));
     return true;
   }
   return false;
@@ -183,7 +185,7 @@ class FileRunner {
       }
       int64_t at_us = 0;
       if (!step.at().empty()) {
-        if (!ParseTime(step.at(), &at_us)) {
+        if (!ParseTime(step.at(), rules->time_zone(), &at_us)) {
           problems.push_back(absl::StrCat(step_where, ": at '", step.at(),
                                           "' is not an RFC 3339 time"));
           break;
@@ -205,7 +207,7 @@ class FileRunner {
       }
       if (!step.account_opened().empty()) {
         int64_t opened = 0;
-        if (!ParseTime(step.account_opened(), &opened)) {
+        if (!ParseTime(step.account_opened(), rules->time_zone(), &opened)) {
           problems.push_back(absl::StrCat(step_where, ": account_opened '",
                                           step.account_opened(),
                                           "' is not a time or date"));

@@ -147,10 +147,14 @@ absl::Status Screener::Screen(const v1::Transaction& tx,
     state_->Expire(*history, ctx_.occurred_at_us);
     (*history)->next_expiry_us = ctx_.occurred_at_us + kMicrosPerHour;
   }
-  TransactionRecordProto record;
+  TransactionRecordProto& record = record_;
+  record.Clear();
   record.set_transaction_id(tx.transaction_id());
   record.set_customer_id(tx.customer_id());
   record.set_occurred_at_us(ctx_.occurred_at_us);
+  record.set_account_id(tx.account_id());
+  record.set_counterparty_account_id(tx.counterparty().account_id());
+  record.set_device_id(tx.device_id());
   if (tx.type() == v1::TRANSACTION_TYPE_REVERSAL) {
     if (absl::Status s = Reverse(tx, *history, decision); !s.ok()) return s;
     ++counters_.reversals;
@@ -161,11 +165,15 @@ absl::Status Screener::Screen(const v1::Transaction& tx,
     ctx_.windows = window_values_.data();
     rules_->Evaluate(&ctx_, decision);
     counters_.division_by_zero += ctx_.division_by_zero;
+    // A blocked transaction did not happen: its rules saw it in the
+    // windows, but it leaves no contribution behind.
+    if (decision->verdict() != v1::VERDICT_BLOCK) ApplyWindows(&record);
+    pending_.clear();
   }
-  UpdateHistory(tx, *history);
+  UpdateHistory(tx, decision->verdict(), *history);
   Finish(tx, started, decision);
   decision->SerializeToString(record.mutable_decision());
-  state_->PutRecord(std::move(record));
+  state_->PutRecord(record);
   ++counters_.screened;
   return absl::OkStatus();
 }
@@ -197,24 +205,57 @@ absl::Status Screener::Reverse(const v1::Transaction& tx,
     return absl::OkStatus();
   }
   TransactionRecordProto original = *found;
+  absl::StatusOr<int> retracted = Retract(original);
+  if (!retracted.ok()) return retracted.status();
+  original.set_reversed(true);
+  state_->PutRecord(original);
+  decision->add_notes(absl::StrCat("reversal of ", original_id, ": retracted ",
+                                   *retracted, " window contribution",
+                                   *retracted == 1 ? "" : "s"));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> Screener::Retract(const TransactionRecordProto& record) {
   int retracted = 0;
-  for (const ContributionProto& c : original.contribution()) {
-    absl::StatusOr<EntityWindows*> entity = state_->FindWindows(
-        static_cast<v1::Entity>(c.entity_kind()), c.entity_id());
+  const int n = record.contribution_fingerprint_size();
+  if (record.contribution_entity_size() != n ||
+      record.contribution_bucket_size() != n ||
+      record.contribution_value_size() != n ||
+      record.contribution_key_size() != n) {
+    return absl::DataLossError(absl::StrCat(
+        "state: contributions of '", record.transaction_id(), "' are damaged"));
+  }
+  for (int i = 0; i < n; ++i) {
+    const auto kind = static_cast<v1::Entity>(record.contribution_entity(i));
+    absl::string_view id;
+    switch (kind) {
+      case v1::ENTITY_CUSTOMER:
+        id = record.customer_id();
+        break;
+      case v1::ENTITY_ACCOUNT:
+        id = record.account_id();
+        break;
+      case v1::ENTITY_COUNTERPARTY_ACCOUNT:
+        id = record.counterparty_account_id();
+        break;
+      case v1::ENTITY_DEVICE:
+        id = record.device_id();
+        break;
+      default:
+        continue;
+    }
+    absl::StatusOr<EntityWindows*> entity = state_->FindWindows(kind, id);
     if (!entity.ok()) return entity.status();
     if (*entity == nullptr) continue;
-    WindowState* w = (*entity)->Find(c.fingerprint());
-    if (w != nullptr && w->Retract(c.bucket(), c.value(), c.distinct_key())) {
+    WindowState* w = (*entity)->Find(record.contribution_fingerprint(i));
+    if (w != nullptr &&
+        w->Retract(record.contribution_bucket(i), record.contribution_value(i),
+                   record.contribution_key(i))) {
       (*entity)->dirty = true;
       ++retracted;
     }
   }
-  original.set_reversed(true);
-  state_->PutRecord(std::move(original));
-  decision->add_notes(absl::StrCat("reversal of ", original_id, ": retracted ",
-                                   retracted, " window contribution",
-                                   retracted == 1 ? "" : "s"));
-  return absl::OkStatus();
+  return retracted;
 }
 
 void Screener::HistoryFacts(const v1::Transaction& tx,
@@ -246,6 +287,21 @@ void Screener::HistoryFacts(const v1::Transaction& tx,
 absl::Status Screener::Windows(const v1::Transaction& tx,
                                TransactionRecordProto* record) {
   const auto& defs = rules_->windows();
+  pending_.clear();
+  // Each entity is looked up once per transaction, not once per window.
+  std::array<EntityWindows*, 5> entities{};
+  std::array<bool, 5> looked_up{};
+  auto entity_of = [&](v1::Entity kind, absl::string_view id,
+                       bool create) -> absl::StatusOr<EntityWindows*> {
+    const int k = static_cast<int>(kind);
+    if (looked_up[k] && (entities[k] != nullptr || !create)) return entities[k];
+    absl::StatusOr<EntityWindows*> e =
+        create ? state_->Windows(kind, id) : state_->FindWindows(kind, id);
+    if (!e.ok()) return e.status();
+    looked_up[k] = true;
+    entities[k] = *e;
+    return *e;
+  };
   for (size_t i = 0; i < defs.size(); ++i) {
     const rules::WindowDef& def = defs[i];
     window_values_[i] = 0;
@@ -256,49 +312,67 @@ absl::Status Screener::Windows(const v1::Transaction& tx,
     const bool include = def.filter == nullptr || def.filter->EvalBool(ctx_);
     WindowState* w = nullptr;
     if (include) {
-      absl::StatusOr<EntityWindows*> entity = state_->Windows(def.group_by, id);
+      absl::StatusOr<EntityWindows*> entity = entity_of(def.group_by, id, true);
       if (!entity.ok()) return entity.status();
       w = (*entity)->FindOrAdd(def.fingerprint);
-      int64_t value = 0;
-      uint64_t key = 0;
+      PendingAdd add{*entity, def.fingerprint, bucket, 0, 0,
+                     // Keep the previous calendar bucket for late arrivals.
+                     def.span == rules::WindowDef::Span::kSliding ? first
+                                                                  : first - 1,
+                     def.group_by};
       if (def.aggregate == v1::AGGREGATE_DISTINCT) {
         absl::string_view text = def.of->EvalString(ctx_);
-        key = text.empty() ? 0 : StableTextHash(text);
+        add.key = text.empty() ? 0 : StableTextHash(text);
       } else if (def.of != nullptr) {
-        value = def.of->EvalInt(ctx_);
+        add.value = def.of->EvalInt(ctx_);
       }
-      if (def.aggregate != v1::AGGREGATE_DISTINCT || key != 0) {
-        w->Add(bucket, value, key);
-        ContributionProto* c = record->add_contribution();
-        c->set_fingerprint(def.fingerprint);
-        c->set_entity_kind(def.group_by);
-        c->set_entity_id(std::string(id));
-        c->set_bucket(bucket);
-        c->set_value(value);
-        c->set_distinct_key(key);
+      // The rules see the window with this transaction; state changes only
+      // once the decision lets it stand (see ApplyWindows).
+      window_values_[i] =
+          w->ValueWith(def.aggregate, first, bucket, add.value, add.key);
+      if (def.aggregate != v1::AGGREGATE_DISTINCT || add.key != 0) {
+        pending_.push_back(add);
       }
-      // Keep the previous calendar bucket for transactions that arrive late.
-      w->EvictBefore(def.span == rules::WindowDef::Span::kSliding ? first
-                                                                  : first - 1);
-      (*entity)->dirty = true;
-    } else {
-      absl::StatusOr<EntityWindows*> entity =
-          state_->FindWindows(def.group_by, id);
-      if (!entity.ok()) return entity.status();
-      if (*entity != nullptr) w = (*entity)->Find(def.fingerprint);
+      continue;
     }
+    absl::StatusOr<EntityWindows*> entity = entity_of(def.group_by, id, false);
+    if (!entity.ok()) return entity.status();
+    if (*entity != nullptr) w = (*entity)->Find(def.fingerprint);
     if (w != nullptr) window_values_[i] = w->Value(def.aggregate, first, bucket);
   }
   return absl::OkStatus();
 }
 
-void Screener::UpdateHistory(const v1::Transaction& tx,
+void Screener::ApplyWindows(TransactionRecordProto* record) {
+  for (const PendingAdd& add : pending_) {
+    WindowState* w = add.entity->FindOrAdd(add.fingerprint);
+    w->Add(add.bucket, add.value, add.key);
+    w->EvictBefore(add.evict_before);
+    add.entity->dirty = true;
+    record->add_contribution_fingerprint(add.fingerprint);
+    record->add_contribution_entity(add.kind);
+    record->add_contribution_bucket(add.bucket);
+    record->add_contribution_value(add.value);
+    record->add_contribution_key(add.key);
+  }
+  pending_.clear();
+}
+
+void Screener::UpdateHistory(const v1::Transaction& tx, v1::Verdict verdict,
                              CustomerHistory* history) {
   const int64_t t = ctx_.occurred_at_us;
   history->seen[StableTextHash(tx.transaction_id())] = t;
+  history->dirty = true;
+  // Only money that moves makes history: a blocked transaction did not
+  // happen, and a held one (INTERCEPT, DELAY, WARN) has not happened yet, so
+  // its payee must not become "known" — a coached victim retrying on another
+  // channel still meets the first-payment checks.
+  if (tx.type() == v1::TRANSACTION_TYPE_REVERSAL ||
+      (verdict != v1::VERDICT_ALLOW && verdict != v1::VERDICT_REVIEW)) {
+    return;
+  }
   CustomerHistoryProto& p = history->proto;
-  if (tx.type() != v1::TRANSACTION_TYPE_REVERSAL &&
-      (!p.has_previous() || t >= p.last_at_us())) {
+  if (!p.has_previous() || t >= p.last_at_us()) {
     p.set_has_previous(true);
     p.set_last_at_us(t);
     p.set_last_region_code(tx.region_code());
@@ -306,13 +380,11 @@ void Screener::UpdateHistory(const v1::Transaction& tx,
     p.set_last_lat(tx.geo().lat());
     p.set_last_lon(tx.geo().lon());
   }
-  if (tx.type() != v1::TRANSACTION_TYPE_REVERSAL &&
-      tx.direction() == v1::DIRECTION_OUT &&
+  if (tx.direction() == v1::DIRECTION_OUT &&
       !tx.counterparty().account_id().empty()) {
     int64_t& last = history->payees[StableTextHash(tx.counterparty().account_id())];
     last = std::max(last, t);
   }
-  history->dirty = true;
 }
 
 }  // namespace txscreen::engine

@@ -9,6 +9,9 @@
 //   the original's window contributions) -> derive facts (amount in base
 //   currency, age) -> history features -> window features (adding this
 //   transaction) -> rules -> decision -> history and dedupe record.
+// A BLOCKed transaction did not happen: its window contributions are taken
+// back after the decision. History (last activity, known payees) only
+// records transactions whose verdict lets the money move (ALLOW, REVIEW).
 // State changes stay in PartitionState until its Flush().
 //
 // Thread safety: none; one Screener per partition thread.
@@ -79,8 +82,12 @@ class Screener {
                     const CustomerHistory& history);
   absl::Status Windows(const txscreen::v1::Transaction& tx,
                        TransactionRecordProto* record);
+  // Applies pending_ to state and records the contributions.
+  void ApplyWindows(TransactionRecordProto* record);
   void UpdateHistory(const txscreen::v1::Transaction& tx,
-                     CustomerHistory* history);
+                     txscreen::v1::Verdict verdict, CustomerHistory* history);
+  // Takes back window contributions; returns how many were found.
+  absl::StatusOr<int> Retract(const TransactionRecordProto& record);
   void Finish(const txscreen::v1::Transaction& tx, int64_t started_us,
               txscreen::v1::Decision* decision);
 
@@ -91,6 +98,19 @@ class Screener {
   BucketClock buckets_;
   rules::EvalContext ctx_;
   std::vector<int64_t> window_values_;
+  // Window additions of the current transaction, applied after its decision.
+  struct PendingAdd {
+    EntityWindows* entity;
+    uint64_t fingerprint;
+    int64_t bucket;
+    int64_t value;
+    uint64_t key;
+    int64_t evict_before;
+    txscreen::v1::Entity kind;
+  };
+  std::vector<PendingAdd> pending_;
+  // The current transaction's dedupe record, reused between transactions.
+  TransactionRecordProto record_;
   std::vector<std::string> errors_;
   ScreenerCounters counters_;
 };

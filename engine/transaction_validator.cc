@@ -1,10 +1,12 @@
 #include "engine/transaction_validator.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "rules/currency.h"
@@ -18,8 +20,15 @@ namespace {
 // Quoted, escaped and shortened, so hostile values cannot flood a log line.
 std::string Quote(absl::string_view value) {
   constexpr size_t kMax = 64;
-  std::string shown = absl::CHexEscape(value.substr(0, kMax));
-  return absl::StrCat("'", shown, value.size() > kMax ? "...'" : "'");
+  // Cut on a character boundary so the message stays valid UTF-8.
+  size_t cut = std::min(kMax, value.size());
+  while (cut < value.size() && cut > 0 &&
+         (static_cast<unsigned char>(value[cut]) & 0xC0) == 0x80) {
+    --cut;
+  }
+  // Keeps valid UTF-8 (Chinese, full-width) readable; escapes the rest.
+  std::string shown = absl::Utf8SafeCHexEscape(value.substr(0, cut));
+  return absl::StrCat("'", shown, value.size() > cut ? "...'" : "'");
 }
 
 bool IsRegionCode(absl::string_view code) {
@@ -125,17 +134,25 @@ bool ValidateTransaction(const v1::Transaction& tx, int64_t now_us,
   if (tx.has_geo()) {
     double lat = tx.geo().lat(), lon = tx.geo().lon();
     if (!std::isfinite(lat) || lat < -90 || lat > 90) {
-      errors->push_back(absl::StrCat("geo.lat must be in [-90, 90], got ", lat));
+      errors->push_back(absl::StrCat("geo.lat must be in [-90, 90], got ",
+                                     absl::StrFormat("%.9g", lat)));
     }
     if (!std::isfinite(lon) || lon < -180 || lon > 180) {
-      errors->push_back(
-          absl::StrCat("geo.lon must be in [-180, 180], got ", lon));
+      errors->push_back(absl::StrCat("geo.lon must be in [-180, 180], got ",
+                                     absl::StrFormat("%.9g", lon)));
     }
   }
   if (!tx.customer().birth_date().empty()) {
+    const std::string& birth = tx.customer().birth_date();
     absl::CivilDay day;
-    if (!absl::ParseCivilTime(tx.customer().birth_date(), &day) ||
-        day.year() < 1850) {
+    // Exactly YYYY-MM-DD: absl alone would also take "1990-5-17" or " 1990-05-17".
+    bool shaped = birth.size() == 10 && birth[4] == '-' && birth[7] == '-';
+    for (size_t i = 0; shaped && i < birth.size(); ++i) {
+      if (i != 4 && i != 7 && !absl::ascii_isdigit(static_cast<unsigned char>(birth[i]))) {
+        shaped = false;
+      }
+    }
+    if (!shaped || !absl::ParseCivilTime(birth, &day) || day.year() < 1850) {
       errors->push_back(absl::StrCat(
           "customer.birth_date must be a date YYYY-MM-DD, got ",
           Quote(tx.customer().birth_date())));
@@ -147,6 +164,8 @@ bool ValidateTransaction(const v1::Transaction& tx, int64_t now_us,
                                    "value ",
                                    tx.customer().kind()));
   }
+  CheckId("reverses_transaction_id", tx.reverses_transaction_id(), false,
+          errors);
   if (tx.type() == v1::TRANSACTION_TYPE_REVERSAL) {
     if (tx.reverses_transaction_id().empty()) {
       errors->push_back(

@@ -125,6 +125,40 @@ int64_t WindowState::Value(v1::Aggregate aggregate, int64_t first,
   }
 }
 
+int64_t WindowState::ValueWith(v1::Aggregate aggregate, int64_t first,
+                               int64_t last, int64_t value,
+                               uint64_t distinct_key) const {
+  switch (aggregate) {
+    case v1::AGGREGATE_SUM:
+      return rules::SaturatingAdd(Value(aggregate, first, last), value);
+    case v1::AGGREGATE_COUNT:
+      return Value(aggregate, first, last) + 1;
+    case v1::AGGREGATE_MAX: {
+      bool any = false;
+      int64_t max = value;
+      for (const Bucket& b : buckets_) {
+        if (b.index < first) continue;
+        if (b.index > last) break;
+        max = std::max(max, b.max);
+        any = true;
+      }
+      return any ? max : value;
+    }
+    case v1::AGGREGATE_DISTINCT: {
+      int64_t n = Value(aggregate, first, last);
+      if (distinct_key == 0) return n;
+      for (const Distinct& d : distinct_) {
+        if (d.key == distinct_key && d.bucket >= first && d.bucket <= last) {
+          return n;
+        }
+      }
+      return n + 1;
+    }
+    default:
+      return 0;
+  }
+}
+
 void WindowState::EvictBefore(int64_t first) {
   auto it = std::lower_bound(
       buckets_.begin(), buckets_.end(), first,

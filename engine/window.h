@@ -59,6 +59,10 @@ class WindowState {
   // The aggregate over buckets [first, last].
   int64_t Value(txscreen::v1::Aggregate aggregate, int64_t first,
                 int64_t last) const;
+  // The aggregate over [first, last] as if Add(bucket, value, distinct_key)
+  // had been applied with first <= bucket <= last, without changing state.
+  int64_t ValueWith(txscreen::v1::Aggregate aggregate, int64_t first,
+                    int64_t last, int64_t value, uint64_t distinct_key) const;
   // Forgets buckets before `first`.
   void EvictBefore(int64_t first);
   bool empty() const { return buckets_.empty() && distinct_.empty(); }

@@ -202,6 +202,10 @@ class Compiler {
     ExprPtr e = Compile(n);
     if (e == nullptr) return nullptr;
     if (!e->type().is_string()) {
+      if (fn == "in") {
+        return Fail(n.offset, absl::StrCat("'in LIST' needs text on the left, got ",
+                                           TypeName(e->type())));
+      }
       return Fail(n.offset, absl::StrCat(fn, "() needs text, got ",
                                          TypeName(e->type())));
     }
@@ -281,8 +285,17 @@ ExprPtr Compiler::Call(const AstNode& n) {
                             ? FindBuiltinField(a.text)
                             : nullptr;
     if (f == nullptr) {
-      if (a.kind == AstNode::Kind::kPath) return Unknown(a, "field");
-      return Fail(a.offset, "present() takes a field such as tx.memo");
+      std::string message =
+          "present() takes a field of tx.*, customer.* or history.*";
+      if (a.kind == AstNode::Kind::kPath) {
+        if (absl::StartsWith(a.text, "tx.") ||
+            absl::StartsWith(a.text, "customer.") ||
+            absl::StartsWith(a.text, "history.")) {
+          return Unknown(a, "field");
+        }
+        absl::StrAppend(&message, ", got '", a.text, "'");
+      }
+      return Fail(a.offset, std::move(message));
     }
     if (f->group == FieldGroup::kHistory) {
       if (!scope_.allow_history) {
@@ -329,6 +342,34 @@ ExprPtr Compiler::Call(const AstNode& n) {
     if (list == nullptr) return nullptr;
     return MakeContainsAny(std::move(text), slot, list);
   }
+  if (n.text == "matched_phrase") {
+    if (!arity(2)) return nullptr;
+    int slot;
+    ExprPtr text = TextArg(*args[0], "matched_phrase", &slot);
+    if (text == nullptr) return nullptr;
+    const NamedList* list =
+        ListArg(*args[1], txscreen::v1::LIST_MATCH_PHRASE,
+                "as in matched_phrase(tx.memo, scam_phrases)");
+    if (list == nullptr) return nullptr;
+    return MakeMatchedPhrase(std::move(text), slot, list);
+  }
+  if (n.text == "if") {
+    if (!arity(3)) return nullptr;
+    ExprPtr c = ExpectType(*args[0], Compile(*args[0]), BaseType::kBool,
+                           "the condition of if()");
+    if (c == nullptr) return nullptr;
+    ExprPtr a = Compile(*args[1]);
+    if (a == nullptr) return nullptr;
+    ExprPtr b = Compile(*args[2]);
+    if (b == nullptr) return nullptr;
+    if (!(a->type() == b->type()) || a->type().base == BaseType::kList) {
+      return Fail(n.offset, absl::StrCat("if() needs both values of the same "
+                                         "type, got ",
+                                         TypeName(a->type()), " and ",
+                                         TypeName(b->type())));
+    }
+    return MakeIf(std::move(c), std::move(a), std::move(b));
+  }
   if (n.text == "min" || n.text == "max") {
     if (!arity(2)) return nullptr;
     ExprPtr a = Compile(*args[0]);
@@ -368,9 +409,9 @@ ExprPtr Compiler::Call(const AstNode& n) {
     return Fold(MakeDurationUnits(std::move(a), unit), constant);
   }
   static const std::vector<std::string> kFunctions = {
-      "abs",   "contains", "contains_any", "days",     "hours",
-      "max",   "min",      "minutes",      "present",  "province",
-      "starts_with"};
+      "abs",     "contains", "contains_any",   "days",     "hours",
+      "if",      "matched_phrase", "max",      "min",      "minutes",
+      "present", "province", "starts_with"};
   std::string message = absl::StrCat("unknown function '", n.text, "'");
   std::string guess = ClosestName(n.text, kFunctions);
   if (!guess.empty()) absl::StrAppend(&message, " (did you mean '", guess, "'?)");
@@ -439,16 +480,14 @@ ExprPtr Compiler::Comparison(const AstNode& n, CmpOp op) {
     if (ta == tb) {
       return MakeCompareScalar(op, std::move(a), 1, std::move(b), 1);
     }
+    std::vector<std::string> names;
     if (other.kind != AstNode::Kind::kString) {
+      FindEnumValue(te.enum_type, "", &names);
       return Fail(other.offset,
                   absl::StrCat("compare ", TypeName(te),
                                " with a quoted value name, e.g. '",
-                               te.enum_type->value_count() > 1
-                                   ? te.enum_type->value(1)->name()
-                                   : "",
-                               "'"));
+                               names.empty() ? "" : names[0], "'"));
     }
-    std::vector<std::string> names;
     const auto* v = FindEnumValue(te.enum_type, other.text, &names);
     if (v == nullptr) {
       std::string message = absl::StrCat("unknown ", te.enum_type->name(),

@@ -334,6 +334,37 @@ class ContainsAny final : public Expr {
   const NamedList* list_;
 };
 
+class MatchedPhrase final : public Expr {
+ public:
+  MatchedPhrase(ExprPtr text, int slot, const NamedList* list)
+      : Expr(StringType()), text_(std::move(text)), slot_(slot), list_(list) {}
+  int64_t EvalInt(const EvalContext&) const override { return 0; }
+  absl::string_view EvalString(const EvalContext& ctx) const override {
+    absl::string_view n = Normalized(*text_, slot_, ctx);
+    return n.empty() ? absl::string_view() : list_->FindPhraseIn(n);
+  }
+
+ private:
+  ExprPtr text_;
+  int slot_;
+  const NamedList* list_;
+};
+
+class If final : public Expr {
+ public:
+  If(ExprPtr c, ExprPtr a, ExprPtr b)
+      : Expr(a->type()), c_(std::move(c)), a_(std::move(a)), b_(std::move(b)) {}
+  int64_t EvalInt(const EvalContext& ctx) const override {
+    return c_->EvalBool(ctx) ? a_->EvalInt(ctx) : b_->EvalInt(ctx);
+  }
+  absl::string_view EvalString(const EvalContext& ctx) const override {
+    return c_->EvalBool(ctx) ? a_->EvalString(ctx) : b_->EvalString(ctx);
+  }
+
+ private:
+  ExprPtr c_, a_, b_;
+};
+
 class Contains final : public Expr {
  public:
   Contains(ExprPtr text, int slot, std::string literal)
@@ -458,6 +489,12 @@ ExprPtr MakeContainsAny(ExprPtr text, int slot, const NamedList* list) {
 ExprPtr MakeContains(ExprPtr text, int slot, std::string normalized_literal) {
   return std::make_unique<Contains>(std::move(text), slot,
                                     std::move(normalized_literal));
+}
+ExprPtr MakeMatchedPhrase(ExprPtr text, int slot, const NamedList* list) {
+  return std::make_unique<MatchedPhrase>(std::move(text), slot, list);
+}
+ExprPtr MakeIf(ExprPtr condition, ExprPtr a, ExprPtr b) {
+  return std::make_unique<If>(std::move(condition), std::move(a), std::move(b));
 }
 ExprPtr MakeStartsWith(ExprPtr text, std::string prefix) {
   return std::make_unique<StartsWith>(std::move(text), std::move(prefix));

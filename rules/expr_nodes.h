@@ -63,6 +63,11 @@ ExprPtr MakeContains(ExprPtr text, int slot, std::string normalized_literal);
 ExprPtr MakeStartsWith(ExprPtr text, std::string prefix);
 // The first `n` bytes of a string (province(code) is the first 2 digits).
 ExprPtr MakePrefix(ExprPtr text, int n);
+// matched_phrase(text, LIST): the phrase of LIST found in the normalised
+// text, or "" (for evidence in reasons).
+ExprPtr MakeMatchedPhrase(ExprPtr text, int slot, const NamedList* list);
+// if(condition, a, b): a when the condition holds, else b (same type).
+ExprPtr MakeIf(ExprPtr condition, ExprPtr a, ExprPtr b);
 // Whole units of a duration: days(d), hours(d), minutes(d).
 ExprPtr MakeDurationUnits(ExprPtr duration, int64_t unit_micros);
 

@@ -262,7 +262,7 @@ class Parser {
       case Tok::kEnd:
         return "end of expression";
       case Tok::kString:
-        return absl::StrCat("'", t.text, "'");
+        return t.text;
       default:
         return t.text;
     }
@@ -569,7 +569,7 @@ bool ParseDurationLiteral(absl::string_view text, int64_t* micros) {
     int64_t unit = UnitMicros(text[i]);
     if (unit == 0) return false;
     ++i;
-    if (n > std::numeric_limits<int64_t>::max() / unit - total) return false;
+    if (n > (std::numeric_limits<int64_t>::max() - total) / unit) return false;
     total += n * unit;
   }
   *micros = total;

@@ -118,10 +118,11 @@ int64_t RulePackBuilder::DateMicros(const ParsedFile& f, const Tree* tree,
 }
 
 void RulePackBuilder::Rule(const ParsedFile& f, const Tree* tree,
-                           const v1::Rule& r) {
+                           const v1::Rule& r, SourcePosition block) {
   std::string subject = absl::StrCat("rule ", r.id());
   size_t errors_before = result_.errors.size();
   SourcePosition start = FieldPos(f, tree, r, "id");
+  if (start.line == 0) start = block;
   auto required = [&](bool present, absl::string_view what) {
     if (!present) Error(f, start, subject, absl::StrCat(what, " is required"));
   };
@@ -261,15 +262,16 @@ void RulePackBuilder::Rules() {
     for (int i = 0; i < f->proto.rule_size(); ++i) {
       const v1::Rule& r = f->proto.rule(i);
       const Tree* tree = f->tree.GetTreeForNested(rule_field, i);
-      for (const v1::ScoreWeight& s : r.score()) {
-        if (!IsIdentifier(s.name())) {
-          Error(*f, FieldPos(*f, tree, r, "score"), absl::StrCat("rule ", r.id()),
-                absl::StrCat("score name '", s.name(),
+      for (int k = 0; k < r.score_size(); ++k) {
+        if (!IsIdentifier(r.score(k).name())) {
+          Error(*f, FieldPos(*f, tree, r, "score", k),
+                absl::StrCat("rule ", r.id()),
+                absl::StrCat("score name '", r.score(k).name(),
                              "' must be an identifier"));
         }
       }
+      SourcePosition pos = FieldPos(*f, &f->tree, f->proto, "rule", i);
       if (!r.id().empty()) {
-        SourcePosition pos = FieldPos(*f, &f->tree, f->proto, "rule", i);
         auto [it, inserted] = seen.emplace(r.id(), f->source->Describe(pos));
         if (!inserted) {
           Error(*f, pos, absl::StrCat("rule ", r.id()),
@@ -277,7 +279,7 @@ void RulePackBuilder::Rules() {
           continue;
         }
       }
-      Rule(*f, tree, r);
+      Rule(*f, tree, r, pos);
     }
   }
   // Rules that read scores run after every rule that adds to them.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <utility>
 
@@ -57,9 +58,23 @@ class CollectErrors : public pb::io::ErrorCollector {
   std::vector<std::string>* errors_;
 };
 
+// The expression without whitespace outside quoted text, so reformatting a
+// window does not reset its state but changing a quoted value does.
 std::string WithoutSpace(absl::string_view s) {
   std::string out;
-  for (char c : s) {
+  char quote = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (quote != 0) {
+      out.push_back(c);
+      if (c == '\\' && i + 1 < s.size()) {
+        out.push_back(s[++i]);
+      } else if (c == quote) {
+        quote = 0;
+      }
+      continue;
+    }
+    if (c == '\'' || c == '"') quote = c;
     if (!absl::ascii_isspace(static_cast<unsigned char>(c))) out.push_back(c);
   }
   return out;
@@ -217,18 +232,32 @@ void RulePackBuilder::Fx() {
   absl::StatusOr<FxTable> table =
       FxTable::Create(set_->render_.base_currency, rates);
   if (!table.ok()) {
-    // Find the entry the message is about to place the error.
+    // Place the error at the entry it is about: for a duplicate, the last
+    // one with that currency; otherwise the first.
+    const bool duplicate =
+        absl::StartsWith(table.status().message(), "duplicate");
+    const ParsedFile* where = nullptr;
+    int where_index = -1;
     for (const auto& f : files_) {
       for (int i = 0; i < f->proto.fx_rate_size(); ++i) {
-        if (absl::StrContains(table.status().message(),
-                              f->proto.fx_rate(i).currency())) {
-          Error(*f, FieldPos(*f, &f->tree, f->proto, "fx_rate", i), "fx_rate",
-                table.status().message());
-          return;
+        const std::string& currency = f->proto.fx_rate(i).currency();
+        if (!currency.empty() &&
+            absl::StrContains(table.status().message(), currency) &&
+            (where == nullptr || duplicate)) {
+          where = f.get();
+          where_index = i;
         }
       }
     }
-    result_.errors.push_back(absl::StrCat("fx_rate: ", table.status().message()));
+    if (where != nullptr) {
+      Error(*where, FieldPos(*where, &where->tree, where->proto, "fx_rate",
+                             where_index),
+            "fx_rate", table.status().message());
+    } else {
+      result_.errors.push_back(
+          absl::StrCat("fx_rate: ", table.status().message()));
+    }
+    // Go on with an empty table so that one bad rate is one error.
     set_->fx_ = std::make_unique<FxTable>(
         *FxTable::Create(set_->render_.base_currency, {}));
   } else {
@@ -278,6 +307,10 @@ void RulePackBuilder::Params() {
 }
 
 void RulePackBuilder::Lists() {
+  std::set<std::string> declared;
+  for (const auto& f : files_) {
+    for (const v1::ListDecl& l : f->proto.list()) declared.insert(l.name());
+  }
   for (const auto& f : files_) {
     for (int i = 0; i < f->proto.list_size(); ++i) {
       const v1::ListDecl& l = f->proto.list(i);
@@ -319,7 +352,7 @@ void RulePackBuilder::Lists() {
     }
   }
   for (const auto& [name, entries] : options_.extra_list_entries) {
-    if (!set_->lists_.contains(name)) {
+    if (!declared.count(name)) {
       result_.errors.push_back(
           absl::StrCat("rule test: list_entry names unknown list '", name, "'"));
     }
@@ -333,6 +366,7 @@ void RulePackBuilder::Windows() {
   filter_scope.allow_scores = false;
   const pb::FieldDescriptor* window_field =
       v1::RuleFile::descriptor()->FindFieldByName("window");
+  absl::flat_hash_map<uint64_t, std::string> fingerprints;
   for (const auto& f : files_) {
     for (int i = 0; i < f->proto.window_size(); ++i) {
       const v1::WindowFeature& w = f->proto.window(i);
@@ -447,7 +481,7 @@ void RulePackBuilder::Windows() {
             } else if (t != BaseType::kMoney && t != BaseType::kInt &&
                        t != BaseType::kDuration) {
               Error(*f, ValuePos(*f, tree, w, "of", 0), subject,
-                    absl::StrCat("SUM and MAX need money or int, got ",
+                    absl::StrCat("SUM and MAX need money, int or duration, got ",
                                  TypeName(def.of->type())));
             } else {
               def.type = def.of->type();
@@ -461,6 +495,15 @@ void RulePackBuilder::Windows() {
           "|", def.span_us, "|", def.width_us, "|", WithoutSpace(w.of()), "|",
           WithoutSpace(w.filter())));
       def.fingerprint = h;
+      // Windows with the same definition would share state and count each
+      // transaction twice.
+      auto [same, inserted] = fingerprints.emplace(h, def.name);
+      if (!inserted) {
+        Error(*f, pos, subject,
+              absl::StrCat("has the same definition as window ", same->second,
+                           "; use window.", same->second));
+        continue;
+      }
       scope_.windows[def.name] = WindowRef{def.index, def.type};
       set_->windows_.push_back(std::move(def));
     }
@@ -481,6 +524,8 @@ LoadResult RulePackBuilder::Build(const std::vector<std::string>& paths) {
   Windows();
   Rules();
   if (result_.errors.empty()) {
+    set_->render_zh_ = set_->render_;
+    set_->render_zh_.chinese = true;
     result_.rule_set = std::shared_ptr<const RuleSet>(set_.release());
   }
   return std::move(result_);

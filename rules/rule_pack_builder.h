@@ -85,7 +85,10 @@ class RulePackBuilder {
   void Lists();
   void Windows();
   void Rules();
-  void Rule(const ParsedFile& f, const Tree* tree, const v1::Rule& r);
+  // `block` is where the rule { ... } starts, for errors about the rule as
+  // a whole.
+  void Rule(const ParsedFile& f, const Tree* tree, const v1::Rule& r,
+            SourcePosition block);
   bool Actions(const ParsedFile& f, const Tree* tree, const pb::Message& m,
                v1::Action base,
                const pb::RepeatedPtrField<v1::ChannelAction>& channel_actions,

@@ -76,12 +76,13 @@ bool IsPromptAction(v1::Action a) {
 }
 
 void RenderLines(const std::vector<CompiledPrompt::Line>& lines,
-                 const EvalContext& ctx, const RenderOptions& options,
+                 const EvalContext& ctx, const RenderOptions& en,
+                 const RenderOptions& zh,
                  google::protobuf::RepeatedPtrField<v1::LocalizedText>* out) {
   for (const CompiledPrompt::Line& line : lines) {
     v1::LocalizedText text;
-    line.zh.Render(ctx, options, text.mutable_zh());
-    line.en.Render(ctx, options, text.mutable_en());
+    line.zh.Render(ctx, zh, text.mutable_zh());
+    line.en.Render(ctx, en, text.mutable_en());
     // Two rules often ask the same question; ask it once.
     bool seen = std::any_of(out->begin(), out->end(), [&](const auto& t) {
       return t.zh() == text.zh() && t.en() == text.en();
@@ -136,11 +137,11 @@ void RuleSet::Evaluate(EvalContext* ctx, v1::Decision* decision) const {
     verdict = std::max(verdict, VerdictForAction(action));
     if (IsPromptAction(action) && !rule.prompt.empty()) {
       v1::Prompt* prompt = decision->mutable_prompt();
-      RenderLines(rule.prompt.why, *ctx, render_, prompt->mutable_why());
-      RenderLines(rule.prompt.ask, *ctx, render_, prompt->mutable_ask());
-      RenderLines(rule.prompt.look_for, *ctx, render_,
+      RenderLines(rule.prompt.why, *ctx, render_, render_zh_, prompt->mutable_why());
+      RenderLines(rule.prompt.ask, *ctx, render_, render_zh_, prompt->mutable_ask());
+      RenderLines(rule.prompt.look_for, *ctx, render_, render_zh_,
                   prompt->mutable_look_for());
-      RenderLines(rule.prompt.dissuade, *ctx, render_,
+      RenderLines(rule.prompt.dissuade, *ctx, render_, render_zh_,
                   prompt->mutable_dissuade());
     }
   }

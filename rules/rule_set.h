@@ -132,6 +132,7 @@ class RuleSet {
   std::string name_;
   std::string version_;
   RenderOptions render_;
+  RenderOptions render_zh_;  // render_ with chinese = true
   std::unique_ptr<FxTable> fx_;
   absl::flat_hash_map<std::string, std::unique_ptr<NamedList>> lists_;
   std::vector<WindowDef> windows_;

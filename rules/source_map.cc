@@ -66,13 +66,38 @@ SourcePosition SourceFile::ValuePosition(int line0, int column0,
     char quote = text_[i++];
     while (i < text_.size() && text_[i] != quote && text_[i] != '\n') {
       if (remaining == 0) return PositionOfByte(i);
+      const size_t token = i;
+      int bytes = 1;  // decoded bytes of this source token
       if (text_[i] == '\\' && i + 1 < text_.size()) {
-        // One escape decodes to one byte, except \x and octal which we step
-        // over as a unit.
         ++i;
+        auto hex_digits = [&](int max) {
+          uint32_t value = 0;
+          int n = 0;
+          while (n < max && i < text_.size() &&
+                 isxdigit(static_cast<unsigned char>(text_[i]))) {
+            char h = text_[i];
+            value = value * 16 + (isdigit(static_cast<unsigned char>(h))
+                                      ? h - '0'
+                                      : (tolower(h) - 'a' + 10));
+            ++i;
+            ++n;
+          }
+          return value;
+        };
+        auto utf8_length = [](uint32_t cp) {
+          return cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+        };
+        // Decoded as protobuf's text format does: \xHH and octal are one
+        // byte, \uXXXX and \UXXXXXXXX their UTF-8 bytes.
         if (text_[i] == 'x') {
           ++i;
-          while (i < text_.size() && isxdigit(static_cast<unsigned char>(text_[i]))) ++i;
+          hex_digits(2);
+        } else if (text_[i] == 'u') {
+          ++i;
+          bytes = utf8_length(hex_digits(4));
+        } else if (text_[i] == 'U') {
+          ++i;
+          bytes = utf8_length(hex_digits(8));
         } else if (text_[i] >= '0' && text_[i] <= '7') {
           int n = 0;
           while (n < 3 && i < text_.size() && text_[i] >= '0' && text_[i] <= '7') {
@@ -85,7 +110,8 @@ SourcePosition SourceFile::ValuePosition(int line0, int column0,
       } else {
         ++i;
       }
-      --remaining;
+      if (remaining < bytes) return PositionOfByte(token);
+      remaining -= bytes;
     }
     if (i < text_.size() && text_[i] == quote) {
       if (remaining == 0) {

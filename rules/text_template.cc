@@ -34,7 +34,24 @@ bool TextTemplate::Compile(absl::string_view text, const ExprScope& scope,
       ++i;
       continue;
     }
-    size_t close = text.find('}', i + 1);
+    // The hole ends at the first '}' outside quoted text.
+    size_t close = absl::string_view::npos;
+    char quote = 0;
+    for (size_t j = i + 1; j < text.size(); ++j) {
+      char d = text[j];
+      if (quote != 0) {
+        if (d == '\\') {
+          ++j;
+        } else if (d == quote) {
+          quote = 0;
+        }
+      } else if (d == '\'' || d == '"') {
+        quote = d;
+      } else if (d == '}') {
+        close = j;
+        break;
+      }
+    }
     if (close == absl::string_view::npos) {
       error->offset = static_cast<int>(i);
       error->message = "'{' without '}' (write '{{' for a brace)";
@@ -103,7 +120,11 @@ void AppendValue(const Expr& e, const EvalContext& ctx,
   int64_t v = e.EvalInt(ctx);
   switch (t.base) {
     case BaseType::kBool:
-      out->append(v != 0 ? "yes" : "no");
+      if (options.chinese) {
+        out->append(v != 0 ? "是" : "否");
+      } else {
+        out->append(v != 0 ? "yes" : "no");
+      }
       return;
     case BaseType::kInt:
       absl::StrAppend(out, v);

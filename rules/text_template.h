@@ -26,6 +26,8 @@ struct RenderOptions {
   std::string base_currency = "CNY";
   int base_minor_digits = 2;
   absl::TimeZone time_zone = absl::UTCTimeZone();
+  // Chinese prompt lines show true/false as 是/否 rather than yes/no.
+  bool chinese = false;
 };
 
 class TextTemplate {

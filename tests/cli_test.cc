@@ -1,0 +1,606 @@
+// End-to-end tests of the txscreen binary: each test runs the built binary
+// (TXSCREEN_BIN) as a user would, with files under testing::TempDir(), and
+// checks its exit status, stdout and stderr. Every message a user can see
+// from these commands is asserted here, word for word where it is stable.
+//
+// Exit statuses: 0 success, 1 the input is wrong (invalid pack, failing rule
+// test, unreadable file), 2 usage errors and unreadable input lines.
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/util/json_util.h"
+#include "gtest/gtest.h"
+#include "txscreen/v1/decision.pb.h"
+
+extern char** environ;
+
+namespace txscreen {
+namespace {
+
+namespace fs = std::filesystem;
+namespace v1 = ::txscreen::v1;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::MatchesRegex;
+using ::testing::StartsWith;
+
+const std::string kPack = TXSCREEN_SOURCE_DIR "/rules/packs/cn";
+const std::string kExamples = TXSCREEN_SOURCE_DIR "/examples/transactions.jsonl";
+const std::string kBadExamples = TXSCREEN_SOURCE_DIR "/examples/bad.jsonl";
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in),
+                     std::istreambuf_iterator<char>());
+}
+
+void WriteFile(const std::string& path, const std::string& text) {
+  fs::create_directories(fs::path(path).parent_path());
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  ASSERT_TRUE(out.good()) << path;
+}
+
+struct Result {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = absl::StrCat(::testing::TempDir(), "txscreen_cli_",
+                        info->test_suite_name(), "_", info->name(), "_",
+                        ::getpid());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    if (!HasFailure()) fs::remove_all(dir_);
+  }
+
+  std::string Path(const std::string& name) const { return dir_ + "/" + name; }
+
+  // Runs `txscreen ARGS...` with `stdin_text` on its standard input.
+  Result Run(const std::vector<std::string>& args,
+             const std::string& stdin_text = "") {
+    const std::string in = Path(".stdin"), out = Path(".stdout"),
+                      err = Path(".stderr");
+    WriteFile(in, stdin_text);
+    std::vector<std::string> argv_storage = {TXSCREEN_BIN};
+    argv_storage.insert(argv_storage.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (std::string& a : argv_storage) argv.push_back(a.data());
+    argv.push_back(nullptr);
+
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, in.c_str(), O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, out.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&actions, 2, err.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    pid_t pid = 0;
+    const int spawned =
+        posix_spawn(&pid, TXSCREEN_BIN, &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    Result r;
+    if (spawned != 0) {
+      ADD_FAILURE() << "cannot run " << TXSCREEN_BIN << ": " << strerror(spawned);
+      return r;
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (WIFEXITED(status)) {
+      r.exit_code = WEXITSTATUS(status);
+    } else {
+      ADD_FAILURE() << "txscreen killed by signal " << WTERMSIG(status);
+    }
+    r.out = ReadFile(out);
+    r.err = ReadFile(err);
+    return r;
+  }
+
+  // Decisions, one per line of `jsonl`.
+  static std::vector<v1::Decision> Decisions(const std::string& jsonl) {
+    std::vector<v1::Decision> out;
+    for (absl::string_view line : absl::StrSplit(jsonl, '\n', absl::SkipEmpty())) {
+      v1::Decision d;
+      auto status = google::protobuf::util::JsonStringToMessage(
+          google::protobuf::StringPiece(line.data(), line.size()), &d);
+      EXPECT_TRUE(status.ok()) << status.ToString() << "\n" << line;
+      out.push_back(std::move(d));
+    }
+    return out;
+  }
+
+  static std::vector<std::string> HitIds(const v1::Decision& d) {
+    std::vector<std::string> ids;
+    for (const v1::RuleHit& h : d.hits()) ids.push_back(h.rule_id());
+    return ids;
+  }
+
+  std::string dir_;
+};
+
+// A pack of one rule, with `when` as given (line 10 of pack.textproto).
+std::string TinyPack(const std::string& when) {
+  return absl::StrCat(
+      "pack { name: \"tiny\" version: \"tiny-1\" time_zone: \"Asia/Shanghai\" "
+      "base_currency: \"CNY\" }\n"
+      "param { name: \"big\" value: \"50000 CNY\" description: \"big\" }\n"
+      "rule {\n"
+      "  id: \"TINY-01\"\n"
+      "  version: 1\n"
+      "  title: \"big transfer\"\n"
+      "  why: \"test\"\n"
+      "  severity: SEVERITY_LOW\n"
+      "  owner: \"QA\"\n"
+      "  when: \"", when, "\"\n"
+      "  action: ACTION_REVIEW\n"
+      "  reason: \"big {tx.amount}\"\n"
+      "}\n");
+}
+
+// --- rules check ---------------------------------------------------------
+
+TEST_F(CliTest, RulesCheckAcceptsTheShippedPack) {
+  Result r = Run({"rules", "check", kPack});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, MatchesRegex("ok: pack cn version cn-[0-9.]+: [0-9]+ rules, "
+                                  "[0-9]+ windows, [0-9]+ files\n"));
+  EXPECT_EQ(r.err, "");
+}
+
+TEST_F(CliTest, RulesCheckNamesFileLineAndColumnOfAnError) {
+  const std::string pack = Path("bad_pack/pack.textproto");
+  WriteFile(pack, TinyPack("tx.amonut >= param.big"));
+  for (const std::string& arg : {Path("bad_pack"), pack}) {
+    Result r = Run({"rules", "check", arg});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_EQ(r.out, "");
+    // Column 10 is the 't' of tx.amonut inside the quoted expression.
+    EXPECT_EQ(r.err, pack +
+                         ":10:10: rule TINY-01: when: unknown field 'tx.amonut' "
+                         "(did you mean 'tx.amount'?)\n"
+                         "1 error\n");
+  }
+}
+
+TEST_F(CliTest, RulesCheckReportsEveryError) {
+  WriteFile(Path("bad_pack/pack.textproto"), TinyPack("tx.amonut >= param.big"));
+  WriteFile(Path("bad_pack/more.textproto"),
+            "rule {\n"
+            "  id: \"TINY-02\"\n"
+            "  version: 1\n"
+            "  title: \"plain number\"\n"
+            "  why: \"test\"\n"
+            "  severity: SEVERITY_LOW\n"
+            "  owner: \"QA\"\n"
+            "  when: \"tx.amount >= 50000\"\n"
+            "  action: ACTION_REVIEW\n"
+            "  reason: \"x\"\n"
+            "}\n");
+  Result r = Run({"rules", "check", Path("bad_pack")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  // Files in name order; column 20 is the '>=' that compares money with int.
+  EXPECT_EQ(r.err,
+            Path("bad_pack/more.textproto") +
+                ":8:20: rule TINY-02: when: cannot compare money with int: "
+                "write the amount with a currency, e.g. 50000 CNY\n" +
+                Path("bad_pack/pack.textproto") +
+                ":10:10: rule TINY-01: when: unknown field 'tx.amonut' (did "
+                "you mean 'tx.amount'?)\n"
+                "2 errors\n");
+}
+
+TEST_F(CliTest, RulesCheckSchemaError) {
+  WriteFile(Path("bad_pack/pack.textproto"), TinyPack("tx.amount >= param.big"));
+  WriteFile(Path("bad_pack/more.textproto"),
+            "rule {\n  id: \"TINY-02\"\n  versoin: 1\n}\n");
+  Result r = Run({"rules", "check", Path("bad_pack")});
+  EXPECT_EQ(r.exit_code, 1);
+  // A file that does not match the schema stops the load there.
+  EXPECT_THAT(r.err, MatchesRegex(".*/bad_pack/more.textproto:3:[0-9]+: unknown "
+                                  "field 'versoin' in Rule \\(did you mean "
+                                  "'version'\\?\\)\n1 error\n"));
+}
+
+TEST_F(CliTest, RulesCheckWithoutPathIsAUsageError) {
+  Result r = Run({"rules", "check"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "usage: txscreen rules check PATH...\n");
+}
+
+TEST_F(CliTest, RulesCheckOfAMissingPath) {
+  Result r = Run({"rules", "check", Path("nowhere")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, Path("nowhere") + ": no such file or directory\n1 error\n");
+}
+
+// --- rules test ----------------------------------------------------------
+
+void WriteTinyPackWithTests(const std::string& dir) {
+  WriteFile(dir + "/pack.textproto", TinyPack("tx.amount >= param.big"));
+  WriteFile(dir + "/tests/tiny.textproto",
+            "defaults {\n"
+            "  customer_id: \"C-1\"\n"
+            "  account_id: \"A-1\"\n"
+            "  currency: \"CNY\"\n"
+            "  channel: CHANNEL_COUNTER\n"
+            "  direction: DIRECTION_OUT\n"
+            "  type: TRANSACTION_TYPE_TRANSFER_OUT\n"
+            "}\n"
+            "case {\n"
+            "  name: \"50,000.00 is reviewed\"\n"
+            "  step { at: \"2026-11-20T10:00:00+08:00\" amount: \"50000.00\"\n"
+            "         expect { verdict: VERDICT_REVIEW hit: \"TINY-01\" } }\n"
+            "}\n"
+            "case {\n"
+            "  name: \"49,999.99 is wrongly expected to be reviewed\"\n"
+            "  step { at: \"2026-11-20T10:00:00+08:00\" amount: \"49999.99\"\n"
+            "         expect { verdict: VERDICT_REVIEW } }\n"
+            "}\n");
+}
+
+TEST_F(CliTest, RulesTestReportsAFailingCase) {
+  WriteTinyPackWithTests(Path("tiny"));
+  Result r = Run({"rules", "test", Path("tiny")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "1 passed, 1 failed\n");
+  EXPECT_EQ(r.err, "FAIL " + Path("tiny/tests/tiny.textproto") +
+                       ":16:3: case '49,999.99 is wrongly expected to be "
+                       "reviewed' step 1: expected verdict VERDICT_REVIEW; got "
+                       "VERDICT_ALLOW (hits: none)\n");
+}
+
+TEST_F(CliTest, RulesTestVerboseListsPassingCases) {
+  WriteTinyPackWithTests(Path("tiny"));
+  Result r = Run({"rules", "test", "--verbose", Path("tiny")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "PASS " + Path("tiny/tests/tiny.textproto") +
+                       ":9:1: 50,000.00 is reviewed\n1 passed, 1 failed\n");
+}
+
+TEST_F(CliTest, RulesTestPassesOnTheShippedPack) {
+  Result r = Run({"rules", "test", kPack});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, MatchesRegex("[0-9]+ passed, 0 failed\n"));
+}
+
+TEST_F(CliTest, RulesTestWithoutTestsDirectory) {
+  WriteFile(Path("no_tests/pack.textproto"), TinyPack("tx.amount >= param.big"));
+  Result r = Run({"rules", "test", Path("no_tests")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "txscreen rules test: " + Path("no_tests/tests") +
+                       ": no tests directory\n");
+}
+
+TEST_F(CliTest, RulesTestUsageErrors) {
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{
+           {"rules", "test"}, {"rules", "test", "a", "b"}}) {
+    Result r = Run(args);
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_EQ(r.err, "usage: txscreen rules test [--verbose] PACK_DIR\n");
+  }
+  Result r = Run({"rules", "test", "--fast", kPack});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err,
+            "txscreen rules test: unknown flag --fast\n"
+            "usage: txscreen rules test [--verbose] PACK_DIR\n");
+}
+
+// --- screen --------------------------------------------------------------
+
+struct Expected {
+  const char* id;
+  v1::Verdict verdict;
+  bool duplicate;
+};
+
+// examples/transactions.jsonl, line by line (examples/README.md says why).
+const Expected kExampleVerdicts[] = {
+    {"EX-001", v1::VERDICT_ALLOW, false},
+    {"EX-002", v1::VERDICT_ALLOW, false},
+    {"EX-003", v1::VERDICT_ALLOW, false},
+    {"EX-004", v1::VERDICT_ALLOW, false},
+    {"EX-005", v1::VERDICT_ALLOW, false},  // LARGE_VALUE_CASH report
+    {"EX-006", v1::VERDICT_ALLOW, false},
+    {"EX-007", v1::VERDICT_INTERCEPT, false},  // safe-account scam
+    {"EX-008", v1::VERDICT_BLOCK, false},      // police-listed payee
+    {"EX-009", v1::VERDICT_ALLOW, false},
+    {"EX-010", v1::VERDICT_ALLOW, false},
+    {"EX-011", v1::VERDICT_REVIEW, false},  // structuring
+    {"EX-012", v1::VERDICT_ALLOW, false},
+    {"EX-013", v1::VERDICT_ALLOW, false},
+    {"EX-014", v1::VERDICT_REVIEW, false},  // rapid in-out
+    {"EX-015", v1::VERDICT_ALLOW, false},
+    {"EX-016", v1::VERDICT_ALLOW, false},  // reversal of EX-015
+    {"EX-017", v1::VERDICT_REJECTED_INPUT, false},
+    {"EX-018", v1::VERDICT_REVIEW, false},
+    {"EX-019", v1::VERDICT_ALLOW, false},
+    {"EX-020", v1::VERDICT_ALLOW, false},
+    {"EX-021", v1::VERDICT_ALLOW, false},
+    {"EX-022", v1::VERDICT_ALLOW, false},
+    {"EX-023", v1::VERDICT_REVIEW, false},  // velocity
+    {"EX-024", v1::VERDICT_DELAY, false},   // on a call, mobile
+    {"EX-025", v1::VERDICT_DELAY, false},   // remote-control app, online
+    {"EX-026", v1::VERDICT_REVIEW, false},  // cross-region cash
+    {"EX-027", v1::VERDICT_INTERCEPT, false},  // cross-region, large
+    {"EX-028", v1::VERDICT_REVIEW, false},     // new account
+    {"EX-029", v1::VERDICT_DELAY, false},      // 安全賬戶 online
+    {"EX-030", v1::VERDICT_ALLOW, false},
+    {"EX-031", v1::VERDICT_ALLOW, false},
+    {"EX-032", v1::VERDICT_ALLOW, false},
+    {"EX-033", v1::VERDICT_ALLOW, false},
+    {"EX-034", v1::VERDICT_ALLOW, false},
+    {"EX-035", v1::VERDICT_ALLOW, false},
+    {"EX-036", v1::VERDICT_ALLOW, false},
+    {"EX-037", v1::VERDICT_ALLOW, false},
+    {"EX-038", v1::VERDICT_ALLOW, false},
+    {"EX-004", v1::VERDICT_ALLOW, true},  // resent by the channel
+    {"EX-039", v1::VERDICT_ALLOW, false},
+};
+
+TEST_F(CliTest, ScreenExamplesGivesTheExpectedVerdicts) {
+  Result r = Run({"screen", "--rules", kPack, "--input", kExamples, "--output",
+                  Path("decisions.jsonl")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err,
+            "screened 38, rejected 1, duplicates 1, unreadable 0; verdicts: "
+            "VERDICT_ALLOW 27 VERDICT_BLOCK 1 VERDICT_DELAY 3 "
+            "VERDICT_INTERCEPT 2 VERDICT_REJECTED_INPUT 1 VERDICT_REVIEW 6\n");
+  std::vector<v1::Decision> d = Decisions(ReadFile(Path("decisions.jsonl")));
+  ASSERT_EQ(d.size(), std::size(kExampleVerdicts));
+  std::map<std::string, const v1::Decision*> by_id;
+  for (size_t i = 0; i < d.size(); ++i) {
+    const Expected& e = kExampleVerdicts[i];
+    SCOPED_TRACE(absl::StrCat("line ", i + 1, ": ", e.id));
+    EXPECT_EQ(d[i].transaction_id(), e.id);
+    EXPECT_EQ(v1::Verdict_Name(d[i].verdict()), v1::Verdict_Name(e.verdict));
+    EXPECT_EQ(d[i].duplicate(), e.duplicate);
+    EXPECT_EQ(d[i].ruleset_version(), "cn-2026.11.1");
+    if (!e.duplicate) by_id[e.id] = &d[i];
+  }
+
+  EXPECT_THAT(by_id["EX-001"]->hits(), IsEmpty());
+  EXPECT_THAT(by_id["EX-005"]->reports(), ElementsAre("LARGE_VALUE_CASH"));
+  EXPECT_THAT(by_id["EX-009"]->reports(), ElementsAre("LARGE_VALUE_CASH"));
+  EXPECT_THAT(by_id["EX-010"]->reports(), ElementsAre("LARGE_VALUE_CROSS_BORDER"));
+  EXPECT_THAT(by_id["EX-012"]->reports(), ElementsAre("LARGE_VALUE_TRANSFER"));
+
+  const v1::Decision& scam = *by_id["EX-007"];
+  EXPECT_THAT(HitIds(scam), ElementsAre("SAFE-ACCT"));
+  EXPECT_THAT(scam.hits(0).reason(), HasSubstr("memo scam phrase: yes"));
+  EXPECT_THAT(scam.hits(0).reason(), HasSubstr("first payment to this payee: yes"));
+  EXPECT_THAT(scam.hits(0).reason(), HasSubstr("customer age 72"));
+  ASSERT_FALSE(scam.prompt().dissuade().empty());
+  EXPECT_EQ(scam.prompt().dissuade(0).en(),
+            "Police, prosecutors and courts never ask anyone to move money to a "
+            "'safe account'");
+
+  EXPECT_THAT(HitIds(*by_id["EX-008"]), ElementsAre("SAFE-ACCT", "FRAUD-LIST"));
+  EXPECT_THAT(HitIds(*by_id["EX-011"]), ElementsAre("CN-AML-01", "CASH-STRUCT"));
+  EXPECT_THAT(HitIds(*by_id["EX-014"]), ElementsAre("MULE-INOUT"));
+  EXPECT_THAT(HitIds(*by_id["EX-023"]), ElementsAre("VELOCITY"));
+  EXPECT_THAT(HitIds(*by_id["EX-027"]), ElementsAre("XREGION"));
+  EXPECT_THAT(HitIds(*by_id["EX-028"]), ElementsAre("NEW-ACCOUNT"));
+  EXPECT_THAT(HitIds(*by_id["EX-029"]), ElementsAre("SAFE-ACCT"));
+
+  EXPECT_THAT(by_id["EX-017"]->input_errors(),
+              ElementsAre("amount_minor must be > 0, got -5000000"));
+  EXPECT_THAT(by_id["EX-016"]->notes(),
+              ElementsAre("reversal of EX-015: retracted 3 window contributions"));
+  // 30,000 + 25,000 would be reported; the first was reversed.
+  EXPECT_THAT(by_id["EX-019"]->hits(), IsEmpty());
+
+  // The duplicate is answered with the original decision.
+  const v1::Decision& dup = d[38];
+  EXPECT_EQ(dup.decided_at().seconds(), by_id["EX-004"]->decided_at().seconds());
+  EXPECT_EQ(dup.decided_at().nanos(), by_id["EX-004"]->decided_at().nanos());
+}
+
+TEST_F(CliTest, ScreenReadsStdinAndWritesStdout) {
+  std::string input = ReadFile(kExamples);
+  Result r = Run({"screen", "--rules", kPack, "--input", "-", "--output", "-"},
+                 input);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<v1::Decision> d = Decisions(r.out);
+  ASSERT_EQ(d.size(), std::size(kExampleVerdicts));
+  EXPECT_EQ(d[6].transaction_id(), "EX-007");
+  EXPECT_EQ(d[6].verdict(), v1::VERDICT_INTERCEPT);
+}
+
+TEST_F(CliTest, ScreenReportsUnreadableLinesAndGoesOn) {
+  Result r = Run({"screen", "--rules", kPack, "--input", kBadExamples,
+                  "--output", "-"});
+  EXPECT_EQ(r.exit_code, 2);
+  std::vector<v1::Decision> d = Decisions(r.out);
+  ASSERT_EQ(d.size(), 3u);
+  EXPECT_EQ(d[0].transaction_id(), "BAD-001");
+  EXPECT_EQ(d[0].verdict(), v1::VERDICT_ALLOW);
+  EXPECT_EQ(d[1].transaction_id(), "BAD-004");
+  EXPECT_EQ(d[1].verdict(), v1::VERDICT_REJECTED_INPUT);
+  EXPECT_THAT(d[1].input_errors(),
+              ElementsAre("currency: unknown currency 'XYZ' (not an ISO 4217 code)"));
+  EXPECT_EQ(d[2].transaction_id(), "BAD-005");
+  EXPECT_EQ(d[2].verdict(), v1::VERDICT_ALLOW);
+
+  EXPECT_THAT(r.err, StartsWith(kBadExamples +
+                                ":2: not a Transaction in JSON: amount: Cannot "
+                                "find field.\n" +
+                                kBadExamples +
+                                ":3: not a Transaction in JSON: "));
+  EXPECT_THAT(r.err,
+              HasSubstr("screened 2, rejected 1, duplicates 0, unreadable 2; "
+                        "verdicts: VERDICT_ALLOW 2 VERDICT_REJECTED_INPUT 1\n"));
+}
+
+constexpr char kCashMorning[] =
+    "{\"transaction_id\":\"SD-001\",\"occurred_at\":\"2026-11-20T09:30:00+08:00\","
+    "\"type\":\"TRANSACTION_TYPE_CASH_DEPOSIT\",\"channel\":\"CHANNEL_COUNTER\","
+    "\"customer_id\":\"C-SD-1\",\"account_id\":\"6222-0000-0000-0001\","
+    "\"amount_minor\":\"3000000\",\"currency\":\"CNY\",\"cash\":true,"
+    "\"direction\":\"DIRECTION_IN\"}\n";
+constexpr char kCashAfternoon[] =
+    "{\"transaction_id\":\"SD-002\",\"occurred_at\":\"2026-11-20T15:00:00+08:00\","
+    "\"type\":\"TRANSACTION_TYPE_CASH_DEPOSIT\",\"channel\":\"CHANNEL_COUNTER\","
+    "\"customer_id\":\"C-SD-1\",\"account_id\":\"6222-0000-0000-0001\","
+    "\"amount_minor\":\"2500000\",\"currency\":\"CNY\",\"cash\":true,"
+    "\"direction\":\"DIRECTION_IN\"}\n";
+
+TEST_F(CliTest, ScreenStateDirCarriesTheSameDayCumulativeAcrossRuns) {
+  WriteFile(Path("morning.jsonl"), kCashMorning);
+  WriteFile(Path("afternoon.jsonl"), kCashAfternoon);
+  const std::string state = Path("state");
+
+  Result first = Run({"screen", "--rules", kPack, "--input", Path("morning.jsonl"),
+                      "--output", "-", "--state-dir", state});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  std::vector<v1::Decision> d1 = Decisions(first.out);
+  ASSERT_EQ(d1.size(), 1u);
+  EXPECT_EQ(d1[0].verdict(), v1::VERDICT_ALLOW);
+  EXPECT_THAT(d1[0].hits(), IsEmpty());
+
+  // Alone, 25,000 is nothing; after the morning's 30,000 it is 55,000 today.
+  Result alone = Run({"screen", "--rules", kPack, "--input",
+                      Path("afternoon.jsonl"), "--output", "-"});
+  ASSERT_EQ(alone.exit_code, 0) << alone.err;
+  EXPECT_THAT(Decisions(alone.out).at(0).hits(), IsEmpty());
+
+  Result second = Run({"screen", "--rules", kPack, "--input",
+                       Path("afternoon.jsonl"), "--output", "-", "--state-dir",
+                       state});
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  std::vector<v1::Decision> d2 = Decisions(second.out);
+  ASSERT_EQ(d2.size(), 1u);
+  EXPECT_EQ(d2[0].transaction_id(), "SD-002");
+  // Reached through two parts below 50,000: reported and reviewed.
+  EXPECT_EQ(d2[0].verdict(), v1::VERDICT_REVIEW);
+  EXPECT_THAT(HitIds(d2[0]), ElementsAre("CN-AML-01"));
+  EXPECT_THAT(d2[0].reports(), ElementsAre("LARGE_VALUE_CASH"));
+  EXPECT_THAT(d2[0].hits(0).reason(),
+              HasSubstr("cash today in CNY: in 55,000.00 CNY"));
+}
+
+TEST_F(CliTest, ScreenStateDirAnswersRepeatsAsDuplicates) {
+  const std::string state = Path("state");
+  Result first = Run({"screen", "--rules", kPack, "--input", kExamples,
+                      "--output", Path("first.jsonl"), "--state-dir", state});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  Result again = Run({"screen", "--rules", kPack, "--input", kExamples,
+                      "--output", Path("again.jsonl"), "--state-dir", state});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  // The rejected transaction changed nothing, so it is decided afresh.
+  EXPECT_EQ(again.err,
+            "screened 0, rejected 1, duplicates 39, unreadable 0; verdicts: "
+            "VERDICT_ALLOW 27 VERDICT_BLOCK 1 VERDICT_DELAY 3 "
+            "VERDICT_INTERCEPT 2 VERDICT_REJECTED_INPUT 1 VERDICT_REVIEW 6\n");
+  std::vector<v1::Decision> d1 = Decisions(ReadFile(Path("first.jsonl")));
+  std::vector<v1::Decision> d2 = Decisions(ReadFile(Path("again.jsonl")));
+  ASSERT_EQ(d1.size(), d2.size());
+  for (size_t i = 0; i < d1.size(); ++i) {
+    SCOPED_TRACE(d1[i].transaction_id());
+    EXPECT_EQ(d2[i].transaction_id(), d1[i].transaction_id());
+    EXPECT_EQ(d2[i].verdict(), d1[i].verdict());
+    if (d1[i].verdict() == v1::VERDICT_REJECTED_INPUT) {
+      EXPECT_FALSE(d2[i].duplicate());
+      continue;
+    }
+    EXPECT_TRUE(d2[i].duplicate());
+    EXPECT_EQ(HitIds(d2[i]), HitIds(d1[i]));
+    EXPECT_EQ(d2[i].decided_at().seconds(), d1[i].decided_at().seconds());
+  }
+}
+
+TEST_F(CliTest, ScreenOfAMissingInputFile) {
+  Result r = Run({"screen", "--rules", kPack, "--input", Path("missing.jsonl"),
+                  "--output", "-"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "txscreen screen: cannot read " + Path("missing.jsonl") + "\n");
+}
+
+TEST_F(CliTest, ScreenWithAnInvalidPack) {
+  const std::string pack = Path("bad_pack/pack.textproto");
+  WriteFile(pack, TinyPack("tx.amonut >= param.big"));
+  Result r = Run({"screen", "--rules", Path("bad_pack"), "--input", kExamples,
+                  "--output", "-"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, pack +
+                       ":10:10: rule TINY-01: when: unknown field 'tx.amonut' "
+                       "(did you mean 'tx.amount'?)\n");
+}
+
+// --- usage ---------------------------------------------------------------
+
+constexpr char kScreenUsage[] =
+    "usage: txscreen screen --rules PACK[,PACK...] --input FILE|- --output "
+    "FILE|- [--state-dir DIR]\n";
+
+TEST_F(CliTest, ScreenUsageErrors) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string first_line;  // before the usage line, "" when none
+  };
+  const Case cases[] = {
+      {{"screen"}, ""},
+      {{"screen", "--rules", kPack, "--input", kExamples}, ""},
+      {{"screen", "--rules", kPack, "--input", kExamples, "--output", "-",
+        "extra"},
+       ""},
+      {{"screen", "--rules", kPack, "--input", kExamples, "--output", "-",
+        "--bogus"},
+       "txscreen screen: unknown flag --bogus\n"},
+      {{"screen", "--rules"}, "txscreen screen: flag --rules needs a value\n"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(absl::StrJoin(c.args, " "));
+    Result r = Run(c.args);
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_EQ(r.out, "");
+    EXPECT_EQ(r.err, c.first_line + kScreenUsage);
+  }
+}
+
+TEST_F(CliTest, CommandUsageErrors) {
+  Result none = Run({});
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_THAT(none.out + none.err, StartsWith("usage: txscreen COMMAND [ARGS]\n"));
+
+  Result bogus = Run({"bogus"});
+  EXPECT_EQ(bogus.exit_code, 2);
+  EXPECT_THAT(bogus.err, StartsWith("txscreen: unknown command 'bogus'\n"
+                                    "usage: txscreen COMMAND [ARGS]\n"));
+
+  Result rules = Run({"rules"});
+  EXPECT_EQ(rules.exit_code, 2);
+  EXPECT_THAT(rules.err, HasSubstr("usage: txscreen COMMAND [ARGS]\n"));
+
+  Result help = Run({"--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_THAT(help.out, StartsWith("usage: txscreen COMMAND [ARGS]\n"));
+  EXPECT_THAT(help.out, HasSubstr("  screen --rules R --input FILE|- --output FILE|-"));
+}
+
+}  // namespace
+}  // namespace txscreen
