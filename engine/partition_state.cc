@@ -53,10 +53,14 @@ std::string& PartitionState::Key(v1::Entity kind, absl::string_view id) {
   return key_;
 }
 
-std::string PartitionState::RecordKey(absl::string_view transaction_id,
+std::string PartitionState::RecordKey(absl::string_view customer_id,
+                                      absl::string_view transaction_id,
                                       int64_t occurred_at_us) const {
+  // Ids never contain control characters (validation), so NUL separates.
   std::string key = prefix_;
   AppendBigEndian32(DayOf(occurred_at_us), &key);
+  key.append(customer_id.data(), customer_id.size());
+  key.push_back('\0');
   key.append(transaction_id.data(), transaction_id.size());
   return key;
 }
@@ -149,8 +153,9 @@ absl::StatusOr<CustomerHistory*> PartitionState::History(
 }
 
 absl::StatusOr<const TransactionRecordProto*> PartitionState::FindRecord(
-    absl::string_view transaction_id, int64_t occurred_at_us) {
-  std::string key = RecordKey(transaction_id, occurred_at_us);
+    absl::string_view customer_id, absl::string_view transaction_id,
+    int64_t occurred_at_us) {
+  std::string key = RecordKey(customer_id, transaction_id, occurred_at_us);
   const std::string* bytes = nullptr;
   if (auto it = records_.find(key); it != records_.end()) {
     bytes = &it->second;
@@ -174,7 +179,8 @@ absl::StatusOr<const TransactionRecordProto*> PartitionState::FindRecord(
 void PartitionState::PutRecord(const TransactionRecordProto& record) {
   max_event_us_ = std::max(max_event_us_, record.occurred_at_us());
   record.SerializeToString(
-      &records_[RecordKey(record.transaction_id(), record.occurred_at_us())]);
+      &records_[RecordKey(record.customer_id(), record.transaction_id(),
+                          record.occurred_at_us())]);
 }
 
 void PartitionState::Expire(CustomerHistory* history, int64_t now_us) {

@@ -79,12 +79,14 @@ class PartitionState {
                                              absl::string_view id);
   absl::StatusOr<CustomerHistory*> History(absl::string_view customer_id);
 
-  // The record of an earlier transaction that occurred at `occurred_at_us`,
-  // or nullptr. The pointer is valid until the next FindRecord. Records are
-  // keyed by event day so that old ones are removed by range deletion (never
-  // by a TTL).
+  // The record of a customer's earlier transaction that occurred at
+  // `occurred_at_us`, or nullptr. The pointer is valid until the next
+  // FindRecord. Records are keyed by partition | event day | customer |
+  // transaction id: two customers may use the same transaction id, and old
+  // records are removed by range deletion (never by a TTL).
   absl::StatusOr<const TransactionRecordProto*> FindRecord(
-      absl::string_view transaction_id, int64_t occurred_at_us);
+      absl::string_view customer_id, absl::string_view transaction_id,
+      int64_t occurred_at_us);
   void PutRecord(const TransactionRecordProto& record);
 
   // Forgets a customer's dedupe and payee entries older than the retention
@@ -111,7 +113,8 @@ class PartitionState {
   EntityWindows* Touch(WindowsMap::iterator it);
   CustomerHistory* Touch(HistoryMap::iterator it);
   void EvictClean();
-  std::string RecordKey(absl::string_view transaction_id,
+  std::string RecordKey(absl::string_view customer_id,
+                        absl::string_view transaction_id,
                         int64_t occurred_at_us) const;
 
   StateStore* store_;

@@ -104,7 +104,7 @@ class PartitionStateTest : public ::testing::Test {
   static std::string Find(PartitionState* state, const std::string& id,
                           int64_t at_us) {
     absl::StatusOr<const TransactionRecordProto*> r =
-        state->FindRecord(id, at_us);
+        state->FindRecord("C1", id, at_us);
     EXPECT_TRUE(r.ok()) << r.status();
     if (!r.ok() || *r == nullptr) return "";
     return (*r)->decision();
@@ -420,19 +420,19 @@ TEST_F(PartitionStateTest, PutRecordReplacesALoadedRecord) {
   Flush(&state_, "1");
   auto fresh = Fresh();
   absl::StatusOr<const TransactionRecordProto*> r =
-      fresh->FindRecord("T1", t0_);
+      fresh->FindRecord("C1", "T1", t0_);
   ASSERT_TRUE(r.ok());
   ASSERT_NE(*r, nullptr);
   TransactionRecordProto reversed = **r;
   reversed.set_reversed(true);
   fresh->PutRecord(reversed);
   absl::StatusOr<const TransactionRecordProto*> now =
-      fresh->FindRecord("T1", t0_);
+      fresh->FindRecord("C1", "T1", t0_);
   ASSERT_TRUE(now.ok());
   EXPECT_TRUE((*now)->reversed());
   Flush(fresh.get(), "2");
   absl::StatusOr<const TransactionRecordProto*> reloaded =
-      Fresh()->FindRecord("T1", t0_);
+      Fresh()->FindRecord("C1", "T1", t0_);
   ASSERT_TRUE(reloaded.ok());
   ASSERT_NE(*reloaded, nullptr);
   EXPECT_TRUE((*reloaded)->reversed());
@@ -553,7 +553,7 @@ TEST_F(PartitionStateTest, StoreReadErrorsArePassedOn) {
             absl::StatusCode::kUnavailable);
   EXPECT_EQ(state_.History("C1").status().code(),
             absl::StatusCode::kUnavailable);
-  EXPECT_EQ(state_.FindRecord("T1", t0_).status().code(),
+  EXPECT_EQ(state_.FindRecord("C1", "T1", t0_).status().code(),
             absl::StatusCode::kUnavailable);
   EXPECT_EQ(state_.CommittedPosition().status().code(),
             absl::StatusCode::kUnavailable);
@@ -627,10 +627,31 @@ TEST_F(PartitionStateTest, DamagedRecordIsDataLoss) {
   Flush(&state_, "1");
   Corrupt(StateFamily::kDedupe);
   absl::StatusOr<const TransactionRecordProto*> r =
-      Fresh()->FindRecord("T1", t0_);
+      Fresh()->FindRecord("C1", "T1", t0_);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_EQ(r.status().message(),
             "state: record of transaction 'T1' does not parse");
+}
+
+
+TEST_F(PartitionStateTest, RecordsOfTwoCustomersWithTheSameIdAreApart) {
+  TransactionRecordProto a = Record("T1", t0_, "C1");
+  a.set_decision("decision of C1");
+  TransactionRecordProto b = Record("T1", t0_, "C2");
+  b.set_decision("decision of C2");
+  state_.PutRecord(a);
+  state_.PutRecord(b);
+  Flush(&state_, "1");
+  auto fresh = Fresh();
+  absl::StatusOr<const TransactionRecordProto*> r =
+      fresh->FindRecord("C1", "T1", t0_);
+  ASSERT_TRUE(r.ok());
+  ASSERT_NE(*r, nullptr);
+  EXPECT_EQ((*r)->decision(), "decision of C1");
+  r = fresh->FindRecord("C2", "T1", t0_);
+  ASSERT_TRUE(r.ok());
+  ASSERT_NE(*r, nullptr);
+  EXPECT_EQ((*r)->decision(), "decision of C2");
 }
 
 }  // namespace

@@ -13,7 +13,6 @@
 #include "engine/clock.h"
 #include "engine/partition_state.h"
 #include "engine/screener.h"
-#include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 #include "rules/currency.h"
 #include "rules/money.h"
@@ -27,21 +26,6 @@ namespace v1 = ::txscreen::v1;
 namespace pb = ::google::protobuf;
 
 namespace {
-
-class CollectErrors : public pb::io::ErrorCollector {
- public:
-  CollectErrors(const rules::SourceFile& file, std::vector<std::string>* out)
-      : file_(file), out_(out) {}
-  void AddError(int line, pb::io::ColumnNumber column,
-                const std::string& message) override {
-    out_->push_back(absl::StrCat(
-        file_.Describe(file_.FieldPosition(line, column)), ": ", message));
-  }
-
- private:
-  const rules::SourceFile& file_;
-  std::vector<std::string>* out_;
-};
 
 // RFC 3339, or a date taken as midnight in the pack's time zone.
 bool ParseTime(const std::string& text, const absl::TimeZone& zone,
@@ -124,12 +108,8 @@ class FileRunner {
     std::stringstream buffer;
     buffer << in.rdbuf();
     source_ = std::make_unique<rules::SourceFile>(path_, buffer.str());
-    pb::TextFormat::Parser parser;
     std::vector<std::string> errors;
-    CollectErrors collector(*source_, &errors);
-    parser.RecordErrorsTo(&collector);
-    parser.WriteLocationsTo(&tree_);
-    if (!parser.ParseFromString(source_->text(), &file_)) {
+    if (!rules::ParseTextProto(*source_, &file_, &tree_, &errors)) {
       Fail(absl::StrJoin(errors, "\n"));
       return;
     }

@@ -76,6 +76,7 @@ Screener::Screener(std::shared_ptr<const rules::RuleSet> rules,
 void Screener::SetRules(std::shared_ptr<const rules::RuleSet> rules) {
   rules_ = std::move(rules);
   buckets_ = BucketClock(rules_->time_zone());
+  ctx_.local_minute = rules::LocalMinute();  // the zone may differ
   window_values_.assign(rules_->windows().size(), 0);
 }
 
@@ -131,7 +132,7 @@ absl::Status Screener::Screen(const v1::Transaction& tx,
   const uint64_t id_hash = StableTextHash(tx.transaction_id());
   if (auto seen = (*history)->seen.find(id_hash); seen != (*history)->seen.end()) {
     absl::StatusOr<const TransactionRecordProto*> record =
-        state_->FindRecord(tx.transaction_id(), seen->second);
+        state_->FindRecord(tx.customer_id(), tx.transaction_id(), seen->second);
     if (!record.ok()) return record.status();
     if (*record != nullptr && (*record)->transaction_id() == tx.transaction_id()) {
       if (!decision->ParseFromString((*record)->decision())) {
@@ -186,7 +187,7 @@ absl::Status Screener::Reverse(const v1::Transaction& tx,
   if (auto seen = history->seen.find(StableTextHash(original_id));
       seen != history->seen.end()) {
     absl::StatusOr<const TransactionRecordProto*> record =
-        state_->FindRecord(original_id, seen->second);
+        state_->FindRecord(tx.customer_id(), original_id, seen->second);
     if (!record.ok()) return record.status();
     if (*record != nullptr && (*record)->transaction_id() == original_id) {
       found = *record;

@@ -404,7 +404,7 @@ TEST_F(ScreenerTest, RejectedInputListsEveryProblemAndChangesNoState) {
     }
   }
   absl::StatusOr<const TransactionRecordProto*> record =
-      state_->FindRecord("T1", kT0);
+      state_->FindRecord("C1", "T1", kT0);
   ASSERT_TRUE(record.ok());
   EXPECT_EQ(*record, nullptr);
   EXPECT_EQ(state_->pending_records(), 0u);

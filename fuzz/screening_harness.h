@@ -5,7 +5,8 @@
 // pack, fresh in-memory state, a fixed clock), as one partition would screen
 // them, and the engine's promises are checked:
 //   - Screen() never fails on a memory store, whatever the transaction;
-//   - exactly one decision per transaction, for its id, with a verdict;
+//   - exactly one decision per transaction, for its id and its customer,
+//     with a verdict;
 //     REJECTED_INPUT exactly when there are input errors;
 //   - the decision encodes as JSON;
 //   - a valid transaction survives the JSON mapping unchanged (what the

@@ -41,6 +41,16 @@ struct HistoryFacts {
   bool first_payment_to_counterparty = false;
 };
 
+// The local minute (pack time zone) of a recent transaction: a cache that
+// spares a time zone conversion per transaction.
+struct LocalMinute {
+  const void* zone = nullptr;
+  int64_t from_us = 1;  // empty until first use
+  int64_t until_us = 0;
+  int64_t year = 0;
+  int month = 0, day = 0, hour = 0;
+};
+
 // Number of transaction string fields that may be cached in normalised form.
 inline constexpr int kNormalizedSlots = 16;
 
@@ -67,6 +77,8 @@ struct EvalContext {
 
   // Score totals, indexed by score index; rules add to them as they hit.
   std::vector<int64_t> scores;
+
+  LocalMinute local_minute;
 
   // Normalised forms of transaction string fields, filled on first use.
   mutable std::array<std::string, kNormalizedSlots> normalized;

@@ -17,49 +17,6 @@
 namespace txscreen::rules {
 namespace {
 
-class CollectErrors : public pb::io::ErrorCollector {
- public:
-  CollectErrors(const SourceFile& file, std::vector<std::string>* errors)
-      : file_(file), errors_(errors) {}
-  void AddError(int line, pb::io::ColumnNumber column,
-                const std::string& message) override {
-    errors_->push_back(absl::StrCat(
-        file_.Describe(file_.FieldPosition(line, column)), ": ",
-        Explain(message)));
-  }
-
- private:
-  // Protobuf says 'Message type "txscreen.v1.Rule" has no field named "whn".';
-  // we say which fields there are.
-  static std::string Explain(const std::string& message) {
-    static const std::string kType = "Message type \"";
-    static const std::string kField = "has no field named \"";
-    size_t t = message.find(kType), f = message.find(kField);
-    if (t == std::string::npos || f == std::string::npos) return message;
-    size_t t_end = message.find('"', t + kType.size());
-    size_t f_end = message.find('"', f + kField.size());
-    std::string type = message.substr(t + kType.size(), t_end - t - kType.size());
-    std::string name =
-        message.substr(f + kField.size(), f_end - f - kField.size());
-    const pb::Descriptor* d =
-        pb::DescriptorPool::generated_pool()->FindMessageTypeByName(type);
-    if (d == nullptr) return message;
-    std::vector<std::string> names;
-    for (int i = 0; i < d->field_count(); ++i) {
-      names.push_back(d->field(i)->name());
-    }
-    std::string text = absl::StrCat("unknown field '", name, "' in ", d->name());
-    std::string guess = ClosestName(name, names);
-    if (!guess.empty()) absl::StrAppend(&text, " (did you mean '", guess, "'?)");
-    return text;
-  }
-
-  const SourceFile& file_;
-  std::vector<std::string>* errors_;
-};
-
-// The expression without whitespace outside quoted text, so reformatting a
-// window does not reset its state but changing a quoted value does.
 std::string WithoutSpace(absl::string_view s) {
   std::string out;
   char quote = 0;
@@ -164,11 +121,8 @@ bool RulePackBuilder::ReadFiles(const std::vector<std::string>& paths) {
     auto parsed = std::make_unique<ParsedFile>();
     parsed->source = std::make_unique<SourceFile>(path, buffer.str());
     parsed->dir = fs::path(path).parent_path().string();
-    pb::TextFormat::Parser parser;
-    CollectErrors collector(*parsed->source, &result_.errors);
-    parser.RecordErrorsTo(&collector);
-    parser.WriteLocationsTo(&parsed->tree);
-    if (!parser.ParseFromString(parsed->source->text(), &parsed->proto)) {
+    if (!ParseTextProto(*parsed->source, &parsed->proto, &parsed->tree,
+                        &result_.errors)) {
       continue;
     }
     result_.files.push_back(path);

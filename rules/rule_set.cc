@@ -39,20 +39,37 @@ absl::Status RuleSet::PrepareTransactionFacts(const v1::Transaction& tx,
   absl::StatusOr<int64_t> base = fx_->ToBase(tx.amount_minor(), tx.currency());
   if (!base.ok()) return base.status();
   ctx->amount_base = *base;
-  absl::Time at = absl::FromUnixMicros(ctx->occurred_at_us);
-  absl::TimeZone::CivilInfo local = render_.time_zone.At(at);
-  ctx->local_hour = local.cs.hour();
+  // Local time: time zones change offset only on minute boundaries, so the
+  // local minute of the previous transaction usually answers this one.
+  LocalMinute& lm = ctx->local_minute;
+  if (ctx->occurred_at_us < lm.from_us || ctx->occurred_at_us >= lm.until_us ||
+      lm.zone != &render_.time_zone) {
+    absl::TimeZone::CivilInfo local =
+        render_.time_zone.At(absl::FromUnixMicros(ctx->occurred_at_us));
+    absl::CivilMinute minute(local.cs);
+    lm.zone = &render_.time_zone;
+    lm.from_us = absl::ToUnixMicros(absl::FromCivil(minute, render_.time_zone));
+    lm.until_us = lm.from_us + 60 * kMicrosPerSecond;
+    if (ctx->occurred_at_us < lm.from_us) lm.until_us = lm.from_us;  // a gap
+    lm.year = minute.year();
+    lm.month = minute.month();
+    lm.day = minute.day();
+    lm.hour = minute.hour();
+  }
+  ctx->local_hour = lm.hour;
   ctx->customer_age_known = false;
   ctx->customer_age = 0;
+  // Validation guarantees the YYYY-MM-DD shape.
   const std::string& birth = tx.customer().birth_date();
-  absl::CivilDay birthday;
-  if (!birth.empty() && absl::ParseCivilTime(birth, &birthday)) {
-    absl::CivilDay today(local.cs);
-    int64_t age = today.year() - birthday.year();
-    if (today.month() < birthday.month() ||
-        (today.month() == birthday.month() && today.day() < birthday.day())) {
-      --age;
-    }
+  if (birth.size() == 10) {
+    auto num = [&](int from, int n) {
+      int v = 0;
+      for (int i = from; i < from + n; ++i) v = v * 10 + (birth[i] - '0');
+      return v;
+    };
+    int64_t age = lm.year - num(0, 4);
+    const int month = num(5, 2), day = num(8, 2);
+    if (lm.month < month || (lm.month == month && lm.day < day)) --age;
     ctx->customer_age = age;
     ctx->customer_age_known = age >= 0;
   }

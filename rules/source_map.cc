@@ -3,8 +3,56 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/io/tokenizer.h"
+#include "rules/expr_compiler.h"
 
 namespace txscreen::rules {
+namespace {
+
+class CollectErrors : public google::protobuf::io::ErrorCollector {
+ public:
+  CollectErrors(const SourceFile& file, std::vector<std::string>* errors)
+      : file_(file), errors_(errors) {}
+  void AddError(int line, google::protobuf::io::ColumnNumber column,
+                const std::string& message) override {
+    errors_->push_back(absl::StrCat(
+        file_.Describe(file_.FieldPosition(line, column)), ": ",
+        Explain(message)));
+  }
+
+ private:
+  // Protobuf says 'Message type "txscreen.v1.Rule" has no field named "whn".';
+  // we say which fields there are.
+  static std::string Explain(const std::string& message) {
+    static const std::string kType = "Message type \"";
+    static const std::string kField = "has no field named \"";
+    size_t t = message.find(kType), f = message.find(kField);
+    if (t == std::string::npos || f == std::string::npos) return message;
+    size_t t_end = message.find('"', t + kType.size());
+    size_t f_end = message.find('"', f + kField.size());
+    std::string type = message.substr(t + kType.size(), t_end - t - kType.size());
+    std::string name =
+        message.substr(f + kField.size(), f_end - f - kField.size());
+    const google::protobuf::Descriptor* d =
+        google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(type);
+    if (d == nullptr) return message;
+    std::vector<std::string> names;
+    for (int i = 0; i < d->field_count(); ++i) {
+      names.push_back(d->field(i)->name());
+    }
+    std::string text = absl::StrCat("unknown field '", name, "' in ", d->name());
+    std::string guess = ClosestName(name, names);
+    if (!guess.empty()) absl::StrAppend(&text, " (did you mean '", guess, "'?)");
+    return text;
+  }
+
+  const SourceFile& file_;
+  std::vector<std::string>* errors_;
+};
+
+// The expression without whitespace outside quoted text, so reformatting a
+// window does not reset its state but changing a quoted value does.
+}  // namespace
 
 SourceFile::SourceFile(std::string path, std::string text)
     : path_(std::move(path)), text_(std::move(text)) {
@@ -136,6 +184,16 @@ SourcePosition SourceFile::ValuePosition(int line0, int column0,
 std::string SourceFile::Describe(SourcePosition pos) const {
   if (pos.line == 0) return path_;
   return absl::StrCat(path_, ":", pos.line, ":", pos.column);
+}
+
+bool ParseTextProto(const SourceFile& file, google::protobuf::Message* message,
+                    google::protobuf::TextFormat::ParseInfoTree* tree,
+                    std::vector<std::string>* errors) {
+  google::protobuf::TextFormat::Parser parser;
+  CollectErrors collector(file, errors);
+  parser.RecordErrorsTo(&collector);
+  parser.WriteLocationsTo(tree);
+  return parser.ParseFromString(file.text(), message);
 }
 
 }  // namespace txscreen::rules

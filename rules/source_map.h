@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "google/protobuf/message.h"
+#include "google/protobuf/text_format.h"
 
 namespace txscreen::rules {
 
@@ -47,6 +49,14 @@ class SourceFile {
   std::string text_;
   std::vector<size_t> line_starts_;
 };
+
+// Parses `file` as protobuf text format into *message, recording field
+// positions in *tree. Parse errors are appended to *errors as
+// "FILE:LINE:COL: problem", an unknown field with the closest known name:
+//   unknown field 'whn' in Rule (did you mean 'when'?)
+bool ParseTextProto(const SourceFile& file, google::protobuf::Message* message,
+                    google::protobuf::TextFormat::ParseInfoTree* tree,
+                    std::vector<std::string>* errors);
 
 }  // namespace txscreen::rules
 
