@@ -61,9 +61,9 @@ class MemoryStateStore : public StateStore {
     return absl::OkStatus();
   }
 
-  absl::Status Scan(StateFamily family, absl::string_view prefix,
-                    const std::function<bool(absl::string_view,
-                                             absl::string_view)>& visit)
+  absl::Status Scan(
+      StateFamily family, absl::string_view prefix,
+      const std::function<bool(absl::string_view, absl::string_view)>& visit)
       override {
     absl::MutexLock lock(&mu_);
     const auto& m = data_[static_cast<int>(family)];

@@ -13,7 +13,8 @@ namespace {
 constexpr int64_t kMicrosPerDay = 86400LL * 1000000;
 
 int64_t DayOf(int64_t t_us) {
-  return t_us >= 0 ? t_us / kMicrosPerDay : (t_us - kMicrosPerDay + 1) / kMicrosPerDay;
+  return t_us >= 0 ? t_us / kMicrosPerDay
+                   : (t_us - kMicrosPerDay + 1) / kMicrosPerDay;
 }
 
 void AppendBigEndian32(int64_t v, std::string* out) {
@@ -131,14 +132,15 @@ absl::StatusOr<CustomerHistory*> PartitionState::History(
   if (it != history_.end()) return Touch(it);
   auto history = std::make_unique<CustomerHistory>();
   bool found = false;
-  if (absl::Status s = store_->Get(StateFamily::kHistory, key_, &value_, &found);
+  if (absl::Status s =
+          store_->Get(StateFamily::kHistory, key_, &value_, &found);
       !s.ok()) {
     return s;
   }
   if (found) {
     if (!history->proto.ParseFromString(value_)) {
-      return absl::DataLossError(absl::StrCat(
-          "state: history of customer '", customer_id, "' does not parse"));
+      return absl::DataLossError(absl::StrCat("state: history of customer '",
+                                              customer_id, "' does not parse"));
     }
     for (const SeenTransactionProto& s : history->proto.seen()) {
       history->seen[s.id_hash()] = s.occurred_at_us();
@@ -161,7 +163,8 @@ absl::StatusOr<const TransactionRecordProto*> PartitionState::FindRecord(
     bytes = &it->second;
   } else {
     bool found = false;
-    if (absl::Status s = store_->Get(StateFamily::kDedupe, key, &value_, &found);
+    if (absl::Status s =
+            store_->Get(StateFamily::kDedupe, key, &value_, &found);
         !s.ok()) {
       return s;
     }
@@ -169,18 +172,16 @@ absl::StatusOr<const TransactionRecordProto*> PartitionState::FindRecord(
     bytes = &value_;
   }
   if (!found_record_.ParseFromString(*bytes)) {
-    return absl::DataLossError(absl::StrCat("state: record of transaction '",
-                                            transaction_id,
-                                            "' does not parse"));
+    return absl::DataLossError(absl::StrCat(
+        "state: record of transaction '", transaction_id, "' does not parse"));
   }
   return &found_record_;
 }
 
 void PartitionState::PutRecord(const TransactionRecordProto& record) {
   max_event_us_ = std::max(max_event_us_, record.occurred_at_us());
-  record.SerializeToString(
-      &records_[RecordKey(record.customer_id(), record.transaction_id(),
-                          record.occurred_at_us())]);
+  record.SerializeToString(&records_[RecordKey(
+      record.customer_id(), record.transaction_id(), record.occurred_at_us())]);
 }
 
 void PartitionState::Expire(CustomerHistory* history, int64_t now_us) {
@@ -202,7 +203,8 @@ void PartitionState::Expire(CustomerHistory* history, int64_t now_us) {
                      by_time.end());
     for (size_t i = 0; i < drop; ++i) history->payees.erase(by_time[i].second);
   }
-  if (history->seen.size() != before || history->payees.size() != payees_before) {
+  if (history->seen.size() != before ||
+      history->payees.size() != payees_before) {
     history->dirty = true;
   }
 }
@@ -220,10 +222,11 @@ absl::Status PartitionState::Flush(absl::string_view input_position) {
       p->set_fingerprint(fp);
       w.ToProto(p);
     }
-    writes.push_back(proto.window_size() == 0
-                         ? StateWrite::Erase(StateFamily::kWindows, *entity->key)
-                         : StateWrite::Put(StateFamily::kWindows, *entity->key,
-                                           proto.SerializeAsString()));
+    writes.push_back(
+        proto.window_size() == 0
+            ? StateWrite::Erase(StateFamily::kWindows, *entity->key)
+            : StateWrite::Put(StateFamily::kWindows, *entity->key,
+                              proto.SerializeAsString()));
   }
   for (CustomerHistory* history : touched_history_) {
     if (!history->dirty) continue;
@@ -246,7 +249,8 @@ absl::Status PartitionState::Flush(absl::string_view input_position) {
     writes.push_back(StateWrite::Put(StateFamily::kDedupe, key, record));
   }
   // Records older than the retention go by range deletion.
-  int64_t keep_from_day = DayOf(max_event_us_ - options_.dedupe_retention_us) - 1;
+  int64_t keep_from_day =
+      DayOf(max_event_us_ - options_.dedupe_retention_us) - 1;
   const bool expire = max_event_us_ > 0 && keep_from_day > expired_before_day_;
   if (expire) {
     StateWrite range = StateWrite::Erase(StateFamily::kDedupe, prefix_);
@@ -294,9 +298,9 @@ void PartitionState::EvictClean() {
 absl::StatusOr<std::string> PartitionState::CommittedPosition() {
   bool found = false;
   std::string value;
-  if (absl::Status s = store_->Get(StateFamily::kOffsets,
-                                   absl::StrCat(prefix_, "input"), &value,
-                                   &found);
+  if (absl::Status s =
+          store_->Get(StateFamily::kOffsets, absl::StrCat(prefix_, "input"),
+                      &value, &found);
       !s.ok()) {
     return s;
   }

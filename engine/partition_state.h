@@ -121,7 +121,7 @@ class PartitionState {
   int32_t partition_;
   PartitionStateOptions options_;
   std::string prefix_;
-  std::string key_;  // scratch
+  std::string key_;    // scratch
   std::string value_;  // scratch
   // Node-based so that keys stay put; a null entity means "the store has
   // none".

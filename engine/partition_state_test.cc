@@ -633,7 +633,6 @@ TEST_F(PartitionStateTest, DamagedRecordIsDataLoss) {
             "state: record of transaction 'T1' does not parse");
 }
 
-
 TEST_F(PartitionStateTest, RecordsOfTwoCustomersWithTheSameIdAreApart) {
   TransactionRecordProto a = Record("T1", t0_, "C1");
   a.set_decision("decision of C1");

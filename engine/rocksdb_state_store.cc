@@ -6,9 +6,9 @@
 #include "absl/strings/str_cat.h"
 #include "engine/state_store.h"
 #include "rocksdb/db.h"
+#include "rocksdb/filter_policy.h"
 #include "rocksdb/options.h"
 #include "rocksdb/table.h"
-#include "rocksdb/filter_policy.h"
 #include "rocksdb/write_batch.h"
 
 namespace txscreen::engine {
@@ -19,7 +19,8 @@ constexpr const char* kFamilyNames[kStateFamilyCount] = {"windows", "history",
 
 absl::Status ToStatus(const rocksdb::Status& s, absl::string_view what) {
   if (s.ok()) return absl::OkStatus();
-  return absl::InternalError(absl::StrCat("state store: ", what, ": ", s.ToString()));
+  return absl::InternalError(
+      absl::StrCat("state store: ", what, ": ", s.ToString()));
 }
 
 class RocksStateStore : public StateStore {
@@ -32,8 +33,8 @@ class RocksStateStore : public StateStore {
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
     if (ec) {
-      return absl::InternalError(absl::StrCat("state store: cannot create ",
-                                              dir, ": ", ec.message()));
+      return absl::InternalError(
+          absl::StrCat("state store: cannot create ", dir, ": ", ec.message()));
     }
     rocksdb::Options options;
     options.create_if_missing = true;
@@ -48,7 +49,8 @@ class RocksStateStore : public StateStore {
     for (const char* name : kFamilyNames) families.emplace_back(name, cf);
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* db = nullptr;
-    rocksdb::Status s = rocksdb::DB::Open(options, dir, families, &handles, &db);
+    rocksdb::Status s =
+        rocksdb::DB::Open(options, dir, families, &handles, &db);
     if (!s.ok()) return ToStatus(s, absl::StrCat("open ", dir));
     db_.reset(db);
     handles_ = handles;
@@ -81,18 +83,20 @@ class RocksStateStore : public StateStore {
     // The next prefix, computed unsigned so the last partition has one too.
     std::string end = PartitionPrefix(
         static_cast<int32_t>(static_cast<uint32_t>(partition) + 1));
-    if (static_cast<uint32_t>(partition) == 0xFFFFFFFFu) end = std::string(5, '\xff');
+    if (static_cast<uint32_t>(partition) == 0xFFFFFFFFu)
+      end = std::string(5, '\xff');
     rocksdb::WriteBatch batch;
     for (int f = 0; f < kStateFamilyCount; ++f) {
       rocksdb::Status s = batch.DeleteRange(handles_[f + 1], begin, end);
       if (!s.ok()) return ToStatus(s, "drop partition");
     }
-    return ToStatus(db_->Write(rocksdb::WriteOptions(), &batch), "drop partition");
+    return ToStatus(db_->Write(rocksdb::WriteOptions(), &batch),
+                    "drop partition");
   }
 
-  absl::Status Scan(StateFamily family, absl::string_view prefix,
-                    const std::function<bool(absl::string_view,
-                                             absl::string_view)>& visit)
+  absl::Status Scan(
+      StateFamily family, absl::string_view prefix,
+      const std::function<bool(absl::string_view, absl::string_view)>& visit)
       override {
     std::unique_ptr<rocksdb::Iterator> it(
         db_->NewIterator(rocksdb::ReadOptions(), Handle(family)));
@@ -100,7 +104,8 @@ class RocksStateStore : public StateStore {
          it->Next()) {
       absl::string_view key(it->key().data(), it->key().size());
       if (key.substr(0, prefix.size()) != prefix) break;
-      if (!visit(key, absl::string_view(it->value().data(), it->value().size()))) {
+      if (!visit(key,
+                 absl::string_view(it->value().data(), it->value().size()))) {
         break;
       }
     }

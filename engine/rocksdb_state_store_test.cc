@@ -464,8 +464,9 @@ TEST_F(RocksStateStoreIntegrationTest, OpenOverAFileFails) {
   std::ofstream(dir_) << "not a directory";
   absl::StatusOr<std::unique_ptr<StateStore>> store = OpenRocksStateStore(dir_);
   ASSERT_FALSE(store.ok());
-  EXPECT_THAT(std::string(store.status().message()),
-              StartsWith(absl::StrCat("state store: cannot create ", dir_, ": ")));
+  EXPECT_THAT(
+      std::string(store.status().message()),
+      StartsWith(absl::StrCat("state store: cannot create ", dir_, ": ")));
   std::filesystem::remove(dir_);
 }
 

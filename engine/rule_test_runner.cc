@@ -56,11 +56,12 @@ std::string DescribeDecision(const v1::Decision& d) {
                                 v1::Action_Name(h.action()).substr(7), "] '",
                                 h.reason(), "'"));
   }
-  std::string out = absl::StrCat(v1::Verdict_Name(d.verdict()), " (hits: ",
-                                 hits.empty() ? "none" : absl::StrJoin(hits, "; "),
-                                 ")");
+  std::string out = absl::StrCat(
+      v1::Verdict_Name(d.verdict()),
+      " (hits: ", hits.empty() ? "none" : absl::StrJoin(hits, "; "), ")");
   if (!d.input_errors().empty()) {
-    absl::StrAppend(&out, " input errors: ", absl::StrJoin(d.input_errors(), "; "));
+    absl::StrAppend(&out,
+                    " input errors: ", absl::StrJoin(d.input_errors(), "; "));
   }
   return out;
 }
@@ -72,27 +73,34 @@ std::vector<std::string> Check(const v1::RuleTestExpectation& e,
   std::set<std::string> hit_ids;
   for (const v1::RuleHit& h : d.hits()) hit_ids.insert(h.rule_id());
   if (e.verdict() != v1::VERDICT_UNSPECIFIED && e.verdict() != d.verdict()) {
-    problems.push_back(absl::StrCat("expected verdict ", v1::Verdict_Name(e.verdict())));
+    problems.push_back(
+        absl::StrCat("expected verdict ", v1::Verdict_Name(e.verdict())));
   }
   for (const std::string& id : e.hit()) {
-    if (!hit_ids.count(id)) problems.push_back(absl::StrCat("expected hit ", id));
+    if (!hit_ids.count(id))
+      problems.push_back(absl::StrCat("expected hit ", id));
   }
   for (const std::string& id : e.no_hit()) {
-    if (hit_ids.count(id)) problems.push_back(absl::StrCat("expected no hit of ", id));
+    if (hit_ids.count(id))
+      problems.push_back(absl::StrCat("expected no hit of ", id));
   }
   for (const std::string& r : e.report()) {
-    if (std::find(d.reports().begin(), d.reports().end(), r) == d.reports().end()) {
+    if (std::find(d.reports().begin(), d.reports().end(), r) ==
+        d.reports().end()) {
       problems.push_back(absl::StrCat("expected report ", r));
     }
   }
   if (e.only() && hit_ids.size() != static_cast<size_t>(e.hit_size())) {
-    problems.push_back(absl::StrCat("expected only hits ", absl::StrJoin(e.hit(), ", ")));
+    problems.push_back(
+        absl::StrCat("expected only hits ", absl::StrJoin(e.hit(), ", ")));
   }
   for (const std::string& s : e.reason_contains()) {
-    bool found = std::any_of(d.hits().begin(), d.hits().end(), [&](const auto& h) {
-      return h.reason().find(s) != std::string::npos;
-    });
-    if (!found) problems.push_back(absl::StrCat("expected a reason containing '", s, "'"));
+    bool found = std::any_of(
+        d.hits().begin(), d.hits().end(),
+        [&](const auto& h) { return h.reason().find(s) != std::string::npos; });
+    if (!found)
+      problems.push_back(
+          absl::StrCat("expected a reason containing '", s, "'"));
   }
   return problems;
 }
@@ -126,7 +134,8 @@ class FileRunner {
     const pb::FieldDescriptor* case_field =
         v1::RuleTestFile::descriptor()->FindFieldByName("case");
     for (int i = 0; i < file_.case__size(); ++i) {
-      RunCase(pack.rule_set, file_.case_(i), tree_.GetTreeForNested(case_field, i),
+      RunCase(pack.rule_set, file_.case_(i),
+              tree_.GetTreeForNested(case_field, i),
               source_->Describe(source_->FieldPosition(
                   tree_.GetLocation(case_field, i).line,
                   tree_.GetLocation(case_field, i).column)));
@@ -140,7 +149,8 @@ class FileRunner {
   }
 
   void RunCase(std::shared_ptr<const rules::RuleSet> rules,
-               const v1::RuleTestCase& c, const pb::TextFormat::ParseInfoTree* tree,
+               const v1::RuleTestCase& c,
+               const pb::TextFormat::ParseInfoTree* tree,
                const std::string& where) {
     std::unique_ptr<StateStore> store = NewMemoryStateStore();
     PartitionState state(store.get(), 0);
@@ -179,8 +189,8 @@ class FileRunner {
                                                      tx.currency())
                         : absl::StatusOr<int64_t>(digits.status());
         if (!minor.ok()) {
-          problems.push_back(absl::StrCat(step_where, ": amount: ",
-                                          minor.status().message()));
+          problems.push_back(
+              absl::StrCat(step_where, ": amount: ", minor.status().message()));
           break;
         }
         tx.set_amount_minor(*minor);
@@ -198,14 +208,16 @@ class FileRunner {
       clock.Set(tx.occurred_at().seconds() * 1000000);
       v1::Decision decision;
       if (absl::Status s = screener.Screen(tx, &decision); !s.ok()) {
-        problems.push_back(absl::StrCat(step_where, ": engine error: ", s.message()));
+        problems.push_back(
+            absl::StrCat(step_where, ": engine error: ", s.message()));
         break;
       }
       if (!step.has_expect()) continue;
       std::vector<std::string> p = Check(step.expect(), decision);
       if (!p.empty()) {
-        problems.push_back(absl::StrCat(step_where, ": ", absl::StrJoin(p, ", "),
-                                        "; got ", DescribeDecision(decision)));
+        problems.push_back(absl::StrCat(step_where, ": ",
+                                        absl::StrJoin(p, ", "), "; got ",
+                                        DescribeDecision(decision)));
       }
     }
     if (problems.empty()) {
@@ -231,7 +243,8 @@ absl::StatusOr<RuleTestReport> RunRuleTests(const std::string& pack_dir) {
   fs::path dir = fs::path(pack_dir) / "tests";
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
-    return absl::NotFoundError(absl::StrCat(dir.string(), ": no tests directory"));
+    return absl::NotFoundError(
+        absl::StrCat(dir.string(), ": no tests directory"));
   }
   std::vector<std::string> files;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
@@ -241,7 +254,8 @@ absl::StatusOr<RuleTestReport> RunRuleTests(const std::string& pack_dir) {
   }
   std::sort(files.begin(), files.end());
   if (files.empty()) {
-    return absl::NotFoundError(absl::StrCat(dir.string(), ": no *.textproto test files"));
+    return absl::NotFoundError(
+        absl::StrCat(dir.string(), ": no *.textproto test files"));
   }
   RuleTestReport report;
   for (const std::string& f : files) FileRunner(pack_dir, f, &report).Run();

@@ -87,8 +87,8 @@ void Screener::Finish(const v1::Transaction& tx, int64_t started_us,
                            options_.channel_budget_us[channel] > 0
                        ? options_.channel_budget_us[channel]
                        : options_.default_budget_us;
-  int64_t occurred = tx.has_occurred_at() ? TimestampMicros(tx.occurred_at())
-                                          : started_us;
+  int64_t occurred =
+      tx.has_occurred_at() ? TimestampMicros(tx.occurred_at()) : started_us;
   int64_t now = clock_->NowMicros();
   SetTimestamp(occurred + budget, decision->mutable_deadline());
   SetTimestamp(now, decision->mutable_decided_at());
@@ -116,7 +116,8 @@ absl::Status Screener::Screen(const v1::Transaction& tx,
   absl::Status facts = absl::OkStatus();
   if (ValidateTransaction(tx, started, &errors_, options_.validation)) {
     facts = rules_->PrepareTransactionFacts(tx, &ctx_);
-    if (!facts.ok()) errors_.push_back(absl::StrCat("currency: ", facts.message()));
+    if (!facts.ok())
+      errors_.push_back(absl::StrCat("currency: ", facts.message()));
   }
   if (!errors_.empty()) {
     // Rejected input never happened: no state changes, and a corrected
@@ -130,14 +131,17 @@ absl::Status Screener::Screen(const v1::Transaction& tx,
   absl::StatusOr<CustomerHistory*> history = state_->History(tx.customer_id());
   if (!history.ok()) return history.status();
   const uint64_t id_hash = StableTextHash(tx.transaction_id());
-  if (auto seen = (*history)->seen.find(id_hash); seen != (*history)->seen.end()) {
+  if (auto seen = (*history)->seen.find(id_hash);
+      seen != (*history)->seen.end()) {
     absl::StatusOr<const TransactionRecordProto*> record =
         state_->FindRecord(tx.customer_id(), tx.transaction_id(), seen->second);
     if (!record.ok()) return record.status();
-    if (*record != nullptr && (*record)->transaction_id() == tx.transaction_id()) {
+    if (*record != nullptr &&
+        (*record)->transaction_id() == tx.transaction_id()) {
       if (!decision->ParseFromString((*record)->decision())) {
-        return absl::DataLossError(absl::StrCat(
-            "state: stored decision of '", tx.transaction_id(), "' does not parse"));
+        return absl::DataLossError(absl::StrCat("state: stored decision of '",
+                                                tx.transaction_id(),
+                                                "' does not parse"));
       }
       decision->set_duplicate(true);
       ++counters_.duplicates;
@@ -266,7 +270,8 @@ void Screener::HistoryFacts(const v1::Transaction& tx,
   const CustomerHistoryProto& p = history.proto;
   if (p.has_previous()) {
     h.has_previous = true;
-    h.since_previous_us = std::max<int64_t>(0, ctx_.occurred_at_us - p.last_at_us());
+    h.since_previous_us =
+        std::max<int64_t>(0, ctx_.occurred_at_us - p.last_at_us());
     h.previous_region_code = p.last_region_code();
     if (p.has_geo() && tx.has_geo()) {
       double km = DistanceKm(p.last_lat(), p.last_lon(), tx.geo().lat(),
@@ -316,11 +321,11 @@ absl::Status Screener::Windows(const v1::Transaction& tx,
       absl::StatusOr<EntityWindows*> entity = entity_of(def.group_by, id, true);
       if (!entity.ok()) return entity.status();
       w = (*entity)->FindOrAdd(def.fingerprint);
-      PendingAdd add{*entity, def.fingerprint, bucket, 0, 0,
-                     // Keep the previous calendar bucket for late arrivals.
-                     def.span == rules::WindowDef::Span::kSliding ? first
-                                                                  : first - 1,
-                     def.group_by};
+      PendingAdd add{
+          *entity, def.fingerprint, bucket, 0, 0,
+          // Keep the previous calendar bucket for late arrivals.
+          def.span == rules::WindowDef::Span::kSliding ? first : first - 1,
+          def.group_by};
       if (def.aggregate == v1::AGGREGATE_DISTINCT) {
         absl::string_view text = def.of->EvalString(ctx_);
         add.key = text.empty() ? 0 : StableTextHash(text);
@@ -339,7 +344,8 @@ absl::Status Screener::Windows(const v1::Transaction& tx,
     absl::StatusOr<EntityWindows*> entity = entity_of(def.group_by, id, false);
     if (!entity.ok()) return entity.status();
     if (*entity != nullptr) w = (*entity)->Find(def.fingerprint);
-    if (w != nullptr) window_values_[i] = w->Value(def.aggregate, first, bucket);
+    if (w != nullptr)
+      window_values_[i] = w->Value(def.aggregate, first, bucket);
   }
   return absl::OkStatus();
 }
@@ -383,7 +389,8 @@ void Screener::UpdateHistory(const v1::Transaction& tx, v1::Verdict verdict,
   }
   if (tx.direction() == v1::DIRECTION_OUT &&
       !tx.counterparty().account_id().empty()) {
-    int64_t& last = history->payees[StableTextHash(tx.counterparty().account_id())];
+    int64_t& last =
+        history->payees[StableTextHash(tx.counterparty().account_id())];
     last = std::max(last, t);
   }
 }

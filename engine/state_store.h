@@ -46,7 +46,8 @@ struct StateWrite {
   bool erase_range = false;
   std::string end_key;
 
-  static StateWrite Put(StateFamily family, std::string key, std::string value) {
+  static StateWrite Put(StateFamily family, std::string key,
+                        std::string value) {
     StateWrite w;
     w.family = family;
     w.key = std::move(key);

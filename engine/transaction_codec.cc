@@ -7,15 +7,16 @@ namespace txscreen::engine {
 
 namespace v1 = ::txscreen::v1;
 
-absl::Status DecodeTransactionJson(absl::string_view json, v1::Transaction* out) {
+absl::Status DecodeTransactionJson(absl::string_view json,
+                                   v1::Transaction* out) {
   out->Clear();
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;
   auto status = google::protobuf::util::JsonStringToMessage(
       google::protobuf::StringPiece(json.data(), json.size()), out, options);
   if (!status.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("not a Transaction in JSON: ", status.message().as_string()));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "not a Transaction in JSON: ", status.message().as_string()));
   }
   return absl::OkStatus();
 }
@@ -30,7 +31,8 @@ absl::Status DecodeTransactionProto(absl::string_view bytes,
   return absl::OkStatus();
 }
 
-absl::Status EncodeDecisionJson(const v1::Decision& decision, std::string* out) {
+absl::Status EncodeDecisionJson(const v1::Decision& decision,
+                                std::string* out) {
   out->clear();
   google::protobuf::util::JsonPrintOptions options;
   options.preserve_proto_field_names = true;

@@ -54,13 +54,14 @@ void CheckId(absl::string_view field, absl::string_view id, bool required,
     return;
   }
   if (id.size() > 128) {
-    errors->push_back(absl::StrCat(field, " must be at most 128 bytes, got ",
-                                   id.size()));
+    errors->push_back(
+        absl::StrCat(field, " must be at most 128 bytes, got ", id.size()));
   }
   for (char c : id) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      errors->push_back(absl::StrCat(field, " must not contain control "
-                                            "characters, got ",
+      errors->push_back(absl::StrCat(field,
+                                     " must not contain control "
+                                     "characters, got ",
                                      Quote(id)));
       return;
     }
@@ -145,24 +146,27 @@ bool ValidateTransaction(const v1::Transaction& tx, int64_t now_us,
   if (!tx.customer().birth_date().empty()) {
     const std::string& birth = tx.customer().birth_date();
     absl::CivilDay day;
-    // Exactly YYYY-MM-DD: absl alone would also take "1990-5-17" or " 1990-05-17".
+    // Exactly YYYY-MM-DD: absl alone would also take "1990-5-17" or "
+    // 1990-05-17".
     bool shaped = birth.size() == 10 && birth[4] == '-' && birth[7] == '-';
     for (size_t i = 0; shaped && i < birth.size(); ++i) {
-      if (i != 4 && i != 7 && !absl::ascii_isdigit(static_cast<unsigned char>(birth[i]))) {
+      if (i != 4 && i != 7 &&
+          !absl::ascii_isdigit(static_cast<unsigned char>(birth[i]))) {
         shaped = false;
       }
     }
     if (!shaped || !absl::ParseCivilTime(birth, &day) || day.year() < 1850) {
-      errors->push_back(absl::StrCat(
-          "customer.birth_date must be a date YYYY-MM-DD, got ",
-          Quote(tx.customer().birth_date())));
+      errors->push_back(
+          absl::StrCat("customer.birth_date must be a date YYYY-MM-DD, got ",
+                       Quote(tx.customer().birth_date())));
     }
   }
   if (tx.customer().kind() != 0 &&
       !v1::CustomerKind_IsValid(tx.customer().kind())) {
-    errors->push_back(absl::StrCat("customer.kind has unknown CustomerKind "
-                                   "value ",
-                                   tx.customer().kind()));
+    errors->push_back(
+        absl::StrCat("customer.kind has unknown CustomerKind "
+                     "value ",
+                     tx.customer().kind()));
   }
   CheckId("reverses_transaction_id", tx.reverses_transaction_id(), false,
           errors);
@@ -171,8 +175,9 @@ bool ValidateTransaction(const v1::Transaction& tx, int64_t now_us,
       errors->push_back(
           "reverses_transaction_id is required for TRANSACTION_TYPE_REVERSAL");
     } else if (tx.reverses_transaction_id() == tx.transaction_id()) {
-      errors->push_back("reverses_transaction_id must name another "
-                        "transaction, got its own id");
+      errors->push_back(
+          "reverses_transaction_id must name another "
+          "transaction, got its own id");
     }
   } else if (!tx.reverses_transaction_id().empty()) {
     errors->push_back(absl::StrCat(

@@ -4,14 +4,13 @@
 // The clock is always passed in as `now_us`; nothing reads the wall clock.
 #include "engine/transaction_validator.h"
 
-#include "absl/strings/str_cat.h"
-
 #include <cstdint>
 #include <functional>
 #include <limits>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "txscreen/v1/transaction.pb.h"
@@ -832,10 +831,9 @@ TEST(TransactionValidatorTest, AccountOpenedAtWithoutOccurredAtIsNotCompared) {
   EXPECT_THAT(Errors(tx), ElementsAre("occurred_at is required"));
 }
 
-
 TEST(TransactionValidatorTest, BirthDateMustBeExactlyYyyyMmDd) {
-  for (const char* loose : {"1990-5-17", "+1990-05-17", " 1990-05-17",
-                            "1990-05-17 ", "19900517"}) {
+  for (const char* loose :
+       {"1990-5-17", "+1990-05-17", " 1990-05-17", "1990-05-17 ", "19900517"}) {
     v1::Transaction tx = ValidTransaction();
     tx.mutable_customer()->set_birth_date(loose);
     EXPECT_THAT(Errors(tx),

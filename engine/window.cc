@@ -164,11 +164,10 @@ void WindowState::EvictBefore(int64_t first) {
       buckets_.begin(), buckets_.end(), first,
       [](const Bucket& b, int64_t index) { return b.index < index; });
   buckets_.erase(buckets_.begin(), it);
-  distinct_.erase(std::remove_if(distinct_.begin(), distinct_.end(),
-                                 [first](const Distinct& d) {
-                                   return d.bucket < first;
-                                 }),
-                  distinct_.end());
+  distinct_.erase(
+      std::remove_if(distinct_.begin(), distinct_.end(),
+                     [first](const Distinct& d) { return d.bucket < first; }),
+      distinct_.end());
 }
 
 void WindowState::ToProto(WindowProto* out) const {

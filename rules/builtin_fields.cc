@@ -15,14 +15,14 @@ namespace v1 = ::txscreen::v1;
         +[](const Ctx& c) -> absl::string_view { return c.tx->field_(); }, \
         +[](const Ctx& c) { return !c.tx->field_().empty(); }, slot_, doc_ \
   }
-#define CP_STRING(path_, field_, slot_, doc_)                               \
-  FieldDef {                                                                \
-    path_, StringType(), FieldGroup::kTransaction, nullptr,                 \
-        +[](const Ctx& c) -> absl::string_view {                            \
-          return c.tx->counterparty().field_();                             \
-        },                                                                  \
+#define CP_STRING(path_, field_, slot_, doc_)                                 \
+  FieldDef {                                                                  \
+    path_, StringType(), FieldGroup::kTransaction, nullptr,                   \
+        +[](const Ctx& c) -> absl::string_view {                              \
+          return c.tx->counterparty().field_();                               \
+        },                                                                    \
         +[](const Ctx& c) { return !c.tx->counterparty().field_().empty(); }, \
-        slot_, doc_                                                         \
+        slot_, doc_                                                           \
   }
 
 std::vector<FieldDef> MakeFields() {
@@ -39,8 +39,8 @@ std::vector<FieldDef> MakeFields() {
       TX_STRING("tx.customer_id", customer_id, 0, "customer number"),
       TX_STRING("tx.account_id", account_id, 1, "account number"),
       {"tx.amount", MoneyType(), FieldGroup::kTransaction,
-       +[](const Ctx& c) -> int64_t { return c.amount_base; }, nullptr,
-       nullptr, -1, "amount in the pack's base currency (money)"},
+       +[](const Ctx& c) -> int64_t { return c.amount_base; }, nullptr, nullptr,
+       -1, "amount in the pack's base currency (money)"},
       {"tx.amount_minor", IntType(), FieldGroup::kTransaction,
        +[](const Ctx& c) -> int64_t { return c.tx->amount_minor(); }, nullptr,
        nullptr, -1, "amount in minor units of tx.currency (int)"},
@@ -107,14 +107,14 @@ std::vector<FieldDef> MakeFields() {
        +[](const Ctx& c) -> absl::string_view {
          return c.tx->customer().risk_level();
        },
-       +[](const Ctx& c) { return !c.tx->customer().risk_level().empty(); },
-       14, "bank's risk rating"},
+       +[](const Ctx& c) { return !c.tx->customer().risk_level().empty(); }, 14,
+       "bank's risk rating"},
       {"customer.vulnerable", BoolType(), FieldGroup::kCustomer,
        +[](const Ctx& c) -> int64_t { return c.tx->customer().vulnerable(); },
        nullptr, nullptr, -1, "flagged vulnerable"},
       {"history.has_previous", BoolType(), FieldGroup::kHistory,
-       +[](const Ctx& c) -> int64_t { return c.history.has_previous; },
-       nullptr, nullptr, -1, "the customer has an earlier transaction"},
+       +[](const Ctx& c) -> int64_t { return c.history.has_previous; }, nullptr,
+       nullptr, -1, "the customer has an earlier transaction"},
       {"history.since_previous", DurationType(), FieldGroup::kHistory,
        +[](const Ctx& c) -> int64_t { return c.history.since_previous_us; },
        nullptr, +[](const Ctx& c) { return c.history.has_previous; }, -1,

@@ -4,7 +4,8 @@
 // builds its evaluable form (expr.h). Errors carry the byte offset inside the
 // expression and a message such as
 //   unknown field 'tx.amonut' (did you mean 'tx.amount'?)
-//   cannot compare money with int: write the amount with a currency, e.g. 50000 CNY
+//   cannot compare money with int: write the amount with a currency, e.g. 50000
+//   CNY
 #ifndef TXSCREEN_RULES_EXPR_COMPILER_H_
 #define TXSCREEN_RULES_EXPR_COMPILER_H_
 
@@ -59,8 +60,8 @@ ExprPtr CompileExpression(absl::string_view text, const ExprScope& scope,
                           ExprError* error, ExprUses* uses = nullptr);
 
 // Compiles an already parsed tree (used for template holes and literals).
-ExprPtr CompileAst(const AstNode& ast, const ExprScope& scope,
-                   ExprError* error, ExprUses* uses = nullptr);
+ExprPtr CompileAst(const AstNode& ast, const ExprScope& scope, ExprError* error,
+                   ExprUses* uses = nullptr);
 
 // The closest of `candidates` to `name` by edit distance, or "" when none is
 // close enough to suggest.

@@ -296,7 +296,8 @@ TEST_F(ExprCompilerTest, ListMisuse) {
   EXPECT_EQ(Error("contains_any(tx.memo, 'safe')"),
             "22: expected a list name, as in contains_any(tx.memo, "
             "scam_phrases)");
-  EXPECT_EQ(Error("tx.amount in police"), "0: 'in LIST' needs text on the left, got money");
+  EXPECT_EQ(Error("tx.amount in police"),
+            "0: 'in LIST' needs text on the left, got money");
   EXPECT_EQ(Error("contains_any(tx.amount, scam_phrases)"),
             "13: contains_any() needs text, got money");
 }
@@ -390,7 +391,8 @@ TEST_F(ExprCompilerTest, FunctionArgumentTypes) {
 }
 
 TEST_F(ExprCompilerTest, PresentTakesABuiltinField) {
-  EXPECT_EQ(Error("present(1)"), "8: present() takes a field of tx.*, customer.* or history.*");
+  EXPECT_EQ(Error("present(1)"),
+            "8: present() takes a field of tx.*, customer.* or history.*");
   EXPECT_EQ(Error("present(tx.memoo)"),
             "8: unknown field 'tx.memoo' (did you mean 'tx.memo'?)");
 }

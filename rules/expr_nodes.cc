@@ -248,7 +248,9 @@ class Abs final : public Expr {
 class InScalarSet final : public Expr {
  public:
   InScalarSet(ExprPtr v, std::vector<int64_t> set, bool negated)
-      : Expr(BoolType()), v_(std::move(v)), set_(std::move(set)),
+      : Expr(BoolType()),
+        v_(std::move(v)),
+        set_(std::move(set)),
         negated_(negated) {}
   int64_t EvalInt(const EvalContext& ctx) const override {
     int64_t v = v_->EvalInt(ctx);
@@ -265,7 +267,9 @@ class InScalarSet final : public Expr {
 class InStringSet final : public Expr {
  public:
   InStringSet(ExprPtr v, std::vector<std::string> set, bool negated)
-      : Expr(BoolType()), v_(std::move(v)), set_(std::move(set)),
+      : Expr(BoolType()),
+        v_(std::move(v)),
+        set_(std::move(set)),
         negated_(negated) {}
   int64_t EvalInt(const EvalContext& ctx) const override {
     absl::string_view v = v_->EvalString(ctx);
@@ -304,7 +308,10 @@ absl::string_view Normalized(const Expr& e, int slot, const EvalContext& ctx) {
 class InList final : public Expr {
  public:
   InList(ExprPtr v, int slot, const NamedList* list, bool negated)
-      : Expr(BoolType()), v_(std::move(v)), slot_(slot), list_(list),
+      : Expr(BoolType()),
+        v_(std::move(v)),
+        slot_(slot),
+        list_(list),
         negated_(negated) {}
   int64_t EvalInt(const EvalContext& ctx) const override {
     absl::string_view n = Normalized(*v_, slot_, ctx);
@@ -368,7 +375,9 @@ class If final : public Expr {
 class Contains final : public Expr {
  public:
   Contains(ExprPtr text, int slot, std::string literal)
-      : Expr(BoolType()), text_(std::move(text)), slot_(slot),
+      : Expr(BoolType()),
+        text_(std::move(text)),
+        slot_(slot),
         literal_(std::move(literal)) {}
   int64_t EvalInt(const EvalContext& ctx) const override {
     absl::string_view n = Normalized(*text_, slot_, ctx);
@@ -469,8 +478,7 @@ ExprPtr MakeMinMax(bool is_max, ExprPtr a, ExprPtr b) {
   return std::make_unique<MinMax>(is_max, std::move(a), std::move(b));
 }
 ExprPtr MakeAbs(ExprPtr a) { return std::make_unique<Abs>(std::move(a)); }
-ExprPtr MakeInScalarSet(ExprPtr value, std::vector<int64_t> set,
-                        bool negated) {
+ExprPtr MakeInScalarSet(ExprPtr value, std::vector<int64_t> set, bool negated) {
   return std::make_unique<InScalarSet>(std::move(value), std::move(set),
                                        negated);
 }

@@ -6,231 +6,13 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "rules/expr_lexer.h"
 
 namespace txscreen::rules {
 namespace {
 
-enum class Tok {
-  kEnd,
-  kNumber,    // text: digits with optional fraction
-  kDuration,  // text: e.g. "5m"; value: micros
-  kString,    // text: decoded
-  kIdent,     // text: dotted path or a single identifier
-  kCurrency,  // text: three upper-case letters directly after a number
-  kOp,        // text: operator or punctuation
-};
-
-struct Token {
-  Tok kind = Tok::kEnd;
-  int offset = 0;
-  std::string text;
-  int64_t value = 0;
-};
-
-bool IsIdentStart(char c) {
-  return absl::ascii_isalpha(static_cast<unsigned char>(c)) || c == '_';
-}
-bool IsIdentChar(char c) {
-  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_';
-}
-
-int64_t UnitMicros(char unit) {
-  switch (unit) {
-    case 's':
-      return 1000000LL;
-    case 'm':
-      return 60LL * 1000000LL;
-    case 'h':
-      return 3600LL * 1000000LL;
-    case 'd':
-      return 86400LL * 1000000LL;
-  }
-  return 0;
-}
-
-// Splits the text into tokens; stops at the first error.
-class Lexer {
- public:
-  explicit Lexer(absl::string_view text) : text_(text) {}
-
-  bool Run(std::vector<Token>* out, ExprError* error) {
-    while (true) {
-      SkipSpace();
-      Token t;
-      t.offset = static_cast<int>(pos_);
-      if (pos_ >= text_.size()) {
-        t.kind = Tok::kEnd;
-        out->push_back(std::move(t));
-        return true;
-      }
-      char c = text_[pos_];
-      if (absl::ascii_isdigit(static_cast<unsigned char>(c))) {
-        if (!Number(out, error)) return false;
-        continue;
-      }
-      if (IsIdentStart(c)) {
-        size_t start = pos_;
-        while (pos_ < text_.size() &&
-               (IsIdentChar(text_[pos_]) ||
-                (text_[pos_] == '.' && pos_ + 1 < text_.size() &&
-                 IsIdentStart(text_[pos_ + 1])))) {
-          ++pos_;
-        }
-        t.kind = Tok::kIdent;
-        t.text = std::string(text_.substr(start, pos_ - start));
-        out->push_back(std::move(t));
-        continue;
-      }
-      if (c == '\'' || c == '"') {
-        if (!String(&t, error)) return false;
-        out->push_back(std::move(t));
-        continue;
-      }
-      static constexpr absl::string_view kTwo[] = {"==", "!=", "<=", ">=",
-                                                   "&&", "||"};
-      bool matched = false;
-      for (absl::string_view op : kTwo) {
-        if (text_.substr(pos_, 2) == op) {
-          t.kind = Tok::kOp;
-          t.text = std::string(op);
-          pos_ += 2;
-          matched = true;
-          break;
-        }
-      }
-      if (!matched) {
-        if (absl::string_view("<>+-*/(),!").find(c) == absl::string_view::npos) {
-          error->offset = static_cast<int>(pos_);
-          if (c == '=') {
-            error->message = "unexpected '='; use '==' to compare";
-          } else if (static_cast<unsigned char>(c) >= 0x80) {
-            error->message =
-                "unexpected non-ASCII character; text must be quoted";
-          } else {
-            error->message = absl::StrCat("unexpected character '",
-                                          absl::string_view(&c, 1), "'");
-          }
-          return false;
-        }
-        t.kind = Tok::kOp;
-        t.text = std::string(1, c);
-        ++pos_;
-      }
-      out->push_back(std::move(t));
-    }
-  }
-
- private:
-  void SkipSpace() {
-    while (pos_ < text_.size() &&
-           absl::ascii_isspace(static_cast<unsigned char>(text_[pos_]))) {
-      ++pos_;
-    }
-  }
-
-  bool Number(std::vector<Token>* out, ExprError* error) {
-    size_t start = pos_;
-    while (pos_ < text_.size() &&
-           absl::ascii_isdigit(static_cast<unsigned char>(text_[pos_]))) {
-      ++pos_;
-    }
-    // A duration: digits followed by a unit, possibly repeated (1h30m).
-    if (pos_ < text_.size() && UnitMicros(text_[pos_]) != 0 &&
-        (pos_ + 1 >= text_.size() || !IsIdentChar(text_[pos_ + 1]) ||
-         absl::ascii_isdigit(static_cast<unsigned char>(text_[pos_ + 1])))) {
-      while (pos_ < text_.size() &&
-             (IsIdentChar(text_[pos_]))) {
-        ++pos_;
-      }
-      Token t;
-      t.kind = Tok::kDuration;
-      t.offset = static_cast<int>(start);
-      t.text = std::string(text_.substr(start, pos_ - start));
-      if (!ParseDurationLiteral(t.text, &t.value)) {
-        error->offset = t.offset;
-        error->message = absl::StrCat("invalid duration '", t.text,
-                                      "' (write e.g. 90s, 5m, 24h, 30d)");
-        return false;
-      }
-      out->push_back(std::move(t));
-      return true;
-    }
-    if (pos_ + 1 < text_.size() && text_[pos_] == '.' &&
-        absl::ascii_isdigit(static_cast<unsigned char>(text_[pos_ + 1]))) {
-      ++pos_;
-      while (pos_ < text_.size() &&
-             absl::ascii_isdigit(static_cast<unsigned char>(text_[pos_]))) {
-        ++pos_;
-      }
-    }
-    if (pos_ < text_.size() && IsIdentChar(text_[pos_])) {
-      error->offset = static_cast<int>(start);
-      size_t end = pos_;
-      while (end < text_.size() && IsIdentChar(text_[end])) ++end;
-      error->message =
-          absl::StrCat("invalid number '", text_.substr(start, end - start),
-                       "' (a currency needs a space: 50000 CNY; durations "
-                       "use s, m, h, d)");
-      return false;
-    }
-    Token t;
-    t.kind = Tok::kNumber;
-    t.offset = static_cast<int>(start);
-    t.text = std::string(text_.substr(start, pos_ - start));
-    out->push_back(std::move(t));
-    // A currency code right after a number makes it money: "50000 CNY".
-    size_t save = pos_;
-    SkipSpace();
-    size_t c0 = pos_;
-    while (pos_ < text_.size() &&
-           absl::ascii_isupper(static_cast<unsigned char>(text_[pos_]))) {
-      ++pos_;
-    }
-    if (pos_ - c0 == 3 && (pos_ >= text_.size() || !IsIdentChar(text_[pos_]))) {
-      Token cur;
-      cur.kind = Tok::kCurrency;
-      cur.offset = static_cast<int>(c0);
-      cur.text = std::string(text_.substr(c0, 3));
-      out->push_back(std::move(cur));
-    } else {
-      pos_ = save;
-    }
-    return true;
-  }
-
-  bool String(Token* t, ExprError* error) {
-    char quote = text_[pos_];
-    size_t start = pos_++;
-    std::string value;
-    while (pos_ < text_.size() && text_[pos_] != quote) {
-      if (text_[pos_] == '\\' && pos_ + 1 < text_.size()) {
-        char e = text_[pos_ + 1];
-        if (e == '\\' || e == '\'' || e == '"') {
-          value.push_back(e);
-          pos_ += 2;
-          continue;
-        }
-        error->offset = static_cast<int>(pos_);
-        error->message = absl::StrCat("unknown escape '\\",
-                                      absl::string_view(&e, 1), "' in text");
-        return false;
-      }
-      value.push_back(text_[pos_++]);
-    }
-    if (pos_ >= text_.size()) {
-      error->offset = static_cast<int>(start);
-      error->message = "unterminated text: missing closing quote";
-      return false;
-    }
-    ++pos_;
-    t->kind = Tok::kString;
-    t->text = std::move(value);
-    return true;
-  }
-
-  absl::string_view text_;
-  size_t pos_ = 0;
-};
+using internal::Tok;
+using internal::Token;
 
 class Parser {
  public:
@@ -241,16 +23,17 @@ class Parser {
     auto node = Or();
     if (node == nullptr) return nullptr;
     if (Peek().kind != Tok::kEnd) {
-      return Fail(Peek().offset,
-                  absl::StrCat("unexpected '", Describe(Peek()),
-                               "' after a complete expression"));
+      return Fail(Peek().offset, absl::StrCat("unexpected '", Describe(Peek()),
+                                              "' after a complete expression"));
     }
     return node;
   }
 
  private:
   const Token& Peek() const { return tokens_[pos_]; }
-  const Token& Next() { return tokens_[pos_ < tokens_.size() - 1 ? pos_++ : pos_]; }
+  const Token& Next() {
+    return tokens_[pos_ < tokens_.size() - 1 ? pos_++ : pos_];
+  }
   bool IsOp(absl::string_view op) const {
     return Peek().kind == Tok::kOp && Peek().text == op;
   }
@@ -331,8 +114,8 @@ class Parser {
   std::unique_ptr<AstNode> Compare() {
     auto left = Sum();
     if (left == nullptr) return nullptr;
-    static constexpr absl::string_view kOps[] = {"==", "!=", "<=",
-                                                 ">=", "<",  ">"};
+    static constexpr absl::string_view kOps[] = {
+        "==", "!=", "<=", ">=", "<", ">"};
     for (absl::string_view op : kOps) {
       if (IsOp(op)) {
         int offset = Next().offset;
@@ -441,8 +224,8 @@ class Parser {
       int64_t v = 0;
       for (char c : t.text) {
         if (v > (std::numeric_limits<int64_t>::max() - (c - '0')) / 10) {
-          return Fail(t.offset, absl::StrCat("number '", t.text,
-                                             "' is too large"));
+          return Fail(t.offset,
+                      absl::StrCat("number '", t.text, "' is too large"));
         }
         v = v * 10 + (c - '0');
       }
@@ -459,8 +242,8 @@ class Parser {
     int64_t v = 0;
     for (char c : whole) {
       if (v > (std::numeric_limits<int64_t>::max() / kScale - 10) / 10) {
-        return Fail(t.offset, absl::StrCat("number '", t.text,
-                                           "' is too large"));
+        return Fail(t.offset,
+                    absl::StrCat("number '", t.text, "' is too large"));
       }
       v = v * 10 + (c - '0');
     }
@@ -527,9 +310,8 @@ class Parser {
           auto inner = Or();
           if (inner == nullptr) return nullptr;
           if (!IsOp(")")) {
-            return Fail(Peek().offset,
-                        absl::StrCat("expected ')', got '", Describe(Peek()),
-                                     "'"));
+            return Fail(Peek().offset, absl::StrCat("expected ')', got '",
+                                                    Describe(Peek()), "'"));
           }
           Next();
           return inner;
@@ -539,7 +321,8 @@ class Parser {
       case Tok::kCurrency:
         return Fail(t.offset, absl::StrCat("unexpected '", t.text, "'"));
       case Tok::kEnd:
-        return Fail(t.offset, "unexpected end of expression: a value is missing");
+        return Fail(t.offset,
+                    "unexpected end of expression: a value is missing");
     }
     return Fail(t.offset, "unexpected token");
   }
@@ -552,36 +335,11 @@ class Parser {
 
 }  // namespace
 
-bool ParseDurationLiteral(absl::string_view text, int64_t* micros) {
-  if (text.empty()) return false;
-  int64_t total = 0;
-  size_t i = 0;
-  while (i < text.size()) {
-    if (!absl::ascii_isdigit(static_cast<unsigned char>(text[i]))) return false;
-    int64_t n = 0;
-    while (i < text.size() &&
-           absl::ascii_isdigit(static_cast<unsigned char>(text[i]))) {
-      if (n > 1000000000LL) return false;
-      n = n * 10 + (text[i] - '0');
-      ++i;
-    }
-    if (i >= text.size()) return false;
-    int64_t unit = UnitMicros(text[i]);
-    if (unit == 0) return false;
-    ++i;
-    if (n > (std::numeric_limits<int64_t>::max() - total) / unit) return false;
-    total += n * unit;
-  }
-  *micros = total;
-  return true;
-}
-
 std::unique_ptr<AstNode> ParseExpression(absl::string_view text,
                                          ExprError* error) {
   *error = ExprError();
   std::vector<Token> tokens;
-  Lexer lexer(text);
-  if (!lexer.Run(&tokens, error)) return nullptr;
+  if (!internal::Tokenize(text, &tokens, error)) return nullptr;
   if (tokens.size() == 1) {
     error->offset = 0;
     error->message = "empty expression";

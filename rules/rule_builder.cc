@@ -22,7 +22,8 @@ bool IsReportKind(absl::string_view s) {
   return !s.empty() && absl::ascii_isupper(static_cast<unsigned char>(s[0])) &&
          std::all_of(s.begin(), s.end(), [](char c) {
            return absl::ascii_isupper(static_cast<unsigned char>(c)) ||
-                  absl::ascii_isdigit(static_cast<unsigned char>(c)) || c == '_';
+                  absl::ascii_isdigit(static_cast<unsigned char>(c)) ||
+                  c == '_';
          });
 }
 
@@ -53,7 +54,8 @@ bool RulePackBuilder::Actions(
     }
     for (int c : ca.channel()) {
       if (c <= 0 || c >= kChannelCount) {
-        Error(f, pos, subject, "channel_action: CHANNEL_UNSPECIFIED is not a channel");
+        Error(f, pos, subject,
+              "channel_action: CHANNEL_UNSPECIFIED is not a channel");
         ok = false;
         continue;
       }
@@ -67,9 +69,10 @@ void RulePackBuilder::Prompt(const ParsedFile& f, const Tree* tree,
                              const v1::Rule& r, CompiledPrompt* out) {
   const pb::Descriptor* d = v1::Prompt::descriptor();
   const Tree* prompt_tree =
-      tree == nullptr ? nullptr
-                      : tree->GetTreeForNested(
-                            v1::Rule::descriptor()->FindFieldByName("prompt"), -1);
+      tree == nullptr
+          ? nullptr
+          : tree->GetTreeForNested(
+                v1::Rule::descriptor()->FindFieldByName("prompt"), -1);
   std::string subject = absl::StrCat("rule ", r.id());
   struct Section {
     const char* name;
@@ -132,7 +135,8 @@ void RulePackBuilder::Rule(const ParsedFile& f, const Tree* tree,
                          : "id must be upper-case letters, digits, '-' or '_'");
   }
   if (r.version() < 1) {
-    Error(f, start, subject, absl::StrCat("version must be >= 1, got ", r.version()));
+    Error(f, start, subject,
+          absl::StrCat("version must be >= 1, got ", r.version()));
   }
   required(!r.title().empty(), "title");
   required(!r.why().empty(), "why");
@@ -148,7 +152,8 @@ void RulePackBuilder::Rule(const ParsedFile& f, const Tree* tree,
   rule.severity = r.severity();
   ExprUses uses;
   if (!r.when().empty()) {
-    rule.when = Expression(f, tree, r, "when", r.when(), scope_, subject, &uses);
+    rule.when =
+        Expression(f, tree, r, "when", r.when(), scope_, subject, &uses);
     if (rule.when != nullptr && rule.when->type().base != BaseType::kBool) {
       Error(f, ValuePos(f, tree, r, "when", 0), subject,
             absl::StrCat("when must be true/false, got ",
@@ -162,8 +167,8 @@ void RulePackBuilder::Rule(const ParsedFile& f, const Tree* tree,
           "only adds to a score");
   }
   Actions(f, tree, r, r.action(), r.channel_action(), subject, &rule.action);
-  bool prompt_needed = std::any_of(rule.action.begin() + 1, rule.action.end(),
-                                   NeedsPrompt);
+  bool prompt_needed =
+      std::any_of(rule.action.begin() + 1, rule.action.end(), NeedsPrompt);
   const pb::FieldDescriptor* esc_field =
       v1::Rule::descriptor()->FindFieldByName("escalate");
   for (int i = 0; i < r.escalate_size(); ++i) {
@@ -176,7 +181,8 @@ void RulePackBuilder::Rule(const ParsedFile& f, const Tree* tree,
             "escalate: when is required");
       continue;
     }
-    ce.when = Expression(f, esc_tree, e, "when", e.when(), scope_, subject, &uses);
+    ce.when =
+        Expression(f, esc_tree, e, "when", e.when(), scope_, subject, &uses);
     if (ce.when != nullptr && ce.when->type().base != BaseType::kBool) {
       Error(f, ValuePos(f, esc_tree, e, "when", 0), subject,
             absl::StrCat("escalate: when must be true/false, got ",
@@ -186,11 +192,13 @@ void RulePackBuilder::Rule(const ParsedFile& f, const Tree* tree,
       Error(f, FieldPos(f, tree, r, "escalate", i), subject,
             "escalate: action is required");
     }
-    Actions(f, esc_tree, e, e.action(), e.channel_action(), subject, &ce.action);
+    Actions(f, esc_tree, e, e.action(), e.channel_action(), subject,
+            &ce.action);
     prompt_needed = prompt_needed || std::any_of(ce.action.begin() + 1,
                                                  ce.action.end(), NeedsPrompt);
     if (!e.reason().empty()) {
-      Template(f, esc_tree, e, "reason", e.reason(), subject, &ce.reason, &uses);
+      Template(f, esc_tree, e, "reason", e.reason(), subject, &ce.reason,
+               &uses);
     }
     rule.escalations.push_back(std::move(ce));
   }
@@ -213,7 +221,8 @@ void RulePackBuilder::Rule(const ParsedFile& f, const Tree* tree,
             absl::StrCat("score ", s.name(), ": weight must not be 0"));
     }
     auto it = scope_.scores.find(s.name());
-    if (it != scope_.scores.end()) rule.scores.emplace_back(it->second, s.weight());
+    if (it != scope_.scores.end())
+      rule.scores.emplace_back(it->second, s.weight());
   }
   if (uses.scores && !r.score().empty()) {
     Error(f, start, subject,
@@ -223,7 +232,8 @@ void RulePackBuilder::Rule(const ParsedFile& f, const Tree* tree,
   rule.reads_scores = uses.scores;
   if (uses.history) set_->needs_history_ = true;
   if (prompt_needed) {
-    if (!r.has_prompt() || (r.prompt().why().empty() && r.prompt().ask().empty())) {
+    if (!r.has_prompt() ||
+        (r.prompt().why().empty() && r.prompt().ask().empty())) {
       Error(f, start, subject,
             "an INTERCEPT, WARN or DELAY rule needs a prompt with at least "
             "'why' and 'ask' lines");

@@ -47,7 +47,8 @@ class RulePackBuilder {
   SourcePosition FieldPos(const ParsedFile& f, const Tree* tree,
                           const pb::Message& m, absl::string_view field,
                           int index = -1) const {
-    const pb::FieldDescriptor* fd = m.GetDescriptor()->FindFieldByName(std::string(field));
+    const pb::FieldDescriptor* fd =
+        m.GetDescriptor()->FindFieldByName(std::string(field));
     if (tree == nullptr || fd == nullptr) return {};
     pb::TextFormat::ParseLocation loc = tree->GetLocation(fd, index);
     return f.source->FieldPosition(loc.line, loc.column);
@@ -55,7 +56,8 @@ class RulePackBuilder {
   SourcePosition ValuePos(const ParsedFile& f, const Tree* tree,
                           const pb::Message& m, absl::string_view field,
                           int offset, int index = -1) const {
-    const pb::FieldDescriptor* fd = m.GetDescriptor()->FindFieldByName(std::string(field));
+    const pb::FieldDescriptor* fd =
+        m.GetDescriptor()->FindFieldByName(std::string(field));
     if (tree == nullptr || fd == nullptr) return {};
     pb::TextFormat::ParseLocation loc = tree->GetLocation(fd, index);
     return f.source->ValuePosition(loc.line, loc.column, offset);
@@ -71,8 +73,7 @@ class RulePackBuilder {
   ExprPtr Expression(const ParsedFile& f, const Tree* tree,
                      const pb::Message& m, absl::string_view field,
                      absl::string_view text, const ExprScope& scope,
-                     absl::string_view subject, ExprUses* uses,
-                     int index = -1);
+                     absl::string_view subject, ExprUses* uses, int index = -1);
   bool Template(const ParsedFile& f, const Tree* tree, const pb::Message& m,
                 absl::string_view field, absl::string_view text,
                 absl::string_view subject, TextTemplate* out,
@@ -105,7 +106,6 @@ class RulePackBuilder {
   std::unique_ptr<RuleSet> set_ = std::make_unique<RuleSet>();
   ExprScope scope_;
 };
-
 
 }  // namespace txscreen::rules
 

@@ -1034,9 +1034,9 @@ TEST_F(RulePackLoaderTest, WindowsWithTheSameDefinitionAreAnError) {
                                 "  calendar: CALENDAR_UNIT_DAY\n")));
   std::vector<std::string> errors = Errors();
   ASSERT_EQ(errors.size(), 1u);
-  EXPECT_THAT(errors[0],
-              testing::HasSubstr(": window cash_today: has the same definition as "
-                        "window cash_day; use window.cash_day"));
+  EXPECT_THAT(errors[0], testing::HasSubstr(
+                             ": window cash_today: has the same definition as "
+                             "window cash_day; use window.cash_day"));
 }
 
 TEST_F(RulePackLoaderTest, WindowAggregateErrors) {

@@ -111,9 +111,10 @@ void RenderLines(const std::vector<CompiledPrompt::Line>& lines,
 }  // namespace
 
 void RuleSet::Evaluate(EvalContext* ctx, v1::Decision* decision) const {
-  const int channel = ctx->tx->channel() >= 0 && ctx->tx->channel() < kChannelCount
-                          ? ctx->tx->channel()
-                          : 0;
+  const int channel =
+      ctx->tx->channel() >= 0 && ctx->tx->channel() < kChannelCount
+          ? ctx->tx->channel()
+          : 0;
   v1::Verdict verdict = v1::VERDICT_ALLOW;
   for (const CompiledRule& rule : rules_) {
     if (rule.effective_from_us != 0 &&
@@ -154,8 +155,10 @@ void RuleSet::Evaluate(EvalContext* ctx, v1::Decision* decision) const {
     verdict = std::max(verdict, VerdictForAction(action));
     if (IsPromptAction(action) && !rule.prompt.empty()) {
       v1::Prompt* prompt = decision->mutable_prompt();
-      RenderLines(rule.prompt.why, *ctx, render_, render_zh_, prompt->mutable_why());
-      RenderLines(rule.prompt.ask, *ctx, render_, render_zh_, prompt->mutable_ask());
+      RenderLines(rule.prompt.why, *ctx, render_, render_zh_,
+                  prompt->mutable_why());
+      RenderLines(rule.prompt.ask, *ctx, render_, render_zh_,
+                  prompt->mutable_ask());
       RenderLines(rule.prompt.look_for, *ctx, render_, render_zh_,
                   prompt->mutable_look_for());
       RenderLines(rule.prompt.dissuade, *ctx, render_, render_zh_,

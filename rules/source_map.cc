@@ -15,9 +15,9 @@ class CollectErrors : public google::protobuf::io::ErrorCollector {
       : file_(file), errors_(errors) {}
   void AddError(int line, google::protobuf::io::ColumnNumber column,
                 const std::string& message) override {
-    errors_->push_back(absl::StrCat(
-        file_.Describe(file_.FieldPosition(line, column)), ": ",
-        Explain(message)));
+    errors_->push_back(
+        absl::StrCat(file_.Describe(file_.FieldPosition(line, column)), ": ",
+                     Explain(message)));
   }
 
  private:
@@ -30,19 +30,23 @@ class CollectErrors : public google::protobuf::io::ErrorCollector {
     if (t == std::string::npos || f == std::string::npos) return message;
     size_t t_end = message.find('"', t + kType.size());
     size_t f_end = message.find('"', f + kField.size());
-    std::string type = message.substr(t + kType.size(), t_end - t - kType.size());
+    std::string type =
+        message.substr(t + kType.size(), t_end - t - kType.size());
     std::string name =
         message.substr(f + kField.size(), f_end - f - kField.size());
     const google::protobuf::Descriptor* d =
-        google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(type);
+        google::protobuf::DescriptorPool::generated_pool()
+            ->FindMessageTypeByName(type);
     if (d == nullptr) return message;
     std::vector<std::string> names;
     for (int i = 0; i < d->field_count(); ++i) {
       names.push_back(d->field(i)->name());
     }
-    std::string text = absl::StrCat("unknown field '", name, "' in ", d->name());
+    std::string text =
+        absl::StrCat("unknown field '", name, "' in ", d->name());
     std::string guess = ClosestName(name, names);
-    if (!guess.empty()) absl::StrAppend(&text, " (did you mean '", guess, "'?)");
+    if (!guess.empty())
+      absl::StrAppend(&text, " (did you mean '", guess, "'?)");
     return text;
   }
 
@@ -50,8 +54,6 @@ class CollectErrors : public google::protobuf::io::ErrorCollector {
   std::vector<std::string>* errors_;
 };
 
-// The expression without whitespace outside quoted text, so reformatting a
-// window does not reset its state but changing a quoted value does.
 }  // namespace
 
 SourceFile::SourceFile(std::string path, std::string text)
@@ -105,9 +107,9 @@ SourcePosition SourceFile::ValuePosition(int line0, int column0,
   }
   int remaining = offset;
   while (i < text_.size()) {
-    while (i < text_.size() && (text_[i] == ':' || text_[i] == ' ' ||
-                                text_[i] == '\t' || text_[i] == '\n' ||
-                                text_[i] == '\r')) {
+    while (i < text_.size() &&
+           (text_[i] == ':' || text_[i] == ' ' || text_[i] == '\t' ||
+            text_[i] == '\n' || text_[i] == '\r')) {
       ++i;
     }
     if (i >= text_.size() || (text_[i] != '"' && text_[i] != '\'')) break;
@@ -148,7 +150,8 @@ SourcePosition SourceFile::ValuePosition(int line0, int column0,
           bytes = utf8_length(hex_digits(8));
         } else if (text_[i] >= '0' && text_[i] <= '7') {
           int n = 0;
-          while (n < 3 && i < text_.size() && text_[i] >= '0' && text_[i] <= '7') {
+          while (n < 3 && i < text_.size() && text_[i] >= '0' &&
+                 text_[i] <= '7') {
             ++i;
             ++n;
           }

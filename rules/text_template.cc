@@ -130,8 +130,8 @@ void AppendValue(const Expr& e, const EvalContext& ctx,
       absl::StrAppend(out, v);
       return;
     case BaseType::kMoney:
-      out->append(FormatMoney(v, options.base_currency,
-                              options.base_minor_digits));
+      out->append(
+          FormatMoney(v, options.base_currency, options.base_minor_digits));
       return;
     case BaseType::kDecimal: {
       std::string s = FormatMinor(v, 6);
@@ -148,8 +148,7 @@ void AppendValue(const Expr& e, const EvalContext& ctx,
       out->append(FormatDuration(v));
       return;
     case BaseType::kTime:
-      out->append(absl::FormatTime("%Y-%m-%d %H:%M",
-                                   absl::FromUnixMicros(v),
+      out->append(absl::FormatTime("%Y-%m-%d %H:%M", absl::FromUnixMicros(v),
                                    options.time_zone));
       return;
     case BaseType::kEnum: {

@@ -37,8 +37,8 @@ class TextTemplate {
   TextTemplate& operator=(TextTemplate&&) = default;
 
   // On error returns false and fills *error (offset into `text`).
-  bool Compile(absl::string_view text, const ExprScope& scope,
-               ExprError* error, ExprUses* uses = nullptr);
+  bool Compile(absl::string_view text, const ExprScope& scope, ExprError* error,
+               ExprUses* uses = nullptr);
 
   // Appends the rendered text to *out.
   void Render(const EvalContext& ctx, const RenderOptions& options,

@@ -18,13 +18,16 @@ namespace txscreen::tools {
 class CommandLine {
  public:
   // `value_flags` take a value; `bool_flags` do not.
-  CommandLine(std::set<std::string> value_flags, std::set<std::string> bool_flags)
-      : value_flags_(std::move(value_flags)), bool_flags_(std::move(bool_flags)) {}
+  CommandLine(std::set<std::string> value_flags,
+              std::set<std::string> bool_flags)
+      : value_flags_(std::move(value_flags)),
+        bool_flags_(std::move(bool_flags)) {}
 
   absl::Status Parse(const std::vector<std::string>& args);
 
   bool Has(const std::string& flag) const { return values_.count(flag) != 0; }
-  std::string Get(const std::string& flag, const std::string& fallback = "") const;
+  std::string Get(const std::string& flag,
+                  const std::string& fallback = "") const;
   const std::vector<std::string>& positional() const { return positional_; }
 
  private:

@@ -24,10 +24,9 @@ int RulesCheckCommand(const std::vector<std::string>& args) {
     return 1;
   }
   const rules::RuleSet& set = *result.rule_set;
-  std::cout << "ok: pack " << set.name() << " version " << set.version()
-            << ": " << set.rules().size() << " rules, "
-            << set.windows().size() << " windows, " << result.files.size()
-            << " files\n";
+  std::cout << "ok: pack " << set.name() << " version " << set.version() << ": "
+            << set.rules().size() << " rules, " << set.windows().size()
+            << " windows, " << result.files.size() << " files\n";
   return 0;
 }
 

@@ -24,7 +24,8 @@ int RulesTestCommand(const std::vector<std::string>& args) {
       std::cout << "PASS " << name << "\n";
     }
   }
-  for (const std::string& f : report->failures) std::cerr << "FAIL " << f << "\n";
+  for (const std::string& f : report->failures)
+    std::cerr << "FAIL " << f << "\n";
   std::cout << report->passed << " passed, " << report->failed << " failed\n";
   return report->failed == 0 ? 0 : 1;
 }

@@ -29,13 +29,14 @@ int ScreenCommand(const std::vector<std::string>& args) {
   absl::Status parsed = cl.Parse(args);
   if (!parsed.ok() || !cl.Has("rules") || !cl.Has("input") ||
       !cl.Has("output") || !cl.positional().empty()) {
-    if (!parsed.ok()) std::cerr << "txscreen screen: " << parsed.message() << "\n";
+    if (!parsed.ok())
+      std::cerr << "txscreen screen: " << parsed.message() << "\n";
     std::cerr << "usage: txscreen screen --rules PACK[,PACK...] --input FILE|- "
                  "--output FILE|- [--state-dir DIR]\n";
     return 2;
   }
-  rules::LoadResult pack =
-      rules::LoadRulePack(absl::StrSplit(cl.Get("rules"), ',', absl::SkipEmpty()));
+  rules::LoadResult pack = rules::LoadRulePack(
+      absl::StrSplit(cl.Get("rules"), ',', absl::SkipEmpty()));
   for (const std::string& e : pack.errors) std::cerr << e << "\n";
   if (!pack.errors.empty()) return 1;
 
@@ -95,8 +96,8 @@ int ScreenCommand(const std::vector<std::string>& args) {
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
     absl::Status decoded =
         line.size() > kMaxLineBytes
-            ? absl::InvalidArgumentError(absl::StrCat(
-                  "line is longer than ", kMaxLineBytes, " bytes"))
+            ? absl::InvalidArgumentError(
+                  absl::StrCat("line is longer than ", kMaxLineBytes, " bytes"))
             : engine::DecodeTransactionJson(line, &tx);
     if (!decoded.ok()) {
       ++unreadable;
@@ -105,7 +106,8 @@ int ScreenCommand(const std::vector<std::string>& args) {
       continue;
     }
     if (absl::Status s = screener.Screen(tx, &decision); !s.ok()) {
-      std::cerr << input_name << ":" << line_number << ": " << s.message() << "\n";
+      std::cerr << input_name << ":" << line_number << ": " << s.message()
+                << "\n";
       return 1;
     }
     ++verdicts[v1::Verdict_Name(decision.verdict())];
