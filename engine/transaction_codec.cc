@@ -15,8 +15,12 @@ absl::Status DecodeTransactionJson(absl::string_view json,
   auto status = google::protobuf::util::JsonStringToMessage(
       google::protobuf::StringPiece(json.data(), json.size()), out, options);
   if (!status.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "not a Transaction in JSON: ", status.message().as_string()));
+    // Protobuf appends the offending input and a caret on further lines;
+    // input may hold account numbers, so only the first line is kept.
+    std::string message = status.message().as_string();
+    message = message.substr(0, message.find('\n'));
+    return absl::InvalidArgumentError(
+        absl::StrCat("not a Transaction in JSON: ", message));
   }
   return absl::OkStatus();
 }

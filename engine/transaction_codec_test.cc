@@ -332,5 +332,16 @@ TEST(EncodeDecisionJsonTest, InvalidTimestampIsAnError) {
   EXPECT_THAT(std::string(s.message()), StartsWith("cannot encode decision: "));
 }
 
+
+TEST(TransactionCodecTest, JsonErrorIsOneLineWithoutTheInput) {
+  v1::Transaction tx;
+  absl::Status s = DecodeTransactionJson(
+      R"({"transaction_id":"X","account_id":"6222-0210-0000-1001" "memo":"x"})",
+      &tx);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.message(),
+            "not a Transaction in JSON: Expected , or } after key:value pair.");
+}
+
 }  // namespace
 }  // namespace txscreen::engine

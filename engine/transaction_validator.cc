@@ -1,5 +1,7 @@
 #include "engine/transaction_validator.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cmath>
 
@@ -183,6 +185,23 @@ bool ValidateTransaction(const v1::Transaction& tx, int64_t now_us,
     errors->push_back(absl::StrCat(
         "reverses_transaction_id is only for TRANSACTION_TYPE_REVERSAL, got ",
         Quote(tx.reverses_transaction_id())));
+  }
+  if (!tx.accounting_date().empty()) {
+    absl::CivilDay day;
+    const std::string& d = tx.accounting_date();
+    if (d.size() != 10 || d[4] != '-' || d[7] != '-' ||
+        !absl::ParseCivilTime(d, &day)) {
+      errors->push_back(absl::StrCat(
+          "accounting_date must be a date YYYY-MM-DD, got ", Quote(d)));
+    }
+  }
+  if (!tx.ip().empty()) {
+    unsigned char buffer[sizeof(struct in6_addr)];
+    if (inet_pton(AF_INET, tx.ip().c_str(), buffer) != 1 &&
+        inet_pton(AF_INET6, tx.ip().c_str(), buffer) != 1) {
+      errors->push_back(absl::StrCat("ip must be an IPv4 or IPv6 address, got ",
+                                     Quote(tx.ip())));
+    }
   }
   if (tx.has_account_opened_at() && tx.has_occurred_at() &&
       tx.account_opened_at().seconds() > tx.occurred_at().seconds()) {

@@ -864,5 +864,22 @@ TEST(TransactionValidatorTest, GeoValuesAreShownPrecisely) {
                           "geo.lon must be in [-180, 180], got 180.00001"));
 }
 
+
+TEST(TransactionValidatorTest, AccountingDateAndIp) {
+  v1::Transaction tx = ValidTransaction();
+  tx.set_accounting_date("2026-11-21");
+  tx.set_ip("203.0.113.7");
+  EXPECT_THAT(Errors(tx), testing::IsEmpty());
+  tx.set_ip("2001:db8::1");
+  EXPECT_THAT(Errors(tx), testing::IsEmpty());
+  tx.set_accounting_date("2026-11-31");
+  tx.set_ip("203.0.113.999");
+  EXPECT_THAT(Errors(tx),
+              ElementsAre("accounting_date must be a date YYYY-MM-DD, got "
+                          "'2026-11-31'",
+                          "ip must be an IPv4 or IPv6 address, got "
+                          "'203.0.113.999'"));
+}
+
 }  // namespace
 }  // namespace txscreen::engine

@@ -245,7 +245,7 @@ TEST_F(RulePackLoaderTest, UnknownProtoFieldSuggestsTheField) {
   // protobuf notices the unknown name at the ':' after it.
   EXPECT_THAT(Errors(), ElementsAre(absl::StrCat(
                             P("rules.textproto"),
-                            ":3:8: unknown field 'whenn' in Rule (did you mean "
+                            ":3:3: unknown field 'whenn' in Rule (did you mean "
                             "'when'?)")));
 }
 
@@ -264,9 +264,9 @@ TEST_F(RulePackLoaderTest, ErrorsOfEveryFileAreReported) {
   EXPECT_THAT(
       errors,
       ElementsAre(absl::StrCat(P("a.textproto"),
-                               ":1:13: unknown field 'bogus' in Rule"),
+                               ":1:8: unknown field 'bogus' in Rule"),
                   absl::StrCat(P("b.textproto"),
-                               ":1:14: unknown field 'nmae' in "
+                               ":1:10: unknown field 'nmae' in "
                                "WindowFeature (did you mean 'name'?)")));
 }
 

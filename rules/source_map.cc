@@ -15,15 +15,19 @@ class CollectErrors : public google::protobuf::io::ErrorCollector {
       : file_(file), errors_(errors) {}
   void AddError(int line, google::protobuf::io::ColumnNumber column,
                 const std::string& message) override {
-    errors_->push_back(
-        absl::StrCat(file_.Describe(file_.FieldPosition(line, column)), ": ",
-                     Explain(message)));
+    std::string name;
+    std::string text = Explain(message, &name);
+    // Protobuf reports an unknown field after its name; point at the name.
+    SourcePosition pos = name.empty() ? file_.FieldPosition(line, column)
+                                      : file_.NameBefore(line, column, name);
+    errors_->push_back(absl::StrCat(file_.Describe(pos), ": ", text));
   }
 
  private:
   // Protobuf says 'Message type "txscreen.v1.Rule" has no field named "whn".';
   // we say which fields there are.
-  static std::string Explain(const std::string& message) {
+  static std::string Explain(const std::string& message,
+                             std::string* unknown_field) {
     static const std::string kType = "Message type \"";
     static const std::string kField = "has no field named \"";
     size_t t = message.find(kType), f = message.find(kField);
@@ -34,6 +38,7 @@ class CollectErrors : public google::protobuf::io::ErrorCollector {
         message.substr(t + kType.size(), t_end - t - kType.size());
     std::string name =
         message.substr(f + kField.size(), f_end - f - kField.size());
+    *unknown_field = name;
     const google::protobuf::Descriptor* d =
         google::protobuf::DescriptorPool::generated_pool()
             ->FindMessageTypeByName(type);
@@ -182,6 +187,20 @@ SourcePosition SourceFile::ValuePosition(int line0, int column0,
     }
   }
   return PositionOfByte(field_start);
+}
+
+SourcePosition SourceFile::NameBefore(int line0, int column0,
+                                      absl::string_view name) const {
+  if (line0 < 0 || static_cast<size_t>(line0) >= line_starts_.size() ||
+      name.empty()) {
+    return FieldPosition(line0, column0);
+  }
+  size_t end = ByteIndex(line0, column0);
+  absl::string_view line(text_.data() + line_starts_[line0],
+                         end - line_starts_[line0]);
+  size_t at = line.rfind(name);
+  if (at == absl::string_view::npos) return FieldPosition(line0, column0);
+  return PositionOfByte(line_starts_[line0] + at);
 }
 
 std::string SourceFile::Describe(SourcePosition pos) const {

@@ -37,6 +37,11 @@ class SourceFile {
   // "b") and escapes. Falls back to the field's position.
   SourcePosition ValuePosition(int line0, int column0, int offset) const;
 
+  // Position of the last `name` on the line at or before (line0, column0),
+  // or of (line0, column0) itself when the name is not there.
+  SourcePosition NameBefore(int line0, int column0,
+                            absl::string_view name) const;
+
   // "FILE:LINE:COL"
   std::string Describe(SourcePosition pos) const;
 

@@ -20,16 +20,27 @@ constexpr char kUsage[] =
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  if (args.empty() || args[0] == "--help" || args[0] == "-h" ||
-      args[0] == "help") {
+  if (args.empty()) {
+    std::cerr << kUsage;
+    return 2;
+  }
+  if (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     std::cout << kUsage;
-    return args.empty() ? 2 : 0;
+    return 0;
   }
   const std::string command = args[0];
-  if (command == "rules" && args.size() >= 2) {
-    std::vector<std::string> rest(args.begin() + 2, args.end());
-    if (args[1] == "check") return txscreen::tools::RulesCheckCommand(rest);
-    if (args[1] == "test") return txscreen::tools::RulesTestCommand(rest);
+  if (command == "rules") {
+    if (args.size() >= 2) {
+      std::vector<std::string> rest(args.begin() + 2, args.end());
+      if (args[1] == "check") return txscreen::tools::RulesCheckCommand(rest);
+      if (args[1] == "test") return txscreen::tools::RulesTestCommand(rest);
+    }
+    std::cerr << "txscreen rules: "
+              << (args.size() >= 2 ? "unknown subcommand '" + args[1] + "'"
+                                   : std::string("a subcommand is needed"))
+              << "; use 'rules check' or 'rules test'\n"
+              << kUsage;
+    return 2;
   }
   if (command == "screen") {
     return txscreen::tools::ScreenCommand(
