@@ -4,8 +4,8 @@
 #include <string>
 #include <vector>
 
-#include "benchmark/benchmark.h"
 #include "bench/transaction_generator.h"
+#include "benchmark/benchmark.h"
 #include "engine/transaction_codec.h"
 #include "google/protobuf/util/json_util.h"
 
@@ -24,7 +24,9 @@ std::vector<std::string> Pool(bool json) {
     gen.Next(&tx);
     std::string bytes;
     if (json) {
-      if (!google::protobuf::util::MessageToJsonString(tx, &bytes, options).ok()) abort();
+      if (!google::protobuf::util::MessageToJsonString(tx, &bytes, options)
+               .ok())
+        abort();
     } else {
       tx.SerializeToString(&bytes);
     }

@@ -15,9 +15,9 @@
 #include <memory>
 #include <vector>
 
-#include "benchmark/benchmark.h"
 #include "bench/shipped_pack.h"
 #include "bench/transaction_generator.h"
+#include "benchmark/benchmark.h"
 
 namespace txscreen::bench {
 namespace {
@@ -65,8 +65,8 @@ void BM_EvaluateShippedPack(benchmark::State& state) {
     if (++i == pool.size()) i = 0;
   }
   state.SetItemsProcessed(state.iterations());
-  state.counters["hits_per_tx"] =
-      benchmark::Counter(static_cast<double>(hits) / static_cast<double>(state.iterations()));
+  state.counters["hits_per_tx"] = benchmark::Counter(
+      static_cast<double>(hits) / static_cast<double>(state.iterations()));
 }
 
 BENCHMARK(BM_EvaluateShippedPack);

@@ -15,8 +15,10 @@ const std::shared_ptr<const rules::RuleSet>& ShippedRuleSet() {
         env != nullptr && *env ? env : TXSCREEN_SOURCE_DIR "/rules/packs/cn";
     rules::LoadResult loaded = rules::LoadRulePack({dir});
     if (loaded.rule_set == nullptr) {
-      std::fprintf(stderr, "txscreen_bench: the pack %s does not load:\n", dir.c_str());
-      for (const std::string& e : loaded.errors) std::fprintf(stderr, "  %s\n", e.c_str());
+      std::fprintf(stderr, "txscreen_bench: the pack %s does not load:\n",
+                   dir.c_str());
+      for (const std::string& e : loaded.errors)
+        std::fprintf(stderr, "  %s\n", e.c_str());
       std::abort();
     }
     return new std::shared_ptr<const rules::RuleSet>(loaded.rule_set);

@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "benchmark/benchmark.h"
 #include "bench/shipped_pack.h"
 #include "bench/transaction_generator.h"
+#include "benchmark/benchmark.h"
 #include "engine/clock.h"
 #include "engine/partition_state.h"
 #include "engine/screener.h"
@@ -56,7 +56,8 @@ void BM_WindowUpdate(benchmark::State& state) {
     const bool distinct = def.aggregate == txscreen::v1::AGGREGATE_DISTINCT;
     ws.Add(bucket, distinct ? 0 : value[k], distinct ? key[k] : 0);
     sum += ws.Value(def.aggregate, first, bucket);
-    ws.EvictBefore(def.span == rules::WindowDef::Span::kSliding ? first : first - 1);
+    ws.EvictBefore(def.span == rules::WindowDef::Span::kSliding ? first
+                                                                : first - 1);
     if (++w == defs.size()) {
       w = 0;
       ++i;
@@ -76,8 +77,9 @@ BENCHMARK(BM_WindowUpdate);
 void BM_StateFlush(benchmark::State& state) {
   const int64_t batch = state.range(0);
   static int run = 0;
-  const fs::path dir = fs::temp_directory_path() /
-                       absl::StrCat("txscreen_bench_state_", ::getpid(), "_", run++);
+  const fs::path dir =
+      fs::temp_directory_path() /
+      absl::StrCat("txscreen_bench_state_", ::getpid(), "_", run++);
   fs::remove_all(dir);
   {
     absl::StatusOr<std::unique_ptr<engine::StateStore>> store =

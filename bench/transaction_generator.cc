@@ -18,39 +18,48 @@ struct Province {
 };
 
 constexpr Province kProvinces[] = {
-    {"310101", 31.23, 121.47}, {"110105", 39.92, 116.44}, {"440305", 22.54, 113.93},
-    {"320102", 32.05, 118.80}, {"330106", 30.27, 120.13}, {"510104", 30.66, 104.08},
-    {"420106", 30.55, 114.32}, {"370102", 36.66, 117.02}, {"350203", 24.47, 118.09},
-    {"530102", 25.04, 102.71},
+    {"310101", 31.23, 121.47}, {"110105", 39.92, 116.44},
+    {"440305", 22.54, 113.93}, {"320102", 32.05, 118.80},
+    {"330106", 30.27, 120.13}, {"510104", 30.66, 104.08},
+    {"420106", 30.55, 114.32}, {"370102", 36.66, 117.02},
+    {"350203", 24.47, 118.09}, {"530102", 25.04, 102.71},
 };
 constexpr int kProvinceCount = sizeof(kProvinces) / sizeof(kProvinces[0]);
 
 const std::vector<std::string>& TransferMemos() {
   static const auto* memos = new std::vector<std::string>{
-      "", "", "", "生活费", "房租", "还款", "货款", "红包", "学费", "转账",
-      "工资", "借款", "装修款", "AA 聚餐", "物业费", "给妈妈", "定金", "报销",
-      "rent", "loan repayment"};
+      "",       "",       "",     "生活费", "房租", "还款",          "货款",
+      "红包",   "学费",   "转账", "工资",   "借款", "装修款",        "AA 聚餐",
+      "物业费", "给妈妈", "定金", "报销",   "rent", "loan repayment"};
   return *memos;
 }
 
 const std::vector<std::string>& ShopMemos() {
   static const auto* memos = new std::vector<std::string>{
-      "", "早餐", "超市购物", "加油", "外卖", "电费", "水费", "话费充值",
-      "京东购物", "视频会员", "停车费", "药店"};
+      "",     "早餐",     "超市购物", "加油",     "外卖",   "电费",
+      "水费", "话费充值", "京东购物", "视频会员", "停车费", "药店"};
   return *memos;
 }
 
 const std::vector<std::string>& ScamMemos() {
   static const auto* memos = new std::vector<std::string>{
-      "按公安要求转入安全账户", "配合調查 轉入安全賬戶", "资金清查",
-      "转账解冻", "涉嫌洗钱 配合调查"};
+      "按公安要求转入安全账户", "配合調查 轉入安全賬戶", "资金清查", "转账解冻",
+      "涉嫌洗钱 配合调查"};
   return *memos;
 }
 
 const std::vector<std::string>& Names() {
-  static const auto* names = new std::vector<std::string>{
-      "张伟", "王芳", "李娜", "刘洋", "陈静", "杨磊", "赵敏", "黄强",
-      "上海某科技有限公司", "某物业管理有限公司", "某食品批发部"};
+  static const auto* names = new std::vector<std::string>{"张伟",
+                                                          "王芳",
+                                                          "李娜",
+                                                          "刘洋",
+                                                          "陈静",
+                                                          "杨磊",
+                                                          "赵敏",
+                                                          "黄强",
+                                                          "上海某科技有限公司",
+                                                          "某物业管理有限公司",
+                                                          "某食品批发部"};
   return *names;
 }
 
@@ -73,18 +82,21 @@ TransactionGenerator::TransactionGenerator(GeneratorOptions options)
     : options_(options),
       rng_(options.seed),
       now_us_(options.start_us),
-      mean_gap_us_(86400.0 * 1e6 /
-                   (options.per_customer_per_day *
-                    static_cast<double>(std::max<int64_t>(1, options.customers)))),
+      mean_gap_us_(
+          86400.0 * 1e6 /
+          (options.per_customer_per_day *
+           static_cast<double>(std::max<int64_t>(1, options.customers)))),
       last_of_customer_(static_cast<size_t>(options.customers), 0) {}
 
 int64_t TransactionGenerator::Amount(int64_t min_fen, int64_t max_fen) {
-  std::uniform_real_distribution<double> u(std::log(static_cast<double>(min_fen)),
-                                           std::log(static_cast<double>(max_fen)));
+  std::uniform_real_distribution<double> u(
+      std::log(static_cast<double>(min_fen)),
+      std::log(static_cast<double>(max_fen)));
   return static_cast<int64_t>(std::exp(u(rng_)));
 }
 
-const std::string& TransactionGenerator::Pick(const std::vector<std::string>& from) {
+const std::string& TransactionGenerator::Pick(
+    const std::vector<std::string>& from) {
   return from[std::uniform_int_distribution<size_t>(0, from.size() - 1)(rng_)];
 }
 
@@ -95,7 +107,8 @@ void TransactionGenerator::Customer(int64_t c, v1::Transaction* tx) {
   tx->set_account_id(absl::StrFormat("6222%012d", c));
   tx->set_account_region_code(home.region);
   // 3 % of customers bank away from home.
-  const Province& here = (h >> 8) % 100 < 3 ? kProvinces[(h >> 16) % kProvinceCount] : home;
+  const Province& here =
+      (h >> 8) % 100 < 3 ? kProvinces[(h >> 16) % kProvinceCount] : home;
   tx->set_region_code(here.region);
   v1::Customer* customer = tx->mutable_customer();
   if ((h >> 24) % 50 == 0) {
@@ -105,15 +118,17 @@ void TransactionGenerator::Customer(int64_t c, v1::Transaction* tx) {
     // Born 1940..2006: about a fifth are 60 or older in 2026.
     customer->set_birth_date(absl::StrFormat(
         "%04d-%02d-%02d", 1940 + static_cast<int>((h >> 32) % 67),
-        1 + static_cast<int>((h >> 40) % 12), 1 + static_cast<int>((h >> 44) % 28)));
+        1 + static_cast<int>((h >> 40) % 12),
+        1 + static_cast<int>((h >> 44) % 28)));
   }
   customer->set_risk_level((h >> 48) % 20 == 0 ? "HIGH" : "LOW");
   if ((h >> 52) % 200 == 0) customer->set_vulnerable(true);
   // Accounts opened between 2010 and late 2025; 1 % within the last weeks.
-  const int64_t opened = (h >> 56) % 100 == 0
-                             ? now_us_ - static_cast<int64_t>((h >> 20) % 40) * 86400 * 1000000
-                             : 1262304000LL * 1000000 +
-                                   static_cast<int64_t>((h >> 12) % 5000) * 86400 * 1000000;
+  const int64_t opened =
+      (h >> 56) % 100 == 0
+          ? now_us_ - static_cast<int64_t>((h >> 20) % 40) * 86400 * 1000000
+          : 1262304000LL * 1000000 +
+                static_cast<int64_t>((h >> 12) % 5000) * 86400 * 1000000;
   SetTime(std::min(opened, now_us_), tx->mutable_account_opened_at());
 }
 
@@ -128,8 +143,8 @@ void TransactionGenerator::Next(v1::Transaction* tx) {
     return;
   }
   tx->Clear();
-  const int64_t c = std::uniform_int_distribution<int64_t>(
-      0, options_.customers - 1)(rng_);
+  const int64_t c =
+      std::uniform_int_distribution<int64_t>(0, options_.customers - 1)(rng_);
   const int64_t seq = sequence_++;
   tx->set_transaction_id(absl::StrFormat("T%012d", seq));
   SetTime(now_us_, tx->mutable_occurred_at());
@@ -151,13 +166,15 @@ void TransactionGenerator::Next(v1::Transaction* tx) {
     // Card and QR payments at shops and online.
     tx->set_type(v1::TRANSACTION_TYPE_PAYMENT);
     const double ch = unit(rng_);
-    tx->set_channel(ch < 0.5 ? v1::CHANNEL_POS
-                             : ch < 0.85 ? v1::CHANNEL_MOBILE : v1::CHANNEL_ONLINE);
+    tx->set_channel(ch < 0.5    ? v1::CHANNEL_POS
+                    : ch < 0.85 ? v1::CHANNEL_MOBILE
+                                : v1::CHANNEL_ONLINE);
     tx->set_direction(v1::DIRECTION_OUT);
     tx->set_amount_minor(Amount(500, 500000));
     tx->set_memo(Pick(ShopMemos()));
     const int64_t merchant = static_cast<int64_t>(Mix(h + seq % 7) % 20000);
-    tx->mutable_counterparty()->set_account_id(absl::StrFormat("MCH%08d", merchant));
+    tx->mutable_counterparty()->set_account_id(
+        absl::StrFormat("MCH%08d", merchant));
     tx->mutable_counterparty()->set_name("某商户");
     if (tx->channel() == v1::CHANNEL_POS) {
       tx->set_terminal_id(absl::StrFormat("POS%08d", merchant));
@@ -166,8 +183,9 @@ void TransactionGenerator::Next(v1::Transaction* tx) {
     // Transfers out: mostly to a handful of habitual payees.
     tx->set_type(v1::TRANSACTION_TYPE_TRANSFER_OUT);
     const double ch = unit(rng_);
-    tx->set_channel(ch < 0.6 ? v1::CHANNEL_MOBILE
-                             : ch < 0.85 ? v1::CHANNEL_ONLINE : v1::CHANNEL_COUNTER);
+    tx->set_channel(ch < 0.6    ? v1::CHANNEL_MOBILE
+                    : ch < 0.85 ? v1::CHANNEL_ONLINE
+                                : v1::CHANNEL_COUNTER);
     tx->set_direction(v1::DIRECTION_OUT);
     const double size = unit(rng_);
     tx->set_amount_minor(size < 0.97 ? Amount(5000, 2000000)
@@ -175,10 +193,12 @@ void TransactionGenerator::Next(v1::Transaction* tx) {
     v1::Counterparty* cp = tx->mutable_counterparty();
     if (unit(rng_) < 0.85) {
       cp->set_account_id(absl::StrFormat(
-          "6217%012d", Mix(h + std::uniform_int_distribution<int>(0, 4)(rng_)) % 1000000000000ULL));
+          "6217%012d", Mix(h + std::uniform_int_distribution<int>(0, 4)(rng_)) %
+                           1000000000000ULL));
     } else {
       cp->set_account_id(absl::StrFormat(
-          "6228%012d", std::uniform_int_distribution<int64_t>(0, 999999999999LL)(rng_)));
+          "6228%012d",
+          std::uniform_int_distribution<int64_t>(0, 999999999999LL)(rng_)));
     }
     cp->set_name(Pick(Names()));
     cp->set_bank_code("102100099996");
@@ -206,7 +226,8 @@ void TransactionGenerator::Next(v1::Transaction* tx) {
     tx->set_amount_minor(Amount(5000, 3000000));
     tx->set_memo(Pick(TransferMemos()));
     tx->mutable_counterparty()->set_account_id(absl::StrFormat(
-        "6217%012d", Mix(h ^ std::uniform_int_distribution<int>(0, 9)(rng_)) % 1000000000000ULL));
+        "6217%012d", Mix(h ^ std::uniform_int_distribution<int>(0, 9)(rng_)) %
+                         1000000000000ULL));
     tx->mutable_counterparty()->set_name(Pick(Names()));
   } else if (kind < 0.87) {
     tx->set_type(v1::TRANSACTION_TYPE_CASH_WITHDRAWAL);
@@ -214,7 +235,8 @@ void TransactionGenerator::Next(v1::Transaction* tx) {
     const bool atm = unit(rng_) < 0.7;
     tx->set_channel(atm ? v1::CHANNEL_ATM : v1::CHANNEL_COUNTER);
     tx->set_direction(v1::DIRECTION_OUT);
-    tx->set_amount_minor(atm ? Amount(10000, 2000000) : Amount(100000, 8000000));
+    tx->set_amount_minor(atm ? Amount(10000, 2000000)
+                             : Amount(100000, 8000000));
     if (atm) tx->set_terminal_id(absl::StrFormat("ATM%06d", h % 5000));
   } else if (kind < 0.96) {
     tx->set_type(v1::TRANSACTION_TYPE_CASH_DEPOSIT);
@@ -233,13 +255,15 @@ void TransactionGenerator::Next(v1::Transaction* tx) {
     tx->set_amount_minor(Amount(10000, 500000));
     tx->set_memo("购汇 旅游");
   }
-  if (tx->channel() == v1::CHANNEL_COUNTER || tx->channel() == v1::CHANNEL_VTM) {
+  if (tx->channel() == v1::CHANNEL_COUNTER ||
+      tx->channel() == v1::CHANNEL_VTM) {
     tx->set_branch_id(absl::StrFormat("BR%04d", h % 800));
     if (tx->channel() == v1::CHANNEL_COUNTER) {
       tx->set_teller_id(absl::StrFormat("T%05d", h % 9000));
     }
   }
-  if (tx->channel() == v1::CHANNEL_MOBILE || tx->channel() == v1::CHANNEL_ONLINE) {
+  if (tx->channel() == v1::CHANNEL_MOBILE ||
+      tx->channel() == v1::CHANNEL_ONLINE) {
     tx->set_device_id(absl::StrFormat("dev-%016x", Mix(h)));
     if (unit(rng_) < 0.3) {
       const Province& p = kProvinces[h % kProvinceCount];

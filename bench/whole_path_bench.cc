@@ -19,9 +19,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "benchmark/benchmark.h"
 #include "bench/shipped_pack.h"
 #include "bench/transaction_generator.h"
+#include "benchmark/benchmark.h"
 #include "engine/clock.h"
 #include "engine/partition_state.h"
 #include "engine/screener.h"
@@ -80,7 +80,9 @@ class WholePath {
     return absl::OkStatus();
   }
 
-  const engine::ScreenerCounters& counters() const { return screener_.counters(); }
+  const engine::ScreenerCounters& counters() const {
+    return screener_.counters();
+  }
   int64_t alerts() const { return alerts_; }
 
  private:
@@ -139,7 +141,8 @@ void BM_WholePath(benchmark::State& state) {
       100.0 * static_cast<double>(path.alerts() - alerts_before) / n;
   state.counters["dup_pct"] =
       100.0 * static_cast<double>(after.duplicates - before.duplicates) / n;
-  state.counters["rejected"] = static_cast<double>(after.rejected - before.rejected);
+  state.counters["rejected"] =
+      static_cast<double>(after.rejected - before.rejected);
 }
 BENCHMARK(BM_WholePath)->Arg(10000)->Arg(100000)->Arg(1000000);
 

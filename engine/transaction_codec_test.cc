@@ -332,7 +332,6 @@ TEST(EncodeDecisionJsonTest, InvalidTimestampIsAnError) {
   EXPECT_THAT(std::string(s.message()), StartsWith("cannot encode decision: "));
 }
 
-
 TEST(TransactionCodecTest, JsonErrorIsOneLineWithoutTheInput) {
   v1::Transaction tx;
   absl::Status s = DecodeTransactionJson(

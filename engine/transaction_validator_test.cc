@@ -864,7 +864,6 @@ TEST(TransactionValidatorTest, GeoValuesAreShownPrecisely) {
                           "geo.lon must be in [-180, 180], got 180.00001"));
 }
 
-
 TEST(TransactionValidatorTest, AccountingDateAndIp) {
   v1::Transaction tx = ValidTransaction();
   tx.set_accounting_date("2026-11-21");

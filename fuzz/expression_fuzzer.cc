@@ -9,9 +9,9 @@
 //   - a compiled expression evaluates against a realistic transaction with
 //     history and window values.
 #include <cstddef>
+#include <cstdint>
 #include <fstream>
 #include <iterator>
-#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -54,12 +54,14 @@ Fixture* MakeFixture() {
   std::string text((std::istreambuf_iterator<char>(in)),
                    std::istreambuf_iterator<char>());
   v1::RuleFile file;
-  if (text.empty() || !google::protobuf::TextFormat::ParseFromString(text, &file)) {
+  if (text.empty() ||
+      !google::protobuf::TextFormat::ParseFromString(text, &file)) {
     Fail("cannot read " + path);
   }
   for (const v1::ListDecl& l : file.list()) {
     const rules::NamedList* list = set.list(l.name());
-    if (list == nullptr) Fail("list " + l.name() + " is not in the loaded pack");
+    if (list == nullptr)
+      Fail("list " + l.name() + " is not in the loaded pack");
     f->scope.lists[l.name()] = list;
   }
   rules::ExprScope literal_scope;
@@ -67,7 +69,8 @@ Fixture* MakeFixture() {
   rules::EvalContext none;
   for (const v1::Parameter& p : file.param()) {
     rules::ExprError error;
-    rules::ExprPtr e = rules::CompileExpression(p.value(), literal_scope, &error);
+    rules::ExprPtr e =
+        rules::CompileExpression(p.value(), literal_scope, &error);
     if (e == nullptr) Fail("param " + p.name() + ": " + error.message);
     rules::ParamValue value;
     value.type = e->type();
@@ -102,10 +105,11 @@ Fixture* MakeFixture() {
 void CheckOffset(const rules::ExprError& error, size_t size, const char* who) {
   if (error.offset < 0 || static_cast<size_t>(error.offset) > size) {
     Fail(absl::StrCat(who, " error offset ", error.offset,
-                      " outside the expression of ", size, " bytes: ",
-                      error.message));
+                      " outside the expression of ", size,
+                      " bytes: ", error.message));
   }
-  if (error.message.empty()) Fail(absl::StrCat(who, " error without a message"));
+  if (error.message.empty())
+    Fail(absl::StrCat(who, " error without a message"));
 }
 
 }  // namespace
@@ -115,7 +119,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const absl::string_view text(reinterpret_cast<const char*>(data), size);
 
   rules::ExprError parse_error;
-  std::unique_ptr<rules::AstNode> ast = rules::ParseExpression(text, &parse_error);
+  std::unique_ptr<rules::AstNode> ast =
+      rules::ParseExpression(text, &parse_error);
   if (ast == nullptr) CheckOffset(parse_error, size, "parse");
 
   // Rules see everything; window filters see neither history, windows nor

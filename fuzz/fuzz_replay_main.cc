@@ -24,7 +24,8 @@ namespace fs = std::filesystem;
 bool ReadFile(const fs::path& path, std::string* out) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return false;
-  out->assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  out->assign(std::istreambuf_iterator<char>(in),
+              std::istreambuf_iterator<char>());
   return !in.bad();
 }
 
@@ -57,7 +58,8 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "%s: cannot read %s\n", argv[0], path.c_str());
         return 1;
       }
-      std::fprintf(stderr, "replay %s (%zu bytes)\n", path.c_str(), data.size());
+      std::fprintf(stderr, "replay %s (%zu bytes)\n", path.c_str(),
+                   data.size());
       LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(data.data()),
                              data.size());
       ++ran;

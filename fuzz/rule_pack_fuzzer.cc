@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include <cstddef>
-#include <cstdlib>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -34,8 +34,8 @@ const std::string& ScratchPack() {
     std::error_code ec;
     fs::create_directories(root / "lists", ec);
     if (ec) Fail("cannot create " + root.string() + ": " + ec.message());
-    fs::copy(fs::path(txscreen::fuzz::ShippedPackDir()) / "lists", root / "lists",
-             fs::copy_options::overwrite_existing, ec);
+    fs::copy(fs::path(txscreen::fuzz::ShippedPackDir()) / "lists",
+             root / "lists", fs::copy_options::overwrite_existing, ec);
     if (ec) Fail("cannot copy the shipped lists: " + ec.message());
     static std::string* path = new std::string(root.string());
     std::atexit([] {
@@ -54,7 +54,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string file = dir + "/pack.textproto";
   {
     std::ofstream out(file, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
+    out.write(reinterpret_cast<const char*>(data),
+              static_cast<std::streamsize>(size));
     if (!out) Fail("cannot write " + file);
   }
   txscreen::rules::LoadResult loaded = txscreen::rules::LoadRulePack({dir});

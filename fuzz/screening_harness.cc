@@ -33,8 +33,10 @@ void CheckDecision(const v1::Transaction& tx, const v1::Decision& d) {
     Fail("decision for '" + tx.transaction_id() + "' of customer '" +
          tx.customer_id() + "' names customer '" + d.customer_id() + "'");
   }
-  if (d.verdict() == v1::VERDICT_UNSPECIFIED) Fail("decision without a verdict");
-  if ((d.verdict() == v1::VERDICT_REJECTED_INPUT) != (d.input_errors_size() > 0)) {
+  if (d.verdict() == v1::VERDICT_UNSPECIFIED)
+    Fail("decision without a verdict");
+  if ((d.verdict() == v1::VERDICT_REJECTED_INPUT) !=
+      (d.input_errors_size() > 0)) {
     Fail(absl::StrCat("verdict ", v1::Verdict_Name(d.verdict()), " with ",
                       d.input_errors_size(), " input errors"));
   }
@@ -49,7 +51,8 @@ void CheckJsonMapping(const v1::Transaction& tx) {
   google::protobuf::util::JsonPrintOptions options;
   options.preserve_proto_field_names = true;
   if (!google::protobuf::util::MessageToJsonString(tx, &json, options).ok()) {
-    Fail("a valid transaction does not print as JSON: " + tx.ShortDebugString());
+    Fail("a valid transaction does not print as JSON: " +
+         tx.ShortDebugString());
   }
   v1::Transaction back;
   if (absl::Status s = engine::DecodeTransactionJson(json, &back); !s.ok()) {
@@ -96,7 +99,8 @@ void ScreenAndCheck(const std::vector<v1::Transaction>& transactions) {
   engine::Screener screener(rules, &state, &clock);
   v1::Decision decision;
   for (const auto& [tx, verdict] : accepted) {
-    if (tx->occurred_at().seconds() * 1000000 < newest_us - kRestartCheckWindowUs) {
+    if (tx->occurred_at().seconds() * 1000000 <
+        newest_us - kRestartCheckWindowUs) {
       continue;
     }
     if (absl::Status s = screener.Screen(*tx, &decision); !s.ok()) {
@@ -106,8 +110,8 @@ void ScreenAndCheck(const std::vector<v1::Transaction>& transactions) {
       Fail(absl::StrCat("after a restart, '", tx->transaction_id(),
                         "' was not answered as a duplicate with verdict ",
                         v1::Verdict_Name(verdict), ": got ",
-                        v1::Verdict_Name(decision.verdict()), " duplicate=",
-                        decision.duplicate()));
+                        v1::Verdict_Name(decision.verdict()),
+                        " duplicate=", decision.duplicate()));
     }
   }
 }

@@ -37,7 +37,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const uint8_t* record = p;
     uint64_t length = 0;
     size_t record_size;
-    if (ReadVarint(&p, end, &length) && length <= static_cast<uint64_t>(end - p)) {
+    if (ReadVarint(&p, end, &length) &&
+        length <= static_cast<uint64_t>(end - p)) {
       record = p;
       record_size = static_cast<size_t>(length);
     } else {
@@ -46,7 +47,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     txscreen::v1::Transaction tx;
     if (txscreen::engine::DecodeTransactionProto(
-            absl::string_view(reinterpret_cast<const char*>(record), record_size),
+            absl::string_view(reinterpret_cast<const char*>(record),
+                              record_size),
             &tx)
             .ok()) {
       transactions.push_back(std::move(tx));

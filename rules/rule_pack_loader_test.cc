@@ -263,11 +263,11 @@ TEST_F(RulePackLoaderTest, ErrorsOfEveryFileAreReported) {
   std::vector<std::string> errors = Errors();
   EXPECT_THAT(
       errors,
-      ElementsAre(absl::StrCat(P("a.textproto"),
-                               ":1:8: unknown field 'bogus' in Rule"),
-                  absl::StrCat(P("b.textproto"),
-                               ":1:10: unknown field 'nmae' in "
-                               "WindowFeature (did you mean 'name'?)")));
+      ElementsAre(
+          absl::StrCat(P("a.textproto"), ":1:8: unknown field 'bogus' in Rule"),
+          absl::StrCat(P("b.textproto"),
+                       ":1:10: unknown field 'nmae' in "
+                       "WindowFeature (did you mean 'name'?)")));
 }
 
 // --- Rules

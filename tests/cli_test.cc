@@ -41,7 +41,8 @@ using ::testing::MatchesRegex;
 using ::testing::StartsWith;
 
 const std::string kPack = TXSCREEN_SOURCE_DIR "/rules/packs/cn";
-const std::string kExamples = TXSCREEN_SOURCE_DIR "/examples/transactions.jsonl";
+const std::string kExamples =
+    TXSCREEN_SOURCE_DIR "/examples/transactions.jsonl";
 const std::string kBadExamples = TXSCREEN_SOURCE_DIR "/examples/bad.jsonl";
 
 std::string ReadFile(const std::string& path) {
@@ -99,12 +100,13 @@ class CliTest : public ::testing::Test {
     posix_spawn_file_actions_addopen(&actions, 2, err.c_str(),
                                      O_WRONLY | O_CREAT | O_TRUNC, 0644);
     pid_t pid = 0;
-    const int spawned =
-        posix_spawn(&pid, TXSCREEN_BIN, &actions, nullptr, argv.data(), environ);
+    const int spawned = posix_spawn(&pid, TXSCREEN_BIN, &actions, nullptr,
+                                    argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     Result r;
     if (spawned != 0) {
-      ADD_FAILURE() << "cannot run " << TXSCREEN_BIN << ": " << strerror(spawned);
+      ADD_FAILURE() << "cannot run " << TXSCREEN_BIN << ": "
+                    << strerror(spawned);
       return r;
     }
     int status = 0;
@@ -123,7 +125,8 @@ class CliTest : public ::testing::Test {
   // Decisions, one per line of `jsonl`.
   static std::vector<v1::Decision> Decisions(const std::string& jsonl) {
     std::vector<v1::Decision> out;
-    for (absl::string_view line : absl::StrSplit(jsonl, '\n', absl::SkipEmpty())) {
+    for (absl::string_view line :
+         absl::StrSplit(jsonl, '\n', absl::SkipEmpty())) {
       v1::Decision d;
       auto status = google::protobuf::util::JsonStringToMessage(
           google::protobuf::StringPiece(line.data(), line.size()), &d);
@@ -155,7 +158,9 @@ std::string TinyPack(const std::string& when) {
       "  why: \"test\"\n"
       "  severity: SEVERITY_LOW\n"
       "  owner: \"QA\"\n"
-      "  when: \"", when, "\"\n"
+      "  when: \"",
+      when,
+      "\"\n"
       "  action: ACTION_REVIEW\n"
       "  reason: \"big {tx.amount}\"\n"
       "}\n");
@@ -166,8 +171,9 @@ std::string TinyPack(const std::string& when) {
 TEST_F(CliTest, RulesCheckAcceptsTheShippedPack) {
   Result r = Run({"rules", "check", kPack});
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_THAT(r.out, MatchesRegex("ok: pack cn version cn-[0-9.]+: [0-9]+ rules, "
-                                  "[0-9]+ windows, [0-9]+ files\n"));
+  EXPECT_THAT(r.out,
+              MatchesRegex("ok: pack cn version cn-[0-9.]+: [0-9]+ rules, "
+                           "[0-9]+ windows, [0-9]+ files\n"));
   EXPECT_EQ(r.err, "");
 }
 
@@ -179,15 +185,17 @@ TEST_F(CliTest, RulesCheckNamesFileLineAndColumnOfAnError) {
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_EQ(r.out, "");
     // Column 10 is the 't' of tx.amonut inside the quoted expression.
-    EXPECT_EQ(r.err, pack +
-                         ":10:10: rule TINY-01: when: unknown field 'tx.amonut' "
-                         "(did you mean 'tx.amount'?)\n"
-                         "1 error\n");
+    EXPECT_EQ(r.err,
+              pack +
+                  ":10:10: rule TINY-01: when: unknown field 'tx.amonut' "
+                  "(did you mean 'tx.amount'?)\n"
+                  "1 error\n");
   }
 }
 
 TEST_F(CliTest, RulesCheckReportsEveryError) {
-  WriteFile(Path("bad_pack/pack.textproto"), TinyPack("tx.amonut >= param.big"));
+  WriteFile(Path("bad_pack/pack.textproto"),
+            TinyPack("tx.amonut >= param.big"));
   WriteFile(Path("bad_pack/more.textproto"),
             "rule {\n"
             "  id: \"TINY-02\"\n"
@@ -215,15 +223,17 @@ TEST_F(CliTest, RulesCheckReportsEveryError) {
 }
 
 TEST_F(CliTest, RulesCheckSchemaError) {
-  WriteFile(Path("bad_pack/pack.textproto"), TinyPack("tx.amount >= param.big"));
+  WriteFile(Path("bad_pack/pack.textproto"),
+            TinyPack("tx.amount >= param.big"));
   WriteFile(Path("bad_pack/more.textproto"),
             "rule {\n  id: \"TINY-02\"\n  versoin: 1\n}\n");
   Result r = Run({"rules", "check", Path("bad_pack")});
   EXPECT_EQ(r.exit_code, 1);
   // A file that does not match the schema stops the load there.
-  EXPECT_THAT(r.err, MatchesRegex(".*/bad_pack/more.textproto:3:[0-9]+: unknown "
-                                  "field 'versoin' in Rule \\(did you mean "
-                                  "'version'\\?\\)\n1 error\n"));
+  EXPECT_THAT(r.err,
+              MatchesRegex(".*/bad_pack/more.textproto:3:[0-9]+: unknown "
+                           "field 'versoin' in Rule \\(did you mean "
+                           "'version'\\?\\)\n1 error\n"));
 }
 
 TEST_F(CliTest, RulesCheckWithoutPathIsAUsageError) {
@@ -289,7 +299,8 @@ TEST_F(CliTest, RulesTestPassesOnTheShippedPack) {
 }
 
 TEST_F(CliTest, RulesTestWithoutTestsDirectory) {
-  WriteFile(Path("no_tests/pack.textproto"), TinyPack("tx.amount >= param.big"));
+  WriteFile(Path("no_tests/pack.textproto"),
+            TinyPack("tx.amount >= param.big"));
   Result r = Run({"rules", "test", Path("no_tests")});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.err, "txscreen rules test: " + Path("no_tests/tests") +
@@ -298,8 +309,8 @@ TEST_F(CliTest, RulesTestWithoutTestsDirectory) {
 
 TEST_F(CliTest, RulesTestUsageErrors) {
   for (const std::vector<std::string>& args :
-       std::vector<std::vector<std::string>>{
-           {"rules", "test"}, {"rules", "test", "a", "b"}}) {
+       std::vector<std::vector<std::string>>{{"rules", "test"},
+                                             {"rules", "test", "a", "b"}}) {
     Result r = Run(args);
     EXPECT_EQ(r.exit_code, 2);
     EXPECT_EQ(r.err, "usage: txscreen rules test [--verbose] PACK_DIR\n");
@@ -343,10 +354,10 @@ const Expected kExampleVerdicts[] = {
     {"EX-020", v1::VERDICT_ALLOW, false},
     {"EX-021", v1::VERDICT_ALLOW, false},
     {"EX-022", v1::VERDICT_ALLOW, false},
-    {"EX-023", v1::VERDICT_REVIEW, false},  // velocity
-    {"EX-024", v1::VERDICT_DELAY, false},   // on a call, mobile
-    {"EX-025", v1::VERDICT_DELAY, false},   // remote-control app, online
-    {"EX-026", v1::VERDICT_REVIEW, false},  // cross-region cash
+    {"EX-023", v1::VERDICT_REVIEW, false},     // velocity
+    {"EX-024", v1::VERDICT_DELAY, false},      // on a call, mobile
+    {"EX-025", v1::VERDICT_DELAY, false},      // remote-control app, online
+    {"EX-026", v1::VERDICT_REVIEW, false},     // cross-region cash
     {"EX-027", v1::VERDICT_INTERCEPT, false},  // cross-region, large
     {"EX-028", v1::VERDICT_REVIEW, false},     // new account
     {"EX-029", v1::VERDICT_DELAY, false},      // 安全賬戶 online
@@ -388,21 +399,25 @@ TEST_F(CliTest, ScreenExamplesGivesTheExpectedVerdicts) {
   EXPECT_THAT(by_id["EX-001"]->hits(), IsEmpty());
   EXPECT_THAT(by_id["EX-005"]->reports(), ElementsAre("LARGE_VALUE_CASH"));
   EXPECT_THAT(by_id["EX-009"]->reports(), ElementsAre("LARGE_VALUE_CASH"));
-  EXPECT_THAT(by_id["EX-010"]->reports(), ElementsAre("LARGE_VALUE_CROSS_BORDER"));
+  EXPECT_THAT(by_id["EX-010"]->reports(),
+              ElementsAre("LARGE_VALUE_CROSS_BORDER"));
   EXPECT_THAT(by_id["EX-012"]->reports(), ElementsAre("LARGE_VALUE_TRANSFER"));
 
   const v1::Decision& scam = *by_id["EX-007"];
   EXPECT_THAT(HitIds(scam), ElementsAre("SAFE-ACCT"));
   EXPECT_THAT(scam.hits(0).reason(), HasSubstr("memo scam phrase: yes"));
-  EXPECT_THAT(scam.hits(0).reason(), HasSubstr("first payment to this payee: yes"));
+  EXPECT_THAT(scam.hits(0).reason(),
+              HasSubstr("first payment to this payee: yes"));
   EXPECT_THAT(scam.hits(0).reason(), HasSubstr("customer age 72"));
   ASSERT_FALSE(scam.prompt().dissuade().empty());
-  EXPECT_EQ(scam.prompt().dissuade(0).en(),
-            "Police, prosecutors and courts never ask anyone to move money to a "
-            "'safe account'");
+  EXPECT_EQ(
+      scam.prompt().dissuade(0).en(),
+      "Police, prosecutors and courts never ask anyone to move money to a "
+      "'safe account'");
 
   EXPECT_THAT(HitIds(*by_id["EX-008"]), ElementsAre("SAFE-ACCT", "FRAUD-LIST"));
-  EXPECT_THAT(HitIds(*by_id["EX-011"]), ElementsAre("CN-AML-01", "CASH-STRUCT"));
+  EXPECT_THAT(HitIds(*by_id["EX-011"]),
+              ElementsAre("CN-AML-01", "CASH-STRUCT"));
   EXPECT_THAT(HitIds(*by_id["EX-014"]), ElementsAre("MULE-INOUT"));
   EXPECT_THAT(HitIds(*by_id["EX-023"]), ElementsAre("VELOCITY"));
   EXPECT_THAT(HitIds(*by_id["EX-027"]), ElementsAre("XREGION"));
@@ -411,21 +426,23 @@ TEST_F(CliTest, ScreenExamplesGivesTheExpectedVerdicts) {
 
   EXPECT_THAT(by_id["EX-017"]->input_errors(),
               ElementsAre("amount_minor must be > 0, got -5000000"));
-  EXPECT_THAT(by_id["EX-016"]->notes(),
-              ElementsAre("reversal of EX-015: retracted 3 window contributions"));
+  EXPECT_THAT(
+      by_id["EX-016"]->notes(),
+      ElementsAre("reversal of EX-015: retracted 3 window contributions"));
   // 30,000 + 25,000 would be reported; the first was reversed.
   EXPECT_THAT(by_id["EX-019"]->hits(), IsEmpty());
 
   // The duplicate is answered with the original decision.
   const v1::Decision& dup = d[38];
-  EXPECT_EQ(dup.decided_at().seconds(), by_id["EX-004"]->decided_at().seconds());
+  EXPECT_EQ(dup.decided_at().seconds(),
+            by_id["EX-004"]->decided_at().seconds());
   EXPECT_EQ(dup.decided_at().nanos(), by_id["EX-004"]->decided_at().nanos());
 }
 
 TEST_F(CliTest, ScreenReadsStdinAndWritesStdout) {
   std::string input = ReadFile(kExamples);
-  Result r = Run({"screen", "--rules", kPack, "--input", "-", "--output", "-"},
-                 input);
+  Result r =
+      Run({"screen", "--rules", kPack, "--input", "-", "--output", "-"}, input);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::vector<v1::Decision> d = Decisions(r.out);
   ASSERT_EQ(d.size(), std::size(kExampleVerdicts));
@@ -434,8 +451,8 @@ TEST_F(CliTest, ScreenReadsStdinAndWritesStdout) {
 }
 
 TEST_F(CliTest, ScreenReportsUnreadableLinesAndGoesOn) {
-  Result r = Run({"screen", "--rules", kPack, "--input", kBadExamples,
-                  "--output", "-"});
+  Result r = Run(
+      {"screen", "--rules", kPack, "--input", kBadExamples, "--output", "-"});
   EXPECT_EQ(r.exit_code, 2);
   std::vector<v1::Decision> d = Decisions(r.out);
   ASSERT_EQ(d.size(), 3u);
@@ -443,30 +460,35 @@ TEST_F(CliTest, ScreenReportsUnreadableLinesAndGoesOn) {
   EXPECT_EQ(d[0].verdict(), v1::VERDICT_ALLOW);
   EXPECT_EQ(d[1].transaction_id(), "BAD-004");
   EXPECT_EQ(d[1].verdict(), v1::VERDICT_REJECTED_INPUT);
-  EXPECT_THAT(d[1].input_errors(),
-              ElementsAre("currency: unknown currency 'XYZ' (not an ISO 4217 code)"));
+  EXPECT_THAT(
+      d[1].input_errors(),
+      ElementsAre("currency: unknown currency 'XYZ' (not an ISO 4217 code)"));
   EXPECT_EQ(d[2].transaction_id(), "BAD-005");
   EXPECT_EQ(d[2].verdict(), v1::VERDICT_ALLOW);
 
-  EXPECT_THAT(r.err, StartsWith(kBadExamples +
-                                ":2: not a Transaction in JSON: amount: Cannot "
-                                "find field.\n" +
-                                kBadExamples +
-                                ":3: not a Transaction in JSON: "));
   EXPECT_THAT(r.err,
-              HasSubstr("screened 2, rejected 1, duplicates 0, unreadable 2; "
-                        "verdicts: VERDICT_ALLOW 2 VERDICT_REJECTED_INPUT 1\n"));
+              StartsWith(kBadExamples +
+                         ":2: not a Transaction in JSON: amount: Cannot "
+                         "find field.\n" +
+                         kBadExamples + ":3: not a Transaction in JSON: "));
+  EXPECT_THAT(
+      r.err, HasSubstr("screened 2, rejected 1, duplicates 0, unreadable 2; "
+                       "verdicts: VERDICT_ALLOW 2 VERDICT_REJECTED_INPUT 1\n"));
 }
 
 constexpr char kCashMorning[] =
-    "{\"transaction_id\":\"SD-001\",\"occurred_at\":\"2026-11-20T09:30:00+08:00\","
-    "\"type\":\"TRANSACTION_TYPE_CASH_DEPOSIT\",\"channel\":\"CHANNEL_COUNTER\","
+    "{\"transaction_id\":\"SD-001\",\"occurred_at\":\"2026-11-20T09:30:00+08:"
+    "00\","
+    "\"type\":\"TRANSACTION_TYPE_CASH_DEPOSIT\",\"channel\":\"CHANNEL_"
+    "COUNTER\","
     "\"customer_id\":\"C-SD-1\",\"account_id\":\"6222-0000-0000-0001\","
     "\"amount_minor\":\"3000000\",\"currency\":\"CNY\",\"cash\":true,"
     "\"direction\":\"DIRECTION_IN\"}\n";
 constexpr char kCashAfternoon[] =
-    "{\"transaction_id\":\"SD-002\",\"occurred_at\":\"2026-11-20T15:00:00+08:00\","
-    "\"type\":\"TRANSACTION_TYPE_CASH_DEPOSIT\",\"channel\":\"CHANNEL_COUNTER\","
+    "{\"transaction_id\":\"SD-002\",\"occurred_at\":\"2026-11-20T15:00:00+08:"
+    "00\","
+    "\"type\":\"TRANSACTION_TYPE_CASH_DEPOSIT\",\"channel\":\"CHANNEL_"
+    "COUNTER\","
     "\"customer_id\":\"C-SD-1\",\"account_id\":\"6222-0000-0000-0001\","
     "\"amount_minor\":\"2500000\",\"currency\":\"CNY\",\"cash\":true,"
     "\"direction\":\"DIRECTION_IN\"}\n";
@@ -476,8 +498,9 @@ TEST_F(CliTest, ScreenStateDirCarriesTheSameDayCumulativeAcrossRuns) {
   WriteFile(Path("afternoon.jsonl"), kCashAfternoon);
   const std::string state = Path("state");
 
-  Result first = Run({"screen", "--rules", kPack, "--input", Path("morning.jsonl"),
-                      "--output", "-", "--state-dir", state});
+  Result first =
+      Run({"screen", "--rules", kPack, "--input", Path("morning.jsonl"),
+           "--output", "-", "--state-dir", state});
   ASSERT_EQ(first.exit_code, 0) << first.err;
   std::vector<v1::Decision> d1 = Decisions(first.out);
   ASSERT_EQ(d1.size(), 1u);
@@ -490,9 +513,9 @@ TEST_F(CliTest, ScreenStateDirCarriesTheSameDayCumulativeAcrossRuns) {
   ASSERT_EQ(alone.exit_code, 0) << alone.err;
   EXPECT_THAT(Decisions(alone.out).at(0).hits(), IsEmpty());
 
-  Result second = Run({"screen", "--rules", kPack, "--input",
-                       Path("afternoon.jsonl"), "--output", "-", "--state-dir",
-                       state});
+  Result second =
+      Run({"screen", "--rules", kPack, "--input", Path("afternoon.jsonl"),
+           "--output", "-", "--state-dir", state});
   ASSERT_EQ(second.exit_code, 0) << second.err;
   std::vector<v1::Decision> d2 = Decisions(second.out);
   ASSERT_EQ(d2.size(), 1u);
@@ -539,7 +562,8 @@ TEST_F(CliTest, ScreenOfAMissingInputFile) {
   Result r = Run({"screen", "--rules", kPack, "--input", Path("missing.jsonl"),
                   "--output", "-"});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_EQ(r.err, "txscreen screen: cannot read " + Path("missing.jsonl") + "\n");
+  EXPECT_EQ(r.err,
+            "txscreen screen: cannot read " + Path("missing.jsonl") + "\n");
 }
 
 TEST_F(CliTest, ScreenWithAnInvalidPack) {
@@ -588,7 +612,8 @@ TEST_F(CliTest, ScreenUsageErrors) {
 TEST_F(CliTest, CommandUsageErrors) {
   Result none = Run({});
   EXPECT_EQ(none.exit_code, 2);
-  EXPECT_THAT(none.out + none.err, StartsWith("usage: txscreen COMMAND [ARGS]\n"));
+  EXPECT_THAT(none.out + none.err,
+              StartsWith("usage: txscreen COMMAND [ARGS]\n"));
 
   Result bogus = Run({"bogus"});
   EXPECT_EQ(bogus.exit_code, 2);
@@ -602,7 +627,8 @@ TEST_F(CliTest, CommandUsageErrors) {
   Result help = Run({"--help"});
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_THAT(help.out, StartsWith("usage: txscreen COMMAND [ARGS]\n"));
-  EXPECT_THAT(help.out, HasSubstr("  screen --rules R --input FILE|- --output FILE|-"));
+  EXPECT_THAT(help.out,
+              HasSubstr("  screen --rules R --input FILE|- --output FILE|-"));
 }
 
 }  // namespace
