@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "rules/stable_hash.h"
 
 namespace txscreen::engine {
 
@@ -55,11 +56,8 @@ void SetTimestamp(int64_t us, google::protobuf::Timestamp* t) {
 }  // namespace
 
 uint64_t StableTextHash(absl::string_view text) {
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
+  // 0 means "no value" in window contributions.
+  uint64_t h = rules::StableHash(text);
   return h == 0 ? 1 : h;
 }
 

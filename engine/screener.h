@@ -115,7 +115,7 @@ class Screener {
   ScreenerCounters counters_;
 };
 
-// Stable 64-bit hash (FNV-1a) of text, for persisted keys. Never 0.
+// rules::StableHash of text, never 0: for persisted keys.
 uint64_t StableTextHash(absl::string_view text);
 
 }  // namespace txscreen::engine

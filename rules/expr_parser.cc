@@ -169,9 +169,6 @@ class Parser {
       }
       return n;
     }
-    if (negated) {
-      return Fail(offset, "expected 'in' after 'not'");
-    }
     return left;
   }
 

@@ -16,14 +16,6 @@
 
 namespace txscreen::rules {
 
-uint64_t StableHash(absl::string_view text, uint64_t h) {
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
-
 bool IsIdentifier(absl::string_view s) {
   if (s.empty() || !absl::ascii_isalpha(static_cast<unsigned char>(s[0]))) {
     return false;

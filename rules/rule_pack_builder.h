@@ -15,6 +15,7 @@
 #include "rules/expr_compiler.h"
 #include "rules/rule_pack_loader.h"
 #include "rules/source_map.h"
+#include "rules/stable_hash.h"
 
 namespace txscreen::rules {
 
@@ -28,11 +29,6 @@ struct ParsedFile {
   Tree tree;
   std::string dir;
 };
-
-// A hash that stays the same across processes and builds (FNV-1a), for keys
-// of persisted state.
-uint64_t StableHash(absl::string_view text,
-                    uint64_t seed = 1469598103934665603ULL);
 
 bool IsIdentifier(absl::string_view s);
 

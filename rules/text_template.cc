@@ -114,7 +114,8 @@ void AppendValue(const Expr& e, const EvalContext& ctx,
                  const RenderOptions& options, std::string* out) {
   const Type& t = e.type();
   if (t.is_string()) {
-    out->append(e.EvalString(ctx).data(), e.EvalString(ctx).size());
+    absl::string_view text = e.EvalString(ctx);
+    out->append(text.data(), text.size());
     return;
   }
   int64_t v = e.EvalInt(ctx);
