@@ -1,6 +1,8 @@
 #include "engine/rule_test_runner.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -113,6 +115,11 @@ class FileRunner {
 
   void Run() {
     std::ifstream in(path_, std::ios::binary);
+    if (!in) {
+      Fail(absl::StrCat(path_,
+                        ": cannot read the file: ", std::strerror(errno)));
+      return;
+    }
     std::stringstream buffer;
     buffer << in.rdbuf();
     source_ = std::make_unique<rules::SourceFile>(path_, buffer.str());

@@ -562,8 +562,8 @@ TEST_F(CliTest, ScreenOfAMissingInputFile) {
   Result r = Run({"screen", "--rules", kPack, "--input", Path("missing.jsonl"),
                   "--output", "-"});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_EQ(r.err,
-            "txscreen screen: cannot read " + Path("missing.jsonl") + "\n");
+  EXPECT_EQ(r.err, "txscreen screen: cannot read " + Path("missing.jsonl") +
+                       ": No such file or directory\n");
 }
 
 TEST_F(CliTest, ScreenWithAnInvalidPack) {

@@ -1,3 +1,5 @@
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -63,7 +65,8 @@ int ScreenCommand(const std::vector<std::string>& args) {
   if (input_name != "-") {
     input_file.open(input_name, std::ios::binary);
     if (!input_file) {
-      std::cerr << "txscreen screen: cannot read " << input_name << "\n";
+      std::cerr << "txscreen screen: cannot read " << input_name << ": "
+                << std::strerror(errno) << "\n";
       return 1;
     }
     input = &input_file;
@@ -73,7 +76,8 @@ int ScreenCommand(const std::vector<std::string>& args) {
   if (cl.Get("output") != "-") {
     output_file.open(cl.Get("output"), std::ios::binary | std::ios::trunc);
     if (!output_file) {
-      std::cerr << "txscreen screen: cannot write " << cl.Get("output") << "\n";
+      std::cerr << "txscreen screen: cannot write " << cl.Get("output") << ": "
+                << std::strerror(errno) << "\n";
       return 1;
     }
     output = &output_file;
