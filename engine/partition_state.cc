@@ -88,9 +88,14 @@ absl::StatusOr<EntityWindows*> PartitionState::FindWindows(
         absl::StrCat("state: windows of entity '", id, "' do not parse"));
   }
   auto entity = std::make_unique<EntityWindows>();
+  entity->windows.reserve(proto.window_size());
   for (const WindowProto& w : proto.window()) {
     entity->windows.emplace_back(w.fingerprint(), WindowState());
-    entity->windows.back().second.FromProto(w);
+    if (!entity->windows.back().second.FromProto(w)) {
+      return absl::DataLossError(absl::StrCat("state: a window of entity '", id,
+                                              "' is damaged (bucket arrays of "
+                                              "different lengths)"));
+    }
   }
   return Touch(windows_.emplace(key, std::move(entity)).first);
 }
@@ -142,14 +147,25 @@ absl::StatusOr<CustomerHistory*> PartitionState::History(
       return absl::DataLossError(absl::StrCat("state: history of customer '",
                                               customer_id, "' does not parse"));
     }
-    for (const SeenTransactionProto& s : history->proto.seen()) {
-      history->seen[s.id_hash()] = s.occurred_at_us();
+    CustomerHistoryProto& p = history->proto;
+    if (p.seen_id_hash_size() != p.seen_occurred_at_us_size() ||
+        p.payee_key_size() != p.payee_last_paid_us_size()) {
+      return absl::DataLossError(
+          absl::StrCat("state: history of customer '", customer_id,
+                       "' is damaged (arrays of different lengths)"));
     }
-    for (const PayeeProto& p : history->proto.payee()) {
-      history->payees[p.key()] = p.last_paid_us();
+    history->seen.reserve(p.seen_id_hash_size());
+    for (int i = 0; i < p.seen_id_hash_size(); ++i) {
+      history->seen[p.seen_id_hash(i)] = p.seen_occurred_at_us(i);
     }
-    history->proto.clear_seen();
-    history->proto.clear_payee();
+    history->payees.reserve(p.payee_key_size());
+    for (int i = 0; i < p.payee_key_size(); ++i) {
+      history->payees[p.payee_key(i)] = p.payee_last_paid_us(i);
+    }
+    p.clear_seen_id_hash();
+    p.clear_seen_occurred_at_us();
+    p.clear_payee_key();
+    p.clear_payee_last_paid_us();
   }
   return Touch(history_.emplace(key_, std::move(history)).first);
 }
@@ -211,7 +227,8 @@ void PartitionState::Expire(CustomerHistory* history, int64_t now_us) {
 
 absl::Status PartitionState::Flush(absl::string_view input_position) {
   std::vector<StateWrite> writes;
-  writes.reserve(records_.size() + windows_.size() + history_.size() + 2);
+  writes.reserve(records_.size() + touched_windows_.size() +
+                 touched_history_.size() + 2);
   for (EntityWindows* entity : touched_windows_) {
     if (!entity->dirty) continue;
     EntityWindowsProto& proto = entity_proto_;
@@ -232,15 +249,19 @@ absl::Status PartitionState::Flush(absl::string_view input_position) {
     if (!history->dirty) continue;
     CustomerHistoryProto& proto = history_proto_;
     proto = history->proto;
+    const int seen = static_cast<int>(history->seen.size());
+    proto.mutable_seen_id_hash()->Reserve(seen);
+    proto.mutable_seen_occurred_at_us()->Reserve(seen);
     for (const auto& [hash, at] : history->seen) {
-      SeenTransactionProto* s = proto.add_seen();
-      s->set_id_hash(hash);
-      s->set_occurred_at_us(at);
+      proto.add_seen_id_hash(hash);
+      proto.add_seen_occurred_at_us(at);
     }
+    const int payees = static_cast<int>(history->payees.size());
+    proto.mutable_payee_key()->Reserve(payees);
+    proto.mutable_payee_last_paid_us()->Reserve(payees);
     for (const auto& [k, at] : history->payees) {
-      PayeeProto* p = proto.add_payee();
-      p->set_key(k);
-      p->set_last_paid_us(at);
+      proto.add_payee_key(k);
+      proto.add_payee_last_paid_us(at);
     }
     writes.push_back(StateWrite::Put(StateFamily::kHistory, *history->key,
                                      proto.SerializeAsString()));
@@ -276,7 +297,10 @@ absl::Status PartitionState::Flush(absl::string_view input_position) {
   touched_windows_.clear();
   touched_history_.clear();
   if (expire) expired_before_day_ = keep_from_day;
+  // Keep the table's size: it fills up the same way until the next flush.
+  const size_t records = records_.size();
   records_.clear();
+  records_.reserve(records);
   EvictClean();
   return absl::OkStatus();
 }

@@ -314,8 +314,8 @@ TEST_F(PartitionStateTest, FlushedHistoryReloadsInANewState) {
   EXPECT_THAT((*loaded)->seen,
               UnorderedElementsAre(Pair(11u, t0_ - kHour), Pair(22u, t0_)));
   EXPECT_THAT((*loaded)->payees, UnorderedElementsAre(Pair(33u, t0_ - kDay)));
-  EXPECT_EQ(p.seen_size(), 0);
-  EXPECT_EQ(p.payee_size(), 0);
+  EXPECT_EQ(p.seen_id_hash_size(), 0);
+  EXPECT_EQ(p.payee_key_size(), 0);
   EXPECT_FALSE((*loaded)->dirty);
 
   // Another customer is new.
@@ -620,6 +620,44 @@ TEST_F(PartitionStateTest, DamagedHistoryIsDataLoss) {
   EXPECT_EQ(h.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_EQ(h.status().message(),
             "state: history of customer 'C1' does not parse");
+}
+
+TEST_F(PartitionStateTest, WindowArraysOfDifferentLengthsAreDataLoss) {
+  EntityWindowsProto proto;
+  WindowProto* w = proto.add_window();
+  w->set_fingerprint(1);
+  w->add_bucket_index(100);
+  w->add_bucket_sum(5);  // count and max missing
+  ASSERT_TRUE(
+      store_
+          .Commit({StateWrite::Put(StateFamily::kWindows,
+                                   absl::StrCat(PartitionPrefix(3), "1C1"),
+                                   proto.SerializeAsString())})
+          .ok());
+  absl::StatusOr<EntityWindows*> e =
+      Fresh()->FindWindows(v1::ENTITY_CUSTOMER, "C1");
+  EXPECT_EQ(e.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(e.status().message(),
+            "state: a window of entity 'C1' is damaged (bucket arrays of "
+            "different lengths)");
+}
+
+TEST_F(PartitionStateTest, HistoryArraysOfDifferentLengthsAreDataLoss) {
+  CustomerHistoryProto proto;
+  proto.add_payee_key(1);
+  proto.add_payee_key(2);
+  proto.add_payee_last_paid_us(t0_);
+  ASSERT_TRUE(
+      store_
+          .Commit({StateWrite::Put(StateFamily::kHistory,
+                                   absl::StrCat(PartitionPrefix(3), "C1"),
+                                   proto.SerializeAsString())})
+          .ok());
+  absl::StatusOr<CustomerHistory*> h = Fresh()->History("C1");
+  EXPECT_EQ(h.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(h.status().message(),
+            "state: history of customer 'C1' is damaged (arrays of different "
+            "lengths)");
 }
 
 TEST_F(PartitionStateTest, DamagedRecordIsDataLoss) {

@@ -706,8 +706,11 @@ TEST(TransactionValidatorTest, BirthDateIsOptional) {
 }
 
 TEST(TransactionValidatorTest, BirthDateMustBeADate) {
-  for (const char* date : {"1990/05/17", "17.05.1990", "19900517", "1990-13-01",
-                           "2000-02-30", "1990-05-17T00:00", "unknown"}) {
+  for (const char* date :
+       {"1990/05/17", "17.05.1990", "19900517", "1990-13-01", "1990-00-10",
+        "1990-05-00", "1990-04-31", "2000-02-30", "1900-02-29", "2023-02-29",
+        "1990-5-17", " 1990-05-17", "1990-05-1a", "1990-05-17T00:00",
+        "unknown"}) {
     SCOPED_TRACE(date);
     v1::Transaction tx = ValidTransaction();
     tx.mutable_customer()->set_birth_date(date);
@@ -736,6 +739,10 @@ TEST(TransactionValidatorTest, BirthDateBefore1850IsRejected) {
   tx.mutable_customer()->set_birth_date("1850-01-01");
   EXPECT_THAT(Errors(tx), IsEmpty());
   tx.mutable_customer()->set_birth_date("2000-02-29");
+  EXPECT_THAT(Errors(tx), IsEmpty());
+  tx.mutable_customer()->set_birth_date("1960-02-29");
+  EXPECT_THAT(Errors(tx), IsEmpty());
+  tx.mutable_customer()->set_birth_date("1990-12-31");
   EXPECT_THAT(Errors(tx), IsEmpty());
 }
 

@@ -171,32 +171,49 @@ void WindowState::EvictBefore(int64_t first) {
 }
 
 void WindowState::ToProto(WindowProto* out) const {
+  const int n = static_cast<int>(buckets_.size());
+  out->mutable_bucket_index()->Reserve(n);
+  out->mutable_bucket_sum()->Reserve(n);
+  out->mutable_bucket_count()->Reserve(n);
+  out->mutable_bucket_max()->Reserve(n);
   for (const Bucket& b : buckets_) {
-    WindowBucketProto* p = out->add_bucket();
-    p->set_index(b.index);
-    p->set_sum(b.sum);
-    p->set_count(b.count);
-    p->set_max(b.max);
+    out->add_bucket_index(b.index);
+    out->add_bucket_sum(b.sum);
+    out->add_bucket_count(b.count);
+    out->add_bucket_max(b.max);
   }
   for (const Distinct& d : distinct_) {
-    DistinctEntryProto* p = out->add_distinct();
-    p->set_key(d.key);
-    p->set_bucket(d.bucket);
-    p->set_count(d.count);
+    out->add_distinct_key(d.key);
+    out->add_distinct_bucket(d.bucket);
+    out->add_distinct_count(d.count);
   }
 }
 
-void WindowState::FromProto(const WindowProto& in) {
+bool WindowState::FromProto(const WindowProto& in) {
   buckets_.clear();
   distinct_.clear();
-  for (const WindowBucketProto& p : in.bucket()) {
-    buckets_.push_back(Bucket{p.index(), p.sum(), p.count(), p.max()});
+  const int n = in.bucket_index_size();
+  if (in.bucket_sum_size() != n || in.bucket_count_size() != n ||
+      in.bucket_max_size() != n) {
+    return false;
+  }
+  const int d = in.distinct_key_size();
+  if (in.distinct_bucket_size() != d || in.distinct_count_size() != d) {
+    return false;
+  }
+  buckets_.reserve(n);
+  for (int i = 0; i < n; ++i) {
+    buckets_.push_back(Bucket{in.bucket_index(i), in.bucket_sum(i),
+                              in.bucket_count(i), in.bucket_max(i)});
   }
   std::sort(buckets_.begin(), buckets_.end(),
             [](const Bucket& a, const Bucket& b) { return a.index < b.index; });
-  for (const DistinctEntryProto& p : in.distinct()) {
-    distinct_.push_back(Distinct{p.key(), p.bucket(), p.count()});
+  distinct_.reserve(d);
+  for (int i = 0; i < d; ++i) {
+    distinct_.push_back(Distinct{in.distinct_key(i), in.distinct_bucket(i),
+                                 in.distinct_count(i)});
   }
+  return true;
 }
 
 }  // namespace txscreen::engine

@@ -68,7 +68,8 @@ class WindowState {
   bool empty() const { return buckets_.empty() && distinct_.empty(); }
 
   void ToProto(WindowProto* out) const;
-  void FromProto(const WindowProto& in);
+  // False (and an empty state) when the proto's parallel arrays disagree.
+  bool FromProto(const WindowProto& in);
 
  private:
   struct Bucket {

@@ -394,14 +394,14 @@ TEST(WindowStateTest, ProtoRoundTripKeepsEveryAggregate) {
 
   WindowProto proto;
   w.ToProto(&proto);
-  EXPECT_EQ(proto.bucket_size(), 3);
-  EXPECT_EQ(proto.distinct_size(), 2);
+  EXPECT_EQ(proto.bucket_index_size(), 3);
+  EXPECT_EQ(proto.distinct_key_size(), 2);
 
   WindowProto wire;
   ASSERT_TRUE(wire.ParseFromString(proto.SerializeAsString()));
   WindowState copy;
   copy.Add(99, 99, 99);  // replaced, not merged
-  copy.FromProto(wire);
+  ASSERT_TRUE(copy.FromProto(wire));
   for (v1::Aggregate a : {v1::AGGREGATE_SUM, v1::AGGREGATE_COUNT,
                           v1::AGGREGATE_MAX, v1::AGGREGATE_DISTINCT}) {
     for (int64_t first = 9; first <= 14; ++first) {
@@ -421,14 +421,13 @@ TEST(WindowStateTest, ProtoRoundTripKeepsEveryAggregate) {
 TEST(WindowStateTest, FromProtoSortsBuckets) {
   WindowProto proto;
   for (int64_t index : {30, 10, 20}) {
-    WindowBucketProto* b = proto.add_bucket();
-    b->set_index(index);
-    b->set_sum(index);
-    b->set_count(1);
-    b->set_max(index);
+    proto.add_bucket_index(index);
+    proto.add_bucket_sum(index);
+    proto.add_bucket_count(1);
+    proto.add_bucket_max(index);
   }
   WindowState w;
-  w.FromProto(proto);
+  ASSERT_TRUE(w.FromProto(proto));
   EXPECT_EQ(w.Value(v1::AGGREGATE_SUM, 10, 20), 30);
   EXPECT_EQ(w.Value(v1::AGGREGATE_SUM, 20, 30), 50);
   w.Add(25, 1, 0);
@@ -441,11 +440,27 @@ TEST(WindowStateTest, EmptyStateRoundTripsToAnEmptyProto) {
   WindowState w;
   WindowProto proto;
   w.ToProto(&proto);
-  EXPECT_EQ(proto.bucket_size(), 0);
-  EXPECT_EQ(proto.distinct_size(), 0);
+  EXPECT_EQ(proto.bucket_index_size(), 0);
+  EXPECT_EQ(proto.distinct_key_size(), 0);
   WindowState copy;
-  copy.FromProto(proto);
+  ASSERT_TRUE(copy.FromProto(proto));
   EXPECT_TRUE(copy.empty());
+}
+
+TEST(WindowStateTest, FromProtoRefusesArraysOfDifferentLengths) {
+  WindowProto proto;
+  proto.add_bucket_index(10);
+  proto.add_bucket_sum(5);
+  proto.add_bucket_count(1);  // no bucket_max
+  WindowState w;
+  EXPECT_FALSE(w.FromProto(proto));
+  EXPECT_TRUE(w.empty());
+
+  WindowProto distinct;
+  distinct.add_distinct_key(7);
+  distinct.add_distinct_bucket(10);  // no distinct_count
+  EXPECT_FALSE(w.FromProto(distinct));
+  EXPECT_TRUE(w.empty());
 }
 
 }  // namespace
