@@ -225,7 +225,8 @@ void PartitionState::Expire(CustomerHistory* history, int64_t now_us) {
   }
 }
 
-absl::Status PartitionState::Flush(absl::string_view input_position) {
+std::vector<StateWrite> PartitionState::BuildFlush(
+    absl::string_view input_position) {
   std::vector<StateWrite> writes;
   writes.reserve(records_.size() + touched_windows_.size() +
                  touched_history_.size() + 2);
@@ -273,6 +274,7 @@ absl::Status PartitionState::Flush(absl::string_view input_position) {
   int64_t keep_from_day =
       DayOf(max_event_us_ - options_.dedupe_retention_us) - 1;
   const bool expire = max_event_us_ > 0 && keep_from_day > expired_before_day_;
+  expiring_before_day_ = expire ? keep_from_day : 0;
   if (expire) {
     StateWrite range = StateWrite::Erase(StateFamily::kDedupe, prefix_);
     range.erase_range = true;
@@ -283,9 +285,20 @@ absl::Status PartitionState::Flush(absl::string_view input_position) {
   writes.push_back(StateWrite::Put(StateFamily::kOffsets,
                                    absl::StrCat(prefix_, "input"),
                                    std::string(input_position)));
+  return writes;
+}
+
+absl::Status PartitionState::Flush(absl::string_view input_position) {
   // Nothing is marked clean before the batch is safe: a failed commit leaves
   // every change pending for the next flush.
-  if (absl::Status s = store_->Commit(writes); !s.ok()) return s;
+  if (absl::Status s = store_->Commit(BuildFlush(input_position)); !s.ok()) {
+    return s;
+  }
+  FlushDone();
+  return absl::OkStatus();
+}
+
+void PartitionState::FlushDone() {
   for (EntityWindows* entity : touched_windows_) {
     entity->dirty = false;
     entity->touched = false;
@@ -296,13 +309,13 @@ absl::Status PartitionState::Flush(absl::string_view input_position) {
   }
   touched_windows_.clear();
   touched_history_.clear();
-  if (expire) expired_before_day_ = keep_from_day;
+  if (expiring_before_day_ > 0) expired_before_day_ = expiring_before_day_;
+  expiring_before_day_ = 0;
   // Keep the table's size: it fills up the same way until the next flush.
   const size_t records = records_.size();
   records_.clear();
   records_.reserve(records);
   EvictClean();
-  return absl::OkStatus();
 }
 
 void PartitionState::EvictClean() {

@@ -94,8 +94,16 @@ class PartitionState {
   void Expire(CustomerHistory* history, int64_t now_us);
 
   // Writes every change since the last flush, with `input_position` in the
-  // offsets family, atomically.
+  // offsets family, atomically: BuildFlush, the store's Commit, FlushDone.
   absl::Status Flush(absl::string_view input_position);
+  // The two halves of Flush, for a caller that also replicates the writes
+  // (the streaming service's changelog): BuildFlush returns the writes of
+  // every change since the last flush; once the caller has made them safe,
+  // FlushDone marks the state clean. Nothing may change in between. If the
+  // writes never become safe, drop this PartitionState and open a new one
+  // over the store: it holds the last flush.
+  std::vector<StateWrite> BuildFlush(absl::string_view input_position);
+  void FlushDone();
   // The input position of the last flush ("" when none).
   absl::StatusOr<std::string> CommittedPosition();
 
@@ -140,6 +148,8 @@ class PartitionState {
   // retention are range-deleted at flush.
   int64_t max_event_us_ = 0;
   int64_t expired_before_day_ = 0;
+  // Set by BuildFlush when its writes range-delete records before this day.
+  int64_t expiring_before_day_ = 0;
 };
 
 }  // namespace txscreen::engine

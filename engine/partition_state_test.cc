@@ -561,6 +561,30 @@ TEST_F(PartitionStateTest, StoreReadErrorsArePassedOn) {
   EXPECT_EQ(SumOf(&state_, v1::ENTITY_CUSTOMER, "C1"), -1);
 }
 
+TEST_F(PartitionStateTest, BuildFlushChangesNothingUntilFlushDone) {
+  AddTo(&state_, v1::ENTITY_CUSTOMER, "C1", 5);
+  state_.PutRecord(Record("T1", t0_));
+  std::vector<StateWrite> first = state_.BuildFlush("1");
+  // windows, record, position
+  ASSERT_EQ(first.size(), 3u);
+  EXPECT_EQ(first.back().family, StateFamily::kOffsets);
+  EXPECT_EQ(first.back().value, "1");
+  // Not done: the same changes again, at the later position.
+  std::vector<StateWrite> again = state_.BuildFlush("2");
+  ASSERT_EQ(again.size(), 3u);
+  EXPECT_EQ(again.back().value, "2");
+  // The caller makes them safe, then says so.
+  ASSERT_TRUE(store_.Commit(again).ok());
+  state_.FlushDone();
+  EXPECT_EQ(state_.pending_records(), 0u);
+  std::vector<StateWrite> after = state_.BuildFlush("3");
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after[0].family, StateFamily::kOffsets);
+  auto fresh = Fresh();
+  EXPECT_EQ(SumOf(fresh.get(), v1::ENTITY_CUSTOMER, "C1"), 5);
+  EXPECT_EQ(Find(fresh.get(), "T1", t0_), "decision of T1");
+}
+
 TEST_F(PartitionStateTest, FailedFlushKeepsPendingRecordsAndPosition) {
   state_.PutRecord(Record("T1", t0_));
   Flush(&state_, "1");

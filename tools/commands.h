@@ -16,6 +16,8 @@ int RulesCheckCommand(const std::vector<std::string>& args);
 int RulesTestCommand(const std::vector<std::string>& args);
 // txscreen screen --rules R --input FILE|- --output FILE|- [--state-dir D]
 int ScreenCommand(const std::vector<std::string>& args);
+// txscreen serve [--brokers B] [--config FILE] ...   runs until SIGTERM.
+int ServeCommand(const std::vector<std::string>& args);
 
 }  // namespace txscreen::tools
 

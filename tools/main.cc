@@ -14,7 +14,10 @@ constexpr char kUsage[] =
     "  rules check PATH...        validate rule files or pack directories\n"
     "  rules test PACK_DIR        run the pack's rule tests (PACK_DIR/tests)\n"
     "  screen --rules R --input FILE|- --output FILE|- [--state-dir DIR]\n"
-    "                             screen JSONL transactions, write decisions\n";
+    "                             screen JSONL transactions, write decisions\n"
+    "  serve [--brokers B] [--rules R] [--state-dir DIR] [--config FILE] ...\n"
+    "                             the streaming service on Kafka (embedded\n"
+    "                             Kafka without --brokers); serve --help\n";
 
 }  // namespace
 
@@ -41,6 +44,10 @@ int main(int argc, char** argv) {
               << "; use 'rules check' or 'rules test'\n"
               << kUsage;
     return 2;
+  }
+  if (command == "serve") {
+    return txscreen::tools::ServeCommand(
+        std::vector<std::string>(args.begin() + 1, args.end()));
   }
   if (command == "screen") {
     return txscreen::tools::ScreenCommand(

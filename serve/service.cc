@@ -1,0 +1,868 @@
+#include "serve/service.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "engine/transaction_codec.h"
+#include "rules/rule_pack_loader.h"
+#include "rules/stable_hash.h"
+#include "serve/log.h"
+
+namespace txscreen::serve {
+
+namespace v1 = ::txscreen::v1;
+
+namespace {
+
+constexpr int kKafkaTimeoutMs = 30000;
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t TimestampMicros(const google::protobuf::Timestamp& t) {
+  return t.seconds() * 1000000 + t.nanos() / 1000;
+}
+
+void SetTimestamp(int64_t us, google::protobuf::Timestamp* t) {
+  int64_t seconds = us / 1000000, micros = us % 1000000;
+  if (micros < 0) {
+    micros += 1000000;
+    --seconds;
+  }
+  t->set_seconds(seconds);
+  t->set_nanos(static_cast<int32_t>(micros * 1000));
+}
+
+std::string DefaultInstanceId(const std::string& state_dir) {
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
+  std::error_code ec;
+  std::string dir = std::filesystem::absolute(state_dir, ec).string();
+  return absl::StrCat(
+      host[0] != '\0' ? host : "host", "-",
+      absl::Hex(rules::StableHash(dir) & 0xffffffffULL, absl::kZeroPad8));
+}
+
+bool NeedsAttention(const v1::Decision& d) {
+  return d.verdict() != v1::VERDICT_ALLOW || d.reports_size() > 0;
+}
+
+}  // namespace
+
+std::array<v1::Verdict, rules::kChannelCount> DefaultFailSafe() {
+  std::array<v1::Verdict, rules::kChannelCount> v;
+  v.fill(v1::VERDICT_DELAY);
+  v[v1::CHANNEL_COUNTER] = v1::VERDICT_INTERCEPT;
+  v[v1::CHANNEL_VTM] = v1::VERDICT_INTERCEPT;
+  v[v1::CHANNEL_ATM] = v1::VERDICT_REVIEW;
+  v[v1::CHANNEL_POS] = v1::VERDICT_REVIEW;
+  return v;
+}
+
+// One assigned input partition.
+struct Service::Partition {
+  int32_t id = 0;
+  std::unique_ptr<engine::PartitionState> state;
+  std::unique_ptr<engine::Screener> screener;
+  // Next input offset: of the last commit (or the group's committed offset,
+  // or OFFSET_BEGINNING), and after the last consumed message.
+  int64_t committed = RdKafka::Topic::OFFSET_BEGINNING;
+  int64_t next = -1;  // -1: nothing consumed since the last commit
+};
+
+class Service::Rebalancer : public RdKafka::RebalanceCb {
+ public:
+  explicit Rebalancer(Service* service) : service_(service) {}
+  void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
+                    std::vector<RdKafka::TopicPartition*>& parts) override {
+    ++service_->stats_.rebalances;
+    if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
+      absl::Status s = service_->Assign(parts);
+      if (!s.ok()) {
+        Log(LogLevel::kError, absl::StrCat("assignment failed: ", s.message()));
+        service_->fatal_ = s;
+        consumer->unassign();
+      }
+    } else {
+      absl::Status s = service_->Revoke();
+      if (!s.ok()) service_->fatal_ = s;
+    }
+  }
+
+ private:
+  Service* service_;
+};
+
+// Delivery reports: failures of the decisions producer; offsets written by
+// the transactional producer (the changelog checkpoints).
+class Service::DeliveryReports : public RdKafka::DeliveryReportCb {
+ public:
+  void dr_cb(RdKafka::Message& msg) override {
+    if (msg.err() != RdKafka::ERR_NO_ERROR) {
+      Fail(absl::StrCat("delivery to ", msg.topic_name(), "[", msg.partition(),
+                        "] failed: ", msg.errstr()));
+      return;
+    }
+    int64_t& next = next_offset_[{msg.topic_name(), msg.partition()}];
+    next = std::max(next, msg.offset() + 1);
+  }
+  void Fail(std::string why) {
+    ++failed_;
+    if (first_error_.empty()) first_error_ = std::move(why);
+  }
+  // The first failure since the last Reset, if any.
+  bool Failed(std::string* why) const {
+    if (failed_ == 0) return false;
+    *why = first_error_;
+    return true;
+  }
+  void Reset() {
+    failed_ = 0;
+    first_error_.clear();
+    next_offset_.clear();
+  }
+  // Next offset after what was delivered to topic[partition], or -1.
+  int64_t NextOffset(const std::string& topic, int32_t partition) const {
+    auto it = next_offset_.find({topic, partition});
+    return it == next_offset_.end() ? -1 : it->second;
+  }
+
+ private:
+  int64_t failed_ = 0;
+  std::string first_error_;
+  std::map<std::pair<std::string, int32_t>, int64_t> next_offset_;
+};
+
+Service::Service(ServeOptions options) : options_(std::move(options)) {}
+
+Service::~Service() {
+  if (consumer_ != nullptr) consumer_->close();
+}
+
+absl::StatusOr<std::unique_ptr<Service>> Service::Create(ServeOptions options) {
+  std::unique_ptr<Service> service(new Service(std::move(options)));
+  if (absl::Status s = service->Start(); !s.ok()) return s;
+  return service;
+}
+
+absl::Status Service::Start() {
+  if (options_.instance_id.empty()) {
+    options_.instance_id = DefaultInstanceId(options_.state_dir);
+  }
+  rules::LoadResult pack = rules::LoadRulePack(options_.rules);
+  if (!pack.errors.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("rules do not load:\n", absl::StrJoin(pack.errors, "\n")));
+  }
+  {
+    absl::MutexLock lock(&rules_mu_);
+    rules_ = pack.rule_set;
+    rules_loaded_at_ =
+        absl::FormatTime(absl::RFC3339_sec, absl::Now(), absl::UTCTimeZone());
+  }
+
+  std::error_code ec;
+  std::filesystem::create_directories(options_.state_dir, ec);
+  absl::StatusOr<std::unique_ptr<engine::StateStore>> store =
+      engine::OpenRocksStateStore(options_.state_dir);
+  if (!store.ok()) return store.status();
+  store_ = std::move(*store);
+
+  const ServeTopics& t = options_.topics;
+  std::vector<TopicSpec> specs = {
+      {t.transactions, options_.partitions, {}},
+      {t.decisions, options_.partitions, {}},
+      {t.alerts, options_.partitions, {}},
+      {t.dead_letter, options_.partitions, {}},
+      {t.changelog.state, options_.partitions, {{"cleanup.policy", "compact"}}},
+      {t.changelog.dedupe,
+       options_.partitions,
+       // Kept a day longer than the engine keeps the records.
+       {{"cleanup.policy", "compact,delete"},
+        {"retention.ms", absl::StrCat(8LL * 86400 * 1000)}}},
+  };
+  const bool embedded = options_.brokers.empty();
+  if (embedded) {
+    absl::StatusOr<std::unique_ptr<EmbeddedKafka>> kafka =
+        EmbeddedKafka::Create(specs);
+    if (!kafka.ok()) return kafka.status();
+    embedded_ = std::move(*kafka);
+    bootstrap_ = embedded_->bootstrap();
+  } else {
+    bootstrap_ = options_.brokers;
+  }
+
+  // Our defaults, then the operator's kafka.* settings, then what
+  // correctness needs (not overridable).
+  auto settings = [&](KafkaSettings defaults, const KafkaSettings& forced) {
+    defaults["bootstrap.servers"] = bootstrap_;
+    defaults["client.id"] = absl::StrCat("txscreen-", options_.instance_id);
+    for (const auto& [k, v] : options_.kafka) defaults[k] = v;
+    for (const auto& [k, v] : forced) defaults[k] = v;
+    return defaults;
+  };
+  std::string error;
+
+  reports_ = std::make_unique<DeliveryReports>();
+  txn_reports_ = std::make_unique<DeliveryReports>();
+  {
+    absl::StatusOr<std::unique_ptr<RdKafka::Conf>> conf = MakeKafkaConf(
+        settings({{"linger.ms", "1"}, {"compression.type", "lz4"}},
+                 {{"enable.idempotence", "true"}, {"acks", "all"}}));
+    if (!conf.ok()) return conf.status();
+    (*conf)->set("dr_cb", reports_.get(), error);
+    producer_.reset(RdKafka::Producer::create(conf->get(), error));
+    if (producer_ == nullptr) {
+      return absl::InternalError(absl::StrCat("producer: ", error));
+    }
+  }
+  {
+    absl::StatusOr<std::unique_ptr<RdKafka::Conf>> conf = MakeKafkaConf(
+        settings({{"linger.ms", "2"},
+                  {"compression.type", "lz4"},
+                  // Our transactions stay open for one commit (milliseconds);
+                  // a crashed instance's open one blocks read_committed
+                  // readers of its changelog partitions until this expires.
+                  {"transaction.timeout.ms", "10000"}},
+                 {{"transactional.id",
+                   absl::StrCat(options_.group, ".", options_.instance_id)}}));
+    if (!conf.ok()) return conf.status();
+    (*conf)->set("dr_cb", txn_reports_.get(), error);
+    txn_.reset(RdKafka::Producer::create(conf->get(), error));
+    if (txn_ == nullptr) {
+      return absl::InternalError(
+          absl::StrCat("transactional producer: ", error));
+    }
+  }
+  if (!embedded && options_.create_topics) {
+    if (absl::Status s = CreateTopics(producer_.get(), specs, kKafkaTimeoutMs);
+        !s.ok()) {
+      return s;
+    }
+  }
+  // A topic just created takes a moment to appear in the metadata.
+  auto partitions = [&](const std::string& topic) {
+    const int64_t deadline = NowMs() + kKafkaTimeoutMs;
+    while (true) {
+      absl::StatusOr<int> n =
+          PartitionCount(producer_.get(), topic, kKafkaTimeoutMs);
+      if (n.ok() || !absl::IsNotFound(n.status()) || NowMs() > deadline) {
+        return n;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  };
+  absl::StatusOr<int> input_partitions = partitions(t.transactions);
+  if (!input_partitions.ok()) return input_partitions.status();
+  for (const std::string* topic : {&t.changelog.state, &t.changelog.dedupe}) {
+    absl::StatusOr<int> n = partitions(*topic);
+    if (!n.ok()) return n.status();
+    if (*n < *input_partitions) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "changelog topic ", *topic, " has ", *n, " partitions, fewer than ",
+          t.transactions, "'s ", *input_partitions,
+          ": each input partition needs its own changelog partition"));
+    }
+  }
+  if (RdKafka::Error* e = txn_->init_transactions(kKafkaTimeoutMs)) {
+    std::unique_ptr<RdKafka::Error> owned(e);
+    return absl::UnavailableError(
+        absl::StrCat("transactional producer: init: ", e->str()));
+  }
+
+  rebalancer_ = std::make_unique<Rebalancer>(this);
+  {
+    absl::StatusOr<std::unique_ptr<RdKafka::Conf>> conf = MakeKafkaConf(
+        settings({{"auto.offset.reset", "earliest"},
+                  // A killed instance's partitions move after this (45 s
+                  // in librdkafka by default).
+                  {"session.timeout.ms", "10000"},
+                  {"heartbeat.interval.ms", "1000"},
+                  // The embedded cluster answers an empty fetch only after
+                  // this wait; a real broker answers as soon as data comes.
+                  {"fetch.wait.max.ms", embedded ? "5" : "50"},
+                  {"isolation.level", "read_committed"}},
+                 {{"group.id", options_.group},
+                  {"enable.auto.commit", "false"},
+                  {"enable.auto.offset.store", "false"},
+                  {"enable.partition.eof", "false"}}));
+    if (!conf.ok()) return conf.status();
+    (*conf)->set("rebalance_cb", rebalancer_.get(), error);
+    consumer_.reset(RdKafka::KafkaConsumer::create(conf->get(), error));
+    if (consumer_ == nullptr) {
+      return absl::InternalError(absl::StrCat("consumer: ", error));
+    }
+  }
+  {
+    absl::StatusOr<std::unique_ptr<RdKafka::Conf>> conf = MakeKafkaConf(
+        settings({{"fetch.wait.max.ms", embedded ? "5" : "100"}},
+                 {{"group.id", absl::StrCat(options_.group, ".restore")},
+                  {"enable.auto.commit", "false"},
+                  {"enable.partition.eof", "true"},
+                  {"auto.offset.reset", "earliest"},
+                  {"isolation.level", "read_committed"}}));
+    if (!conf.ok()) return conf.status();
+    restorer_.reset(RdKafka::KafkaConsumer::create(conf->get(), error));
+    if (restorer_ == nullptr) {
+      return absl::InternalError(absl::StrCat("restore consumer: ", error));
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::shared_ptr<const rules::RuleSet> Service::rules() const {
+  absl::MutexLock lock(&rules_mu_);
+  return rules_;
+}
+
+absl::StatusOr<std::unique_ptr<Service::Partition>> Service::OpenPartition(
+    int32_t p) {
+  auto part = std::make_unique<Partition>();
+  part->id = p;
+  part->state = std::make_unique<engine::PartitionState>(store_.get(), p);
+  std::shared_ptr<const rules::RuleSet> r;
+  {
+    absl::MutexLock lock(&rules_mu_);
+    r = pending_rules_ != nullptr ? pending_rules_ : rules_;
+  }
+  part->screener = std::make_unique<engine::Screener>(
+      r, part->state.get(), &clock_, options_.screener);
+  return part;
+}
+
+absl::Status Service::Assign(
+    const std::vector<RdKafka::TopicPartition*>& parts) {
+  restoring_.store(true);
+  struct Done {
+    std::atomic<bool>* b;
+    ~Done() { b->store(false); }
+  } done{&restoring_};
+  partitions_.clear();
+  std::vector<RdKafka::TopicPartition*> committed;
+  for (const RdKafka::TopicPartition* tp : parts) {
+    committed.push_back(
+        RdKafka::TopicPartition::create(tp->topic(), tp->partition()));
+  }
+  struct Free {
+    std::vector<RdKafka::TopicPartition*>* v;
+    ~Free() { RdKafka::TopicPartition::destroy(*v); }
+  } free_committed{&committed};
+  if (RdKafka::ErrorCode e = consumer_->committed(committed, kKafkaTimeoutMs);
+      e != RdKafka::ERR_NO_ERROR) {
+    return absl::UnavailableError(
+        absl::StrCat("committed offsets: ", RdKafka::err2str(e)));
+  }
+  const int64_t started = NowMs();
+  int64_t records = 0;
+  for (const RdKafka::TopicPartition* tp : committed) {
+    const int32_t p = tp->partition();
+    for (const std::string* topic : {&options_.topics.changelog.state,
+                                     &options_.topics.changelog.dedupe}) {
+      absl::StatusOr<RestoreStats> restored =
+          RestorePartition(restorer_.get(), *topic, p, store_.get(),
+                           options_.restore_timeout_ms);
+      if (!restored.ok()) return restored.status();
+      records += restored->records;
+      if (restored->checkpoint_reset) {
+        Log(LogLevel::kWarning,
+            absl::StrCat("changelog ", *topic, "[", p,
+                         "] is younger than the local state (a new cluster?); "
+                         "keeping the local state"));
+      }
+    }
+    absl::StatusOr<std::unique_ptr<Partition>> part = OpenPartition(p);
+    if (!part.ok()) return part.status();
+    (*part)->committed =
+        tp->offset() >= 0 ? tp->offset() : RdKafka::Topic::OFFSET_BEGINNING;
+    partitions_[p] = std::move(*part);
+  }
+  stats_.restored_records += records;
+  std::vector<int32_t> ids;
+  for (const auto& [p, part] : partitions_) ids.push_back(p);
+  Log(LogLevel::kInfo,
+      absl::StrCat("assigned partitions [", absl::StrJoin(ids, ","), "] of ",
+                   options_.topics.transactions, "; restored ", records,
+                   " changelog records in ", NowMs() - started, " ms"));
+  if (RdKafka::ErrorCode e = consumer_->assign(parts);
+      e != RdKafka::ERR_NO_ERROR) {
+    partitions_.clear();
+    return absl::UnavailableError(
+        absl::StrCat("assign: ", RdKafka::err2str(e)));
+  }
+  assigned_.store(static_cast<int64_t>(partitions_.size()));
+  assigned_once_.store(true);
+  return absl::OkStatus();
+}
+
+absl::Status Service::Revoke() {
+  absl::Status s = CommitCycle();
+  if (!s.ok()) {
+    Log(LogLevel::kError,
+        absl::StrCat("commit before giving up partitions: ", s.message()));
+  }
+  partitions_.clear();
+  consumer_->unassign();
+  assigned_.store(0);
+  Log(LogLevel::kInfo, "partitions revoked");
+  return s;
+}
+
+void Service::ProduceDecision(const v1::Decision& decision,
+                              const std::string* input_key) {
+  if (options_.output_format == WireFormat::kJson) {
+    if (!engine::EncodeDecisionJson(decision, &out_).ok()) {
+      decision.SerializeToString(&out_);  // cannot happen: a valid message
+    }
+  } else {
+    decision.SerializeToString(&out_);
+  }
+  const std::string& key = decision.customer_id().empty() && input_key
+                               ? *input_key
+                               : decision.customer_id();
+  auto produce = [&](const std::string& topic) {
+    while (true) {
+      RdKafka::ErrorCode e = producer_->produce(
+          topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+          out_.data(), out_.size(), key.data(), key.size(), 0, nullptr);
+      if (e == RdKafka::ERR__QUEUE_FULL) {
+        producer_->poll(10);
+        continue;
+      }
+      if (e != RdKafka::ERR_NO_ERROR) {
+        // Not produced: the offset must not be committed.
+        reports_->Fail(
+            absl::StrCat("producing to ", topic, ": ", RdKafka::err2str(e)));
+      }
+      return e;
+    }
+  };
+  produce(options_.topics.decisions);
+  if (NeedsAttention(decision)) {
+    produce(options_.topics.alerts);
+    ++stats_.alerts;
+  }
+}
+
+void Service::ProduceDeadLetter(const RdKafka::Message& msg,
+                                absl::string_view why) {
+  ++stats_.dead_letters;
+  Log(LogLevel::kWarning,
+      absl::StrCat("dead letter: ", msg.topic_name(), "[", msg.partition(),
+                   "]@", msg.offset(), ": ", why));
+  RdKafka::Headers* headers = RdKafka::Headers::create();
+  headers->add("txscreen.error", std::string(why));
+  headers->add("txscreen.topic", msg.topic_name());
+  headers->add("txscreen.partition", absl::StrCat(msg.partition()));
+  headers->add("txscreen.offset", absl::StrCat(msg.offset()));
+  headers->add("txscreen.format",
+               options_.input_format == WireFormat::kJson ? "json" : "proto");
+  const std::string* key = msg.key();
+  while (true) {
+    RdKafka::ErrorCode e = producer_->produce(
+        options_.topics.dead_letter, RdKafka::Topic::PARTITION_UA,
+        RdKafka::Producer::RK_MSG_COPY, msg.payload(), msg.len(),
+        key != nullptr ? key->data() : nullptr,
+        key != nullptr ? key->size() : 0, 0, headers, nullptr);
+    if (e == RdKafka::ERR__QUEUE_FULL) {
+      producer_->poll(10);
+      continue;
+    }
+    if (e != RdKafka::ERR_NO_ERROR) {
+      delete headers;  // ours unless produce succeeded
+      reports_->Fail(
+          absl::StrCat("producing a dead letter: ", RdKafka::err2str(e)));
+    }
+    return;
+  }
+}
+
+void Service::Process(RdKafka::Message& msg) {
+  auto it = partitions_.find(msg.partition());
+  if (it == partitions_.end()) return;  // revoked meanwhile
+  Partition& part = *it->second;
+  const int64_t started_us = clock_.NowMicros();
+  ++stats_.consumed;
+  ++since_commit_;
+  part.next = msg.offset() + 1;
+  if (msg.payload() == nullptr) {
+    ProduceDeadLetter(msg, "message has no value");
+    return;
+  }
+  absl::string_view bytes(static_cast<const char*>(msg.payload()), msg.len());
+  absl::Status decoded = options_.input_format == WireFormat::kJson
+                             ? engine::DecodeTransactionJson(bytes, &tx_)
+                             : engine::DecodeTransactionProto(bytes, &tx_);
+  if (!decoded.ok()) {
+    ProduceDeadLetter(msg, decoded.message());
+    return;
+  }
+  absl::Status screened = part.screener->Screen(tx_, &decision_);
+  if (!screened.ok()) {
+    // The rules could not complete: the channel's fail-safe verdict, and
+    // the reason, so that a person looks at it.
+    ++stats_.fail_safe;
+    Log(LogLevel::kError,
+        absl::StrCat("transaction ", tx_.transaction_id(),
+                     ": screening failed: ", screened.message()));
+    decision_.Clear();
+    decision_.set_transaction_id(tx_.transaction_id());
+    decision_.set_customer_id(tx_.customer_id());
+    decision_.set_channel(tx_.channel());
+    const int channel = tx_.channel();
+    decision_.set_verdict(channel >= 0 && channel < rules::kChannelCount
+                              ? options_.fail_safe[channel]
+                              : v1::VERDICT_INTERCEPT);
+    decision_.add_notes(absl::StrCat(
+        "fail-safe verdict of the channel: the engine could not complete "
+        "screening (",
+        screened.message(), ")"));
+    decision_.set_ruleset_version(part.screener->rules().version());
+    SetTimestamp(started_us, decision_.mutable_decided_at());
+  }
+  ProduceDecision(decision_, msg.key());
+  ++stats_.decided;
+  if (decision_.verdict() == v1::VERDICT_REJECTED_INPUT) ++stats_.rejected;
+  if (decision_.duplicate()) ++stats_.duplicates;
+  if (decision_.late()) ++stats_.late;
+  if (observer_ != nullptr) {
+    const int64_t now_us = clock_.NowMicros();
+    const int64_t age_us =
+        tx_.has_occurred_at() ? now_us - TimestampMicros(tx_.occurred_at()) : 0;
+    observer_->Decided(decision_, now_us - started_us, age_us);
+  }
+}
+
+absl::Status Service::CommitCycle() {
+  next_commit_ms_ = NowMs() + options_.commit_interval_ms;
+  std::vector<Partition*> changed;
+  for (auto& [p, part] : partitions_) {
+    if (part->next >= 0) changed.push_back(part.get());
+  }
+  if (changed.empty()) return absl::OkStatus();
+  // 1. Every decision and dead letter so far is acknowledged.
+  if (producer_->flush(kKafkaTimeoutMs) != RdKafka::ERR_NO_ERROR) {
+    return AbortAndRewind(absl::StrCat("decisions not acknowledged within ",
+                                       kKafkaTimeoutMs, " ms"));
+  }
+  std::string why;
+  if (reports_->Failed(&why)) return AbortAndRewind(why);
+
+  // 2. State changes and offsets, in one Kafka transaction.
+  if (RdKafka::Error* e = txn_->begin_transaction()) {
+    std::unique_ptr<RdKafka::Error> owned(e);
+    return absl::InternalError(absl::StrCat("begin transaction: ", e->str()));
+  }
+  txn_reports_->Reset();
+  std::vector<std::vector<engine::StateWrite>> writes;
+  std::vector<RdKafka::TopicPartition*> offsets;
+  struct Free {
+    std::vector<RdKafka::TopicPartition*>* v;
+    ~Free() { RdKafka::TopicPartition::destroy(*v); }
+  } free_offsets{&offsets};
+  for (Partition* part : changed) {
+    writes.push_back(part->state->BuildFlush(absl::StrCat(part->next)));
+    const std::string prefix = engine::PartitionPrefix(part->id);
+    for (const engine::StateWrite& w : writes.back()) {
+      std::optional<ChangelogRecord> r =
+          ToChangelogRecord(w, prefix, options_.topics.changelog);
+      if (!r.has_value()) continue;
+      while (true) {
+        RdKafka::ErrorCode e = txn_->produce(
+            *r->topic, part->id, RdKafka::Producer::RK_MSG_COPY,
+            r->value.has_value() ? const_cast<char*>(r->value->data())
+                                 : nullptr,
+            r->value.has_value() ? r->value->size() : 0, r->key.data(),
+            r->key.size(), 0, nullptr);
+        if (e == RdKafka::ERR__QUEUE_FULL) {
+          txn_->poll(10);
+          continue;
+        }
+        if (e != RdKafka::ERR_NO_ERROR) {
+          return AbortAndRewind(
+              absl::StrCat("producing the changelog: ", RdKafka::err2str(e)));
+        }
+        break;
+      }
+    }
+    offsets.push_back(RdKafka::TopicPartition::create(
+        options_.topics.transactions, part->id, part->next));
+  }
+  std::unique_ptr<RdKafka::ConsumerGroupMetadata> group(
+      consumer_->groupMetadata());
+  auto txn_error = [&](RdKafka::Error* e,
+                       absl::string_view what) -> std::optional<absl::Status> {
+    if (e == nullptr) return std::nullopt;
+    std::unique_ptr<RdKafka::Error> owned(e);
+    if (e->is_fatal()) {
+      // Fenced by a newer incarnation of this instance, or worse.
+      return absl::AbortedError(absl::StrCat(what, ": ", e->str()));
+    }
+    return AbortAndRewind(absl::StrCat(what, ": ", e->str()));
+  };
+  if (auto s = txn_error(txn_->send_offsets_to_transaction(offsets, group.get(),
+                                                           kKafkaTimeoutMs),
+                         "committing offsets")) {
+    return *s;
+  }
+  if (auto s = txn_error(txn_->commit_transaction(kKafkaTimeoutMs),
+                         "committing the transaction")) {
+    return *s;
+  }
+  // 3. The local store, with the changelog checkpoints.
+  for (size_t i = 0; i < changed.size(); ++i) {
+    Partition* part = changed[i];
+    for (const std::string* topic : {&options_.topics.changelog.state,
+                                     &options_.topics.changelog.dedupe}) {
+      int64_t next = txn_reports_->NextOffset(*topic, part->id);
+      if (next >= 0) {
+        writes[i].push_back(CheckpointWrite(part->id, *topic, next));
+      }
+    }
+    if (absl::Status s = store_->Commit(writes[i]); !s.ok()) {
+      // Kafka has the state; a restart restores it from the changelog.
+      return absl::DataLossError(
+          absl::StrCat("local state store: ", s.message()));
+    }
+    part->state->FlushDone();
+    part->committed = part->next;
+    part->next = -1;
+  }
+  since_commit_ = 0;
+  ++stats_.commits;
+  return absl::OkStatus();
+}
+
+absl::Status Service::AbortAndRewind(absl::string_view why) {
+  ++stats_.aborts;
+  Log(LogLevel::kWarning,
+      absl::StrCat("commit failed, rewinding to the last commit: ", why));
+  if (RdKafka::Error* e = txn_->abort_transaction(kKafkaTimeoutMs)) {
+    std::unique_ptr<RdKafka::Error> owned(e);
+    // No transaction in progress is fine.
+    if (e->is_fatal()) {
+      return absl::AbortedError(absl::StrCat("abort: ", e->str()));
+    }
+  }
+  producer_->flush(kKafkaTimeoutMs);
+  reports_->Reset();
+  since_commit_ = 0;
+  for (auto& [p, part] : partitions_) {
+    const int64_t committed = part->committed;
+    absl::StatusOr<std::unique_ptr<Partition>> fresh = OpenPartition(p);
+    if (!fresh.ok()) return fresh.status();
+    part = std::move(*fresh);
+    part->committed = committed;
+    std::unique_ptr<RdKafka::TopicPartition> tp(RdKafka::TopicPartition::create(
+        options_.topics.transactions, p, committed));
+    if (RdKafka::ErrorCode e = consumer_->seek(*tp, kKafkaTimeoutMs);
+        e != RdKafka::ERR_NO_ERROR) {
+      return absl::UnavailableError(
+          absl::StrCat("rewinding partition ", p, ": ", RdKafka::err2str(e)));
+    }
+  }
+  return absl::OkStatus();
+}
+
+void Service::ApplyPendingRules() {
+  std::shared_ptr<const rules::RuleSet> r;
+  {
+    absl::MutexLock lock(&rules_mu_);
+    if (pending_rules_ == nullptr) return;
+    r = std::move(pending_rules_);
+    pending_rules_ = nullptr;
+    rules_ = r;
+  }
+  for (auto& [p, part] : partitions_) part->screener->SetRules(r);
+  Log(LogLevel::kInfo, absl::StrCat("rules ", r->version(), " active"));
+}
+
+absl::Status Service::Reload() {
+  rules::LoadResult pack = rules::LoadRulePack(options_.rules);
+  absl::MutexLock lock(&rules_mu_);
+  if (!pack.errors.empty()) {
+    ++stats_.reload_failures;
+    rules_error_ = absl::StrJoin(pack.errors, "\n");
+    Log(LogLevel::kError,
+        absl::StrCat("rule reload failed; the active rules stay:\n",
+                     rules_error_));
+    return absl::InvalidArgumentError(rules_error_);
+  }
+  ++stats_.reloads;
+  rules_error_.clear();
+  rules_loaded_at_ =
+      absl::FormatTime(absl::RFC3339_sec, absl::Now(), absl::UTCTimeZone());
+  pending_rules_ = pack.rule_set;
+  Log(LogLevel::kInfo, absl::StrCat("rules ", pack.rule_set->version(),
+                                    " loaded; active from the next "
+                                    "transaction"));
+  return absl::OkStatus();
+}
+
+bool Service::Ready(std::string* why) const {
+  if (restoring_.load()) {
+    *why = "restoring partition state from the changelog";
+    return false;
+  }
+  if (!assigned_once_.load()) {
+    *why = "waiting for the consumer group to assign partitions";
+    return false;
+  }
+  if (!fatal_.ok()) {
+    *why = std::string(fatal_.message());
+    return false;
+  }
+  return true;
+}
+
+std::string Service::RulesStatusJson() const {
+  auto quote = [](absl::string_view s) {
+    std::string out = "\"";
+    for (char c : s) {
+      switch (c) {
+        case '"':
+          out += "\\\"";
+          break;
+        case '\\':
+          out += "\\\\";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        default:
+          if (static_cast<unsigned char>(c) < 0x20) {
+            absl::StrAppend(
+                &out, "\\u00",
+                absl::Hex(static_cast<unsigned char>(c), absl::kZeroPad2));
+          } else {
+            out += c;
+          }
+      }
+    }
+    return out + "\"";
+  };
+  absl::MutexLock lock(&rules_mu_);
+  return absl::StrCat(
+      "{\"active_version\":", quote(rules_->version()), ",\"pending_version\":",
+      pending_rules_ ? quote(pending_rules_->version()) : "null",
+      ",\"loaded_at\":", quote(rules_loaded_at_),
+      ",\"rules\":", rules_->rules().size(), ",\"paths\":[",
+      absl::StrJoin(options_.rules, ",",
+                    [&](std::string* out, const std::string& p) {
+                      out->append(quote(p));
+                    }),
+      "],\"last_error\":", rules_error_.empty() ? "null" : quote(rules_error_),
+      "}");
+}
+
+std::vector<PartitionLag> Service::Lag() const {
+  absl::MutexLock lock(&lag_mu_);
+  return lag_;
+}
+
+double Service::Throughput() const {
+  absl::MutexLock lock(&lag_mu_);
+  return throughput_;
+}
+
+void Service::UpdateThroughput() {
+  const int64_t now = NowMs();
+  if (now - throughput_at_ms_ < 1000) return;
+  std::vector<PartitionLag> lag;
+  std::vector<RdKafka::TopicPartition*> positions;
+  for (const auto& [p, part] : partitions_) {
+    positions.push_back(
+        RdKafka::TopicPartition::create(options_.topics.transactions, p));
+  }
+  if (!positions.empty() &&
+      consumer_->position(positions) == RdKafka::ERR_NO_ERROR) {
+    for (RdKafka::TopicPartition* tp : positions) {
+      int64_t low = 0, high = 0;
+      if (consumer_->get_watermark_offsets(tp->topic(), tp->partition(), &low,
+                                           &high) != RdKafka::ERR_NO_ERROR ||
+          high < 0) {
+        continue;
+      }
+      int64_t at = tp->offset() >= 0 ? tp->offset() : low;
+      lag.push_back({tp->partition(), std::max<int64_t>(0, high - at)});
+    }
+  }
+  RdKafka::TopicPartition::destroy(positions);
+  const int64_t decided = stats_.decided.load();
+  absl::MutexLock lock(&lag_mu_);
+  if (throughput_at_ms_ > 0) {
+    const double rate = 1000.0 *
+                        static_cast<double>(decided - throughput_decided_) /
+                        static_cast<double>(now - throughput_at_ms_);
+    throughput_ = throughput_ == 0 ? rate : 0.7 * throughput_ + 0.3 * rate;
+  }
+  throughput_at_ms_ = now;
+  throughput_decided_ = decided;
+  lag_ = std::move(lag);
+}
+
+absl::Status Service::Run() {
+  if (RdKafka::ErrorCode e =
+          consumer_->subscribe({options_.topics.transactions});
+      e != RdKafka::ERR_NO_ERROR) {
+    return absl::UnavailableError(
+        absl::StrCat("subscribe: ", RdKafka::err2str(e)));
+  }
+  Log(LogLevel::kInfo, absl::StrCat("consuming ", options_.topics.transactions,
+                                    " at ", bootstrap_, " as ", options_.group,
+                                    "/", options_.instance_id));
+  next_commit_ms_ = NowMs() + options_.commit_interval_ms;
+  int64_t last_error_log_ms = 0;
+  while (!stop_.load() && fatal_.ok()) {
+    ApplyPendingRules();
+    const int wait = static_cast<int>(
+        std::clamp<int64_t>(next_commit_ms_ - NowMs(), 0, 100));
+    std::unique_ptr<RdKafka::Message> msg(consumer_->consume(wait));
+    switch (msg->err()) {
+      case RdKafka::ERR_NO_ERROR:
+        Process(*msg);
+        break;
+      case RdKafka::ERR__TIMED_OUT:
+      case RdKafka::ERR__PARTITION_EOF:
+        break;
+      case RdKafka::ERR__FATAL:
+        fatal_ = absl::AbortedError(absl::StrCat("consumer: ", msg->errstr()));
+        break;
+      default:
+        // Broker down, transport errors: librdkafka reconnects by itself.
+        if (NowMs() - last_error_log_ms > 5000) {
+          last_error_log_ms = NowMs();
+          Log(LogLevel::kWarning, absl::StrCat("consumer: ", msg->errstr()));
+        }
+    }
+    producer_->poll(0);
+    if (fatal_.ok() && (NowMs() >= next_commit_ms_ ||
+                        since_commit_ >= options_.commit_max_transactions)) {
+      if (absl::Status s = CommitCycle(); !s.ok()) fatal_ = s;
+    }
+    UpdateThroughput();
+  }
+  if (fatal_.ok()) {
+    if (absl::Status s = CommitCycle(); !s.ok()) fatal_ = s;
+  }
+  Log(LogLevel::kInfo, "leaving the consumer group");
+  consumer_->close();
+  producer_->flush(kKafkaTimeoutMs);
+  if (!fatal_.ok()) {
+    Log(LogLevel::kError, absl::StrCat("stopped: ", fatal_.message()));
+  }
+  return fatal_;
+}
+
+}  // namespace txscreen::serve

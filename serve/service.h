@@ -1,0 +1,232 @@
+// File: service.h
+//
+// `txscreen serve`: the engine core on Kafka.
+//
+// One processing thread consumes the transactions topic as a member of a
+// consumer group and runs one Screener per assigned partition (key =
+// customer id, so a customer's state is local to one partition). Every
+// decision is produced at once (idempotent producer, key = customer id) to
+// the decisions topic and, when it needs attention, to the alerts topic;
+// undecodable bytes go to the dead-letter topic. Every commit interval:
+//
+//   1. wait until every decision and dead letter produced so far is
+//      acknowledged;
+//   2. in one Kafka transaction: the state changes since the last commit
+//      (changelog topics, see changelog.h) and the consumer offsets;
+//   3. then the same writes to the local RocksDB, with the changelog
+//      checkpoint.
+//
+// So an offset is committed only once its decision is delivered and its
+// state change is safe in Kafka; a crash at any point replays from the last
+// committed offset over the state of that same commit, which yields the
+// same decisions (consumers may see a decision twice, never miss one), and
+// each transaction changes state exactly once. When a transaction cannot be
+// committed it is aborted, the partitions' in-memory state is dropped and
+// consumption rewinds to the last commit.
+//
+// A partition assigned to this instance is restored from the changelog
+// (from the local checkpoint to the end) before anything on it is decided.
+//
+// Thread safety: Run() on one thread; Stop(), RequestReload(), Ready() and
+// the admin endpoints from any thread.
+#ifndef TXSCREEN_SERVE_SERVICE_H_
+#define TXSCREEN_SERVE_SERVICE_H_
+
+#include <array>
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "engine/screener.h"
+#include "rules/rule_set.h"
+#include "serve/changelog.h"
+#include "serve/kafka_util.h"
+#include "txscreen/v1/decision.pb.h"
+
+namespace txscreen::serve {
+
+enum class WireFormat { kProto, kJson };
+
+struct ServeTopics {
+  std::string transactions = "txscreen.transactions";
+  std::string decisions = "txscreen.decisions";
+  std::string alerts = "txscreen.alerts";
+  std::string dead_letter = "txscreen.dead-letter";
+  ChangelogTopics changelog;
+};
+
+struct ServeOptions {
+  // Bootstrap servers; empty = an embedded cluster (EmbeddedKafka).
+  std::string brokers;
+  std::string group = "txscreen";
+  // Stable per instance (with the group: the transactional id, which fences
+  // an earlier incarnation after a crash). Default: derived from the state
+  // directory's absolute path.
+  std::string instance_id;
+  std::vector<std::string> rules;  // rule pack directories or files
+  std::string state_dir = "txscreen-data";
+  WireFormat input_format = WireFormat::kProto;
+  WireFormat output_format = WireFormat::kProto;
+  ServeTopics topics;
+  // Partitions of the topics created when missing (and of the embedded
+  // cluster's topics).
+  int partitions = 6;
+  bool create_topics = true;
+  // Passed to librdkafka for every client (SASL/TLS included).
+  KafkaSettings kafka;
+  // Commit (changelog + offsets) at least this often, and after this many
+  // transactions.
+  int commit_interval_ms = 100;
+  int commit_max_transactions = 20000;
+  // Budgets (deadline = occurred_at + budget).
+  engine::ScreenerOptions screener;
+  // Verdict when the engine cannot complete a transaction's screening
+  // (state store failure), per channel number.
+  std::array<txscreen::v1::Verdict, rules::kChannelCount> fail_safe{};
+  // Changelog restore of one partition must finish within this.
+  int restore_timeout_ms = 10 * 60 * 1000;
+};
+
+// Defaults of ServeOptions::fail_safe: counter and VTM -> INTERCEPT (a
+// person checks), phone/online/mobile -> DELAY, ATM/POS -> REVIEW.
+std::array<txscreen::v1::Verdict, rules::kChannelCount> DefaultFailSafe();
+
+// Counters exported as metrics; monotonic.
+struct ServeStats {
+  std::atomic<int64_t> consumed{0};
+  std::atomic<int64_t> decided{0};
+  std::atomic<int64_t> alerts{0};
+  std::atomic<int64_t> rejected{0};
+  std::atomic<int64_t> duplicates{0};
+  std::atomic<int64_t> late{0};
+  std::atomic<int64_t> dead_letters{0};
+  std::atomic<int64_t> fail_safe{0};
+  std::atomic<int64_t> commits{0};
+  std::atomic<int64_t> aborts{0};
+  std::atomic<int64_t> delivery_errors{0};
+  std::atomic<int64_t> restored_records{0};
+  std::atomic<int64_t> rebalances{0};
+  std::atomic<int64_t> reloads{0};
+  std::atomic<int64_t> reload_failures{0};
+};
+
+// Observer of each decision (metrics: latency, hits per rule). Called on
+// the processing thread.
+class DecisionObserver {
+ public:
+  virtual ~DecisionObserver() = default;
+  // `engine_us`: consume to produce; `age_us`: decided_at - occurred_at.
+  virtual void Decided(const txscreen::v1::Decision& decision,
+                       int64_t engine_us, int64_t age_us) = 0;
+};
+
+struct PartitionLag {
+  int32_t partition;
+  int64_t lag;  // messages behind the high watermark
+};
+
+class Service {
+ public:
+  // Loads the rules, opens the state, starts the embedded cluster if no
+  // brokers are given, creates missing topics, connects. Errors name what
+  // failed.
+  static absl::StatusOr<std::unique_ptr<Service>> Create(ServeOptions options);
+  ~Service();
+
+  // Consumes until Stop(); then commits, leaves the group and returns.
+  // Returns an error for failures it cannot recover from (fenced by a newer
+  // instance, the local state store failing).
+  absl::Status Run();
+  void Stop() { stop_.store(true); }
+  // Reloads the rule files; the new rules take effect between transactions
+  // of the processing thread. On error the old rules stay active.
+  absl::Status Reload();
+
+  const std::string& bootstrap() const { return bootstrap_; }
+  bool embedded() const { return embedded_ != nullptr; }
+  // Ready: rules loaded, partitions assigned and restored.
+  bool Ready(std::string* why) const;
+  const ServeStats& stats() const { return stats_; }
+  void set_observer(DecisionObserver* observer) { observer_ = observer; }
+
+  // Rules status as JSON: active version, last load error.
+  std::string RulesStatusJson() const;
+  std::shared_ptr<const rules::RuleSet> rules() const;
+  std::vector<PartitionLag> Lag() const;
+  // Transactions decided per second, averaged over the last few seconds.
+  double Throughput() const;
+  // Entities cached in memory, all partitions.
+  int64_t assigned_partitions() const { return assigned_.load(); }
+
+ private:
+  class Rebalancer;
+  class DeliveryReports;
+  struct Partition;
+
+  explicit Service(ServeOptions options);
+  absl::Status Start();
+  void Process(RdKafka::Message& msg);
+  absl::Status CommitCycle();
+  // After a failed commit: abort, drop in-memory state, rewind.
+  absl::Status AbortAndRewind(absl::string_view why);
+  absl::Status Assign(const std::vector<RdKafka::TopicPartition*>& parts);
+  absl::Status Revoke();
+  absl::StatusOr<std::unique_ptr<Partition>> OpenPartition(int32_t p);
+  void ProduceDecision(const txscreen::v1::Decision& decision,
+                       const std::string* key);
+  void ProduceDeadLetter(const RdKafka::Message& msg, absl::string_view why);
+  void ApplyPendingRules();
+  void UpdateThroughput();
+
+  ServeOptions options_;
+  std::unique_ptr<EmbeddedKafka> embedded_;
+  std::string bootstrap_;
+  std::unique_ptr<engine::StateStore> store_;
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+  std::unique_ptr<RdKafka::KafkaConsumer> restorer_;
+  std::unique_ptr<RdKafka::Producer> producer_;  // decisions, alerts, DLQ
+  std::unique_ptr<RdKafka::Producer> txn_;       // changelog + offsets
+  std::unique_ptr<Rebalancer> rebalancer_;
+  std::unique_ptr<DeliveryReports> reports_;
+  std::unique_ptr<DeliveryReports> txn_reports_;
+  engine::SystemClock clock_;
+
+  std::map<int32_t, std::unique_ptr<Partition>> partitions_;
+  int64_t since_commit_ = 0;
+  int64_t next_commit_ms_ = 0;
+  absl::Status fatal_;
+  DecisionObserver* observer_ = nullptr;
+
+  mutable absl::Mutex rules_mu_;
+  std::shared_ptr<const rules::RuleSet> rules_ ABSL_GUARDED_BY(rules_mu_);
+  std::shared_ptr<const rules::RuleSet> pending_rules_
+      ABSL_GUARDED_BY(rules_mu_);
+  std::string rules_error_ ABSL_GUARDED_BY(rules_mu_);
+  std::string rules_loaded_at_ ABSL_GUARDED_BY(rules_mu_);
+
+  mutable absl::Mutex lag_mu_;
+  std::vector<PartitionLag> lag_ ABSL_GUARDED_BY(lag_mu_);
+  double throughput_ ABSL_GUARDED_BY(lag_mu_) = 0;
+  int64_t throughput_at_ms_ = 0;
+  int64_t throughput_decided_ = 0;
+
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> restoring_{false};
+  std::atomic<bool> assigned_once_{false};
+  std::atomic<int64_t> assigned_{0};
+  ServeStats stats_;
+
+  // Scratch, reused per transaction.
+  txscreen::v1::Transaction tx_;
+  txscreen::v1::Decision decision_;
+  std::string out_;
+};
+
+}  // namespace txscreen::serve
+
+#endif  // TXSCREEN_SERVE_SERVICE_H_

@@ -1,0 +1,114 @@
+#include "serve/service_metrics.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+
+namespace txscreen::serve {
+
+namespace v1 = ::txscreen::v1;
+
+ServiceMetrics::ServiceMetrics(Service* service) : service_(service) {
+  MetricsRegistry& r = registry_;
+  verdicts_ =
+      r.AddCounterFamily("txscreen_decisions_total",
+                         "Decisions produced, by verdict.", {"verdict"});
+  hits_ = r.AddCounterFamily("txscreen_rule_hits_total",
+                             "Rule hits, by rule id.", {"rule"});
+  engine_latency_ =
+      r.AddHistogram("txscreen_engine_latency_seconds",
+                     "From consuming a transaction to producing its decision.",
+                     LatencyBucketsSeconds());
+  decision_age_ = r.AddHistogram(
+      "txscreen_decision_age_seconds",
+      "From occurred_at (event time) to the decision: what the 10-second "
+      "budget is about.",
+      LatencyBucketsSeconds());
+  const ServeStats* s = &service->stats();
+  auto counter = [&](const char* name, const char* help,
+                     const std::atomic<int64_t>* value) {
+    // Monotonic values kept by the service: exported at scrape time.
+    r.AddCallbackCounter(
+        name, help, [value] { return static_cast<double>(value->load()); });
+  };
+  counter("txscreen_consumed_total", "Messages consumed.", &s->consumed);
+  counter("txscreen_alerts_total", "Decisions sent to the alerts topic.",
+          &s->alerts);
+  counter("txscreen_rejected_inputs_total",
+          "Decisions with VERDICT_REJECTED_INPUT.", &s->rejected);
+  counter("txscreen_duplicates_total",
+          "Transactions answered as duplicates of an earlier id.",
+          &s->duplicates);
+  counter("txscreen_late_decisions_total", "Decisions after their deadline.",
+          &s->late);
+  counter("txscreen_dead_letters_total",
+          "Undecodable messages sent to the dead-letter topic.",
+          &s->dead_letters);
+  counter("txscreen_fail_safe_total",
+          "Decisions with the channel's fail-safe verdict (engine error).",
+          &s->fail_safe);
+  counter("txscreen_commits_total", "Kafka transactions committed.",
+          &s->commits);
+  counter("txscreen_commit_aborts_total",
+          "Commits aborted and rewound (the batch is decided again).",
+          &s->aborts);
+  counter("txscreen_delivery_errors_total",
+          "Decisions or dead letters Kafka did not accept.",
+          &s->delivery_errors);
+  counter("txscreen_restored_records_total",
+          "Changelog records restored into the local state.",
+          &s->restored_records);
+  counter("txscreen_rebalances_total", "Consumer group rebalances.",
+          &s->rebalances);
+  counter("txscreen_rule_reloads_total", "Successful rule reloads.",
+          &s->reloads);
+  counter("txscreen_rule_reload_failures_total",
+          "Rule reloads refused (the old rules stayed active).",
+          &s->reload_failures);
+  r.AddCallbackGauge(
+      "txscreen_assigned_partitions",
+      "Input partitions assigned to this instance.", [service] {
+        return static_cast<double>(service->assigned_partitions());
+      });
+  r.AddCallbackGauge("txscreen_throughput_per_second",
+                     "Transactions decided per second (smoothed).",
+                     [service] { return service->Throughput(); });
+  r.AddCallbackGaugeFamily("txscreen_consumer_lag",
+                           "Messages behind the end of the partition.",
+                           {"partition"}, [service] {
+                             LabelledValues out;
+                             for (const PartitionLag& l : service->Lag()) {
+                               out.push_back({{absl::StrCat(l.partition)},
+                                              static_cast<double>(l.lag)});
+                             }
+                             return out;
+                           });
+  r.AddCallbackGauge(
+      "txscreen_estimated_drain_seconds",
+      "Consumer lag divided by the current throughput: how long a new "
+      "transaction waits. Above the budget, decisions will be late.",
+      [service] {
+        int64_t lag = 0;
+        for (const PartitionLag& l : service->Lag()) lag += l.lag;
+        if (lag == 0) return 0.0;
+        const double rate = service->Throughput();
+        return rate > 0 ? static_cast<double>(lag) / rate : 1e9;
+      });
+  r.AddCallbackGauge("txscreen_ready", "1 when ready to decide.", [service] {
+    std::string why;
+    return service->Ready(&why) ? 1.0 : 0.0;
+  });
+}
+
+void ServiceMetrics::Decided(const v1::Decision& decision, int64_t engine_us,
+                             int64_t age_us) {
+  verdicts_->With({v1::Verdict_Name(decision.verdict())})->Increment();
+  for (const v1::RuleHit& hit : decision.hits()) {
+    hits_->With({hit.rule_id()})->Increment();
+  }
+  engine_latency_->Observe(static_cast<double>(engine_us) / 1e6);
+  decision_age_->Observe(static_cast<double>(std::max<int64_t>(0, age_us)) /
+                         1e6);
+}
+
+}  // namespace txscreen::serve

@@ -1,0 +1,39 @@
+// File: service_metrics.h
+//
+// The service's Prometheus metrics (GET /metrics): throughput and verdicts,
+// decision latency, consumer lag and the estimated time to drain it, late
+// decisions, hits per rule, dead letters, rejected inputs, commits, restores,
+// rule reloads, state size.
+//
+// Thread safety: Decided() on the processing thread; Render() from any.
+#ifndef TXSCREEN_SERVE_SERVICE_METRICS_H_
+#define TXSCREEN_SERVE_SERVICE_METRICS_H_
+
+#include <string>
+
+#include "serve/metrics.h"
+#include "serve/service.h"
+
+namespace txscreen::serve {
+
+class ServiceMetrics : public DecisionObserver {
+ public:
+  // `service` must outlive this object.
+  explicit ServiceMetrics(Service* service);
+
+  void Decided(const txscreen::v1::Decision& decision, int64_t engine_us,
+               int64_t age_us) override;
+  std::string Render() const { return registry_.Render(); }
+
+ private:
+  Service* service_;
+  MetricsRegistry registry_;
+  CounterFamily* verdicts_;
+  CounterFamily* hits_;
+  Histogram* engine_latency_;
+  Histogram* decision_age_;
+};
+
+}  // namespace txscreen::serve
+
+#endif  // TXSCREEN_SERVE_SERVICE_METRICS_H_

@@ -1,0 +1,665 @@
+// Integration tests of `txscreen serve` against a real Apache Kafka broker
+// (tools/test starts one and sets TXSCREEN_KAFKA_BROKERS; without it these
+// tests skip, or fail when TXSCREEN_REQUIRE_KAFKA=1), and of the embedded
+// mode with kcat. The engine runs as a separate process, as in production,
+// so that it can be killed with SIGKILL.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "bench/transaction_generator.h"
+#include "engine/partition_state.h"
+#include "engine/state_store.h"
+#include "engine/transaction_codec.h"
+#include "engine/window.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/util/json_util.h"
+#include "gtest/gtest.h"
+#include "librdkafka/rdkafkacpp.h"
+#include "rules/rule_pack_loader.h"
+#include "rules/stable_hash.h"
+#include "txscreen/v1/decision.pb.h"
+
+namespace txscreen {
+namespace {
+
+namespace v1 = ::txscreen::v1;
+using ::testing::IsEmpty;
+
+constexpr char kBinary[] = TXSCREEN_BIN;
+constexpr char kSourceDir[] = TXSCREEN_SOURCE_DIR;
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string Brokers() {
+  const char* b = std::getenv("TXSCREEN_KAFKA_BROKERS");
+  return b != nullptr ? b : "";
+}
+
+#define REQUIRE_KAFKA()                                                 \
+  do {                                                                  \
+    if (Brokers().empty()) {                                            \
+      if (std::getenv("TXSCREEN_REQUIRE_KAFKA") != nullptr) {           \
+        FAIL() << "TXSCREEN_KAFKA_BROKERS is not set (tools/test sets " \
+                  "it after starting the broker)";                      \
+      }                                                                 \
+      GTEST_SKIP() << "no Kafka broker: run through tools/test";        \
+    }                                                                   \
+  } while (0)
+
+// A fresh temporary directory, removed at the end.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "txscreen-serve-XXXXXX")
+            .string();
+    path_ = mkdtemp(pattern.data());
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// `txscreen serve` as a child process; stdout and stderr go to files.
+class ServeProcess {
+ public:
+  ServeProcess(std::vector<std::string> args, const std::string& log_dir)
+      : stdout_path_(absl::StrCat(log_dir, "/serve.", ++count_, ".out")),
+        stderr_path_(absl::StrCat(log_dir, "/serve.", count_, ".err")) {
+    args.insert(args.begin(), {kBinary, "serve"});
+    pid_ = fork();
+    if (pid_ == 0) {
+      int out = open(stdout_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      int err = open(stderr_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(out, 1);
+      dup2(err, 2);
+      std::vector<char*> argv;
+      for (std::string& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(kBinary, argv.data());
+      _exit(127);
+    }
+  }
+  ~ServeProcess() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  void Signal(int sig) { kill(pid_, sig); }
+  // Exit status (or 128 + signal), -1 on timeout.
+  int Wait(int timeout_ms) {
+    const int64_t deadline = NowMs() + timeout_ms;
+    while (NowMs() < deadline) {
+      int status = 0;
+      pid_t r = waitpid(pid_, &status, WNOHANG);
+      if (r == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return -1;
+  }
+  // Waits until stderr contains `text` (e.g. the service is consuming: its
+  // topics exist). False on timeout or exit.
+  bool WaitForLog(const std::string& text, int timeout_ms) {
+    const int64_t deadline = NowMs() + timeout_ms;
+    while (NowMs() < deadline) {
+      if (Stderr().find(text) != std::string::npos) return true;
+      if (pid_ > 0 && waitpid(pid_, nullptr, WNOHANG) == pid_) {
+        pid_ = -1;
+        return false;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  }
+  std::string Stdout() const { return ReadFile(stdout_path_); }
+  std::string Stderr() const { return ReadFile(stderr_path_); }
+  static std::string ReadFile(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  }
+
+ private:
+  static inline int count_ = 0;
+  std::string stdout_path_, stderr_path_;
+  pid_t pid_ = -1;
+};
+
+std::unique_ptr<RdKafka::Producer> MakeProducer(const std::string& brokers) {
+  std::unique_ptr<RdKafka::Conf> conf(
+      RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  std::string error;
+  conf->set("bootstrap.servers", brokers, error);
+  conf->set("linger.ms", "5", error);
+  return std::unique_ptr<RdKafka::Producer>(
+      RdKafka::Producer::create(conf.get(), error));
+}
+
+void Produce(RdKafka::Producer* producer, const std::string& topic,
+             int32_t partition, const std::string& key,
+             const std::string& value) {
+  while (true) {
+    RdKafka::ErrorCode e =
+        producer->produce(topic, partition, RdKafka::Producer::RK_MSG_COPY,
+                          const_cast<char*>(value.data()), value.size(),
+                          key.data(), key.size(), 0, nullptr);
+    if (e == RdKafka::ERR__QUEUE_FULL) {
+      producer->poll(50);
+      continue;
+    }
+    ASSERT_EQ(e, RdKafka::ERR_NO_ERROR) << RdKafka::err2str(e);
+    return;
+  }
+}
+
+// Reads a topic from the beginning (all partitions) with its own group.
+class TopicReader {
+ public:
+  TopicReader(const std::string& brokers, const std::string& topic) {
+    std::unique_ptr<RdKafka::Conf> conf(
+        RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+    std::string error;
+    conf->set("bootstrap.servers", brokers, error);
+    conf->set("group.id", absl::StrCat("reader-", getpid(), "-", ++count_),
+              error);
+    conf->set("auto.offset.reset", "earliest", error);
+    conf->set("enable.auto.commit", "false", error);
+    conf->set("fetch.wait.max.ms", "20", error);
+    consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), error));
+    consumer_->subscribe({topic});
+  }
+  ~TopicReader() { consumer_->close(); }
+
+  // Reads until `done(messages)` or the timeout.
+  template <typename Done>
+  void ReadUntil(Done done, int timeout_ms) {
+    const int64_t deadline = NowMs() + timeout_ms;
+    while (!done(messages_) && NowMs() < deadline) {
+      std::unique_ptr<RdKafka::Message> m(consumer_->consume(100));
+      if (m->err() != RdKafka::ERR_NO_ERROR) continue;
+      Message msg;
+      msg.value.assign(static_cast<const char*>(m->payload()), m->len());
+      if (m->key() != nullptr) msg.key = *m->key();
+      if (RdKafka::Headers* h = m->headers()) {
+        for (const RdKafka::Headers::Header& header : h->get_all()) {
+          msg.headers[header.key()] = std::string(
+              static_cast<const char*>(header.value()), header.value_size());
+        }
+      }
+      messages_.push_back(std::move(msg));
+    }
+  }
+  struct Message {
+    std::string key, value;
+    std::map<std::string, std::string> headers;
+  };
+  const std::vector<Message>& messages() const { return messages_; }
+
+ private:
+  static inline int count_ = 0;
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+  std::vector<Message> messages_;
+};
+
+std::string ToJson(const google::protobuf::Message& m) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  EXPECT_TRUE(
+      google::protobuf::util::MessageToJsonString(m, &out, options).ok());
+  return out;
+}
+
+// Test traffic: `n` generated transactions of `customers` customers.
+std::vector<v1::Transaction> Traffic(int n, int customers) {
+  bench::GeneratorOptions options;
+  options.customers = customers;
+  bench::TransactionGenerator gen(options);
+  std::vector<v1::Transaction> out(n);
+  for (v1::Transaction& tx : out) gen.Next(&tx);
+  return out;
+}
+
+// The decisions `txscreen screen` makes for `txs`, in order.
+std::vector<v1::Decision> Screen(const std::vector<v1::Transaction>& txs,
+                                 const std::string& rules,
+                                 const std::string& dir) {
+  const std::string in = dir + "/screen.in.jsonl",
+                    out = dir + "/screen.out.jsonl";
+  {
+    std::ofstream f(in);
+    for (const v1::Transaction& tx : txs) f << ToJson(tx) << "\n";
+  }
+  std::string command = absl::StrCat(kBinary, " screen --rules ", rules,
+                                     " --input ", in, " --output ", out);
+  EXPECT_EQ(std::system(command.c_str()), 0) << command;
+  std::vector<v1::Decision> decisions;
+  std::ifstream f(out);
+  std::string line;
+  while (std::getline(f, line)) {
+    v1::Decision d;
+    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(line, &d).ok());
+    decisions.push_back(d);
+  }
+  return decisions;
+}
+
+// Per-test topic names, so that tests never see each other's messages.
+struct Names {
+  explicit Names(const std::string& tag) {
+    const std::string p = absl::StrCat("it", getpid(), ".", tag, ".");
+    transactions = p + "transactions";
+    decisions = p + "decisions";
+    alerts = p + "alerts";
+    dead_letter = p + "dead-letter";
+    state = p + "state-changelog";
+    dedupe = p + "dedupe-changelog";
+    group = p + "group";
+  }
+  std::vector<std::string> Flags() const {
+    return {"--topic.transactions",
+            transactions,
+            "--topic.decisions",
+            decisions,
+            "--topic.alerts",
+            alerts,
+            "--topic.dead-letter",
+            dead_letter,
+            "--topic.state-changelog",
+            state,
+            "--topic.dedupe-changelog",
+            dedupe,
+            "--group",
+            group};
+  }
+  std::string transactions, decisions, alerts, dead_letter, state, dedupe,
+      group;
+};
+
+std::vector<std::string> Concat(std::vector<std::string> a,
+                                const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+v1::Decision ParseDecision(const std::string& bytes, bool json) {
+  v1::Decision d;
+  if (json) {
+    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(bytes, &d).ok())
+        << bytes;
+  } else {
+    EXPECT_TRUE(d.ParseFromString(bytes));
+  }
+  return d;
+}
+
+// --- Round trip ------------------------------------------------------------
+
+void RoundTrip(bool json) {
+  const std::string brokers = Brokers();
+  TempDir dir;
+  Names names(json ? "rt-json" : "rt-proto");
+  const std::vector<v1::Transaction> txs = Traffic(10000, 2000);
+  const std::string rules = absl::StrCat(kSourceDir, "/rules/packs/cn");
+  // One partition: serve decides in the order of the file, as screen does.
+  ServeProcess serve(
+      Concat({"--brokers", brokers, "--rules", rules, "--state-dir",
+              dir.path() + "/state", "--partitions", "1", "--http", "off",
+              "--input-format", json ? "json" : "proto", "--output-format",
+              json ? "json" : "proto"},
+             names.Flags()),
+      dir.path());
+  // It creates its topics; producing first would auto-create them.
+  ASSERT_TRUE(serve.WaitForLog("consuming ", 60000)) << serve.Stderr();
+  auto producer = MakeProducer(brokers);
+  for (const v1::Transaction& tx : txs) {
+    Produce(producer.get(), names.transactions, RdKafka::Topic::PARTITION_UA,
+            tx.customer_id(), json ? ToJson(tx) : tx.SerializeAsString());
+  }
+  ASSERT_EQ(producer->flush(30000), RdKafka::ERR_NO_ERROR);
+
+  TopicReader reader(brokers, names.decisions);
+  reader.ReadUntil([&](const auto& m) { return m.size() >= txs.size(); },
+                   120000);
+  ASSERT_EQ(reader.messages().size(), txs.size()) << serve.Stderr();
+  const std::vector<v1::Decision> expected = Screen(txs, rules, dir.path());
+  ASSERT_EQ(expected.size(), txs.size());
+  int alerts = 0;
+  for (size_t i = 0; i < txs.size(); ++i) {
+    v1::Decision got = ParseDecision(reader.messages()[i].value, json);
+    ASSERT_EQ(got.transaction_id(), expected[i].transaction_id()) << i;
+    EXPECT_EQ(got.verdict(), expected[i].verdict()) << got.transaction_id();
+    EXPECT_EQ(got.duplicate(), expected[i].duplicate()) << i;
+    EXPECT_EQ(reader.messages()[i].key, got.customer_id());
+    if (got.verdict() != v1::VERDICT_ALLOW || got.reports_size() > 0) {
+      ++alerts;
+    }
+  }
+  EXPECT_GT(alerts, 0);
+  // Exactly one decision each: nothing more arrives.
+  reader.ReadUntil([&](const auto& m) { return m.size() > txs.size(); }, 2000);
+  EXPECT_EQ(reader.messages().size(), txs.size());
+  TopicReader alert_reader(brokers, names.alerts);
+  alert_reader.ReadUntil(
+      [&](const auto& m) { return static_cast<int>(m.size()) >= alerts; },
+      30000);
+  EXPECT_EQ(static_cast<int>(alert_reader.messages().size()), alerts);
+
+  serve.Signal(SIGTERM);
+  EXPECT_EQ(serve.Wait(30000), 0) << serve.Stderr();
+}
+
+TEST(ServeIntegrationTest, RoundTripProto) {
+  REQUIRE_KAFKA();
+  RoundTrip(false);
+}
+
+TEST(ServeIntegrationTest, RoundTripJson) {
+  REQUIRE_KAFKA();
+  RoundTrip(true);
+}
+
+// --- Poison messages ---------------------------------------------------------
+
+TEST(ServeIntegrationTest, PoisonGoesToDeadLettersAndTheRestIsDecided) {
+  REQUIRE_KAFKA();
+  const std::string brokers = Brokers();
+  TempDir dir;
+  Names names("poison");
+  const std::vector<v1::Transaction> txs = Traffic(500, 100);
+  ServeProcess serve(
+      Concat({"--brokers", brokers, "--state-dir", dir.path() + "/state",
+              "--rules", absl::StrCat(kSourceDir, "/rules/packs/cn"),
+              "--partitions", "3", "--http", "off"},
+             names.Flags()),
+      dir.path());
+  ASSERT_TRUE(serve.WaitForLog("consuming ", 60000)) << serve.Stderr();
+  auto producer = MakeProducer(brokers);
+  std::vector<std::string> garbage = {
+      std::string("\xff\xff\xff\xff garbage", 13), "{\"json\": \"not proto\"}",
+      std::string(1, '\x0a'), std::string("\x08\x96\x01\x12", 4)};
+  int poisoned = 0;
+  for (size_t i = 0; i < txs.size(); ++i) {
+    Produce(producer.get(), names.transactions, RdKafka::Topic::PARTITION_UA,
+            txs[i].customer_id(), txs[i].SerializeAsString());
+    if (i % 50 == 0) {
+      Produce(producer.get(), names.transactions, RdKafka::Topic::PARTITION_UA,
+              "bad-key", garbage[poisoned++ % garbage.size()]);
+    }
+  }
+  ASSERT_EQ(producer->flush(30000), RdKafka::ERR_NO_ERROR);
+  TopicReader decisions(brokers, names.decisions);
+  decisions.ReadUntil([&](const auto& m) { return m.size() >= txs.size(); },
+                      60000);
+  EXPECT_EQ(decisions.messages().size(), txs.size()) << serve.Stderr();
+  TopicReader dead(brokers, names.dead_letter);
+  dead.ReadUntil(
+      [&](const auto& m) { return static_cast<int>(m.size()) >= poisoned; },
+      30000);
+  ASSERT_EQ(static_cast<int>(dead.messages().size()), poisoned);
+  for (const TopicReader::Message& m : dead.messages()) {
+    EXPECT_EQ(m.key, "bad-key");
+    EXPECT_FALSE(m.headers.at("txscreen.error").empty());
+    EXPECT_EQ(m.headers.at("txscreen.topic"), names.transactions);
+    EXPECT_FALSE(m.headers.at("txscreen.offset").empty());
+    EXPECT_TRUE(m.headers.count("txscreen.partition"));
+  }
+  // The original bytes, untouched.
+  std::multiset<std::string> sent, got;
+  for (int i = 0; i < poisoned; ++i) sent.insert(garbage[i % garbage.size()]);
+  for (const TopicReader::Message& m : dead.messages()) got.insert(m.value);
+  EXPECT_EQ(sent, got);
+  serve.Signal(SIGTERM);
+  EXPECT_EQ(serve.Wait(30000), 0) << serve.Stderr();
+}
+
+// --- Exactly once across kill -9 ---------------------------------------------
+
+// The window values the state holds for every customer, read from the
+// stopped engine's RocksDB.
+std::map<std::string, std::pair<int64_t, int64_t>> CountAndAmount(
+    const std::string& state_dir, const rules::RuleSet& rules,
+    const std::map<std::string, int32_t>& partition_of, int64_t at_us) {
+  std::map<std::string, std::pair<int64_t, int64_t>> out;
+  auto store = engine::OpenRocksStateStore(state_dir);
+  EXPECT_TRUE(store.ok()) << store.status();
+  if (!store.ok()) return out;
+  engine::BucketClock clock(rules.time_zone());
+  const rules::WindowDef* count = nullptr;
+  const rules::WindowDef* amount = nullptr;
+  for (const rules::WindowDef& w : rules.windows()) {
+    if (w.name == "count_month") count = &w;
+    if (w.name == "amount_month") amount = &w;
+  }
+  EXPECT_NE(count, nullptr);
+  EXPECT_NE(amount, nullptr);
+  std::map<int32_t, std::unique_ptr<engine::PartitionState>> states;
+  for (const auto& [customer, p] : partition_of) {
+    auto& state = states[p];
+    if (state == nullptr) {
+      state = std::make_unique<engine::PartitionState>(store->get(), p);
+    }
+    auto entity = state->FindWindows(v1::ENTITY_CUSTOMER, customer);
+    EXPECT_TRUE(entity.ok());
+    if (!entity.ok() || *entity == nullptr) continue;
+    const int64_t bucket = clock.Bucket(*count, at_us);
+    int64_t c = 0, a = 0;
+    if (engine::WindowState* w = (*entity)->Find(count->fingerprint)) {
+      c = w->Value(v1::AGGREGATE_COUNT, bucket, bucket);
+    }
+    if (engine::WindowState* w = (*entity)->Find(amount->fingerprint)) {
+      a = w->Value(v1::AGGREGATE_SUM, bucket, bucket);
+    }
+    out[customer] = {c, a};
+  }
+  return out;
+}
+
+TEST(ServeIntegrationTest, KillNineUnderLoadChangesStateExactlyOnce) {
+  REQUIRE_KAFKA();
+  const std::string brokers = Brokers();
+  TempDir dir;
+  Names names("crash");
+  const std::string rules_dir =
+      absl::StrCat(kSourceDir, "/tests/testdata/count_pack");
+  const std::vector<v1::Transaction> txs = Traffic(20000, 400);
+  constexpr int kPartitions = 6;
+  auto serve_args =
+      Concat({"--brokers", brokers, "--rules", rules_dir, "--state-dir",
+              dir.path() + "/state", "--partitions", absl::StrCat(kPartitions),
+              "--http", "off", "--commit-interval-ms", "50"},
+             names.Flags());
+  // Partition by customer, as a core banking producer keyed by customer id.
+  std::map<std::string, int32_t> partition_of;
+  auto producer = MakeProducer(brokers);
+  auto start = std::make_unique<ServeProcess>(serve_args, dir.path());
+  ASSERT_TRUE(start->WaitForLog("consuming ", 60000)) << start->Stderr();
+  for (const v1::Transaction& tx : txs) {
+    int32_t p =
+        static_cast<int32_t>(rules::StableHash(tx.customer_id()) % kPartitions);
+    partition_of[tx.customer_id()] = p;
+    Produce(producer.get(), names.transactions, p, tx.customer_id(),
+            tx.SerializeAsString());
+  }
+  ASSERT_EQ(producer->flush(30000), RdKafka::ERR_NO_ERROR);
+
+  // Kill it three times while it works, at random moments.
+  TopicReader reader(brokers, names.decisions);
+  std::mt19937 random(20261122);
+  std::unique_ptr<ServeProcess> serve = std::move(start);
+  size_t seen = 0;
+  for (int kill_round = 0; kill_round < 3; ++kill_round) {
+    const size_t target = seen + 1000 + random() % 3000;
+    reader.ReadUntil([&](const auto& m) { return m.size() >= target; }, 60000);
+    ASSERT_GE(reader.messages().size(), target) << serve->Stderr();
+    std::this_thread::sleep_for(std::chrono::milliseconds(random() % 200));
+    serve->Signal(SIGKILL);
+    EXPECT_EQ(serve->Wait(10000), 128 + SIGKILL);
+    seen = reader.messages().size();
+    serve = std::make_unique<ServeProcess>(serve_args, dir.path());
+  }
+  // Every transaction gets a decision; replays may repeat one, always with
+  // the same verdict.
+  std::set<std::string> ids;
+  for (const v1::Transaction& tx : txs) ids.insert(tx.transaction_id());
+  std::map<std::string, std::vector<v1::Decision>> by_id;
+  auto all_decided = [&](const auto& m) {
+    for (size_t i = by_id.empty() ? 0 : seen; i < m.size(); ++i) {
+      v1::Decision d = ParseDecision(m[i].value, false);
+      by_id[d.transaction_id()].push_back(d);
+    }
+    seen = m.size();
+    return by_id.size() >= ids.size();
+  };
+  by_id.clear();
+  seen = 0;
+  reader.ReadUntil(all_decided, 180000);
+  ASSERT_EQ(by_id.size(), ids.size()) << serve->Stderr();
+  serve->Signal(SIGTERM);
+  ASSERT_EQ(serve->Wait(30000), 0) << serve->Stderr();
+
+  // The verdicts are those of one uninterrupted pass (screen), for each
+  // transaction id: a lost or doubled window contribution shifts which
+  // transactions the BUSY rule hits.
+  const std::vector<v1::Decision> expected = Screen(txs, rules_dir, dir.path());
+  std::map<std::string, v1::Verdict> expected_verdict;
+  for (const v1::Decision& d : expected) {
+    if (!d.duplicate()) expected_verdict[d.transaction_id()] = d.verdict();
+  }
+  int mismatches = 0;
+  for (const auto& [id, decisions] : by_id) {
+    for (const v1::Decision& d : decisions) {
+      if (d.duplicate()) continue;  // a resend in the input
+      if (d.verdict() != expected_verdict[id] && ++mismatches <= 5) {
+        ADD_FAILURE() << id << ": " << v1::Verdict_Name(d.verdict())
+                      << ", screen says "
+                      << v1::Verdict_Name(expected_verdict[id]);
+      }
+    }
+  }
+  EXPECT_EQ(mismatches, 0);
+
+  // Window state equals an independent recomputation from the input.
+  std::map<std::string, std::pair<int64_t, int64_t>> want;
+  std::map<std::string, std::map<std::string, int64_t>> amounts;  // live
+  std::set<std::string> seen_ids;
+  for (const v1::Transaction& tx : txs) {
+    if (!seen_ids.insert(tx.customer_id() + "/" + tx.transaction_id()).second) {
+      continue;  // duplicate
+    }
+    auto& mine = amounts[tx.customer_id()];
+    if (tx.type() == v1::TRANSACTION_TYPE_REVERSAL) {
+      mine.erase(tx.reverses_transaction_id());
+      continue;
+    }
+    mine[tx.transaction_id()] = tx.amount_minor();
+  }
+  for (const auto& [customer, live] : amounts) {
+    int64_t sum = 0;
+    for (const auto& [id, amount] : live) sum += amount;
+    if (!live.empty()) {
+      want[customer] = {static_cast<int64_t>(live.size()), sum};
+    }
+  }
+  auto rules = rules::LoadRulePackOrError({rules_dir});
+  ASSERT_TRUE(rules.ok());
+  const int64_t last_us =
+      txs.back().occurred_at().seconds() * 1000000;  // same month as all
+  std::map<std::string, std::pair<int64_t, int64_t>> got =
+      CountAndAmount(dir.path() + "/state", **rules, partition_of, last_us);
+  EXPECT_EQ(got.size(), want.size());
+  int wrong = 0;
+  for (const auto& [customer, values] : want) {
+    if (got[customer] != values && ++wrong <= 5) {
+      ADD_FAILURE() << customer << ": state has count " << got[customer].first
+                    << " amount " << got[customer].second << ", input says "
+                    << values.first << " and " << values.second;
+    }
+  }
+  EXPECT_EQ(wrong, 0);
+}
+
+// --- Embedded mode -----------------------------------------------------------
+
+TEST(ServeIntegrationTest, EmbeddedKafkaWorksWithKcat) {
+  if (std::system("command -v kcat >/dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "kcat is not installed";
+  }
+  TempDir dir;
+  ServeProcess serve({"--rules", absl::StrCat(kSourceDir, "/rules/packs/cn"),
+                      "--state-dir", dir.path() + "/state", "--http", "off",
+                      "--input-format", "json", "--output-format", "json"},
+                     dir.path());
+  std::string bootstrap;
+  for (int64_t deadline = NowMs() + 30000; NowMs() < deadline;) {
+    std::string out = serve.Stdout();
+    if (size_t nl = out.find('\n'); nl != std::string::npos) {
+      ASSERT_TRUE(out.rfind("embedded kafka: 127.0.0.1:", 0) == 0) << out;
+      bootstrap = out.substr(16, nl - 16);
+      EXPECT_EQ(out.size(), nl + 1) << "exactly one line on stdout";
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_FALSE(bootstrap.empty()) << serve.Stderr();
+  const std::string input =
+      absl::StrCat(kSourceDir, "/examples/transactions.jsonl");
+  std::string produce = absl::StrCat("kcat -b ", bootstrap,
+                                     " -P -t txscreen.transactions -l ", input);
+  ASSERT_EQ(std::system(produce.c_str()), 0);
+  int lines = 0;
+  {
+    std::ifstream in(input);
+    std::string line;
+    while (std::getline(in, line)) lines += !line.empty();
+  }
+  const std::string out = dir.path() + "/decisions.jsonl";
+  std::string consume = absl::StrCat("timeout 60 kcat -b ", bootstrap,
+                                     " -C -t txscreen.decisions -c ", lines,
+                                     " -o beginning -q -u > ", out);
+  ASSERT_EQ(std::system(consume.c_str()), 0) << serve.Stderr();
+  std::ifstream in(out);
+  std::string line;
+  int decisions = 0;
+  while (std::getline(in, line)) {
+    v1::Decision d = ParseDecision(line, true);
+    EXPECT_NE(d.verdict(), v1::VERDICT_UNSPECIFIED) << line;
+    EXPECT_FALSE(d.transaction_id().empty()) << line;
+    ++decisions;
+  }
+  EXPECT_EQ(decisions, lines);
+  serve.Signal(SIGTERM);
+  EXPECT_EQ(serve.Wait(30000), 0) << serve.Stderr();
+}
+
+}  // namespace
+}  // namespace txscreen
