@@ -17,6 +17,7 @@ namespace txscreen::engine {
 namespace {
 
 namespace v1 = ::txscreen::v1;
+using ::testing::ElementsAre;
 using ::testing::Pair;
 using ::testing::UnorderedElementsAre;
 
@@ -564,22 +565,31 @@ TEST_F(PartitionStateTest, StoreReadErrorsArePassedOn) {
 TEST_F(PartitionStateTest, BuildFlushChangesNothingUntilFlushDone) {
   AddTo(&state_, v1::ENTITY_CUSTOMER, "C1", 5);
   state_.PutRecord(Record("T1", t0_));
+  auto families = [](const std::vector<StateWrite>& writes) {
+    std::vector<std::string> out;
+    for (const StateWrite& w : writes) {
+      out.push_back(absl::StrCat(static_cast<int>(w.family),
+                                 w.erase_range ? "-range" : ""));
+    }
+    return out;
+  };
+  const std::string kWindows = absl::StrCat(int(StateFamily::kWindows));
+  const std::string kDedupe = absl::StrCat(int(StateFamily::kDedupe));
+  const std::string kOffsets = absl::StrCat(int(StateFamily::kOffsets));
   std::vector<StateWrite> first = state_.BuildFlush("1");
-  // windows, record, position
-  ASSERT_EQ(first.size(), 3u);
-  EXPECT_EQ(first.back().family, StateFamily::kOffsets);
+  // windows, record, expiry of old records, position
+  EXPECT_THAT(families(first),
+              ElementsAre(kWindows, kDedupe, kDedupe + "-range", kOffsets));
   EXPECT_EQ(first.back().value, "1");
   // Not done: the same changes again, at the later position.
   std::vector<StateWrite> again = state_.BuildFlush("2");
-  ASSERT_EQ(again.size(), 3u);
+  EXPECT_EQ(families(again), families(first));
   EXPECT_EQ(again.back().value, "2");
   // The caller makes them safe, then says so.
   ASSERT_TRUE(store_.Commit(again).ok());
   state_.FlushDone();
   EXPECT_EQ(state_.pending_records(), 0u);
-  std::vector<StateWrite> after = state_.BuildFlush("3");
-  ASSERT_EQ(after.size(), 1u);
-  EXPECT_EQ(after[0].family, StateFamily::kOffsets);
+  EXPECT_THAT(families(state_.BuildFlush("3")), ElementsAre(kOffsets));
   auto fresh = Fresh();
   EXPECT_EQ(SumOf(fresh.get(), v1::ENTITY_CUSTOMER, "C1"), 5);
   EXPECT_EQ(Find(fresh.get(), "T1", t0_), "decision of T1");

@@ -34,7 +34,7 @@ bool IsSecretSetting(absl::string_view key) {
   const std::string k = absl::AsciiStrToLower(key);
   for (absl::string_view word :
        {"password", "secret", "jaas", "token", "key.pem", "keystore", "ssl.key",
-        "credential"}) {
+        "ssl_key", "private", "credential"}) {
     if (absl::StrContains(k, word)) return true;
   }
   return false;
@@ -126,15 +126,10 @@ absl::Status CreateTopics(RdKafka::Handle* handle,
 
 absl::StatusOr<int> PartitionCount(RdKafka::Handle* handle,
                                    const std::string& topic, int timeout_ms) {
-  std::string error;
-  std::unique_ptr<RdKafka::Topic> t(
-      RdKafka::Topic::create(handle, topic, nullptr, error));
-  if (t == nullptr) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("topic ", topic, ": ", error));
-  }
+  // Metadata of all topics: asking for one topic by name makes a broker
+  // with auto-creation (and the embedded cluster) create it.
   RdKafka::Metadata* raw = nullptr;
-  RdKafka::ErrorCode err = handle->metadata(false, t.get(), &raw, timeout_ms);
+  RdKafka::ErrorCode err = handle->metadata(true, nullptr, &raw, timeout_ms);
   std::unique_ptr<RdKafka::Metadata> metadata(raw);
   if (err != RdKafka::ERR_NO_ERROR) {
     return absl::UnavailableError(
@@ -154,6 +149,13 @@ absl::StatusOr<int> PartitionCount(RdKafka::Handle* handle,
 
 absl::StatusOr<std::unique_ptr<EmbeddedKafka>> EmbeddedKafka::Create(
     const std::vector<TopicSpec>& topics) {
+  for (const TopicSpec& t : topics) {
+    if (t.partitions < 1 || t.partitions > 1000) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "embedded kafka: topic ", t.name,
+          ": partitions must be from 1 to 1000, got ", t.partitions));
+    }
+  }
   std::unique_ptr<EmbeddedKafka> kafka(new EmbeddedKafka());
   char error[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();

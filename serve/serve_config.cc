@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 
@@ -73,6 +74,11 @@ bool KnownKey(const std::string& key) {
 
 absl::Status ReadConfigFile(const std::string& path,
                             std::map<std::string, Value>* values) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("config file ", path, " is a directory"));
+  }
   std::ifstream in(path);
   if (!in) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -89,8 +95,9 @@ absl::Status ReadConfigFile(const std::string& path,
     const std::string where = absl::StrCat(path, ":", n);
     size_t eq = text.find('=');
     if (eq == absl::string_view::npos) {
+      // The line is not shown: it may hold a secret.
       return absl::InvalidArgumentError(
-          absl::StrCat(where, ": expected key = value, got '", text, "'"));
+          absl::StrCat(where, ": expected key = value"));
     }
     std::string key(absl::StripAsciiWhitespace(text.substr(0, eq)));
     std::string value(absl::StripAsciiWhitespace(text.substr(eq + 1)));
@@ -105,10 +112,12 @@ absl::Status ReadConfigFile(const std::string& path,
 
 absl::StatusOr<int64_t> ParseMicros(const Value& v) {
   absl::Duration d;
-  if (!absl::ParseDuration(v.value, &d) || d <= absl::ZeroDuration()) {
+  // At least a millisecond (0 would mean "not set"), at most a day.
+  if (!absl::ParseDuration(v.value, &d) || d < absl::Milliseconds(1) ||
+      d > absl::Hours(24)) {
     return absl::InvalidArgumentError(
         absl::StrCat(v.where,
-                     ": expected a positive duration such as 10s "
+                     ": expected a duration from 1ms to 24h such as 10s "
                      "or 500ms, got '",
                      v.value, "'"));
   }
@@ -211,6 +220,10 @@ absl::StatusOr<ServeCommandOptions> ParseServeConfig(
       if (!absl::SimpleAtoi(v.value, &n) || n < 1 || n > 100000) {
         return absl::InvalidArgumentError(absl::StrCat(
             v.where, ": expected a positive number, got '", v.value, "'"));
+      }
+      if (key == "partitions" && n > 1000) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            v.where, ": at most 1000 partitions, got '", v.value, "'"));
       }
       (key == "partitions" ? o.partitions : o.commit_interval_ms) = n;
     } else if (key == "create-topics") {

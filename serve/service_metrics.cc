@@ -102,9 +102,16 @@ ServiceMetrics::ServiceMetrics(Service* service) : service_(service) {
 
 void ServiceMetrics::Decided(const v1::Decision& decision, int64_t engine_us,
                              int64_t age_us) {
-  verdicts_->With({v1::Verdict_Name(decision.verdict())})->Increment();
+  const int verdict = decision.verdict();
+  if (verdict >= 0 && verdict < v1::Verdict_ARRAYSIZE) {
+    Counter*& c = verdict_counters_[verdict];
+    if (c == nullptr) c = verdicts_->With({v1::Verdict_Name(verdict)});
+    c->Increment();
+  }
   for (const v1::RuleHit& hit : decision.hits()) {
-    hits_->With({hit.rule_id()})->Increment();
+    Counter*& c = hit_counters_[hit.rule_id()];
+    if (c == nullptr) c = hits_->With({hit.rule_id()});
+    c->Increment();
   }
   engine_latency_->Observe(static_cast<double>(engine_us) / 1e6);
   decision_age_->Observe(static_cast<double>(std::max<int64_t>(0, age_us)) /

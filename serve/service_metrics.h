@@ -9,8 +9,10 @@
 #ifndef TXSCREEN_SERVE_SERVICE_METRICS_H_
 #define TXSCREEN_SERVE_SERVICE_METRICS_H_
 
+#include <array>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "serve/metrics.h"
 #include "serve/service.h"
 
@@ -30,6 +32,9 @@ class ServiceMetrics : public DecisionObserver {
   MetricsRegistry registry_;
   CounterFamily* verdicts_;
   CounterFamily* hits_;
+  // The families' children, looked up once (processing thread only).
+  std::array<Counter*, txscreen::v1::Verdict_ARRAYSIZE> verdict_counters_{};
+  absl::flat_hash_map<std::string, Counter*> hit_counters_;
   Histogram* engine_latency_;
   Histogram* decision_age_;
 };

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -32,6 +33,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "httplib.h"
 #include "librdkafka/rdkafkacpp.h"
 #include "rules/rule_pack_loader.h"
 #include "rules/stable_hash.h"
@@ -127,10 +129,16 @@ class ServeProcess {
   }
   // Waits until stderr contains `text` (e.g. the service is consuming: its
   // topics exist). False on timeout or exit.
-  bool WaitForLog(const std::string& text, int timeout_ms) {
+  bool WaitForLog(const std::string& text, int timeout_ms, int times = 1) {
     const int64_t deadline = NowMs() + timeout_ms;
     while (NowMs() < deadline) {
-      if (Stderr().find(text) != std::string::npos) return true;
+      const std::string log = Stderr();
+      int found = 0;
+      for (size_t at = log.find(text); at != std::string::npos;
+           at = log.find(text, at + 1)) {
+        ++found;
+      }
+      if (found >= times) return true;
       if (pid_ > 0 && waitpid(pid_, nullptr, WNOHANG) == pid_) {
         pid_ = -1;
         return false;
@@ -160,6 +168,10 @@ std::unique_ptr<RdKafka::Producer> MakeProducer(const std::string& brokers) {
   std::string error;
   conf->set("bootstrap.servers", brokers, error);
   conf->set("linger.ms", "5", error);
+  // As core banking must: without idempotence, librdkafka's retries may
+  // reorder a partition's messages (seen after a broker restart), and a
+  // customer's transactions would be decided out of order.
+  conf->set("enable.idempotence", "true", error);
   return std::unique_ptr<RdKafka::Producer>(
       RdKafka::Producer::create(conf.get(), error));
 }
@@ -360,6 +372,9 @@ void RoundTrip(bool json) {
     EXPECT_EQ(got.verdict(), expected[i].verdict()) << got.transaction_id();
     EXPECT_EQ(got.duplicate(), expected[i].duplicate()) << i;
     EXPECT_EQ(reader.messages()[i].key, got.customer_id());
+    // The generated traffic is from January: a backlog, decided late.
+    EXPECT_TRUE(got.late()) << i;
+    EXPECT_EQ(got.deadline().seconds(), txs[i].occurred_at().seconds() + 10);
     if (got.verdict() != v1::VERDICT_ALLOW || got.reports_size() > 0) {
       ++alerts;
     }
@@ -395,7 +410,12 @@ TEST(ServeIntegrationTest, PoisonGoesToDeadLettersAndTheRestIsDecided) {
   const std::string brokers = Brokers();
   TempDir dir;
   Names names("poison");
-  const std::vector<v1::Transaction> txs = Traffic(500, 100);
+  std::vector<v1::Transaction> txs = Traffic(500, 100);
+  // Live traffic: occurred just now, so decided within the budget.
+  const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+  for (v1::Transaction& tx : txs) tx.mutable_occurred_at()->set_seconds(now_s);
   ServeProcess serve(
       Concat({"--brokers", brokers, "--state-dir", dir.path() + "/state",
               "--rules", absl::StrCat(kSourceDir, "/rules/packs/cn"),
@@ -421,6 +441,9 @@ TEST(ServeIntegrationTest, PoisonGoesToDeadLettersAndTheRestIsDecided) {
   decisions.ReadUntil([&](const auto& m) { return m.size() >= txs.size(); },
                       60000);
   EXPECT_EQ(decisions.messages().size(), txs.size()) << serve.Stderr();
+  for (const TopicReader::Message& m : decisions.messages()) {
+    EXPECT_FALSE(ParseDecision(m.value, false).late());
+  }
   TopicReader dead(brokers, names.dead_letter);
   dead.ReadUntil(
       [&](const auto& m) { return static_cast<int>(m.size()) >= poisoned; },
@@ -484,6 +507,105 @@ std::map<std::string, std::pair<int64_t, int64_t>> CountAndAmount(
   return out;
 }
 
+// The input recomputed independently: per customer, the count and amount
+// of the transactions that stand (duplicates once, reversed ones out).
+std::map<std::string, std::pair<int64_t, int64_t>> Recompute(
+    const std::vector<v1::Transaction>& txs) {
+  std::map<std::string, std::map<std::string, int64_t>> live;
+  std::set<std::string> seen;
+  for (const v1::Transaction& tx : txs) {
+    if (!seen.insert(tx.customer_id() + "/" + tx.transaction_id()).second) {
+      continue;
+    }
+    auto& mine = live[tx.customer_id()];
+    if (tx.type() == v1::TRANSACTION_TYPE_REVERSAL) {
+      mine.erase(tx.reverses_transaction_id());
+    } else {
+      mine[tx.transaction_id()] = tx.amount_minor();
+    }
+  }
+  std::map<std::string, std::pair<int64_t, int64_t>> out;
+  for (const auto& [customer, txs_of] : live) {
+    int64_t sum = 0;
+    for (const auto& [id, amount] : txs_of) sum += amount;
+    if (!txs_of.empty()) {
+      out[customer] = {static_cast<int64_t>(txs_of.size()), sum};
+    }
+  }
+  return out;
+}
+
+// Decisions by transaction id, read until every id of `txs` has one.
+std::map<std::string, std::vector<v1::Decision>> DecisionsOf(
+    TopicReader* reader, const std::vector<v1::Transaction>& txs,
+    int timeout_ms) {
+  std::set<std::string> ids;
+  for (const v1::Transaction& tx : txs) ids.insert(tx.transaction_id());
+  std::map<std::string, std::vector<v1::Decision>> by_id;
+  size_t parsed = 0;
+  reader->ReadUntil(
+      [&](const auto& m) {
+        for (; parsed < m.size(); ++parsed) {
+          v1::Decision d = ParseDecision(m[parsed].value, false);
+          by_id[d.transaction_id()].push_back(d);
+        }
+        for (const std::string& id : ids) {
+          if (!by_id.count(id)) return false;
+        }
+        return true;
+      },
+      timeout_ms);
+  return by_id;
+}
+
+// Every transaction's verdicts equal those of one uninterrupted `screen`.
+void ExpectVerdictsOfScreen(
+    const std::map<std::string, std::vector<v1::Decision>>& by_id,
+    const std::vector<v1::Transaction>& txs, const std::string& rules,
+    const std::string& dir) {
+  std::map<std::string, v1::Verdict> expected;
+  for (const v1::Decision& d : Screen(txs, rules, dir)) {
+    if (!d.duplicate()) expected[d.transaction_id()] = d.verdict();
+  }
+  int mismatches = 0;
+  for (const auto& [id, decisions] : by_id) {
+    if (!expected.count(id)) continue;
+    for (const v1::Decision& d : decisions) {
+      if (d.duplicate()) continue;
+      if (d.verdict() != expected[id] && ++mismatches <= 5) {
+        ADD_FAILURE() << id << ": " << v1::Verdict_Name(d.verdict())
+                      << ", screen says " << v1::Verdict_Name(expected[id]);
+      }
+    }
+  }
+  EXPECT_EQ(mismatches, 0);
+}
+
+void ExpectWindowsOf(const std::vector<v1::Transaction>& txs,
+                     const std::string& rules_dir, const std::string& state_dir,
+                     const std::map<std::string, int32_t>& partition_of) {
+  auto rules = rules::LoadRulePackOrError({rules_dir});
+  ASSERT_TRUE(rules.ok());
+  std::map<std::string, std::pair<int64_t, int64_t>> want = Recompute(txs);
+  std::map<std::string, std::pair<int64_t, int64_t>> got =
+      CountAndAmount(state_dir, **rules, partition_of,
+                     txs.back().occurred_at().seconds() * 1000000);
+  EXPECT_EQ(got.size(), want.size());
+  int wrong = 0;
+  for (const auto& [customer, values] : want) {
+    if (got[customer] != values && ++wrong <= 5) {
+      ADD_FAILURE() << customer << ": state has count " << got[customer].first
+                    << " amount " << got[customer].second << ", input says "
+                    << values.first << " and " << values.second;
+    }
+  }
+  EXPECT_EQ(wrong, 0);
+}
+
+int32_t PartitionOf(const std::string& customer, int partitions) {
+  return static_cast<int32_t>(rules::StableHash(customer) % partitions);
+}
+
 TEST(ServeIntegrationTest, KillNineUnderLoadChangesStateExactlyOnce) {
   REQUIRE_KAFKA();
   const std::string brokers = Brokers();
@@ -504,8 +626,7 @@ TEST(ServeIntegrationTest, KillNineUnderLoadChangesStateExactlyOnce) {
   auto start = std::make_unique<ServeProcess>(serve_args, dir.path());
   ASSERT_TRUE(start->WaitForLog("consuming ", 60000)) << start->Stderr();
   for (const v1::Transaction& tx : txs) {
-    int32_t p =
-        static_cast<int32_t>(rules::StableHash(tx.customer_id()) % kPartitions);
+    int32_t p = PartitionOf(tx.customer_id(), kPartitions);
     partition_of[tx.customer_id()] = p;
     Produce(producer.get(), names.transactions, p, tx.customer_id(),
             tx.SerializeAsString());
@@ -531,81 +652,297 @@ TEST(ServeIntegrationTest, KillNineUnderLoadChangesStateExactlyOnce) {
   // the same verdict.
   std::set<std::string> ids;
   for (const v1::Transaction& tx : txs) ids.insert(tx.transaction_id());
-  std::map<std::string, std::vector<v1::Decision>> by_id;
-  auto all_decided = [&](const auto& m) {
-    for (size_t i = by_id.empty() ? 0 : seen; i < m.size(); ++i) {
-      v1::Decision d = ParseDecision(m[i].value, false);
-      by_id[d.transaction_id()].push_back(d);
-    }
-    seen = m.size();
-    return by_id.size() >= ids.size();
-  };
-  by_id.clear();
-  seen = 0;
-  reader.ReadUntil(all_decided, 180000);
+  TopicReader all_reader(brokers, names.decisions);
+  auto by_id = DecisionsOf(&all_reader, txs, 180000);
   ASSERT_EQ(by_id.size(), ids.size()) << serve->Stderr();
+  int replayed = 0;
+  for (const auto& [id, decisions] : by_id) replayed += decisions.size() > 1;
+  std::cerr << replayed << " transactions decided more than once (replays "
+            << "after kill -9, and resends)\n";
   serve->Signal(SIGTERM);
   ASSERT_EQ(serve->Wait(30000), 0) << serve->Stderr();
-
   // The verdicts are those of one uninterrupted pass (screen), for each
   // transaction id: a lost or doubled window contribution shifts which
   // transactions the BUSY rule hits.
-  const std::vector<v1::Decision> expected = Screen(txs, rules_dir, dir.path());
-  std::map<std::string, v1::Verdict> expected_verdict;
-  for (const v1::Decision& d : expected) {
-    if (!d.duplicate()) expected_verdict[d.transaction_id()] = d.verdict();
+  ExpectVerdictsOfScreen(by_id, txs, rules_dir, dir.path());
+  // Window state equals an independent recomputation from the input.
+  ExpectWindowsOf(txs, rules_dir, dir.path() + "/state", partition_of);
+}
+
+// --- Rebalance ---------------------------------------------------------------
+
+TEST(ServeIntegrationTest, StoppedInstancesPartitionsMoveWithTheirState) {
+  REQUIRE_KAFKA();
+  const std::string brokers = Brokers();
+  TempDir dir;
+  Names names("rebalance");
+  const std::string rules_dir =
+      absl::StrCat(kSourceDir, "/tests/testdata/count_pack");
+  constexpr int kPartitions = 6;
+  const std::vector<v1::Transaction> txs = Traffic(12000, 300);
+  auto args = [&](const std::string& state) {
+    return Concat({"--brokers", brokers, "--rules", rules_dir, "--state-dir",
+                   dir.path() + "/" + state, "--partitions",
+                   absl::StrCat(kPartitions), "--http", "off"},
+                  names.Flags());
+  };
+  ServeProcess a(args("a"), dir.path());
+  ASSERT_TRUE(a.WaitForLog("assigned partitions [0,1,2,3,4,5]", 60000))
+      << a.Stderr();
+  ServeProcess b(args("b"), dir.path());
+  // The group splits the partitions between the two.
+  ASSERT_TRUE(b.WaitForLog("assigned partitions [", 60000)) << b.Stderr();
+  std::map<std::string, int32_t> partition_of;
+  auto producer = MakeProducer(brokers);
+  auto produce = [&](size_t from, size_t to) {
+    for (size_t i = from; i < to; ++i) {
+      const v1::Transaction& tx = txs[i];
+      int32_t p = PartitionOf(tx.customer_id(), kPartitions);
+      partition_of[tx.customer_id()] = p;
+      Produce(producer.get(), names.transactions, p, tx.customer_id(),
+              tx.SerializeAsString());
+    }
+    ASSERT_EQ(producer->flush(30000), RdKafka::ERR_NO_ERROR);
+  };
+  const size_t half = txs.size() / 2;
+  produce(0, half);
+  TopicReader reader(brokers, names.decisions);
+  std::vector<v1::Transaction> first(txs.begin(), txs.begin() + half);
+  std::set<std::string> first_ids;
+  for (const auto& tx : first) first_ids.insert(tx.transaction_id());
+  auto decided = DecisionsOf(&reader, first, 120000);
+  ASSERT_EQ(decided.size(), first_ids.size()) << a.Stderr() << b.Stderr();
+  // b leaves cleanly; a takes over b's partitions, restoring their state
+  // from the changelog, which a's disk never had.
+  b.Signal(SIGTERM);
+  ASSERT_EQ(b.Wait(30000), 0) << b.Stderr();
+  EXPECT_NE(b.Stderr().find("leaving the consumer group"), std::string::npos);
+  produce(half, txs.size());
+  auto all = DecisionsOf(&reader, txs, 120000);
+  a.Signal(SIGTERM);
+  ASSERT_EQ(a.Wait(30000), 0) << a.Stderr();
+  EXPECT_NE(a.Stderr().find("restored "), std::string::npos);
+  ExpectVerdictsOfScreen(all, txs, rules_dir, dir.path());
+  ExpectWindowsOf(txs, rules_dir, dir.path() + "/a", partition_of);
+}
+
+// --- Broker outage -----------------------------------------------------------
+
+// A broker of this test's own (stopping the shared one would disturb the
+// tests running beside it).
+class OwnBroker {
+ public:
+  explicit OwnBroker(const std::string& data) : data_(data) {
+    port_ = 20000 + getpid() % 20000;
   }
-  int mismatches = 0;
-  for (const auto& [id, decisions] : by_id) {
-    for (const v1::Decision& d : decisions) {
-      if (d.duplicate()) continue;  // a resend in the input
-      if (d.verdict() != expected_verdict[id] && ++mismatches <= 5) {
-        ADD_FAILURE() << id << ": " << v1::Verdict_Name(d.verdict())
-                      << ", screen says "
-                      << v1::Verdict_Name(expected_verdict[id]);
+  ~OwnBroker() { Stop(); }
+  bool Start(bool keep) {
+    std::string command = absl::StrCat(
+        kSourceDir, "/tools/kafka/start --port ", port_, " --data ", data_,
+        keep ? " --keep" : "", " --set num.partitions=3 > ", data_,
+        ".bootstrap 2>> ", data_, ".log");
+    return std::system(command.c_str()) == 0;
+  }
+  void Stop() {
+    std::string command = absl::StrCat(kSourceDir, "/tools/kafka/stop --data ",
+                                       data_, " >> ", data_, ".log 2>&1");
+    EXPECT_EQ(std::system(command.c_str()), 0);
+  }
+  std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
+
+ private:
+  std::string data_;
+  int port_;
+};
+
+TEST(ServeIntegrationTest, BrokerRestartMidStreamLosesNothing) {
+  REQUIRE_KAFKA();  // the scripts and Java are there
+  TempDir dir;
+  OwnBroker broker(dir.path() + "/kafka");
+  ASSERT_TRUE(broker.Start(false));
+  const std::string brokers = broker.address();
+  Names names("outage");
+  const std::string rules_dir =
+      absl::StrCat(kSourceDir, "/tests/testdata/count_pack");
+  constexpr int kPartitions = 3;
+  const std::vector<v1::Transaction> txs = Traffic(6000, 200);
+  ServeProcess serve(
+      Concat({"--brokers", brokers, "--rules", rules_dir, "--state-dir",
+              dir.path() + "/state", "--partitions", absl::StrCat(kPartitions),
+              "--http", "off"},
+             names.Flags()),
+      dir.path());
+  ASSERT_TRUE(serve.WaitForLog("assigned partitions", 60000)) << serve.Stderr();
+  std::map<std::string, int32_t> partition_of;
+  {
+    auto producer = MakeProducer(brokers);
+    for (size_t i = 0; i < txs.size() / 2; ++i) {
+      int32_t p = PartitionOf(txs[i].customer_id(), kPartitions);
+      partition_of[txs[i].customer_id()] = p;
+      Produce(producer.get(), names.transactions, p, txs[i].customer_id(),
+              txs[i].SerializeAsString());
+    }
+    ASSERT_EQ(producer->flush(30000), RdKafka::ERR_NO_ERROR);
+  }
+  // Down for a while in the middle of the stream, then back.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  broker.Stop();
+  std::this_thread::sleep_for(std::chrono::seconds(5));
+  ASSERT_TRUE(broker.Start(true));
+  {
+    auto producer = MakeProducer(brokers);
+    for (size_t i = txs.size() / 2; i < txs.size(); ++i) {
+      int32_t p = PartitionOf(txs[i].customer_id(), kPartitions);
+      partition_of[txs[i].customer_id()] = p;
+      Produce(producer.get(), names.transactions, p, txs[i].customer_id(),
+              txs[i].SerializeAsString());
+    }
+    ASSERT_EQ(producer->flush(60000), RdKafka::ERR_NO_ERROR);
+  }
+  TopicReader reader(brokers, names.decisions);
+  auto all = DecisionsOf(&reader, txs, 180000);
+  std::set<std::string> ids;
+  for (const auto& tx : txs) ids.insert(tx.transaction_id());
+  ASSERT_EQ(all.size(), ids.size()) << serve.Stderr();
+  // The same process recovered by itself.
+  serve.Signal(SIGTERM);
+  ASSERT_EQ(serve.Wait(60000), 0) << serve.Stderr();
+  ExpectVerdictsOfScreen(all, txs, rules_dir, dir.path());
+  ExpectWindowsOf(txs, rules_dir, dir.path() + "/state", partition_of);
+  if (HasFailure()) std::cerr << serve.Stderr();
+}
+
+// --- Rule reload under load
+// ---------------------------------------------------
+
+TEST(ServeIntegrationTest, RulesReloadUnderLoadValidAndInvalid) {
+  REQUIRE_KAFKA();
+  const std::string brokers = Brokers();
+  TempDir dir;
+  Names names("reload");
+  // A copy of the pack that the test edits.
+  const std::string rules_dir = dir.path() + "/pack";
+  std::filesystem::create_directories(rules_dir);
+  const std::string pack_file = rules_dir + "/pack.textproto";
+  const std::string original = ServeProcess::ReadFile(
+      absl::StrCat(kSourceDir, "/tests/testdata/count_pack/pack.textproto"));
+  auto write_pack = [&](const std::string& text) {
+    std::ofstream(pack_file, std::ios::trunc) << text;
+  };
+  write_pack(original);
+  const std::string token = "test-admin-token-0123456789";
+  std::ofstream(dir.path() + "/token") << token << "\n";
+  ServeProcess serve(
+      Concat({"--brokers", brokers, "--rules", rules_dir, "--state-dir",
+              dir.path() + "/state", "--partitions", "2", "--http",
+              "127.0.0.1:0", "--admin-token-file", dir.path() + "/token"},
+             names.Flags()),
+      dir.path());
+  ASSERT_TRUE(serve.WaitForLog("assigned partitions", 60000)) << serve.Stderr();
+  const std::string log = serve.Stderr();
+  const size_t at = log.find("admin http on 127.0.0.1:");
+  ASSERT_NE(at, std::string::npos) << log;
+  const int port = std::atoi(log.c_str() + at + 24);
+  httplib::Client http("127.0.0.1", port);
+  httplib::Headers auth = {{"Authorization", "Bearer " + token}};
+  {
+    auto ready = http.Get("/readyz");
+    ASSERT_TRUE(ready);
+    EXPECT_EQ(ready->status, 200) << ready->body;
+  }
+
+  // Load keeps flowing while the rules change.
+  const std::vector<v1::Transaction> txs = Traffic(9000, 300);
+  std::atomic<bool> producing{true};
+  std::thread producer_thread([&] {
+    auto producer = MakeProducer(brokers);
+    for (size_t i = 0; i < txs.size(); ++i) {
+      const v1::Transaction& tx = txs[i];
+      Produce(producer.get(), names.transactions, RdKafka::Topic::PARTITION_UA,
+              tx.customer_id(), tx.SerializeAsString());
+      producer->poll(0);
+      if (i % 1000 == 0) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
       }
     }
+    producer->flush(30000);
+    producing = false;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // A valid new version through the API.
+  std::string v2 = original;
+  v2.replace(v2.find("count-1"), 7, "count-2");
+  write_pack(v2);
+  auto ok = http.Post("/api/rules/reload", auth, "", "text/plain");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200) << ok->body;
+  EXPECT_NE(ok->body.find("count-2"), std::string::npos) << ok->body;
+  // Without the token: refused, nothing changes.
+  auto refused = http.Post("/api/rules/reload", "", "text/plain");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 401);
+  // An invalid file: refused with the error; count-2 stays active.
+  std::string broken = v2;
+  broken.replace(broken.find("window.count_month in"), 21,
+                 "window.count_mnth in");
+  write_pack(broken);
+  auto bad = http.Post("/api/rules/reload", auth, "", "text/plain");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 422) << bad->body;
+  EXPECT_NE(bad->body.find("count_mnth"), std::string::npos) << bad->body;
+  // count-2 becomes active between two transactions of the processing
+  // thread, within its 100 ms loop.
+  std::string rules_status;
+  for (int64_t until = NowMs() + 5000; NowMs() < until;) {
+    auto status = http.Get("/api/rules");
+    ASSERT_TRUE(status);
+    rules_status = status->body;
+    if (rules_status.find("\"active_version\":\"count-2\"") !=
+        std::string::npos) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  EXPECT_EQ(mismatches, 0);
+  EXPECT_NE(rules_status.find("\"active_version\":\"count-2\""),
+            std::string::npos)
+      << rules_status;
+  EXPECT_NE(rules_status.find("count_mnth"), std::string::npos);
+  // SIGHUP with the broken file: also refused (counted, logged).
+  serve.Signal(SIGHUP);
+  ASSERT_TRUE(serve.WaitForLog("rule reload failed", 10000, 2))
+      << serve.Stderr();
+  // SIGHUP with a valid count-3.
+  std::string v3 = original;
+  v3.replace(v3.find("count-1"), 7, "count-3");
+  write_pack(v3);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  serve.Signal(SIGHUP);
+  ASSERT_TRUE(serve.WaitForLog("rules count-3 loaded", 10000))
+      << serve.Stderr();
+  producer_thread.join();
 
-  // Window state equals an independent recomputation from the input.
-  std::map<std::string, std::pair<int64_t, int64_t>> want;
-  std::map<std::string, std::map<std::string, int64_t>> amounts;  // live
-  std::set<std::string> seen_ids;
-  for (const v1::Transaction& tx : txs) {
-    if (!seen_ids.insert(tx.customer_id() + "/" + tx.transaction_id()).second) {
-      continue;  // duplicate
-    }
-    auto& mine = amounts[tx.customer_id()];
-    if (tx.type() == v1::TRANSACTION_TYPE_REVERSAL) {
-      mine.erase(tx.reverses_transaction_id());
-      continue;
-    }
-    mine[tx.transaction_id()] = tx.amount_minor();
+  TopicReader reader(brokers, names.decisions);
+  auto all = DecisionsOf(&reader, txs, 120000);
+  std::set<std::string> ids;
+  for (const auto& tx : txs) ids.insert(tx.transaction_id());
+  ASSERT_EQ(all.size(), ids.size()) << serve.Stderr();
+  std::map<std::string, int> versions;
+  for (const auto& [id, decisions] : all) {
+    for (const v1::Decision& d : decisions) ++versions[d.ruleset_version()];
   }
-  for (const auto& [customer, live] : amounts) {
-    int64_t sum = 0;
-    for (const auto& [id, amount] : live) sum += amount;
-    if (!live.empty()) {
-      want[customer] = {static_cast<int64_t>(live.size()), sum};
-    }
+  for (const auto& [v, n] : versions) {
+    EXPECT_TRUE(v == "count-1" || v == "count-2" || v == "count-3") << v;
   }
-  auto rules = rules::LoadRulePackOrError({rules_dir});
-  ASSERT_TRUE(rules.ok());
-  const int64_t last_us =
-      txs.back().occurred_at().seconds() * 1000000;  // same month as all
-  std::map<std::string, std::pair<int64_t, int64_t>> got =
-      CountAndAmount(dir.path() + "/state", **rules, partition_of, last_us);
-  EXPECT_EQ(got.size(), want.size());
-  int wrong = 0;
-  for (const auto& [customer, values] : want) {
-    if (got[customer] != values && ++wrong <= 5) {
-      ADD_FAILURE() << customer << ": state has count " << got[customer].first
-                    << " amount " << got[customer].second << ", input says "
-                    << values.first << " and " << values.second;
-    }
-  }
-  EXPECT_EQ(wrong, 0);
+  EXPECT_GT(versions["count-3"], 0);
+  auto metrics = http.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("txscreen_rule_reloads_total 2"),
+            std::string::npos)
+      << metrics->body;
+  EXPECT_NE(metrics->body.find("txscreen_rule_reload_failures_total 2"),
+            std::string::npos);
+  serve.Signal(SIGTERM);
+  EXPECT_EQ(serve.Wait(30000), 0) << serve.Stderr();
 }
 
 // --- Embedded mode -----------------------------------------------------------
