@@ -1,6 +1,7 @@
 // File: clock.h
 //
-// Wall-clock time, injected so that tests control it.
+// Wall-clock time, injected so that tests control it; protobuf timestamps
+// in microseconds.
 #ifndef TXSCREEN_ENGINE_CLOCK_H_
 #define TXSCREEN_ENGINE_CLOCK_H_
 
@@ -9,6 +10,7 @@
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "google/protobuf/timestamp.pb.h"
 
 namespace txscreen::engine {
 
@@ -34,6 +36,20 @@ class ManualClock : public Clock {
  private:
   std::atomic<int64_t> now_us_;
 };
+
+// Microseconds since the epoch <-> google.protobuf.Timestamp.
+inline int64_t TimestampMicros(const google::protobuf::Timestamp& t) {
+  return t.seconds() * 1000000 + t.nanos() / 1000;
+}
+inline void SetTimestampMicros(int64_t us, google::protobuf::Timestamp* t) {
+  int64_t seconds = us / 1000000, micros = us % 1000000;
+  if (micros < 0) {
+    micros += 1000000;
+    --seconds;
+  }
+  t->set_seconds(seconds);
+  t->set_nanos(static_cast<int32_t>(micros * 1000));
+}
 
 }  // namespace txscreen::engine
 

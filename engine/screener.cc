@@ -39,20 +39,6 @@ double DistanceKm(double lat1, double lon1, double lat2, double lon2) {
   return 6371.0 * 2 * std::atan2(std::sqrt(a), std::sqrt(1 - a));
 }
 
-int64_t TimestampMicros(const google::protobuf::Timestamp& t) {
-  return t.seconds() * 1000000 + t.nanos() / 1000;
-}
-
-void SetTimestamp(int64_t us, google::protobuf::Timestamp* t) {
-  int64_t seconds = us / 1000000, micros = us % 1000000;
-  if (micros < 0) {
-    micros += 1000000;
-    --seconds;
-  }
-  t->set_seconds(seconds);
-  t->set_nanos(static_cast<int32_t>(micros * 1000));
-}
-
 }  // namespace
 
 uint64_t StableTextHash(absl::string_view text) {
@@ -88,8 +74,8 @@ void Screener::Finish(const v1::Transaction& tx, int64_t started_us,
   int64_t occurred =
       tx.has_occurred_at() ? TimestampMicros(tx.occurred_at()) : started_us;
   int64_t now = clock_->NowMicros();
-  SetTimestamp(occurred + budget, decision->mutable_deadline());
-  SetTimestamp(now, decision->mutable_decided_at());
+  SetTimestampMicros(occurred + budget, decision->mutable_deadline());
+  SetTimestampMicros(now, decision->mutable_decided_at());
   if (options_.mark_late && now > occurred + budget) {
     decision->set_late(true);
     ++counters_.late;
@@ -101,6 +87,21 @@ void Screener::Finish(const v1::Transaction& tx, int64_t started_us,
   if (decision->ruleset_version().empty()) {
     decision->set_ruleset_version(rules_->version());
   }
+}
+
+void Screener::FailSafe(const v1::Transaction& tx, v1::Verdict verdict,
+                        absl::string_view why, int64_t started_us,
+                        v1::Decision* decision) {
+  decision->Clear();
+  decision->set_transaction_id(tx.transaction_id());
+  decision->set_customer_id(tx.customer_id());
+  decision->set_channel(tx.channel());
+  decision->set_verdict(verdict);
+  decision->add_notes(absl::StrCat(
+      "fail-safe verdict of the channel: the engine could not complete "
+      "screening (",
+      why, ")"));
+  Finish(tx, started_us, decision);
 }
 
 absl::Status Screener::Screen(const v1::Transaction& tx,

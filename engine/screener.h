@@ -72,6 +72,12 @@ class Screener {
   absl::Status Screen(const txscreen::v1::Transaction& tx,
                       txscreen::v1::Decision* decision);
 
+  // The decision when Screen() failed (the rules could not complete):
+  // `verdict` (the channel's fail-safe) with `why` in the notes, deadline
+  // and lateness as usual; nothing in the state changes.
+  void FailSafe(const txscreen::v1::Transaction& tx,
+                txscreen::v1::Verdict verdict, absl::string_view why,
+                int64_t started_us, txscreen::v1::Decision* decision);
   const ScreenerCounters& counters() const { return counters_; }
 
  private:

@@ -370,6 +370,29 @@ class ScreenerTest : public ::testing::Test {
 
 const int64_t kT0 = Micros("2026-11-20T10:00:00+08:00");
 
+// --- Fail-safe -----------------------------------------------------------
+
+TEST_F(ScreenerTest, FailSafeDecisionHasTheVerdictTheReasonAndTheDeadline) {
+  v1::Transaction tx = Tx("T1", kT0, 500000);
+  clock_.Set(kT0 + 12 * kSecond);  // past the 10 s budget
+  v1::Decision d;
+  screener_->FailSafe(tx, v1::VERDICT_INTERCEPT, "state: disk failure",
+                      kT0 + 11 * kSecond, &d);
+  EXPECT_EQ(d.transaction_id(), "T1");
+  EXPECT_EQ(d.customer_id(), tx.customer_id());
+  EXPECT_EQ(d.verdict(), v1::VERDICT_INTERCEPT);
+  ASSERT_EQ(d.notes_size(), 1);
+  EXPECT_EQ(d.notes(0),
+            "fail-safe verdict of the channel: the engine could not "
+            "complete screening (state: disk failure)");
+  EXPECT_EQ(d.deadline().seconds(), kT0 / kSecond + 10);
+  EXPECT_TRUE(d.late());
+  EXPECT_EQ(d.ruleset_version(), rules_->version());
+  EXPECT_EQ(d.hits_size(), 0);
+  // Nothing was recorded: the same id is screened afresh later.
+  EXPECT_FALSE(Screen(tx).duplicate());
+}
+
 // --- Rejected input -------------------------------------------------------
 
 TEST_F(ScreenerTest, RejectedInputListsEveryProblemAndChangesNoState) {

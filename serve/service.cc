@@ -31,20 +31,6 @@ int64_t NowMs() {
       .count();
 }
 
-int64_t TimestampMicros(const google::protobuf::Timestamp& t) {
-  return t.seconds() * 1000000 + t.nanos() / 1000;
-}
-
-void SetTimestamp(int64_t us, google::protobuf::Timestamp* t) {
-  int64_t seconds = us / 1000000, micros = us % 1000000;
-  if (micros < 0) {
-    micros += 1000000;
-    --seconds;
-  }
-  t->set_seconds(seconds);
-  t->set_nanos(static_cast<int32_t>(micros * 1000));
-}
-
 std::string DefaultInstanceId(const std::string& state_dir) {
   char host[256] = {};
   if (gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
@@ -516,20 +502,12 @@ void Service::Process(RdKafka::Message& msg) {
     Log(LogLevel::kError,
         absl::StrCat("transaction ", tx_.transaction_id(),
                      ": screening failed: ", screened.message()));
-    decision_.Clear();
-    decision_.set_transaction_id(tx_.transaction_id());
-    decision_.set_customer_id(tx_.customer_id());
-    decision_.set_channel(tx_.channel());
     const int channel = tx_.channel();
-    decision_.set_verdict(channel >= 0 && channel < rules::kChannelCount
-                              ? options_.fail_safe[channel]
-                              : v1::VERDICT_INTERCEPT);
-    decision_.add_notes(absl::StrCat(
-        "fail-safe verdict of the channel: the engine could not complete "
-        "screening (",
-        screened.message(), ")"));
-    decision_.set_ruleset_version(part.screener->rules().version());
-    SetTimestamp(started_us, decision_.mutable_decided_at());
+    part.screener->FailSafe(tx_,
+                            channel >= 0 && channel < rules::kChannelCount
+                                ? options_.fail_safe[channel]
+                                : v1::VERDICT_INTERCEPT,
+                            screened.message(), started_us, &decision_);
   }
   ProduceDecision(decision_, msg.key());
   ++stats_.decided;
@@ -539,7 +517,9 @@ void Service::Process(RdKafka::Message& msg) {
   if (observer_ != nullptr) {
     const int64_t now_us = clock_.NowMicros();
     const int64_t age_us =
-        tx_.has_occurred_at() ? now_us - TimestampMicros(tx_.occurred_at()) : 0;
+        tx_.has_occurred_at()
+            ? now_us - engine::TimestampMicros(tx_.occurred_at())
+            : 0;
     observer_->Decided(decision_, now_us - started_us, age_us);
   }
 }
