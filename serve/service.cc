@@ -395,14 +395,16 @@ absl::Status Service::Assign(
 absl::Status Service::Revoke() {
   absl::Status s = CommitCycle();
   if (!s.ok()) {
-    Log(LogLevel::kError,
+    // The next owner decides again from the last commit: not an error of
+    // this process, unless it was fenced or its store failed.
+    Log(LogLevel::kWarning,
         absl::StrCat("commit before giving up partitions: ", s.message()));
   }
   partitions_.clear();
   consumer_->unassign();
   assigned_.store(0);
   Log(LogLevel::kInfo, "partitions revoked");
-  return s;
+  return absl::IsAborted(s) || absl::IsDataLoss(s) ? s : absl::OkStatus();
 }
 
 void Service::ProduceDecision(const v1::Decision& decision,

@@ -175,6 +175,8 @@ class Service {
   // After a failed commit: abort, drop in-memory state, rewind.
   absl::Status AbortAndRewind(absl::string_view why);
   absl::Status Assign(const std::vector<RdKafka::TopicPartition*>& parts);
+  // Commits what it can and gives the partitions up. An error only when
+  // the process cannot go on (fenced, local store failure).
   absl::Status Revoke();
   absl::StatusOr<std::unique_ptr<Partition>> OpenPartition(int32_t p);
   void ProduceDecision(const txscreen::v1::Decision& decision,
