@@ -15,6 +15,7 @@
 #include "engine/transaction_codec.h"
 #include "rules/rule_pack_loader.h"
 #include "rules/stable_hash.h"
+#include "serve/json_util.h"
 #include "serve/log.h"
 
 namespace txscreen::serve {
@@ -95,16 +96,24 @@ class Service::Rebalancer : public RdKafka::RebalanceCb {
 // the transactional producer (the changelog checkpoints).
 class Service::DeliveryReports : public RdKafka::DeliveryReportCb {
  public:
+  // `track_offsets`: remember the offsets written (the changelog producer
+  // only: the decisions producer would pay a map update per decision).
+  // `errors` counts every failure.
+  DeliveryReports(bool track_offsets, std::atomic<int64_t>* errors)
+      : track_offsets_(track_offsets), errors_(errors) {}
+
   void dr_cb(RdKafka::Message& msg) override {
     if (msg.err() != RdKafka::ERR_NO_ERROR) {
       Fail(absl::StrCat("delivery to ", msg.topic_name(), "[", msg.partition(),
                         "] failed: ", msg.errstr()));
       return;
     }
+    if (!track_offsets_) return;
     int64_t& next = next_offset_[{msg.topic_name(), msg.partition()}];
     next = std::max(next, msg.offset() + 1);
   }
   void Fail(std::string why) {
+    ++*errors_;
     ++failed_;
     if (first_error_.empty()) first_error_ = std::move(why);
   }
@@ -126,6 +135,8 @@ class Service::DeliveryReports : public RdKafka::DeliveryReportCb {
   }
 
  private:
+  const bool track_offsets_;
+  std::atomic<int64_t>* errors_;
   int64_t failed_ = 0;
   std::string first_error_;
   std::map<std::pair<std::string, int32_t>, int64_t> next_offset_;
@@ -134,7 +145,7 @@ class Service::DeliveryReports : public RdKafka::DeliveryReportCb {
 Service::Service(ServeOptions options) : options_(std::move(options)) {}
 
 Service::~Service() {
-  if (consumer_ != nullptr) consumer_->close();
+  if (consumer_ != nullptr && !consumer_closed_) consumer_->close();
 }
 
 absl::StatusOr<std::unique_ptr<Service>> Service::Create(ServeOptions options) {
@@ -201,8 +212,9 @@ absl::Status Service::Start() {
   };
   std::string error;
 
-  reports_ = std::make_unique<DeliveryReports>();
-  txn_reports_ = std::make_unique<DeliveryReports>();
+  reports_ = std::make_unique<DeliveryReports>(false, &stats_.delivery_errors);
+  txn_reports_ =
+      std::make_unique<DeliveryReports>(true, &stats_.delivery_errors);
   {
     absl::StatusOr<std::unique_ptr<RdKafka::Conf>> conf = MakeKafkaConf(
         settings({{"linger.ms", "1"}, {"compression.type", "lz4"}},
@@ -710,29 +722,7 @@ bool Service::Ready(std::string* why) const {
 
 std::string Service::RulesStatusJson() const {
   auto quote = [](absl::string_view s) {
-    std::string out = "\"";
-    for (char c : s) {
-      switch (c) {
-        case '"':
-          out += "\\\"";
-          break;
-        case '\\':
-          out += "\\\\";
-          break;
-        case '\n':
-          out += "\\n";
-          break;
-        default:
-          if (static_cast<unsigned char>(c) < 0x20) {
-            absl::StrAppend(
-                &out, "\\u00",
-                absl::Hex(static_cast<unsigned char>(c), absl::kZeroPad2));
-          } else {
-            out += c;
-          }
-      }
-    }
-    return out + "\"";
+    return absl::StrCat("\"", JsonEscape(s), "\"");
   };
   absl::MutexLock lock(&rules_mu_);
   return absl::StrCat(
@@ -840,6 +830,7 @@ absl::Status Service::Run() {
   }
   Log(LogLevel::kInfo, "leaving the consumer group");
   consumer_->close();
+  consumer_closed_ = true;
   producer_->flush(kKafkaTimeoutMs);
   if (!fatal_.ok()) {
     Log(LogLevel::kError, absl::StrCat("stopped: ", fatal_.message()));

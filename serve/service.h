@@ -160,7 +160,7 @@ class Service {
   std::vector<PartitionLag> Lag() const;
   // Transactions decided per second, averaged over the last few seconds.
   double Throughput() const;
-  // Entities cached in memory, all partitions.
+  // Input partitions assigned to this instance now.
   int64_t assigned_partitions() const { return assigned_.load(); }
 
  private:
@@ -218,6 +218,7 @@ class Service {
   int64_t throughput_decided_ = 0;
 
   std::atomic<bool> stop_{false};
+  bool consumer_closed_ = false;
   std::atomic<bool> restoring_{false};
   std::atomic<bool> assigned_once_{false};
   std::atomic<int64_t> assigned_{0};

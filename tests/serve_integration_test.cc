@@ -8,7 +8,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -853,7 +852,6 @@ TEST(ServeIntegrationTest, RulesReloadUnderLoadValidAndInvalid) {
 
   // Load keeps flowing while the rules change.
   const std::vector<v1::Transaction> txs = Traffic(9000, 300);
-  std::atomic<bool> producing{true};
   std::thread producer_thread([&] {
     auto producer = MakeProducer(brokers);
     for (size_t i = 0; i < txs.size(); ++i) {
@@ -866,7 +864,6 @@ TEST(ServeIntegrationTest, RulesReloadUnderLoadValidAndInvalid) {
       }
     }
     producer->flush(30000);
-    producing = false;
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   // A valid new version through the API.
