@@ -14,8 +14,8 @@
 namespace txscreen::engine {
 namespace {
 
-constexpr const char* kFamilyNames[kStateFamilyCount] = {"windows", "history",
-                                                         "dedupe", "offsets"};
+constexpr const char* kFamilyNames[kStateFamilyCount] = {
+    "windows", "history", "dedupe", "offsets", "holds", "audit"};
 
 absl::Status ToStatus(const rocksdb::Status& s, absl::string_view what) {
   if (s.ok()) return absl::OkStatus();
@@ -29,9 +29,17 @@ class RocksStateStore : public StateStore {
     for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
   }
 
-  absl::Status Open(const std::string& dir) {
+  absl::Status Open(const std::string& dir, bool read_only) {
     std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
+    if (read_only) {
+      if (!std::filesystem::exists(std::filesystem::path(dir) / "CURRENT",
+                                   ec)) {
+        return absl::NotFoundError(
+            absl::StrCat("state store: no state in ", dir));
+      }
+    } else {
+      std::filesystem::create_directories(dir, ec);
+    }
     if (ec) {
       return absl::InternalError(
           absl::StrCat("state store: cannot create ", dir, ": ", ec.message()));
@@ -50,7 +58,9 @@ class RocksStateStore : public StateStore {
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* db = nullptr;
     rocksdb::Status s =
-        rocksdb::DB::Open(options, dir, families, &handles, &db);
+        read_only ? rocksdb::DB::OpenForReadOnly(options, dir, families,
+                                                 &handles, &db)
+                  : rocksdb::DB::Open(options, dir, families, &handles, &db);
     if (!s.ok()) return ToStatus(s, absl::StrCat("open ", dir));
     db_.reset(db);
     handles_ = handles;
@@ -126,7 +136,14 @@ class RocksStateStore : public StateStore {
 absl::StatusOr<std::unique_ptr<StateStore>> OpenRocksStateStore(
     const std::string& dir) {
   auto store = std::make_unique<RocksStateStore>();
-  if (absl::Status s = store->Open(dir); !s.ok()) return s;
+  if (absl::Status s = store->Open(dir, false); !s.ok()) return s;
+  return std::unique_ptr<StateStore>(std::move(store));
+}
+
+absl::StatusOr<std::unique_ptr<StateStore>> OpenRocksStateStoreReadOnly(
+    const std::string& dir) {
+  auto store = std::make_unique<RocksStateStore>();
+  if (absl::Status s = store->Open(dir, true); !s.ok()) return s;
   return std::unique_ptr<StateStore>(std::move(store));
 }
 

@@ -219,6 +219,44 @@ absl::Status Screener::Reverse(const v1::Transaction& tx,
   return absl::OkStatus();
 }
 
+absl::Status Screener::Settle(absl::string_view customer_id,
+                              absl::string_view transaction_id,
+                              int64_t occurred_at_us, bool happened,
+                              std::string* note) {
+  absl::StatusOr<const TransactionRecordProto*> found =
+      state_->FindRecord(customer_id, transaction_id, occurred_at_us);
+  if (!found.ok()) return found.status();
+  if (*found == nullptr || (*found)->transaction_id() != transaction_id) {
+    *note = absl::StrCat("no record of ", transaction_id,
+                         " within the dedupe retention; windows unchanged");
+    return absl::OkStatus();
+  }
+  TransactionRecordProto record = **found;
+  if (happened) {
+    absl::StatusOr<CustomerHistory*> history = state_->History(customer_id);
+    if (!history.ok()) return history.status();
+    if (!record.counterparty_account_id().empty()) {
+      int64_t& last =
+          (*history)->payees[StableTextHash(record.counterparty_account_id())];
+      last = std::max(last, occurred_at_us);
+      (*history)->dirty = true;
+    }
+    *note = "released: the transaction stands";
+    return absl::OkStatus();
+  }
+  if (record.reversed()) {
+    *note = "already retracted (reversed)";
+    return absl::OkStatus();
+  }
+  absl::StatusOr<int> retracted = Retract(record);
+  if (!retracted.ok()) return retracted.status();
+  record.set_reversed(true);
+  state_->PutRecord(record);
+  *note = absl::StrCat("did not happen: retracted ", *retracted,
+                       " window contribution", *retracted == 1 ? "" : "s");
+  return absl::OkStatus();
+}
+
 absl::StatusOr<int> Screener::Retract(const TransactionRecordProto& record) {
   int retracted = 0;
   const int n = record.contribution_fingerprint_size();

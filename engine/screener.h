@@ -80,6 +80,15 @@ class Screener {
                 int64_t started_us, txscreen::v1::Decision* decision);
   const ScreenerCounters& counters() const { return counters_; }
 
+  // The final outcome of a held transaction (holds.h). One that did not
+  // happen (cancelled, reported, escalated) has its window contributions
+  // retracted, once: its record is marked so a later reversal retracts
+  // nothing more. One that was released stands, and its payee becomes known
+  // (first-payment checks no longer fire for it). *note says what was done.
+  absl::Status Settle(absl::string_view customer_id,
+                      absl::string_view transaction_id, int64_t occurred_at_us,
+                      bool happened, std::string* note);
+
  private:
   absl::Status Reverse(const txscreen::v1::Transaction& tx,
                        CustomerHistory* history,

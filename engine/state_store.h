@@ -31,8 +31,10 @@ enum class StateFamily {
   kHistory,  // customer -> CustomerHistoryProto
   kDedupe,   // transaction id -> TransactionRecordProto
   kOffsets,  // "input" -> the input position of the last committed batch
+  kHolds,    // transaction id -> txscreen.v1.Hold (holds.h)
+  kAudit,    // 'R' seq -> txscreen.v1.AuditRecord, 'H' -> head (audit.h)
 };
-inline constexpr int kStateFamilyCount = 4;
+inline constexpr int kStateFamilyCount = 6;
 
 // 4 bytes, big-endian, so a partition's keys sort together.
 std::string PartitionPrefix(int32_t partition);
@@ -84,6 +86,10 @@ class StateStore {
 
 // RocksDB in `dir` (created if missing), one column family per StateFamily.
 absl::StatusOr<std::unique_ptr<StateStore>> OpenRocksStateStore(
+    const std::string& dir);
+// The same, read-only: for tools that look at a running engine's state
+// (audit verify/export). Commit and DropPartition fail.
+absl::StatusOr<std::unique_ptr<StateStore>> OpenRocksStateStoreReadOnly(
     const std::string& dir);
 
 // A store in memory: for rule tests, benchmarks without a disk, and tests.

@@ -28,6 +28,16 @@ absl::Status DecodeTransactionProto(absl::string_view bytes,
 absl::Status EncodeDecisionJson(const txscreen::v1::Decision& decision,
                                 std::string* out);
 
+// The same for any message (overrides, dispositions, holds): JSON with the
+// proto field names, unknown fields refused when decoding; `what` names the
+// message in errors ("an Override").
+absl::Status DecodeJson(absl::string_view json, absl::string_view what,
+                        google::protobuf::Message* out);
+absl::Status DecodeProto(absl::string_view bytes, absl::string_view what,
+                         google::protobuf::Message* out);
+absl::Status EncodeJson(const google::protobuf::Message& message,
+                        std::string* out);
+
 }  // namespace txscreen::engine
 
 #endif  // TXSCREEN_ENGINE_TRANSACTION_CODEC_H_

@@ -329,7 +329,8 @@ TEST(EncodeDecisionJsonTest, InvalidTimestampIsAnError) {
   std::string json;
   absl::Status s = EncodeDecisionJson(d, &json);
   EXPECT_EQ(s.code(), absl::StatusCode::kInternal);
-  EXPECT_THAT(std::string(s.message()), StartsWith("cannot encode decision: "));
+  EXPECT_THAT(std::string(s.message()),
+              StartsWith("cannot encode txscreen.v1.Decision: "));
 }
 
 TEST(TransactionCodecTest, JsonErrorIsOneLineWithoutTheInput) {

@@ -262,6 +262,8 @@ absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(
   server->Post("/api/rules/reload",
                [r](const Request& q, Response& s) { r->Reload(q, s); });
 
+  if (r->handlers.add_routes) r->handlers.add_routes(*server);
+
   // Known paths with another method: 405. httplib itself answers 404, and
   // routes HEAD to the GET handlers.
   const auto not_allowed = [](std::string allow) {

@@ -60,6 +60,9 @@ struct AdminHandlers {
   // must stay active; the status message is shown to the caller.
   // Concurrent reload requests call it concurrently.
   std::function<absl::StatusOr<std::string>()> reload_rules;
+  // More routes (the teller console), added to the server before it
+  // starts. They answer errors with JSON bodies themselves.
+  std::function<void(httplib::Server&)> add_routes;
 };
 
 struct AdminServerOptions {

@@ -30,6 +30,10 @@ char FamilyByte(StateFamily family) {
       return 'D';
     case StateFamily::kOffsets:
       return 'O';
+    case StateFamily::kHolds:
+      return 'K';
+    case StateFamily::kAudit:
+      return 'A';
   }
   return '?';
 }
@@ -83,6 +87,12 @@ absl::StatusOr<StateWrite> FromChangelogRecord(absl::string_view key,
       break;
     case 'O':
       family = StateFamily::kOffsets;
+      break;
+    case 'K':
+      family = StateFamily::kHolds;
+      break;
+    case 'A':
+      family = StateFamily::kAudit;
       break;
     default:
       return absl::DataLossError(absl::StrCat(

@@ -169,7 +169,8 @@ TEST_F(ChangelogTest, FromRecordFamilyBytes) {
   };
   for (const Case& c :
        {Case{"Wk", StateFamily::kWindows}, Case{"Hk", StateFamily::kHistory},
-        Case{"Dk", StateFamily::kDedupe}, Case{"Ok", StateFamily::kOffsets}}) {
+        Case{"Dk", StateFamily::kDedupe}, Case{"Ok", StateFamily::kOffsets},
+        Case{"Kk", StateFamily::kHolds}, Case{"Ak", StateFamily::kAudit}}) {
     absl::StatusOr<StateWrite> w = FromChangelogRecord(c.key, &v, 1);
     ASSERT_TRUE(w.ok()) << w.status();
     EXPECT_EQ(w->family, c.family) << c.key;

@@ -41,6 +41,12 @@ const std::vector<std::string>& PlainKeys() {
                                                 "topic.dead-letter",
                                                 "topic.state-changelog",
                                                 "topic.dedupe-changelog",
+                                                "topic.overrides",
+                                                "topic.override-results",
+                                                "topic.dispositions",
+                                                "topic.holds",
+                                                "roster",
+                                                "hold-timeout",
                                                 "commit-interval-ms",
                                                 "budget",
                                                 "http",
@@ -155,6 +161,7 @@ const char* ServeUsage() {
          "[--http HOST:PORT|off] [--config FILE]\n"
          "         [--partitions N] [--budget 10s] [--budget.CHANNEL D] "
          "[--fail-safe.CHANNEL VERDICT] [--kafka.SETTING VALUE] ...\n"
+         "         [--roster STAFF.csv] [--hold-timeout 30m]\n"
          "Without --brokers: an embedded Kafka cluster on 127.0.0.1 "
          "(printed at start). See README.md, \"Operating txscreen serve\".\n";
 }
@@ -244,6 +251,20 @@ absl::StatusOr<ServeCommandOptions> ParseServeConfig(
       o.topics.changelog.state = v.value;
     } else if (key == "topic.dedupe-changelog") {
       o.topics.changelog.dedupe = v.value;
+    } else if (key == "topic.overrides") {
+      o.topics.overrides = v.value;
+    } else if (key == "topic.override-results") {
+      o.topics.override_results = v.value;
+    } else if (key == "topic.dispositions") {
+      o.topics.dispositions = v.value;
+    } else if (key == "topic.holds") {
+      o.topics.holds = v.value;
+    } else if (key == "roster") {
+      o.roster_path = v.value;
+    } else if (key == "hold-timeout") {
+      absl::StatusOr<int64_t> us = ParseMicros(v);
+      if (!us.ok()) return us.status();
+      o.holds.timeout_us = *us;
     } else if (key == "budget") {
       absl::StatusOr<int64_t> us = ParseMicros(v);
       if (!us.ok()) return us.status();

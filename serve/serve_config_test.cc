@@ -139,6 +139,12 @@ TEST_P(ServeConfigFlagStyleTest, EveryPlainKey) {
   Add("topic.dead-letter", "t.dlq");
   Add("topic.state-changelog", "t.state");
   Add("topic.dedupe-changelog", "t.dedupe");
+  Add("topic.overrides", "t.ov");
+  Add("topic.override-results", "t.ovr");
+  Add("topic.dispositions", "t.disp");
+  Add("topic.holds", "t.holds");
+  Add("roster", "/etc/txscreen/staff.csv");
+  Add("hold-timeout", "45m");
   Add("commit-interval-ms", "250");
   Add("budget", "1m30s");
   Add("http", "0.0.0.0:9100");
@@ -161,6 +167,12 @@ TEST_P(ServeConfigFlagStyleTest, EveryPlainKey) {
   EXPECT_EQ(o.topics.dead_letter, "t.dlq");
   EXPECT_EQ(o.topics.changelog.state, "t.state");
   EXPECT_EQ(o.topics.changelog.dedupe, "t.dedupe");
+  EXPECT_EQ(o.topics.overrides, "t.ov");
+  EXPECT_EQ(o.topics.override_results, "t.ovr");
+  EXPECT_EQ(o.topics.dispositions, "t.disp");
+  EXPECT_EQ(o.topics.holds, "t.holds");
+  EXPECT_EQ(o.roster_path, "/etc/txscreen/staff.csv");
+  EXPECT_EQ(o.holds.timeout_us, 45LL * 60 * 1000000);
   EXPECT_EQ(o.commit_interval_ms, 250);
   EXPECT_EQ(o.screener.default_budget_us, 90LL * 1000000);
   EXPECT_TRUE(got.http);
@@ -170,7 +182,7 @@ TEST_P(ServeConfigFlagStyleTest, EveryPlainKey) {
   // Untouched keys keep their defaults.
   EXPECT_EQ(o.fail_safe, DefaultFailSafe());
   EXPECT_THAT(o.kafka, IsEmpty());
-  EXPECT_EQ(got.shown.size(), 19u);
+  EXPECT_EQ(got.shown.size(), 25u);
 }
 
 TEST_P(ServeConfigFlagStyleTest, EveryChannelBudget) {

@@ -13,6 +13,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "engine/transaction_codec.h"
+#include "librdkafka/rdkafka.h"
 #include "rules/rule_pack_loader.h"
 #include "rules/stable_hash.h"
 #include "serve/json_util.h"
@@ -63,10 +64,19 @@ struct Service::Partition {
   int32_t id = 0;
   std::unique_ptr<engine::PartitionState> state;
   std::unique_ptr<engine::Screener> screener;
+  std::unique_ptr<engine::HoldBook> holds;
   // Next input offset: of the last commit (or the group's committed offset,
   // or OFFSET_BEGINNING), and after the last consumed message.
   int64_t committed = RdKafka::Topic::OFFSET_BEGINNING;
   int64_t next = -1;  // -1: nothing consumed since the last commit
+  // The same for the partition of the overrides topic with this number.
+  bool has_overrides = false;
+  int64_t overrides_committed = RdKafka::Topic::OFFSET_BEGINNING;
+  int64_t overrides_next = -1;
+
+  bool changed() const {
+    return next >= 0 || overrides_next >= 0 || holds->dirty();
+  }
 };
 
 class Service::Rebalancer : public RdKafka::RebalanceCb {
@@ -158,6 +168,20 @@ absl::Status Service::Start() {
   if (options_.instance_id.empty()) {
     options_.instance_id = DefaultInstanceId(options_.state_dir);
   }
+  if (options_.clock != nullptr) clock_ = options_.clock;
+  std::shared_ptr<const engine::Roster> roster = engine::Roster::Empty();
+  if (!options_.roster_path.empty()) {
+    absl::StatusOr<std::shared_ptr<const engine::Roster>> loaded =
+        engine::Roster::Load(options_.roster_path);
+    if (!loaded.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the staff roster does not load:\n", loaded.status().message()));
+    }
+    roster = *loaded;
+  } else {
+    Log(LogLevel::kWarning,
+        "no staff roster (--roster): every override will be refused");
+  }
   rules::LoadResult pack = rules::LoadRulePack(options_.rules);
   if (!pack.errors.empty()) {
     return absl::InvalidArgumentError(
@@ -166,6 +190,7 @@ absl::Status Service::Start() {
   {
     absl::MutexLock lock(&rules_mu_);
     rules_ = pack.rule_set;
+    roster_ = roster;
     rules_loaded_at_ =
         absl::FormatTime(absl::RFC3339_sec, absl::Now(), absl::UTCTimeZone());
   }
@@ -183,6 +208,17 @@ absl::Status Service::Start() {
       {t.decisions, options_.partitions, {}},
       {t.alerts, options_.partitions, {}},
       {t.dead_letter, options_.partitions, {}},
+      {t.overrides, options_.partitions, {}},
+      {t.override_results, options_.partitions, {}},
+      {t.dispositions, options_.partitions, {}},
+      {t.holds,
+       options_.partitions,
+       // The consoles read it from the start: resolved holds go after a
+       // day longer than the engine remembers them.
+       {{"cleanup.policy", "compact,delete"},
+        {"retention.ms",
+         absl::StrCat(options_.holds.resolved_retention_us / 1000 +
+                      86400LL * 1000)}}},
       {t.changelog.state, options_.partitions, {{"cleanup.policy", "compact"}}},
       {t.changelog.dedupe,
        options_.partitions,
@@ -264,6 +300,17 @@ absl::Status Service::Start() {
   };
   absl::StatusOr<int> input_partitions = partitions(t.transactions);
   if (!input_partitions.ok()) return input_partitions.status();
+  {
+    absl::StatusOr<int> n = partitions(t.overrides);
+    if (!n.ok()) return n.status();
+    if (*n != *input_partitions) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "topic ", t.overrides, " has ", *n, " partitions and ",
+          t.transactions, " has ", *input_partitions,
+          ": they must have the same number, so that an override reaches "
+          "the instance that holds its transaction"));
+    }
+  }
   for (const std::string* topic : {&t.changelog.state, &t.changelog.dedupe}) {
     absl::StatusOr<int> n = partitions(*topic);
     if (!n.ok()) return n.status();
@@ -293,6 +340,9 @@ absl::Status Service::Start() {
                   {"fetch.wait.max.ms", embedded ? "5" : "50"},
                   {"isolation.level", "read_committed"}},
                  {{"group.id", options_.group},
+                  // Range gives partition N of both input topics (
+                  // transactions, overrides) to the same member.
+                  {"partition.assignment.strategy", "range"},
                   {"enable.auto.commit", "false"},
                   {"enable.auto.offset.store", "false"},
                   {"enable.partition.eof", "false"}}));
@@ -336,7 +386,10 @@ absl::StatusOr<std::unique_ptr<Service::Partition>> Service::OpenPartition(
     r = pending_rules_ != nullptr ? pending_rules_ : rules_;
   }
   part->screener = std::make_unique<engine::Screener>(
-      r, part->state.get(), &clock_, options_.screener);
+      r, part->state.get(), clock_, options_.screener);
+  part->holds = std::make_unique<engine::HoldBook>(store_.get(), p, clock_,
+                                                   options_.holds);
+  if (absl::Status s = part->holds->Load(); !s.ok()) return s;
   return part;
 }
 
@@ -366,6 +419,18 @@ absl::Status Service::Assign(
   int64_t records = 0;
   for (const RdKafka::TopicPartition* tp : committed) {
     const int32_t p = tp->partition();
+    const int64_t offset =
+        tp->offset() >= 0 ? tp->offset() : RdKafka::Topic::OFFSET_BEGINNING;
+    if (auto it = partitions_.find(p); it != partitions_.end()) {
+      // The other input topic's partition with this number: restored.
+      if (tp->topic() == options_.topics.overrides) {
+        it->second->has_overrides = true;
+        it->second->overrides_committed = offset;
+      } else {
+        it->second->committed = offset;
+      }
+      continue;
+    }
     for (const std::string* topic : {&options_.topics.changelog.state,
                                      &options_.topics.changelog.dedupe}) {
       absl::StatusOr<RestoreStats> restored =
@@ -382,10 +447,17 @@ absl::Status Service::Assign(
     }
     absl::StatusOr<std::unique_ptr<Partition>> part = OpenPartition(p);
     if (!part.ok()) return part.status();
-    (*part)->committed =
-        tp->offset() >= 0 ? tp->offset() : RdKafka::Topic::OFFSET_BEGINNING;
+    if (tp->topic() == options_.topics.overrides) {
+      (*part)->has_overrides = true;
+      (*part)->overrides_committed = offset;
+    } else {
+      (*part)->committed = offset;
+    }
     partitions_[p] = std::move(*part);
   }
+  int64_t pending = 0;
+  for (const auto& [p, part] : partitions_) pending += part->holds->pending();
+  stats_.holds_pending.store(pending);
   stats_.restored_records += records;
   std::vector<int32_t> ids;
   for (const auto& [p, part] : partitions_) ids.push_back(p);
@@ -415,6 +487,7 @@ absl::Status Service::Revoke() {
   partitions_.clear();
   consumer_->unassign();
   assigned_.store(0);
+  stats_.holds_pending.store(0);
   Log(LogLevel::kInfo, "partitions revoked");
   return absl::IsAborted(s) || absl::IsDataLoss(s) ? s : absl::OkStatus();
 }
@@ -492,7 +565,15 @@ void Service::Process(RdKafka::Message& msg) {
   auto it = partitions_.find(msg.partition());
   if (it == partitions_.end()) return;  // revoked meanwhile
   Partition& part = *it->second;
-  const int64_t started_us = clock_.NowMicros();
+  // The topic's name without a copy (RdKafka::Message::topic_name() makes
+  // one per message).
+  const char* topic = rd_kafka_topic_name(
+      static_cast<const rd_kafka_message_t*>(msg.c_ptr())->rkt);
+  if (options_.topics.overrides == topic) {
+    ProcessOverride(msg, part);
+    return;
+  }
+  const int64_t started_us = clock_->NowMicros();
   ++stats_.consumed;
   ++since_commit_;
   part.next = msg.offset() + 1;
@@ -525,11 +606,18 @@ void Service::Process(RdKafka::Message& msg) {
   }
   ProduceDecision(decision_, msg.key());
   ++stats_.decided;
+  if (decision_.verdict() == v1::VERDICT_INTERCEPT ||
+      decision_.verdict() == v1::VERDICT_BLOCK) {
+    events_.Clear();
+    part.holds->Decided(tx_, decision_, &events_);
+    stats_.holds_opened += static_cast<int64_t>(events_.holds.size());
+    Publish(events_);
+  }
   if (decision_.verdict() == v1::VERDICT_REJECTED_INPUT) ++stats_.rejected;
   if (decision_.duplicate()) ++stats_.duplicates;
   if (decision_.late()) ++stats_.late;
   if (observer_ != nullptr) {
-    const int64_t now_us = clock_.NowMicros();
+    const int64_t now_us = clock_->NowMicros();
     const int64_t age_us =
         tx_.has_occurred_at()
             ? now_us - engine::TimestampMicros(tx_.occurred_at())
@@ -538,11 +626,181 @@ void Service::Process(RdKafka::Message& msg) {
   }
 }
 
+void Service::Produce(const std::string& topic, const std::string& key,
+                      const google::protobuf::Message& message,
+                      const char* type) {
+  if (options_.output_format == WireFormat::kJson) {
+    if (!engine::EncodeJson(message, &out_).ok()) {
+      message.SerializeToString(&out_);  // cannot happen: a valid message
+    }
+  } else {
+    message.SerializeToString(&out_);
+  }
+  RdKafka::Headers* headers = nullptr;
+  if (type != nullptr) {
+    headers = RdKafka::Headers::create();
+    headers->add("txscreen.type", type);
+  }
+  while (true) {
+    RdKafka::ErrorCode e = producer_->produce(
+        topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+        out_.data(), out_.size(), key.data(), key.size(), 0, headers, nullptr);
+    if (e == RdKafka::ERR__QUEUE_FULL) {
+      producer_->poll(10);
+      continue;
+    }
+    if (e != RdKafka::ERR_NO_ERROR) {
+      delete headers;  // ours unless produce succeeded
+      reports_->Fail(
+          absl::StrCat("producing to ", topic, ": ", RdKafka::err2str(e)));
+    }
+    return;
+  }
+}
+
+void Service::Publish(const engine::HoldEvents& events) {
+  const ServeTopics& t = options_.topics;
+  for (const v1::Hold& hold : events.holds) {
+    Produce(t.holds, hold.transaction_id(), hold);
+  }
+  std::shared_ptr<const engine::Roster> roster = this->roster();
+  auto branch_of = [&](const std::string& staff_id) -> std::string {
+    const engine::Staff* s = roster->Find(staff_id);
+    return s != nullptr ? s->branch_id : "";
+  };
+  absl::MutexLock lock(&override_stats_mu_);
+  auto stats_of = [&](const std::string& staff_id) -> TellerOverrideStats& {
+    std::string branch = branch_of(staff_id);
+    TellerOverrideStats& s = override_stats_[{branch, staff_id}];
+    s.branch_id = branch;
+    s.teller_id = staff_id;
+    return s;
+  };
+  for (const v1::OverrideResult& r : events.results) {
+    Produce(t.override_results, r.override_id(), r);
+    if (r.duplicate()) {
+      ++stats_.overrides_duplicate;
+    } else if (r.accepted()) {
+      ++stats_.overrides_accepted;
+    } else {
+      ++stats_.overrides_refused;
+      ++stats_of(r.teller_id()).refused;
+      Log(LogLevel::kInfo,
+          absl::StrCat("override ", r.override_id(), " of ", r.transaction_id(),
+                       " by ", r.teller_id(), " refused (", r.refusal_code(),
+                       "): ", r.refusal_reason()));
+    }
+    if (observer_ != nullptr && (r.duplicate() || !r.accepted())) {
+      observer_->Answered(r, nullptr, branch_of(r.teller_id()));
+    }
+  }
+  for (const v1::Disposition& d : events.dispositions) {
+    Produce(t.dispositions, d.customer_id(), d);
+    if (d.outcome() == v1::OUTCOME_ESCALATED_TIMEOUT) {
+      ++stats_.holds_escalated;
+      Produce(t.alerts, d.customer_id(), d, "disposition");
+      Log(LogLevel::kWarning,
+          absl::StrCat("hold ", d.transaction_id(), " at branch ",
+                       d.branch_id(),
+                       " was not answered in time: escalated to compliance"));
+      continue;
+    }
+    TellerOverrideStats& s = stats_of(d.teller_id());
+    switch (d.outcome()) {
+      case v1::OUTCOME_RELEASE:
+        ++s.releases;
+        ++stats_of(d.authorizer_id()).authorised_releases;
+        break;
+      case v1::OUTCOME_CANCEL:
+        ++s.cancels;
+        break;
+      case v1::OUTCOME_REPORT_POLICE:
+        ++s.police_reports;
+        break;
+      default:
+        ++s.escalations;
+    }
+    ++s.answered;
+    s.answer_ms_total += d.answered_after_ms();
+    s.answer_ms_max = std::max(s.answer_ms_max, d.answered_after_ms());
+    Log(LogLevel::kInfo,
+        absl::StrCat("hold ", d.transaction_id(), " ",
+                     engine::OutcomeName(d.outcome()), " by ", d.teller_id(),
+                     d.authorizer_id().empty()
+                         ? ""
+                         : absl::StrCat(", authorised by ", d.authorizer_id()),
+                     " after ", d.answered_after_ms(), " ms"));
+    if (observer_ != nullptr) {
+      for (const v1::OverrideResult& r : events.results) {
+        if (r.override_id() == d.override_id() && r.accepted()) {
+          observer_->Answered(r, &d, s.branch_id);
+        }
+      }
+    }
+  }
+  for (const std::string& note : events.notes) Log(LogLevel::kInfo, note);
+}
+
+void Service::ProcessOverride(RdKafka::Message& msg, Partition& part) {
+  ++stats_.consumed;
+  ++since_commit_;
+  part.overrides_next = msg.offset() + 1;
+  if (msg.payload() == nullptr) {
+    ProduceDeadLetter(msg, "message has no value");
+    return;
+  }
+  absl::string_view bytes(static_cast<const char*>(msg.payload()), msg.len());
+  absl::Status decoded =
+      options_.input_format == WireFormat::kJson
+          ? engine::DecodeJson(bytes, "an Override", &override_)
+          : engine::DecodeProto(bytes, "an Override", &override_);
+  if (!decoded.ok()) {
+    ProduceDeadLetter(msg, decoded.message());
+    return;
+  }
+  std::shared_ptr<const engine::Roster> roster = this->roster();
+  events_.Clear();
+  absl::Status answered =
+      part.holds->Answer(override_, *roster, part.screener.get(), &events_);
+  if (!answered.ok()) {
+    // The state store failed: refuse, so the teller can try again.
+    Log(LogLevel::kError, absl::StrCat("override ", override_.override_id(),
+                                       ": ", answered.message()));
+    events_.Clear();
+    v1::OverrideResult& r = events_.results.emplace_back();
+    r.set_override_id(override_.override_id());
+    r.set_transaction_id(override_.transaction_id());
+    r.set_teller_id(override_.teller_id());
+    r.set_refusal_code("ENGINE_ERROR");
+    r.set_refusal_reason(
+        "the engine could not process the override; try again");
+    r.set_refusal_reason_zh("系统暂时无法处理，请重试");
+  }
+  Publish(events_);
+}
+
+void Service::ExpireHolds() {
+  int64_t pending = 0;
+  for (auto& [p, part] : partitions_) {
+    events_.Clear();
+    if (absl::Status s = part->holds->ExpireDue(part->screener.get(), &events_);
+        !s.ok()) {
+      Log(LogLevel::kError,
+          absl::StrCat("expiring holds of partition ", p, ": ", s.message()));
+    }
+    if (!events_.holds.empty() || !events_.notes.empty()) {
+      Publish(events_);
+    }
+    pending += static_cast<int64_t>(part->holds->pending());
+  }
+  stats_.holds_pending.store(pending);
+}
+
 absl::Status Service::CommitCycle() {
   next_commit_ms_ = NowMs() + options_.commit_interval_ms;
   std::vector<Partition*> changed;
   for (auto& [p, part] : partitions_) {
-    if (part->next >= 0) changed.push_back(part.get());
+    if (part->changed()) changed.push_back(part.get());
   }
   if (changed.empty()) return absl::OkStatus();
   // 1. Every decision and dead letter so far is acknowledged.
@@ -566,7 +824,11 @@ absl::Status Service::CommitCycle() {
     ~Free() { RdKafka::TopicPartition::destroy(*v); }
   } free_offsets{&offsets};
   for (Partition* part : changed) {
-    writes.push_back(part->state->BuildFlush(absl::StrCat(part->next)));
+    writes.push_back(part->state->BuildFlush(
+        absl::StrCat(part->next >= 0 ? part->next : part->committed)));
+    for (engine::StateWrite& w : part->holds->BuildFlush()) {
+      writes.back().push_back(std::move(w));
+    }
     const std::string prefix = engine::PartitionPrefix(part->id);
     for (const engine::StateWrite& w : writes.back()) {
       std::optional<ChangelogRecord> r =
@@ -590,8 +852,14 @@ absl::Status Service::CommitCycle() {
         break;
       }
     }
-    offsets.push_back(RdKafka::TopicPartition::create(
-        options_.topics.transactions, part->id, part->next));
+    if (part->next >= 0) {
+      offsets.push_back(RdKafka::TopicPartition::create(
+          options_.topics.transactions, part->id, part->next));
+    }
+    if (part->overrides_next >= 0) {
+      offsets.push_back(RdKafka::TopicPartition::create(
+          options_.topics.overrides, part->id, part->overrides_next));
+    }
   }
   std::unique_ptr<RdKafka::ConsumerGroupMetadata> group(
       consumer_->groupMetadata());
@@ -605,10 +873,12 @@ absl::Status Service::CommitCycle() {
     }
     return AbortAndRewind(absl::StrCat(what, ": ", e->str()));
   };
-  if (auto s = txn_error(txn_->send_offsets_to_transaction(offsets, group.get(),
-                                                           kKafkaTimeoutMs),
-                         "committing offsets")) {
-    return *s;
+  if (!offsets.empty()) {
+    if (auto s = txn_error(txn_->send_offsets_to_transaction(
+                               offsets, group.get(), kKafkaTimeoutMs),
+                           "committing offsets")) {
+      return *s;
+    }
   }
   if (auto s = txn_error(txn_->commit_transaction(kKafkaTimeoutMs),
                          "committing the transaction")) {
@@ -630,8 +900,13 @@ absl::Status Service::CommitCycle() {
           absl::StrCat("local state store: ", s.message()));
     }
     part->state->FlushDone();
-    part->committed = part->next;
+    part->holds->FlushDone();
+    if (part->next >= 0) part->committed = part->next;
+    if (part->overrides_next >= 0) {
+      part->overrides_committed = part->overrides_next;
+    }
     part->next = -1;
+    part->overrides_next = -1;
   }
   since_commit_ = 0;
   ++stats_.commits;
@@ -654,16 +929,27 @@ absl::Status Service::AbortAndRewind(absl::string_view why) {
   since_commit_ = 0;
   for (auto& [p, part] : partitions_) {
     const int64_t committed = part->committed;
+    const int64_t overrides_committed = part->overrides_committed;
+    const bool has_overrides = part->has_overrides;
     absl::StatusOr<std::unique_ptr<Partition>> fresh = OpenPartition(p);
     if (!fresh.ok()) return fresh.status();
     part = std::move(*fresh);
     part->committed = committed;
-    std::unique_ptr<RdKafka::TopicPartition> tp(RdKafka::TopicPartition::create(
-        options_.topics.transactions, p, committed));
-    if (RdKafka::ErrorCode e = consumer_->seek(*tp, kKafkaTimeoutMs);
-        e != RdKafka::ERR_NO_ERROR) {
-      return absl::UnavailableError(
-          absl::StrCat("rewinding partition ", p, ": ", RdKafka::err2str(e)));
+    part->overrides_committed = overrides_committed;
+    part->has_overrides = has_overrides;
+    std::vector<std::pair<const std::string*, int64_t>> seeks = {
+        {&options_.topics.transactions, committed}};
+    if (has_overrides) {
+      seeks.push_back({&options_.topics.overrides, overrides_committed});
+    }
+    for (const auto& [topic, offset] : seeks) {
+      std::unique_ptr<RdKafka::TopicPartition> tp(
+          RdKafka::TopicPartition::create(*topic, p, offset));
+      if (RdKafka::ErrorCode e = consumer_->seek(*tp, kKafkaTimeoutMs);
+          e != RdKafka::ERR_NO_ERROR) {
+        return absl::UnavailableError(absl::StrCat("rewinding ", *topic, "[", p,
+                                                   "]: ", RdKafka::err2str(e)));
+      }
     }
   }
   return absl::OkStatus();
@@ -682,7 +968,55 @@ void Service::ApplyPendingRules() {
   Log(LogLevel::kInfo, absl::StrCat("rules ", r->version(), " active"));
 }
 
+std::shared_ptr<const engine::Roster> Service::roster() const {
+  absl::MutexLock lock(&rules_mu_);
+  return roster_;
+}
+
+std::vector<TellerOverrideStats> Service::OverrideStats() const {
+  absl::MutexLock lock(&override_stats_mu_);
+  std::vector<TellerOverrideStats> out;
+  out.reserve(override_stats_.size());
+  for (const auto& [key, s] : override_stats_) out.push_back(s);
+  return out;
+}
+
+std::string Service::OverrideStatsJson() const {
+  std::string out = "{\"tellers\":[";
+  bool first = true;
+  for (const TellerOverrideStats& s : OverrideStats()) {
+    absl::StrAppend(
+        &out, first ? "" : ",", "{\"branch_id\":\"", JsonEscape(s.branch_id),
+        "\",\"teller_id\":\"", JsonEscape(s.teller_id),
+        "\",\"releases\":", s.releases, ",\"cancels\":", s.cancels,
+        ",\"police_reports\":", s.police_reports,
+        ",\"escalations\":", s.escalations, ",\"refused\":", s.refused,
+        ",\"authorised_releases\":", s.authorised_releases,
+        ",\"answered\":", s.answered, ",\"answer_ms_mean\":",
+        s.answered > 0 ? s.answer_ms_total / s.answered : 0,
+        ",\"answer_ms_max\":", s.answer_ms_max, "}");
+    first = false;
+  }
+  absl::StrAppend(&out, "]}");
+  return out;
+}
+
 absl::Status Service::Reload() {
+  std::shared_ptr<const engine::Roster> roster;
+  if (!options_.roster_path.empty()) {
+    absl::StatusOr<std::shared_ptr<const engine::Roster>> loaded =
+        engine::Roster::Load(options_.roster_path);
+    if (!loaded.ok()) {
+      ++stats_.reload_failures;
+      Log(LogLevel::kError,
+          absl::StrCat("roster reload failed; the active roster stays:\n",
+                       loaded.status().message()));
+      absl::MutexLock lock(&rules_mu_);
+      rules_error_ = std::string(loaded.status().message());
+      return loaded.status();
+    }
+    roster = *loaded;
+  }
   rules::LoadResult pack = rules::LoadRulePack(options_.rules);
   absl::MutexLock lock(&rules_mu_);
   if (!pack.errors.empty()) {
@@ -695,6 +1029,11 @@ absl::Status Service::Reload() {
   }
   ++stats_.reloads;
   rules_error_.clear();
+  if (roster != nullptr) {
+    roster_ = roster;
+    Log(LogLevel::kInfo,
+        absl::StrCat("staff roster reloaded: ", roster->size(), " staff"));
+  }
   rules_loaded_at_ =
       absl::FormatTime(absl::RFC3339_sec, absl::Now(), absl::UTCTimeZone());
   pending_rules_ = pack.rule_set;
@@ -785,8 +1124,8 @@ void Service::UpdateThroughput() {
 }
 
 absl::Status Service::Run() {
-  if (RdKafka::ErrorCode e =
-          consumer_->subscribe({options_.topics.transactions});
+  if (RdKafka::ErrorCode e = consumer_->subscribe(
+          {options_.topics.transactions, options_.topics.overrides});
       e != RdKafka::ERR_NO_ERROR) {
     return absl::UnavailableError(
         absl::StrCat("subscribe: ", RdKafka::err2str(e)));
@@ -824,6 +1163,10 @@ absl::Status Service::Run() {
       if (absl::Status s = CommitCycle(); !s.ok()) fatal_ = s;
     }
     UpdateThroughput();
+    if (NowMs() >= next_expiry_ms_) {
+      next_expiry_ms_ = NowMs() + 1000;
+      ExpireHolds();
+    }
   }
   if (fatal_.ok()) {
     if (absl::Status s = CommitCycle(); !s.ok()) fatal_ = s;

@@ -42,11 +42,14 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "engine/holds.h"
+#include "engine/roster.h"
 #include "engine/screener.h"
 #include "rules/rule_set.h"
 #include "serve/changelog.h"
 #include "serve/kafka_util.h"
 #include "txscreen/v1/decision.pb.h"
+#include "txscreen/v1/override.pb.h"
 
 namespace txscreen::serve {
 
@@ -57,6 +60,15 @@ struct ServeTopics {
   std::string decisions = "txscreen.decisions";
   std::string alerts = "txscreen.alerts";
   std::string dead_letter = "txscreen.dead-letter";
+  // The override loop (engine/holds.h). Overrides are keyed by customer id
+  // and partitioned like the transactions (the same partition count is
+  // required), so an override reaches the instance that holds its hold.
+  std::string overrides = "txscreen.overrides";
+  std::string override_results = "txscreen.override-results";
+  std::string dispositions = "txscreen.dispositions";
+  // Every hold as it opens and resolves (compacted; key = transaction id):
+  // what the teller consoles of every instance show.
+  std::string holds = "txscreen.holds";
   ChangelogTopics changelog;
 };
 
@@ -90,6 +102,13 @@ struct ServeOptions {
   std::array<txscreen::v1::Verdict, rules::kChannelCount> fail_safe{};
   // Changelog restore of one partition must finish within this.
   int restore_timeout_ms = 10 * 60 * 1000;
+  // Staff roster CSV (engine/roster.h); empty = no staff, every override
+  // is refused.
+  std::string roster_path;
+  engine::HoldOptions holds;
+  // Wall clock of the engine (decisions, hold expiry); null = the system's.
+  // Tests inject one. Must outlive the service.
+  engine::Clock* clock = nullptr;
 };
 
 // Defaults of ServeOptions::fail_safe: counter and VTM -> INTERCEPT (a
@@ -113,6 +132,29 @@ struct ServeStats {
   std::atomic<int64_t> rebalances{0};
   std::atomic<int64_t> reloads{0};
   std::atomic<int64_t> reload_failures{0};
+  std::atomic<int64_t> holds_opened{0};
+  std::atomic<int64_t> holds_escalated{0};
+  std::atomic<int64_t> overrides_accepted{0};
+  std::atomic<int64_t> overrides_refused{0};
+  std::atomic<int64_t> overrides_duplicate{0};
+  std::atomic<int64_t> holds_pending{0};  // a gauge
+};
+
+// Override statistics of one teller (abuse and collusion show here).
+struct TellerOverrideStats {
+  std::string branch_id;  // the teller's branch in the roster ("" unknown)
+  std::string teller_id;
+  int64_t releases = 0;
+  int64_t cancels = 0;
+  int64_t police_reports = 0;
+  int64_t escalations = 0;
+  int64_t refused = 0;
+  // Of accepted overrides: time from the hold's opening to the answer.
+  int64_t answered = 0;
+  int64_t answer_ms_total = 0;
+  int64_t answer_ms_max = 0;
+  // Releases this person authorised as supervisor.
+  int64_t authorised_releases = 0;
 };
 
 // Observer of each decision (metrics: latency, hits per rule). Called on
@@ -123,6 +165,11 @@ class DecisionObserver {
   // `engine_us`: consume to produce; `age_us`: decided_at - occurred_at.
   virtual void Decided(const txscreen::v1::Decision& decision,
                        int64_t engine_us, int64_t age_us) = 0;
+  // An override was answered; `disposition` when it was accepted (and not
+  // a duplicate). `branch_id`: the teller's branch in the roster.
+  virtual void Answered(const txscreen::v1::OverrideResult& result,
+                        const txscreen::v1::Disposition* disposition,
+                        absl::string_view branch_id) {}
 };
 
 struct PartitionLag {
@@ -162,6 +209,10 @@ class Service {
   double Throughput() const;
   // Input partitions assigned to this instance now.
   int64_t assigned_partitions() const { return assigned_.load(); }
+  std::shared_ptr<const engine::Roster> roster() const;
+  // Override statistics per teller, by branch then teller id.
+  std::vector<TellerOverrideStats> OverrideStats() const;
+  std::string OverrideStatsJson() const;
 
  private:
   class Rebalancer;
@@ -171,6 +222,13 @@ class Service {
   explicit Service(ServeOptions options);
   absl::Status Start();
   void Process(RdKafka::Message& msg);
+  void ProcessOverride(RdKafka::Message& msg, Partition& part);
+  // Publishes what the hold book produced (holds, results, dispositions).
+  void Publish(const engine::HoldEvents& events);
+  void ExpireHolds();
+  void Produce(const std::string& topic, const std::string& key,
+               const google::protobuf::Message& message,
+               const char* type = nullptr);
   absl::Status CommitCycle();
   // After a failed commit: abort, drop in-memory state, rewind.
   absl::Status AbortAndRewind(absl::string_view why);
@@ -196,7 +254,9 @@ class Service {
   std::unique_ptr<Rebalancer> rebalancer_;
   std::unique_ptr<DeliveryReports> reports_;
   std::unique_ptr<DeliveryReports> txn_reports_;
-  engine::SystemClock clock_;
+  engine::SystemClock system_clock_;
+  engine::Clock* clock_ = &system_clock_;
+  int64_t next_expiry_ms_ = 0;
 
   std::map<int32_t, std::unique_ptr<Partition>> partitions_;
   int64_t since_commit_ = 0;
@@ -210,6 +270,11 @@ class Service {
       ABSL_GUARDED_BY(rules_mu_);
   std::string rules_error_ ABSL_GUARDED_BY(rules_mu_);
   std::string rules_loaded_at_ ABSL_GUARDED_BY(rules_mu_);
+  std::shared_ptr<const engine::Roster> roster_ ABSL_GUARDED_BY(rules_mu_);
+
+  mutable absl::Mutex override_stats_mu_;
+  std::map<std::pair<std::string, std::string>, TellerOverrideStats>
+      override_stats_ ABSL_GUARDED_BY(override_stats_mu_);
 
   mutable absl::Mutex lag_mu_;
   std::vector<PartitionLag> lag_ ABSL_GUARDED_BY(lag_mu_);
@@ -227,6 +292,8 @@ class Service {
   // Scratch, reused per transaction.
   txscreen::v1::Transaction tx_;
   txscreen::v1::Decision decision_;
+  txscreen::v1::Override override_;
+  engine::HoldEvents events_;
   std::string out_;
 };
 

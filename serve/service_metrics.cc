@@ -15,6 +15,15 @@ ServiceMetrics::ServiceMetrics(Service* service) : service_(service) {
                          "Decisions produced, by verdict.", {"verdict"});
   hits_ = r.AddCounterFamily("txscreen_rule_hits_total",
                              "Rule hits, by rule id.", {"rule"});
+  overrides_ = r.AddCounterFamily(
+      "txscreen_overrides_total",
+      "Overrides answered, by the teller's branch, teller, outcome and "
+      "result (accepted, refused, duplicate).",
+      {"branch", "teller", "outcome", "result"});
+  answer_seconds_ = r.AddHistogramFamily(
+      "txscreen_hold_answer_seconds",
+      "From a hold's opening to its accepted override, by branch.", {"branch"},
+      {5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600});
   engine_latency_ =
       r.AddHistogram("txscreen_engine_latency_seconds",
                      "From consuming a transaction to producing its decision.",
@@ -94,6 +103,14 @@ ServiceMetrics::ServiceMetrics(Service* service) : service_(service) {
         const double rate = service->Throughput();
         return rate > 0 ? static_cast<double>(lag) / rate : 1e9;
       });
+  counter("txscreen_holds_opened_total",
+          "Holds opened (INTERCEPT and BLOCK decisions).", &s->holds_opened);
+  counter("txscreen_holds_escalated_total",
+          "Holds nobody answered before they expired.", &s->holds_escalated);
+  r.AddCallbackGauge(
+      "txscreen_holds_pending",
+      "Holds waiting for a teller in this instance's partitions.",
+      [s] { return static_cast<double>(s->holds_pending.load()); });
   r.AddCallbackGauge("txscreen_ready", "1 when ready to decide.", [service] {
     std::string why;
     return service->Ready(&why) ? 1.0 : 0.0;
@@ -116,6 +133,22 @@ void ServiceMetrics::Decided(const v1::Decision& decision, int64_t engine_us,
   engine_latency_->Observe(static_cast<double>(engine_us) / 1e6);
   decision_age_->Observe(static_cast<double>(std::max<int64_t>(0, age_us)) /
                          1e6);
+}
+
+void ServiceMetrics::Answered(const v1::OverrideResult& result,
+                              const v1::Disposition* disposition,
+                              absl::string_view branch_id) {
+  const std::string branch(branch_id);
+  const char* verdict = result.duplicate()  ? "duplicate"
+                        : result.accepted() ? "accepted"
+                                            : "refused";
+  std::string outcome = "NONE";
+  if (disposition != nullptr) {
+    outcome = v1::Outcome_Name(disposition->outcome());
+    answer_seconds_->With({branch})->Observe(
+        static_cast<double>(disposition->answered_after_ms()) / 1000.0);
+  }
+  overrides_->With({branch, result.teller_id(), outcome, verdict})->Increment();
 }
 
 }  // namespace txscreen::serve

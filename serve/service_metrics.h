@@ -25,6 +25,9 @@ class ServiceMetrics : public DecisionObserver {
 
   void Decided(const txscreen::v1::Decision& decision, int64_t engine_us,
                int64_t age_us) override;
+  void Answered(const txscreen::v1::OverrideResult& result,
+                const txscreen::v1::Disposition* disposition,
+                absl::string_view branch_id) override;
   std::string Render() const { return registry_.Render(); }
 
  private:
@@ -35,6 +38,8 @@ class ServiceMetrics : public DecisionObserver {
   // The families' children, looked up once (processing thread only).
   std::array<Counter*, txscreen::v1::Verdict_ARRAYSIZE> verdict_counters_{};
   absl::flat_hash_map<std::string, Counter*> hit_counters_;
+  CounterFamily* overrides_;
+  HistogramFamily* answer_seconds_;
   Histogram* engine_latency_;
   Histogram* decision_age_;
 };

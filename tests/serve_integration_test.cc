@@ -296,6 +296,7 @@ struct Names {
     dedupe = p + "dedupe-changelog";
     group = p + "group";
   }
+
   std::vector<std::string> Flags() const {
     return {"--topic.transactions",
             transactions,
@@ -310,7 +311,15 @@ struct Names {
             "--topic.dedupe-changelog",
             dedupe,
             "--group",
-            group};
+            group,
+            "--topic.overrides",
+            transactions + ".overrides",
+            "--topic.override-results",
+            transactions + ".override-results",
+            "--topic.dispositions",
+            transactions + ".dispositions",
+            "--topic.holds",
+            transactions + ".holds"};
   }
   std::string transactions, decisions, alerts, dead_letter, state, dedupe,
       group;

@@ -17,7 +17,11 @@ constexpr char kUsage[] =
     "                             screen JSONL transactions, write decisions\n"
     "  serve [--brokers B] [--rules R] [--state-dir DIR] [--config FILE] ...\n"
     "                             the streaming service on Kafka (embedded\n"
-    "                             Kafka without --brokers); serve --help\n";
+    "                             Kafka without --brokers); serve --help\n"
+    "  audit verify --state-dir DIR\n"
+    "                             check the tamper-evident audit log\n"
+    "  audit export --state-dir DIR [--from T] [--to T] [--output FILE]\n"
+    "                             audit records as JSONL for compliance\n";
 
 }  // namespace
 
@@ -47,6 +51,10 @@ int main(int argc, char** argv) {
   }
   if (command == "serve") {
     return txscreen::tools::ServeCommand(
+        std::vector<std::string>(args.begin() + 1, args.end()));
+  }
+  if (command == "audit") {
+    return txscreen::tools::AuditCommand(
         std::vector<std::string>(args.begin() + 1, args.end()));
   }
   if (command == "screen") {

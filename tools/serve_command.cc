@@ -7,6 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "serve/admin_server.h"
+#include "serve/console.h"
+#include "serve/hold_view.h"
 #include "serve/log.h"
 #include "serve/serve_config.h"
 #include "serve/service.h"
@@ -57,8 +59,30 @@ int ServeCommand(const std::vector<std::string>& args) {
   (*service)->set_observer(&metrics);
 
   std::unique_ptr<serve::AdminServer> admin;
+  std::unique_ptr<serve::HoldView> view;
+  std::unique_ptr<serve::Console> console;
   if (config->http) {
     serve::Service* s = service->get();
+    serve::HoldViewOptions view_options;
+    view_options.bootstrap = s->bootstrap();
+    view_options.kafka = config->serve.kafka;
+    view_options.topics = config->serve.topics;
+    view_options.input_format = config->serve.input_format;
+    view_options.output_format = config->serve.output_format;
+    view_options.client_id =
+        absl::StrCat("txscreen-console-", config->serve.group);
+    absl::StatusOr<std::unique_ptr<serve::HoldView>> started_view =
+        serve::HoldView::Start(view_options);
+    if (!started_view.ok()) {
+      serve::Log(
+          serve::LogLevel::kError,
+          absl::StrCat("teller console: ", started_view.status().message()));
+      return 1;
+    }
+    view = std::move(*started_view);
+    serve::ConsoleOptions console_options;
+    console = std::make_unique<serve::Console>(s, view.get(), console_options);
+    serve::Console* c = console.get();
     serve::AdminHandlers handlers;
     handlers.live = [] { return true; };
     handlers.ready = [s] {
@@ -72,7 +96,10 @@ int ServeCommand(const std::vector<std::string>& args) {
       if (absl::Status r = s->Reload(); !r.ok()) return r;
       return s->RulesStatusJson();
     };
+    handlers.add_routes = [c](httplib::Server& server) { c->Register(server); };
     serve::AdminServerOptions options;
+    // Each console event stream holds a worker thread.
+    options.threads = console_options.max_streams + 2;
     options.host = config->http_host;
     options.port = config->http_port;
     options.token = config->admin_token;
@@ -84,12 +111,13 @@ int ServeCommand(const std::vector<std::string>& args) {
       return 1;
     }
     admin = std::move(*started);
-    serve::Log(
-        serve::LogLevel::kInfo,
-        absl::StrCat("admin http on ", config->http_host, ":", admin->port(),
-                     config->admin_token.empty()
-                         ? " (no admin token: reload via API disabled)"
-                         : ""));
+    serve::Log(serve::LogLevel::kInfo,
+               absl::StrCat("admin http on ", config->http_host, ":",
+                            admin->port(), "; teller console at http://",
+                            config->http_host, ":", admin->port(), "/console",
+                            config->admin_token.empty()
+                                ? " (no admin token: reload via API disabled)"
+                                : ""));
   }
 
   serve::Service* s = service->get();
@@ -115,7 +143,9 @@ int ServeCommand(const std::vector<std::string>& args) {
     pthread_kill(signal_thread.native_handle(), SIGTERM);
     signal_thread.join();
   }
+  if (console != nullptr) console->Shutdown();
   if (admin != nullptr) admin->Stop();
+  view.reset();
   service->reset();
   return run.ok() ? 0 : 1;
 }

@@ -1,0 +1,637 @@
+// Integration tests of the intercept and override loop (engine/holds.h) in
+// the streaming service, in-process against the real Apache Kafka broker
+// (TXSCREEN_KAFKA_BROKERS, set by tools/test), with an injected clock:
+// overrides through the overrides topic, refusals and results, retraction
+// on cancel, duplicate overrides, holds surviving a restart and a move to
+// another instance, escalation at expiry, and the audit chain afterwards.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "engine/audit.h"
+#include "engine/clock.h"
+#include "engine/state_store.h"
+#include "gtest/gtest.h"
+#include "httplib.h"
+#include "librdkafka/rdkafkacpp.h"
+#include "serve/admin_server.h"
+#include "serve/console.h"
+#include "serve/hold_view.h"
+#include "serve/service.h"
+#include "txscreen/v1/override.pb.h"
+
+namespace txscreen {
+namespace {
+
+namespace v1 = ::txscreen::v1;
+
+constexpr char kSourceDir[] = TXSCREEN_SOURCE_DIR;
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string Brokers() {
+  const char* b = std::getenv("TXSCREEN_KAFKA_BROKERS");
+  return b != nullptr ? b : "";
+}
+
+#define REQUIRE_KAFKA()                                                 \
+  do {                                                                  \
+    if (Brokers().empty()) {                                            \
+      if (std::getenv("TXSCREEN_REQUIRE_KAFKA") != nullptr) {           \
+        FAIL() << "TXSCREEN_KAFKA_BROKERS is not set (tools/test sets " \
+                  "it after starting the broker)";                      \
+      }                                                                 \
+      GTEST_SKIP() << "no Kafka broker: run through tools/test";        \
+    }                                                                   \
+  } while (0)
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "txscreen-holds-XXXXXX")
+            .string();
+    path_ = mkdtemp(pattern.data());
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// Per-test topics and group.
+serve::ServeTopics Topics(const std::string& tag) {
+  const std::string p = absl::StrCat("hit", getpid(), ".", tag, ".");
+  serve::ServeTopics t;
+  t.transactions = p + "transactions";
+  t.decisions = p + "decisions";
+  t.alerts = p + "alerts";
+  t.dead_letter = p + "dead-letter";
+  t.overrides = p + "overrides";
+  t.override_results = p + "override-results";
+  t.dispositions = p + "dispositions";
+  t.holds = p + "holds";
+  t.changelog.state = p + "state-changelog";
+  t.changelog.dedupe = p + "dedupe-changelog";
+  return t;
+}
+
+// One engine instance on its own thread.
+class Instance {
+ public:
+  Instance(serve::ServeOptions options) {
+    absl::StatusOr<std::unique_ptr<serve::Service>> s =
+        serve::Service::Create(options);
+    EXPECT_TRUE(s.ok()) << s.status();
+    if (!s.ok()) return;
+    service_ = std::move(*s);
+    thread_ = std::thread([this] { run_ = service_->Run(); });
+  }
+  ~Instance() { Stop(); }
+  bool WaitAssigned(int64_t partitions, int timeout_ms) {
+    const int64_t deadline = NowMs() + timeout_ms;
+    while (NowMs() < deadline) {
+      std::string why;
+      if (service_ != nullptr && service_->Ready(&why) &&
+          service_->assigned_partitions() == partitions) {
+        return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  }
+  void Stop() {
+    if (service_ == nullptr) return;
+    service_->Stop();
+    thread_.join();
+    EXPECT_TRUE(run_.ok()) << run_;
+    service_.reset();
+  }
+  serve::Service* service() { return service_.get(); }
+
+ private:
+  std::unique_ptr<serve::Service> service_;
+  std::thread thread_;
+  absl::Status run_;
+};
+
+// Reads a topic from the beginning with its own group.
+class Reader {
+ public:
+  Reader(const std::string& topic) {
+    std::unique_ptr<RdKafka::Conf> conf(
+        RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+    std::string error;
+    conf->set("bootstrap.servers", Brokers(), error);
+    conf->set("group.id", absl::StrCat("hold-reader-", getpid(), "-", ++n_),
+              error);
+    conf->set("auto.offset.reset", "earliest", error);
+    conf->set("enable.auto.commit", "false", error);
+    conf->set("fetch.wait.max.ms", "20", error);
+    consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), error));
+    consumer_->subscribe({topic});
+  }
+  ~Reader() { consumer_->close(); }
+
+  struct Message {
+    std::string key, value;
+    std::map<std::string, std::string> headers;
+  };
+  // Reads until `count` messages satisfy `match`, or the timeout; returns
+  // the matching ones.
+  template <typename Match>
+  std::vector<Message> Until(size_t count, Match match,
+                             int timeout_ms = 30000) {
+    const int64_t deadline = NowMs() + timeout_ms;
+    auto matching = [&] {
+      std::vector<Message> out;
+      for (const Message& m : seen_) {
+        if (match(m)) out.push_back(m);
+      }
+      return out;
+    };
+    while (matching().size() < count && NowMs() < deadline) {
+      std::unique_ptr<RdKafka::Message> m(consumer_->consume(100));
+      if (m->err() != RdKafka::ERR_NO_ERROR) continue;
+      Message msg;
+      msg.value.assign(static_cast<const char*>(m->payload()), m->len());
+      if (m->key() != nullptr) msg.key = *m->key();
+      if (RdKafka::Headers* h = m->headers()) {
+        for (const RdKafka::Headers::Header& header : h->get_all()) {
+          msg.headers[header.key()] = std::string(
+              static_cast<const char*>(header.value()), header.value_size());
+        }
+      }
+      seen_.push_back(std::move(msg));
+    }
+    return matching();
+  }
+
+ private:
+  static inline int n_ = 0;
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+  std::vector<Message> seen_;
+};
+
+class HoldIntegrationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::unique_ptr<RdKafka::Conf> conf(
+        RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+    std::string error;
+    conf->set("bootstrap.servers", Brokers(), error);
+    conf->set("enable.idempotence", "true", error);
+    producer_.reset(RdKafka::Producer::create(conf.get(), error));
+    clock_.Set(absl::ToUnixMicros(absl::Now()));
+  }
+
+  serve::ServeOptions Options(const std::string& tag,
+                              const std::string& state) {
+    serve::ServeOptions o;
+    o.brokers = Brokers();
+    o.group = absl::StrCat("hit", getpid(), ".", tag);
+    o.instance_id = state;
+    o.rules = {absl::StrCat(kSourceDir, "/tests/testdata/hold_pack")};
+    o.state_dir = dir_.path() + "/" + state;
+    o.topics = Topics(tag);
+    o.partitions = 2;
+    o.roster_path = absl::StrCat(kSourceDir, "/tests/testdata/roster.csv");
+    o.clock = &clock_;
+    o.holds.timeout_us = 30LL * 60 * 1000000;
+    return o;
+  }
+
+  // A counter transfer of `yuan` CNY by `customer` at branch NJ-0102,
+  // produced to partition 0.
+  v1::Transaction Send(const serve::ServeTopics& t, const std::string& id,
+                       const std::string& customer, int64_t yuan,
+                       const std::string& payee = "payee") {
+    v1::Transaction tx;
+    tx.set_transaction_id(id);
+    engine::SetTimestampMicros(clock_.NowMicros(), tx.mutable_occurred_at());
+    tx.set_type(v1::TRANSACTION_TYPE_TRANSFER_OUT);
+    tx.set_channel(v1::CHANNEL_COUNTER);
+    tx.set_customer_id(customer);
+    tx.set_account_id("6222000011112222");
+    tx.set_amount_minor(yuan * 100);
+    tx.set_currency("CNY");
+    tx.set_direction(v1::DIRECTION_OUT);
+    tx.set_branch_id("NJ-0102");
+    tx.set_teller_id("T-0217");
+    tx.mutable_counterparty()->set_account_id("6217000033334444");
+    tx.mutable_counterparty()->set_name(payee);
+    Produce(t.transactions, customer, tx.SerializeAsString());
+    return tx;
+  }
+
+  void Answer(const serve::ServeTopics& t, const v1::Override& o) {
+    Produce(t.overrides, o.customer_id(), o.SerializeAsString());
+  }
+
+  void Produce(const std::string& topic, const std::string& key,
+               const std::string& value) {
+    ASSERT_EQ(producer_->produce(topic, 0, RdKafka::Producer::RK_MSG_COPY,
+                                 const_cast<char*>(value.data()), value.size(),
+                                 key.data(), key.size(), 0, nullptr),
+              RdKafka::ERR_NO_ERROR);
+    ASSERT_EQ(producer_->flush(10000), RdKafka::ERR_NO_ERROR);
+  }
+
+  static v1::Override Cancel(const std::string& override_id,
+                             const std::string& tx,
+                             const std::string& customer) {
+    v1::Override o;
+    o.set_override_id(override_id);
+    o.set_transaction_id(tx);
+    o.set_customer_id(customer);
+    o.set_teller_id("T-0217");
+    o.set_outcome(v1::OUTCOME_CANCEL);
+    o.set_reason("customer dissuaded");
+    return o;
+  }
+
+  // The result of `override_id` (waits for it).
+  static v1::OverrideResult ResultOf(Reader* results,
+                                     const std::string& override_id,
+                                     size_t nth = 1) {
+    auto got = results->Until(
+        nth, [&](const Reader::Message& m) { return m.key == override_id; });
+    v1::OverrideResult r;
+    if (got.size() >= nth) {
+      EXPECT_TRUE(r.ParseFromString(got[nth - 1].value));
+    }
+    EXPECT_GE(got.size(), nth) << "no result for " << override_id;
+    return r;
+  }
+
+  // The TRACE reason of transaction `id` ("count N sum M").
+  static std::string TraceOf(Reader* decisions, const std::string& id) {
+    std::string reason;
+    decisions->Until(1, [&](const Reader::Message& m) {
+      v1::Decision d;
+      if (!d.ParseFromString(m.value) || d.transaction_id() != id) return false;
+      for (const v1::RuleHit& h : d.hits()) {
+        if (h.rule_id() == "TRACE") reason = h.reason();
+      }
+      return true;
+    });
+    return reason;
+  }
+
+  TempDir dir_;
+  engine::ManualClock clock_;
+  std::unique_ptr<RdKafka::Producer> producer_;
+};
+
+TEST_F(HoldIntegrationTest, OverridesThroughKafkaRefuseCancelAndRelease) {
+  REQUIRE_KAFKA();
+  serve::ServeOptions options = Options("loop", "a");
+  const serve::ServeTopics& t = options.topics;
+  Instance a(options);
+  ASSERT_TRUE(a.WaitAssigned(2, 60000));
+  Reader holds(t.holds), results(t.override_results),
+      dispositions(t.dispositions), decisions(t.decisions);
+
+  Send(t, "T1", "C1", 20000);
+  auto opened =
+      holds.Until(1, [](const Reader::Message& m) { return m.key == "T1"; });
+  ASSERT_EQ(opened.size(), 1u);
+  v1::Hold hold;
+  ASSERT_TRUE(hold.ParseFromString(opened[0].value));
+  EXPECT_EQ(hold.status(), v1::HOLD_STATUS_PENDING);
+  EXPECT_EQ(hold.branch_id(), "NJ-0102");
+  EXPECT_EQ(hold.counterparty_account_masked(), "6217****4444");
+  ASSERT_GE(hold.prompt().why_size(), 1);
+  // Account numbers are masked in the prompt the console shows.
+  EXPECT_EQ(hold.prompt().why(0).en(),
+            "Large transfer of 20,000.00 CNY to 6217****4444");
+
+  // A release without a supervisor: refused, nothing changes.
+  v1::Override release = Cancel("ov-release-1", "T1", "C1");
+  release.set_outcome(v1::OUTCOME_RELEASE);
+  Answer(t, release);
+  v1::OverrideResult refused = ResultOf(&results, "ov-release-1");
+  EXPECT_FALSE(refused.accepted());
+  EXPECT_EQ(refused.refusal_code(), "AUTHORIZER_MISSING");
+  EXPECT_EQ(refused.refusal_reason(),
+            "a release needs a supervisor's authorisation (authorizer_id)");
+
+  // A teller of another branch: refused.
+  v1::Override stranger = Cancel("ov-stranger", "T1", "C1");
+  stranger.set_teller_id("T-0301");
+  Answer(t, stranger);
+  EXPECT_EQ(ResultOf(&results, "ov-stranger").refusal_code(),
+            "TELLER_WRONG_BRANCH");
+
+  // Cancel: accepted, one disposition; the same message again is a
+  // duplicate and changes nothing.
+  Answer(t, Cancel("ov-cancel-1", "T1", "C1"));
+  EXPECT_TRUE(ResultOf(&results, "ov-cancel-1").accepted());
+  Answer(t, Cancel("ov-cancel-1", "T1", "C1"));
+  v1::OverrideResult again = ResultOf(&results, "ov-cancel-1", 2);
+  EXPECT_TRUE(again.accepted());
+  EXPECT_TRUE(again.duplicate());
+  auto cancelled = dispositions.Until(1, [](const Reader::Message& m) {
+    v1::Disposition d;
+    return d.ParseFromString(m.value) && d.transaction_id() == "T1";
+  });
+  ASSERT_EQ(cancelled.size(), 1u);
+  v1::Disposition d;
+  ASSERT_TRUE(d.ParseFromString(cancelled[0].value));
+  EXPECT_EQ(d.outcome(), v1::OUTCOME_CANCEL);
+  EXPECT_EQ(d.teller_id(), "T-0217");
+  EXPECT_EQ(d.amount_minor(), 2000000);
+  // A cancelled transaction never happened: the next one is the first.
+  Send(t, "T2", "C1", 100);
+  EXPECT_EQ(TraceOf(&decisions, "T2"), "count 1 sum 10000");
+
+  // Release with a supervisor and every answer: it stands.
+  Send(t, "T3", "C2", 30000);
+  ASSERT_EQ(
+      holds.Until(1, [](const Reader::Message& m) { return m.key == "T3"; })
+          .size(),
+      1u);
+  v1::Override ok = Cancel("ov-release-3", "T3", "C2");
+  ok.set_outcome(v1::OUTCOME_RELEASE);
+  ok.set_authorizer_id("S-0102");
+  ok.mutable_answers()->set_purpose("tuition");
+  ok.mutable_answers()->set_relationship("son");
+  ok.mutable_answers()->set_source_of_funds("salary");
+  ok.mutable_answers()->set_on_call(false);
+  ok.mutable_answers()->set_remote_control_app(false);
+  ok.mutable_answers()->set_risk_acknowledged(true);
+  Answer(t, ok);
+  EXPECT_TRUE(ResultOf(&results, "ov-release-3").accepted());
+  Send(t, "T4", "C2", 100);
+  EXPECT_EQ(TraceOf(&decisions, "T4"), "count 2 sum 3010000");
+
+  // A block cannot be released.
+  Send(t, "T5", "C3", 50, "DENIED");
+  ASSERT_EQ(
+      holds.Until(1, [](const Reader::Message& m) { return m.key == "T5"; })
+          .size(),
+      1u);
+  v1::Override blocked = ok;
+  blocked.set_override_id("ov-release-5");
+  blocked.set_transaction_id("T5");
+  blocked.set_customer_id("C3");
+  Answer(t, blocked);
+  EXPECT_EQ(ResultOf(&results, "ov-release-5").refusal_reason(),
+            "transaction T5 was blocked by DENY; a block cannot be released");
+
+  EXPECT_EQ(a.service()->stats().overrides_accepted.load(), 2);
+  EXPECT_EQ(a.service()->stats().overrides_refused.load(), 3);
+  EXPECT_EQ(a.service()->stats().overrides_duplicate.load(), 1);
+  std::vector<serve::TellerOverrideStats> stats = a.service()->OverrideStats();
+  ASSERT_FALSE(stats.empty());
+  a.Stop();
+
+  // The audit chain, intact: 3 holds, 5 overrides (the duplicate is the
+  // same override, not audited again), 2 dispositions.
+  absl::StatusOr<std::unique_ptr<engine::StateStore>> store =
+      engine::OpenRocksStateStoreReadOnly(options.state_dir);
+  ASSERT_TRUE(store.ok()) << store.status();
+  absl::StatusOr<std::vector<engine::AuditChainReport>> chains =
+      engine::VerifyAudit(store->get());
+  ASSERT_TRUE(chains.ok());
+  uint64_t records = 0;
+  for (const engine::AuditChainReport& c : *chains) {
+    EXPECT_EQ(c.problem, "") << "partition " << c.partition;
+    records += c.records;
+  }
+  EXPECT_EQ(records, 3u + 5u + 2u);
+}
+
+TEST_F(HoldIntegrationTest, HoldsSurviveAMoveToAnotherInstanceAndARestart) {
+  REQUIRE_KAFKA();
+  serve::ServeOptions a_options = Options("move", "a");
+  const serve::ServeTopics& t = a_options.topics;
+  Reader holds(t.holds), results(t.override_results);
+  {
+    Instance a(a_options);
+    ASSERT_TRUE(a.WaitAssigned(2, 60000));
+    Send(t, "M1", "C1", 20000);
+    Send(t, "M2", "C1", 20000);
+    ASSERT_EQ(
+        holds.Until(2, [](const Reader::Message&) { return true; }).size(), 2u);
+  }
+  // b never saw these holds: they come from the changelog.
+  serve::ServeOptions b_options = Options("move", "b");
+  {
+    Instance b(b_options);
+    ASSERT_TRUE(b.WaitAssigned(2, 60000));
+    Answer(t, Cancel("ov-m1", "M1", "C1"));
+    v1::OverrideResult r = ResultOf(&results, "ov-m1");
+    EXPECT_TRUE(r.accepted()) << r.refusal_reason();
+  }
+  // b again, from its own disk.
+  Instance b(b_options);
+  ASSERT_TRUE(b.WaitAssigned(2, 60000));
+  Answer(t, Cancel("ov-m2", "M2", "C1"));
+  v1::OverrideResult r2 = ResultOf(&results, "ov-m2");
+  EXPECT_TRUE(r2.accepted()) << r2.refusal_reason();
+  Answer(t, Cancel("ov-m1-again", "M1", "C1"));
+  EXPECT_EQ(ResultOf(&results, "ov-m1-again").refusal_code(), "HOLD_RESOLVED");
+}
+
+TEST_F(HoldIntegrationTest, UnansweredHoldsEscalateAtExpiry) {
+  REQUIRE_KAFKA();
+  serve::ServeOptions options = Options("expiry", "a");
+  const serve::ServeTopics& t = options.topics;
+  Instance a(options);
+  ASSERT_TRUE(a.WaitAssigned(2, 60000));
+  Reader holds(t.holds), results(t.override_results),
+      dispositions(t.dispositions), alerts(t.alerts), decisions(t.decisions);
+  Send(t, "E1", "C1", 20000);
+  ASSERT_EQ(
+      holds.Until(1, [](const Reader::Message& m) { return m.key == "E1"; })
+          .size(),
+      1u);
+  // Nothing happens before the expiry...
+  clock_.Set(clock_.NowMicros() + 29LL * 60 * 1000000);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_EQ(a.service()->stats().holds_escalated.load(), 0);
+  // ...and after it, the hold escalates.
+  clock_.Set(clock_.NowMicros() + 2LL * 60 * 1000000);
+  auto escalated = dispositions.Until(1, [](const Reader::Message& m) {
+    v1::Disposition d;
+    return d.ParseFromString(m.value) && d.transaction_id() == "E1";
+  });
+  ASSERT_EQ(escalated.size(), 1u);
+  v1::Disposition d;
+  ASSERT_TRUE(d.ParseFromString(escalated[0].value));
+  EXPECT_EQ(d.outcome(), v1::OUTCOME_ESCALATED_TIMEOUT);
+  EXPECT_GE(d.answered_after_ms(), 30LL * 60 * 1000);
+  auto alert = alerts.Until(1, [](const Reader::Message& m) {
+    auto it = m.headers.find("txscreen.type");
+    return it != m.headers.end() && it->second == "disposition";
+  });
+  EXPECT_EQ(alert.size(), 1u);
+  Answer(t, Cancel("ov-late", "E1", "C1"));
+  EXPECT_EQ(ResultOf(&results, "ov-late").refusal_code(), "HOLD_EXPIRED");
+  // The escalated transaction did not happen.
+  Send(t, "E2", "C1", 100);
+  EXPECT_EQ(TraceOf(&decisions, "E2"), "count 1 sum 10000");
+}
+
+// The console's HTTP API over a real service: authentication, roles, the
+// branch a person sees, CSRF, and an override from sign-in to disposition.
+TEST_F(HoldIntegrationTest, ConsoleApiAuthenticatesAndEnforcesRoles) {
+  REQUIRE_KAFKA();
+  serve::ServeOptions options = Options("console", "a");
+  const serve::ServeTopics& t = options.topics;
+  Instance a(options);
+  ASSERT_TRUE(a.WaitAssigned(2, 60000));
+  serve::HoldViewOptions view_options;
+  view_options.bootstrap = Brokers();
+  view_options.topics = t;
+  view_options.client_id = absl::StrCat("hit", getpid(), "-console");
+  absl::StatusOr<std::unique_ptr<serve::HoldView>> view =
+      serve::HoldView::Start(view_options);
+  ASSERT_TRUE(view.ok()) << view.status();
+  serve::Console console(a.service(), view->get());
+  serve::AdminHandlers handlers;
+  handlers.add_routes = [&](httplib::Server& s) { console.Register(s); };
+  serve::AdminServerOptions admin_options;
+  admin_options.threads = 4;
+  absl::StatusOr<std::unique_ptr<serve::AdminServer>> admin =
+      serve::AdminServer::Start(admin_options, handlers);
+  ASSERT_TRUE(admin.ok()) << admin.status();
+  httplib::Client http("127.0.0.1", (*admin)->port());
+  http.set_read_timeout(20, 0);
+  auto bearer = [](const std::string& token) {
+    return httplib::Headers{{"Authorization", "Bearer " + token}};
+  };
+  const std::string kTeller = "teller-a-token-0001";       // T-0217, NJ-0102
+  const std::string kOtherTeller = "teller-b-token-0002";  // T-0301, SH-0001
+  const std::string kSupervisor = "super-a-token-0003";    // S-0102, NJ-0102
+  const std::string kCompliance = "comp-token-0005";
+  const std::string kOperator = "oper-token-0006";
+
+  Send(t, "H1", "C1", 20000);
+  const int64_t deadline = NowMs() + 30000;
+  while ((*view)->Holds("NJ-0102", false).empty() && NowMs() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ((*view)->Holds("NJ-0102", false).size(), 1u);
+
+  // Who may see what.
+  EXPECT_EQ(http.Get("/api/holds")->status, 401);
+  EXPECT_EQ(http.Get("/api/holds", bearer("wrong"))->status, 401);
+  auto mine = http.Get("/api/holds", bearer(kTeller));
+  ASSERT_EQ(mine->status, 200);
+  EXPECT_NE(mine->body.find("\"transaction_id\":\"H1\""), std::string::npos);
+  EXPECT_EQ(mine->body.find("6217000033334444"), std::string::npos)
+      << "an account number unmasked: " << mine->body;
+  auto theirs = http.Get("/api/holds", bearer(kOtherTeller));
+  ASSERT_EQ(theirs->status, 200);
+  EXPECT_EQ(theirs->body, "{\"holds\":[]}");
+  EXPECT_EQ(http.Get("/api/holds?branch=NJ-0102", bearer(kOtherTeller))->status,
+            403);
+  auto all = http.Get("/api/holds", bearer(kCompliance));
+  EXPECT_NE(all->body.find("\"H1\""), std::string::npos);
+  EXPECT_EQ(http.Get("/api/stats/overrides", bearer(kTeller))->status, 403);
+  EXPECT_EQ(http.Get("/api/stats/overrides", bearer(kSupervisor))->status, 200);
+
+  // Sign-in: a session cookie; mutations by cookie need the CSRF header.
+  EXPECT_EQ(http.Post("/api/console/login", "{\"token\":\"" + kTeller + "\"}",
+                      "application/json")
+                ->status,
+            403);
+  httplib::Headers console_header = {{"X-Txscreen-Console", "1"}};
+  EXPECT_EQ(http.Post("/api/console/login", console_header,
+                      "{\"token\":\"nope\"}", "application/json")
+                ->status,
+            401);
+  EXPECT_EQ(http.Post("/api/console/login", console_header, "{\"tokn\":\"x\"}",
+                      "application/json")
+                ->status,
+            400);
+  auto login = http.Post("/api/console/login", console_header,
+                         "{\"token\":\"" + kTeller + "\"}", "application/json");
+  ASSERT_EQ(login->status, 200);
+  EXPECT_EQ(login->body,
+            "{\"staff_id\":\"T-0217\",\"name\":\"王芳 Wang Fang\","
+            "\"branch_id\":\"NJ-0102\",\"role\":\"teller\"}");
+  const std::string cookie = login->get_header_value("Set-Cookie");
+  EXPECT_NE(cookie.find("HttpOnly"), std::string::npos);
+  EXPECT_NE(cookie.find("SameSite=Strict"), std::string::npos);
+  const std::string session = cookie.substr(0, cookie.find(';'));
+  httplib::Headers by_cookie = {{"Cookie", session}};
+  EXPECT_EQ(http.Get("/api/console/me", by_cookie)->status, 200);
+  const std::string cancel =
+      "{\"transaction_id\":\"H1\",\"outcome\":\"OUTCOME_CANCEL\","
+      "\"reason\":\"dissuaded\"}";
+  EXPECT_EQ(http.Post("/api/overrides", by_cookie, cancel, "application/json")
+                ->status,
+            403);
+
+  // Roles: an operator cannot answer; an unknown supervisor token is not
+  // sent at all; an unknown hold is 404.
+  EXPECT_EQ(
+      http.Post("/api/overrides", bearer(kOperator), cancel, "application/json")
+          ->status,
+      403);
+  const std::string release_body =
+      "{\"transaction_id\":\"H1\",\"outcome\":\"OUTCOME_RELEASE\","
+      "\"answers\":{\"purpose\":\"tuition\",\"relationship\":\"son\","
+      "\"source_of_funds\":\"salary\",\"on_call\":false,"
+      "\"remote_control_app\":false,\"risk_acknowledged\":true},"
+      "\"supervisor_token\":\"";
+  EXPECT_EQ(http.Post("/api/overrides", bearer(kTeller),
+                      release_body + "guess\"}", "application/json")
+                ->status,
+            403);
+  EXPECT_EQ(http.Post("/api/overrides", bearer(kTeller),
+                      "{\"transaction_id\":\"NOPE\",\"outcome\":"
+                      "\"OUTCOME_CANCEL\",\"reason\":\"x\"}",
+                      "application/json")
+                ->status,
+            404);
+  // The teller's own token as "supervisor": refused by the engine.
+  auto self = http.Post("/api/overrides", bearer(kTeller),
+                        release_body + kTeller + "\"}", "application/json");
+  ASSERT_EQ(self->status, 422) << self->body;
+  EXPECT_NE(self->body.find("AUTHORIZER_IS_TELLER"), std::string::npos);
+  // The supervisor authorises: released.
+  httplib::Headers cookie_and_csrf = {{"Cookie", session},
+                                      {"X-Txscreen-Console", "1"}};
+  auto released =
+      http.Post("/api/overrides", cookie_and_csrf,
+                release_body + kSupervisor + "\"}", "application/json");
+  ASSERT_EQ(released->status, 200) << released->body;
+  EXPECT_NE(released->body.find("\"accepted\":true"), std::string::npos);
+  Reader dispositions(t.dispositions);
+  auto d = dispositions.Until(1, [](const Reader::Message& m) {
+    v1::Disposition d;
+    return d.ParseFromString(m.value) && d.transaction_id() == "H1";
+  });
+  ASSERT_EQ(d.size(), 1u);
+  v1::Disposition disposition;
+  ASSERT_TRUE(disposition.ParseFromString(d[0].value));
+  EXPECT_EQ(disposition.outcome(), v1::OUTCOME_RELEASE);
+  EXPECT_EQ(disposition.teller_id(), "T-0217");
+  EXPECT_EQ(disposition.authorizer_id(), "S-0102");
+  auto stats = http.Get("/api/stats/overrides", bearer(kCompliance));
+  EXPECT_NE(stats->body.find("\"teller_id\":\"T-0217\",\"releases\":1"),
+            std::string::npos)
+      << stats->body;
+  console.Shutdown();
+  (*admin)->Stop();
+}
+
+}  // namespace
+}  // namespace txscreen
