@@ -561,6 +561,23 @@ void Service::ProduceDeadLetter(const RdKafka::Message& msg,
   }
 }
 
+bool Service::DecodeInput(const RdKafka::Message& msg, absl::string_view what,
+                          google::protobuf::Message* out) {
+  if (msg.payload() == nullptr) {
+    ProduceDeadLetter(msg, "message has no value");
+    return false;
+  }
+  absl::string_view bytes(static_cast<const char*>(msg.payload()), msg.len());
+  absl::Status decoded = options_.input_format == WireFormat::kJson
+                             ? engine::DecodeJson(bytes, what, out)
+                             : engine::DecodeProto(bytes, what, out);
+  if (!decoded.ok()) {
+    ProduceDeadLetter(msg, decoded.message());
+    return false;
+  }
+  return true;
+}
+
 void Service::Process(RdKafka::Message& msg) {
   auto it = partitions_.find(msg.partition());
   if (it == partitions_.end()) return;  // revoked meanwhile
@@ -577,18 +594,7 @@ void Service::Process(RdKafka::Message& msg) {
   ++stats_.consumed;
   ++since_commit_;
   part.next = msg.offset() + 1;
-  if (msg.payload() == nullptr) {
-    ProduceDeadLetter(msg, "message has no value");
-    return;
-  }
-  absl::string_view bytes(static_cast<const char*>(msg.payload()), msg.len());
-  absl::Status decoded = options_.input_format == WireFormat::kJson
-                             ? engine::DecodeTransactionJson(bytes, &tx_)
-                             : engine::DecodeTransactionProto(bytes, &tx_);
-  if (!decoded.ok()) {
-    ProduceDeadLetter(msg, decoded.message());
-    return;
-  }
+  if (!DecodeInput(msg, "a Transaction", &tx_)) return;
   absl::Status screened = part.screener->Screen(tx_, &decision_);
   if (!screened.ok()) {
     // The rules could not complete: the channel's fail-safe verdict, and
@@ -745,19 +751,7 @@ void Service::ProcessOverride(RdKafka::Message& msg, Partition& part) {
   ++stats_.consumed;
   ++since_commit_;
   part.overrides_next = msg.offset() + 1;
-  if (msg.payload() == nullptr) {
-    ProduceDeadLetter(msg, "message has no value");
-    return;
-  }
-  absl::string_view bytes(static_cast<const char*>(msg.payload()), msg.len());
-  absl::Status decoded =
-      options_.input_format == WireFormat::kJson
-          ? engine::DecodeJson(bytes, "an Override", &override_)
-          : engine::DecodeProto(bytes, "an Override", &override_);
-  if (!decoded.ok()) {
-    ProduceDeadLetter(msg, decoded.message());
-    return;
-  }
+  if (!DecodeInput(msg, "an Override", &override_)) return;
   std::shared_ptr<const engine::Roster> roster = this->roster();
   events_.Clear();
   absl::Status answered =

@@ -222,6 +222,10 @@ class Service {
   explicit Service(ServeOptions options);
   absl::Status Start();
   void Process(RdKafka::Message& msg);
+  // Decodes the message's value (input format) into `out`; an empty or
+  // undecodable value goes to the dead-letter topic and false is returned.
+  bool DecodeInput(const RdKafka::Message& msg, absl::string_view what,
+                   google::protobuf::Message* out);
   void ProcessOverride(RdKafka::Message& msg, Partition& part);
   // Publishes what the hold book produced (holds, results, dispositions).
   void Publish(const engine::HoldEvents& events);

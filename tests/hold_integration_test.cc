@@ -26,51 +26,18 @@
 #include "serve/console.h"
 #include "serve/hold_view.h"
 #include "serve/service.h"
+#include "tests/kafka_test_util.h"
 #include "txscreen/v1/override.pb.h"
 
 namespace txscreen {
 namespace {
 
 namespace v1 = ::txscreen::v1;
+using ::txscreen::testing::Brokers;
+using ::txscreen::testing::NowMs;
+using ::txscreen::testing::TempDir;
 
 constexpr char kSourceDir[] = TXSCREEN_SOURCE_DIR;
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-std::string Brokers() {
-  const char* b = std::getenv("TXSCREEN_KAFKA_BROKERS");
-  return b != nullptr ? b : "";
-}
-
-#define REQUIRE_KAFKA()                                                 \
-  do {                                                                  \
-    if (Brokers().empty()) {                                            \
-      if (std::getenv("TXSCREEN_REQUIRE_KAFKA") != nullptr) {           \
-        FAIL() << "TXSCREEN_KAFKA_BROKERS is not set (tools/test sets " \
-                  "it after starting the broker)";                      \
-      }                                                                 \
-      GTEST_SKIP() << "no Kafka broker: run through tools/test";        \
-    }                                                                   \
-  } while (0)
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "txscreen-holds-XXXXXX")
-            .string();
-    path_ = mkdtemp(pattern.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // Per-test topics and group.
 serve::ServeTopics Topics(const std::string& tag) {

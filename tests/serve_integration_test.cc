@@ -36,6 +36,7 @@
 #include "librdkafka/rdkafkacpp.h"
 #include "rules/rule_pack_loader.h"
 #include "rules/stable_hash.h"
+#include "tests/kafka_test_util.h"
 #include "txscreen/v1/decision.pb.h"
 
 namespace txscreen {
@@ -43,47 +44,12 @@ namespace {
 
 namespace v1 = ::txscreen::v1;
 using ::testing::IsEmpty;
+using ::txscreen::testing::Brokers;
+using ::txscreen::testing::NowMs;
+using ::txscreen::testing::TempDir;
 
 constexpr char kBinary[] = TXSCREEN_BIN;
 constexpr char kSourceDir[] = TXSCREEN_SOURCE_DIR;
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-std::string Brokers() {
-  const char* b = std::getenv("TXSCREEN_KAFKA_BROKERS");
-  return b != nullptr ? b : "";
-}
-
-#define REQUIRE_KAFKA()                                                 \
-  do {                                                                  \
-    if (Brokers().empty()) {                                            \
-      if (std::getenv("TXSCREEN_REQUIRE_KAFKA") != nullptr) {           \
-        FAIL() << "TXSCREEN_KAFKA_BROKERS is not set (tools/test sets " \
-                  "it after starting the broker)";                      \
-      }                                                                 \
-      GTEST_SKIP() << "no Kafka broker: run through tools/test";        \
-    }                                                                   \
-  } while (0)
-
-// A fresh temporary directory, removed at the end.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "txscreen-serve-XXXXXX")
-            .string();
-    path_ = mkdtemp(pattern.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // `txscreen serve` as a child process; stdout and stderr go to files.
 class ServeProcess {
