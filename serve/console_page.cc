@@ -140,13 +140,14 @@ const T = {
 const OUTCOMES = { OUTCOME_RELEASE: ["放行", "released"], OUTCOME_CANCEL: ["取消", "cancelled"],
   OUTCOME_REPORT_POLICE: ["已报警", "reported to police"], OUTCOME_ESCALATE: ["已上报", "escalated"],
   OUTCOME_ESCALATED_TIMEOUT: ["超时上报", "escalated on timeout"] };
-let lang = 0, holds = [], selected = null, source = null, me = null;
+let lang = 0, holds = [], selected = null, source = null, me = null, live = false;
 const $ = (id) => document.getElementById(id);
 const t = (k) => T[k][lang];
 function applyLang() {
   document.documentElement.lang = lang ? "en" : "zh-CN";
   $("lang").textContent = lang ? "中文" : "English";
   document.querySelectorAll("[data-t]").forEach((e) => { e.textContent = t(e.dataset.t); });
+  if (source) $("conn").textContent = t(live ? "live" : "offline");
   render();
 }
 function money(minor, cur) {
@@ -206,7 +207,7 @@ function renderDetail() {
   }
   root.querySelectorAll("[data-t]").forEach((e) => { e.textContent = t(e.dataset.t); });
   const f = (name) => root.querySelector('[data-f="' + name + '"]');
-  f("amount").textContent = money(h.amount_minor, h.currency) + " — " + (h.verdict === "VERDICT_BLOCK" ? t("blocked") : t("intercept"));
+  f("amount").textContent = money(h.amount_minor, h.currency) + " — " + (h.status !== "HOLD_STATUS_PENDING" ? status(h)[1] : h.verdict === "VERDICT_BLOCK" ? t("blocked") : t("intercept"));
   f("meta").textContent = when(h.occurred_at) + " · " + t("customer") + " " + h.customer_id + (h.customer_age ? " · " + h.customer_age + " " + t("age") : "") + " · " + (h.channel || "").replace("CHANNEL_", "") + " · " + h.transaction_id;
   f("accounts").textContent = t("from") + " " + (h.account_masked || "-") + " → " + t("to") + " " + (h.counterparty_name || "") + " " + (h.counterparty_account_masked || "");
   f("memo").textContent = h.memo ? t("memo") + ": " + h.memo : "";
@@ -247,8 +248,8 @@ async function submit(outcome) {
 function connect() {
   if (source) source.close();
   source = new EventSource("/api/holds/stream");
-  source.addEventListener("holds", (e) => { holds = JSON.parse(e.data).holds; $("conn").textContent = t("live"); render(); });
-  source.onerror = () => { $("conn").textContent = t("offline"); };
+  source.addEventListener("holds", (e) => { holds = JSON.parse(e.data).holds; live = true; $("conn").textContent = t("live"); render(); });
+  source.onerror = () => { live = false; $("conn").textContent = t("offline"); };
 }
 function start(staff) {
   me = staff;
