@@ -295,6 +295,16 @@ void HoldBook::Decided(const v1::Transaction& tx, const v1::Decision& decision,
         " is already held for another transaction; no second hold"));
     return;
   }
+  // A resolved hold with this id (another customer's: a duplicate of the
+  // same customer never gets here) keeps its record and its outcome.
+  absl::StatusOr<const v1::Hold*> earlier = Find(id);
+  if (!earlier.ok() || *earlier != nullptr) {
+    out->notes.push_back(absl::StrCat(
+        "transaction id ", id, " ",
+        earlier.ok() ? "had a hold before" : earlier.status().message(),
+        "; no second hold"));
+    return;
+  }
   const int64_t now = clock_->NowMicros();
   v1::Hold hold;
   hold.set_transaction_id(id);

@@ -833,6 +833,23 @@ TEST_F(HoldBookTest, SameIdOfAnotherCustomerWhilePendingIsNotHeldTwice) {
   EXPECT_EQ(book_->Pending()[0]->customer_id(), "CU1");
 }
 
+TEST_F(HoldBookTest, SameIdOfAnotherCustomerAfterResolutionKeepsTheRecord) {
+  Screen(Tx("TX1", kT0, kBig));
+  Answer(OverrideOf("TX1", "OV1", v1::OUTCOME_CANCEL), kT0 + kSecond);
+  ASSERT_EQ(events_.dispositions.size(), 1u);
+  Flush();
+  Restart();
+  v1::Decision other = Screen(Tx("TX1", kT0 + 2 * kSecond, kBig, "CU2"));
+  ASSERT_FALSE(other.duplicate());
+  EXPECT_THAT(events_.holds, IsEmpty());
+  EXPECT_THAT(events_.notes,
+              ElementsAre("transaction id TX1 had a hold before; no second "
+                          "hold"));
+  // The first customer's record and outcome stand.
+  Answer(OverrideOf("TX1", "OV2", v1::OUTCOME_CANCEL), kT0 + 3 * kSecond);
+  EXPECT_EQ(Result().refusal_code(), "HOLD_RESOLVED");
+}
+
 TEST_F(HoldBookTest, AcceptedReleaseIssuesTheDisposition) {
   Screen(Tx("TX1", kT0, kBig));
   const v1::Override o = ReleaseOf("TX1", "OV1");
