@@ -827,9 +827,12 @@ TEST(ServeIntegrationTest, RulesReloadUnderLoadValidAndInvalid) {
 
   // Load keeps flowing while the rules change.
   const std::vector<v1::Transaction> txs = Traffic(9000, 300);
+  // The last 1,000 go out once count-3 is loaded, so that some are sure to
+  // be decided by it.
+  const size_t before_v3 = 8000;
   std::thread producer_thread([&] {
     auto producer = MakeProducer(brokers);
-    for (size_t i = 0; i < txs.size(); ++i) {
+    for (size_t i = 0; i < before_v3; ++i) {
       const v1::Transaction& tx = txs[i];
       Produce(producer.get(), names.transactions, RdKafka::Topic::PARTITION_UA,
               tx.customer_id(), tx.SerializeAsString());
@@ -892,6 +895,14 @@ TEST(ServeIntegrationTest, RulesReloadUnderLoadValidAndInvalid) {
   ASSERT_TRUE(serve.WaitForLog("rules count-3 loaded", 10000))
       << serve.Stderr();
   producer_thread.join();
+  {
+    auto producer = MakeProducer(brokers);
+    for (size_t i = before_v3; i < txs.size(); ++i) {
+      Produce(producer.get(), names.transactions, RdKafka::Topic::PARTITION_UA,
+              txs[i].customer_id(), txs[i].SerializeAsString());
+    }
+    ASSERT_EQ(producer->flush(30000), RdKafka::ERR_NO_ERROR);
+  }
 
   TopicReader reader(brokers, names.decisions);
   auto all = DecisionsOf(&reader, txs, 120000);
