@@ -184,6 +184,14 @@ absl::StatusOr<std::unique_ptr<EmbeddedKafka>> EmbeddedKafka::Create(
   return kafka;
 }
 
+void EmbeddedKafka::FailNextRequests(int16_t api_key,
+                                     const std::vector<int>& errors) {
+  std::vector<rd_kafka_resp_err_t> codes;
+  for (int e : errors) codes.push_back(static_cast<rd_kafka_resp_err_t>(e));
+  rd_kafka_mock_push_request_errors_array(cluster_, api_key, codes.size(),
+                                          codes.data());
+}
+
 EmbeddedKafka::~EmbeddedKafka() {
   if (cluster_ != nullptr) rd_kafka_mock_cluster_destroy(cluster_);
   if (handle_ != nullptr) rd_kafka_destroy(handle_);

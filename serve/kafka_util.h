@@ -66,6 +66,10 @@ class EmbeddedKafka {
   // "127.0.0.1:PORT"
   const std::string& bootstrap() const { return bootstrap_; }
 
+  // For tests: the next `errors.size()` requests of Kafka API `api_key`
+  // (e.g. 26, EndTxn) fail with these error codes, in order.
+  void FailNextRequests(int16_t api_key, const std::vector<int>& errors);
+
  private:
   EmbeddedKafka() = default;
   rd_kafka_s* handle_ = nullptr;  // owns the mock cluster

@@ -164,6 +164,71 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Create(ServeOptions options) {
   return service;
 }
 
+KafkaSettings Service::ClientSettings(KafkaSettings defaults,
+                                      const KafkaSettings& forced) const {
+  // Our defaults, then the operator's kafka.* settings, then what
+  // correctness needs (not overridable).
+  defaults["bootstrap.servers"] = bootstrap_;
+  defaults["client.id"] = absl::StrCat("txscreen-", options_.instance_id);
+  for (const auto& [k, v] : options_.kafka) defaults[k] = v;
+  for (const auto& [k, v] : forced) defaults[k] = v;
+  return defaults;
+}
+
+absl::Status Service::MakeTxnProducer() {
+  txn_.reset();
+  absl::StatusOr<std::unique_ptr<RdKafka::Conf>> conf =
+      MakeKafkaConf(ClientSettings(
+          {{"linger.ms", "2"},
+           {"compression.type", "lz4"},
+           // Our transactions stay open for one commit
+           // (milliseconds); a crashed instance's open one blocks
+           // read_committed readers of its changelog partitions
+           // until this expires.
+           {"transaction.timeout.ms", "10000"}},
+          {{"transactional.id",
+            absl::StrCat(options_.group, ".", options_.instance_id)}}));
+  if (!conf.ok()) return conf.status();
+  std::string error;
+  (*conf)->set("dr_cb", txn_reports_.get(), error);
+  txn_.reset(RdKafka::Producer::create(conf->get(), error));
+  if (txn_ == nullptr) {
+    return absl::InternalError(absl::StrCat("transactional producer: ", error));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Service::RecoverTxnProducer() {
+  if (absl::Status s = MakeTxnProducer(); !s.ok()) return s;
+  if (RdKafka::Error* e = txn_->init_transactions(kKafkaTimeoutMs)) {
+    std::unique_ptr<RdKafka::Error> owned(e);
+    return absl::UnavailableError(
+        absl::StrCat("transactional producer: init: ", e->str()));
+  }
+  txn_broken_ = false;
+  Log(LogLevel::kInfo, "transactional producer recreated");
+  return absl::OkStatus();
+}
+
+std::optional<absl::Status> Service::FatalTxnError(const RdKafka::Error& e,
+                                                   absl::string_view what) {
+  if (!e.is_fatal()) return std::nullopt;
+  const RdKafka::ErrorCode code = e.code();
+  if (code == RdKafka::ERR__FENCED || code == RdKafka::ERR_PRODUCER_FENCED ||
+      code == RdKafka::ERR_INVALID_PRODUCER_EPOCH) {
+    // A newer incarnation of this instance took over.
+    return absl::AbortedError(absl::StrCat(what, ": ", e.str()));
+  }
+  // Anything else (seen after a broker restart: INVALID_TXN_STATE) leaves
+  // the producer unusable; a new one, once the broker answers, fences the
+  // old one's transaction.
+  Log(LogLevel::kWarning,
+      absl::StrCat(what, ": ", e.str(),
+                   "; the transactional producer will be recreated"));
+  txn_broken_ = true;
+  return std::nullopt;
+}
+
 absl::Status Service::Start() {
   if (options_.instance_id.empty()) {
     options_.instance_id = DefaultInstanceId(options_.state_dir);
@@ -237,14 +302,8 @@ absl::Status Service::Start() {
     bootstrap_ = options_.brokers;
   }
 
-  // Our defaults, then the operator's kafka.* settings, then what
-  // correctness needs (not overridable).
-  auto settings = [&](KafkaSettings defaults, const KafkaSettings& forced) {
-    defaults["bootstrap.servers"] = bootstrap_;
-    defaults["client.id"] = absl::StrCat("txscreen-", options_.instance_id);
-    for (const auto& [k, v] : options_.kafka) defaults[k] = v;
-    for (const auto& [k, v] : forced) defaults[k] = v;
-    return defaults;
+  auto settings = [this](KafkaSettings defaults, const KafkaSettings& forced) {
+    return ClientSettings(std::move(defaults), forced);
   };
   std::string error;
 
@@ -262,24 +321,7 @@ absl::Status Service::Start() {
       return absl::InternalError(absl::StrCat("producer: ", error));
     }
   }
-  {
-    absl::StatusOr<std::unique_ptr<RdKafka::Conf>> conf = MakeKafkaConf(
-        settings({{"linger.ms", "2"},
-                  {"compression.type", "lz4"},
-                  // Our transactions stay open for one commit (milliseconds);
-                  // a crashed instance's open one blocks read_committed
-                  // readers of its changelog partitions until this expires.
-                  {"transaction.timeout.ms", "10000"}},
-                 {{"transactional.id",
-                   absl::StrCat(options_.group, ".", options_.instance_id)}}));
-    if (!conf.ok()) return conf.status();
-    (*conf)->set("dr_cb", txn_reports_.get(), error);
-    txn_.reset(RdKafka::Producer::create(conf->get(), error));
-    if (txn_ == nullptr) {
-      return absl::InternalError(
-          absl::StrCat("transactional producer: ", error));
-    }
-  }
+  if (absl::Status s = MakeTxnProducer(); !s.ok()) return s;
   if (!embedded && options_.create_topics) {
     if (absl::Status s = CreateTopics(producer_.get(), specs, kKafkaTimeoutMs);
         !s.ok()) {
@@ -797,6 +839,13 @@ absl::Status Service::CommitCycle() {
     if (part->changed()) changed.push_back(part.get());
   }
   if (changed.empty()) return absl::OkStatus();
+  if (txn_broken_) {
+    if (absl::Status s = RecoverTxnProducer(); !s.ok()) {
+      // Probably the broker is still away: the next cycle tries again.
+      Log(LogLevel::kWarning, s.message());
+      return absl::OkStatus();
+    }
+  }
   // 1. Every decision and dead letter so far is acknowledged.
   if (producer_->flush(kKafkaTimeoutMs) != RdKafka::ERR_NO_ERROR) {
     return AbortAndRewind(absl::StrCat("decisions not acknowledged within ",
@@ -808,6 +857,8 @@ absl::Status Service::CommitCycle() {
   // 2. State changes and offsets, in one Kafka transaction.
   if (RdKafka::Error* e = txn_->begin_transaction()) {
     std::unique_ptr<RdKafka::Error> owned(e);
+    if (auto s = FatalTxnError(*e, "begin transaction")) return *s;
+    if (txn_broken_) return AbortAndRewind("begin transaction");
     return absl::InternalError(absl::StrCat("begin transaction: ", e->str()));
   }
   txn_reports_->Reset();
@@ -861,10 +912,7 @@ absl::Status Service::CommitCycle() {
                        absl::string_view what) -> std::optional<absl::Status> {
     if (e == nullptr) return std::nullopt;
     std::unique_ptr<RdKafka::Error> owned(e);
-    if (e->is_fatal()) {
-      // Fenced by a newer incarnation of this instance, or worse.
-      return absl::AbortedError(absl::StrCat(what, ": ", e->str()));
-    }
+    if (auto s = FatalTxnError(*e, what)) return *s;
     return AbortAndRewind(absl::StrCat(what, ": ", e->str()));
   };
   if (!offsets.empty()) {
@@ -911,11 +959,12 @@ absl::Status Service::AbortAndRewind(absl::string_view why) {
   ++stats_.aborts;
   Log(LogLevel::kWarning,
       absl::StrCat("commit failed, rewinding to the last commit: ", why));
-  if (RdKafka::Error* e = txn_->abort_transaction(kKafkaTimeoutMs)) {
-    std::unique_ptr<RdKafka::Error> owned(e);
-    // No transaction in progress is fine.
-    if (e->is_fatal()) {
-      return absl::AbortedError(absl::StrCat("abort: ", e->str()));
+  if (!txn_broken_) {
+    if (RdKafka::Error* e = txn_->abort_transaction(kKafkaTimeoutMs)) {
+      std::unique_ptr<RdKafka::Error> owned(e);
+      // No transaction in progress is fine; a fatal error marks the
+      // producer for recreation (or stops us when fenced).
+      if (auto s = FatalTxnError(*e, "abort")) return *s;
     }
   }
   producer_->flush(kKafkaTimeoutMs);

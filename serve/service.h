@@ -36,6 +36,7 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -196,6 +197,8 @@ class Service {
 
   const std::string& bootstrap() const { return bootstrap_; }
   bool embedded() const { return embedded_ != nullptr; }
+  // The embedded cluster, or nullptr (tests inject broker errors).
+  EmbeddedKafka* embedded_kafka() { return embedded_.get(); }
   // Ready: rules loaded, partitions assigned and restored.
   bool Ready(std::string* why) const;
   const ServeStats& stats() const { return stats_; }
@@ -221,6 +224,16 @@ class Service {
 
   explicit Service(ServeOptions options);
   absl::Status Start();
+  KafkaSettings ClientSettings(KafkaSettings defaults,
+                               const KafkaSettings& forced) const;
+  // Creates txn_ (not initialised).
+  absl::Status MakeTxnProducer();
+  // A new txn_, initialised; clears txn_broken_.
+  absl::Status RecoverTxnProducer();
+  // For a fatal error of txn_: Aborted when fenced (stop); otherwise marks
+  // txn_ broken (recreated by the next commit cycle) and returns nullopt.
+  std::optional<absl::Status> FatalTxnError(const RdKafka::Error& e,
+                                            absl::string_view what);
   void Process(RdKafka::Message& msg);
   // Decodes the message's value (input format) into `out`; an empty or
   // undecodable value goes to the dead-letter topic and false is returned.
@@ -255,6 +268,7 @@ class Service {
   std::unique_ptr<RdKafka::KafkaConsumer> restorer_;
   std::unique_ptr<RdKafka::Producer> producer_;  // decisions, alerts, DLQ
   std::unique_ptr<RdKafka::Producer> txn_;       // changelog + offsets
+  bool txn_broken_ = false;  // txn_ had a fatal error: recreate it
   std::unique_ptr<Rebalancer> rebalancer_;
   std::unique_ptr<DeliveryReports> reports_;
   std::unique_ptr<DeliveryReports> txn_reports_;

@@ -600,5 +600,83 @@ TEST_F(HoldIntegrationTest, ConsoleApiAuthenticatesAndEnforcesRoles) {
   (*admin)->Stop();
 }
 
+// A fatal error of the transactional producer that is not fencing (seen
+// after a broker restart: EndTxn answered INVALID_TXN_STATE) does not stop
+// the service: it recreates the producer, rewinds, and decides everything.
+// On the embedded cluster, which can inject broker errors.
+TEST(TxnRecoveryIntegrationTest, FatalNonFencingErrorRecreatesTheProducer) {
+  TempDir dir("txscreen-recovery");
+  engine::ManualClock clock(absl::ToUnixMicros(absl::Now()));
+  serve::ServeOptions o;
+  o.group = "recovery";
+  o.instance_id = "a";
+  o.rules = {absl::StrCat(kSourceDir, "/tests/testdata/hold_pack")};
+  o.state_dir = dir.path() + "/state";
+  o.partitions = 1;
+  o.clock = &clock;
+  Instance a(o);
+  ASSERT_NE(a.service(), nullptr);
+  ASSERT_TRUE(a.WaitAssigned(1, 60000));
+  std::unique_ptr<RdKafka::Conf> conf(
+      RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  std::string error;
+  conf->set("bootstrap.servers", a.service()->bootstrap(), error);
+  std::unique_ptr<RdKafka::Producer> producer(
+      RdKafka::Producer::create(conf.get(), error));
+  auto send = [&](int from, int to) {
+    for (int i = from; i < to; ++i) {
+      v1::Transaction tx;
+      tx.set_transaction_id(absl::StrCat("R", i));
+      engine::SetTimestampMicros(clock.NowMicros(), tx.mutable_occurred_at());
+      tx.set_type(v1::TRANSACTION_TYPE_PAYMENT);
+      tx.set_channel(v1::CHANNEL_MOBILE);
+      tx.set_customer_id("C1");
+      tx.set_account_id("6222000011112222");
+      tx.set_amount_minor(100);
+      tx.set_currency("CNY");
+      tx.set_direction(v1::DIRECTION_OUT);
+      const std::string bytes = tx.SerializeAsString();
+      ASSERT_EQ(producer->produce("txscreen.transactions", 0,
+                                  RdKafka::Producer::RK_MSG_COPY,
+                                  const_cast<char*>(bytes.data()), bytes.size(),
+                                  "C1", 2, 0, nullptr),
+                RdKafka::ERR_NO_ERROR);
+    }
+    ASSERT_EQ(producer->flush(10000), RdKafka::ERR_NO_ERROR);
+  };
+  auto wait_decided = [&](int64_t n) {
+    const int64_t deadline = NowMs() + 60000;
+    while (a.service()->stats().decided.load() < n && NowMs() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return a.service()->stats().decided.load();
+  };
+  auto wait_commits = [&](int64_t n) {
+    const int64_t deadline = NowMs() + 60000;
+    while (a.service()->stats().commits.load() < n && NowMs() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return a.service()->stats().commits.load();
+  };
+  send(0, 10);
+  ASSERT_GE(wait_decided(10), 10);
+  const int64_t commits = wait_commits(1);
+  ASSERT_GE(commits, 1);
+  // EndTxn (API key 26) answers INVALID_TXN_STATE (48) from now on, twice.
+  a.service()->embedded_kafka()->FailNextRequests(26, {48, 48});
+  send(10, 20);
+  // Decided again after each rewind, then committed by a new producer.
+  EXPECT_GE(wait_commits(commits + 1), commits + 1);
+  EXPECT_EQ(a.service()->stats().aborts.load(), 2);
+  std::string why;
+  EXPECT_TRUE(a.service()->Ready(&why)) << why;
+  const int64_t after = a.service()->stats().commits.load();
+  send(20, 30);
+  EXPECT_GE(wait_commits(after + 1), after + 1);
+  // 30 transactions, and those of the two failed commits decided again.
+  EXPECT_GE(wait_decided(32), 32);
+  a.Stop();
+}
+
 }  // namespace
 }  // namespace txscreen
