@@ -16,7 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "httplib.h"
-#include "serve/json_util.h"
+#include "serve/http_util.h"
 #include "serve/metrics.h"
 
 namespace txscreen::serve {
@@ -46,8 +46,7 @@ std::string HostPort(absl::string_view host, int port) {
 void SetJsonError(httplib::Response& res, int status,
                   absl::string_view message) {
   res.status = status;
-  res.set_content(absl::StrCat("{\"error\":\"", JsonEscape(message), "\"}"),
-                  kJsonType);
+  res.set_content(JsonErrorBody(message), kJsonType);
 }
 
 // Compares in time that depends only on the length of `given`: neither
@@ -163,20 +162,16 @@ struct AdminServer::Routes {
                    "configured");
       return;
     }
-    const std::string authorization = req.get_header_value("Authorization");
-    const absl::string_view value = absl::StripAsciiWhitespace(authorization);
-    const absl::string_view scheme = value.substr(0, value.find(' '));
-    // The scheme is case-insensitive (RFC 7235).
-    if (!absl::EqualsIgnoreCase(scheme, "Bearer")) {
+    const std::optional<std::string> given =
+        BearerToken(req.get_header_value("Authorization"));
+    if (!given.has_value()) {
       res.set_header("WWW-Authenticate", "Bearer realm=\"txscreen-admin\"");
       SetJsonError(res, 401,
                    "missing admin token: send the header \"Authorization: "
                    "Bearer <token>\"");
       return;
     }
-    const absl::string_view given =
-        absl::StripAsciiWhitespace(value.substr(scheme.size()));
-    if (!TokenMatches(token, given)) {
+    if (!TokenMatches(token, *given)) {
       res.set_header(
           "WWW-Authenticate",
           "Bearer realm=\"txscreen-admin\", error=\"invalid_token\"");

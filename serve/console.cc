@@ -10,7 +10,7 @@
 #include "engine/clock.h"
 #include "engine/transaction_codec.h"
 #include "httplib.h"
-#include "serve/json_util.h"
+#include "serve/http_util.h"
 #include "serve/log.h"
 #include "txscreen/v1/console.pb.h"
 
@@ -25,8 +25,7 @@ constexpr char kCookie[] = "txscreen_session";
 
 void JsonError(httplib::Response& res, int status, absl::string_view message) {
   res.status = status;
-  res.set_content(absl::StrCat("{\"error\":\"", JsonEscape(message), "\"}"),
-                  kJsonType);
+  res.set_content(JsonErrorBody(message), kJsonType);
 }
 
 std::string RandomHex(int bytes) {
@@ -95,14 +94,13 @@ std::optional<engine::Staff> Console::Authenticate(const httplib::Request& req,
                                                    bool mutating) {
   std::shared_ptr<const engine::Roster> roster = service_->roster();
   const std::string authorization = req.get_header_value("Authorization");
-  absl::string_view bearer = absl::StripAsciiWhitespace(authorization);
-  if (!bearer.empty()) {
-    if (!absl::ConsumePrefix(&bearer, "Bearer ")) {
+  if (!absl::StripAsciiWhitespace(authorization).empty()) {
+    const std::optional<std::string> bearer = BearerToken(authorization);
+    if (!bearer.has_value()) {
       JsonError(res, 401, "use \"Authorization: Bearer <staff token>\"");
       return std::nullopt;
     }
-    const engine::Staff* s =
-        roster->FindByToken(absl::StripAsciiWhitespace(bearer));
+    const engine::Staff* s = roster->FindByToken(*bearer);
     if (s == nullptr) {
       JsonError(res, 401, "unknown staff token");
       return std::nullopt;

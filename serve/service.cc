@@ -534,38 +534,47 @@ absl::Status Service::Revoke() {
   return absl::IsAborted(s) || absl::IsDataLoss(s) ? s : absl::OkStatus();
 }
 
-void Service::ProduceDecision(const v1::Decision& decision,
-                              const std::string* input_key) {
+void Service::Encode(const google::protobuf::Message& message) {
   if (options_.output_format == WireFormat::kJson) {
-    if (!engine::EncodeDecisionJson(decision, &out_).ok()) {
-      decision.SerializeToString(&out_);  // cannot happen: a valid message
+    if (!engine::EncodeJson(message, &out_).ok()) {
+      message.SerializeToString(&out_);  // cannot happen: a valid message
     }
   } else {
-    decision.SerializeToString(&out_);
+    message.SerializeToString(&out_);
   }
-  const std::string& key = decision.customer_id().empty() && input_key
-                               ? *input_key
-                               : decision.customer_id();
-  auto produce = [&](const std::string& topic) {
-    while (true) {
-      RdKafka::ErrorCode e = producer_->produce(
-          topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
-          out_.data(), out_.size(), key.data(), key.size(), 0, nullptr);
-      if (e == RdKafka::ERR__QUEUE_FULL) {
-        producer_->poll(10);
-        continue;
-      }
-      if (e != RdKafka::ERR_NO_ERROR) {
-        // Not produced: the offset must not be committed.
-        reports_->Fail(
-            absl::StrCat("producing to ", topic, ": ", RdKafka::err2str(e)));
-      }
-      return e;
+}
+
+void Service::Send(const std::string& topic, const std::string* key,
+                   absl::string_view value, RdKafka::Headers* headers) {
+  while (true) {
+    RdKafka::ErrorCode e = producer_->produce(
+        topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+        const_cast<char*>(value.data()), value.size(),
+        key != nullptr ? key->data() : nullptr,
+        key != nullptr ? key->size() : 0, 0, headers, nullptr);
+    if (e == RdKafka::ERR__QUEUE_FULL) {
+      producer_->poll(10);
+      continue;
     }
-  };
-  produce(options_.topics.decisions);
+    if (e != RdKafka::ERR_NO_ERROR) {
+      delete headers;  // ours unless produce succeeded
+      // Not produced: the offset must not be committed.
+      reports_->Fail(
+          absl::StrCat("producing to ", topic, ": ", RdKafka::err2str(e)));
+    }
+    return;
+  }
+}
+
+void Service::ProduceDecision(const v1::Decision& decision,
+                              const std::string* input_key) {
+  Encode(decision);
+  const std::string* key = decision.customer_id().empty() && input_key
+                               ? input_key
+                               : &decision.customer_id();
+  Send(options_.topics.decisions, key, out_);
   if (NeedsAttention(decision)) {
-    produce(options_.topics.alerts);
+    Send(options_.topics.alerts, key, out_);
     ++stats_.alerts;
   }
 }
@@ -583,24 +592,9 @@ void Service::ProduceDeadLetter(const RdKafka::Message& msg,
   headers->add("txscreen.offset", absl::StrCat(msg.offset()));
   headers->add("txscreen.format",
                options_.input_format == WireFormat::kJson ? "json" : "proto");
-  const std::string* key = msg.key();
-  while (true) {
-    RdKafka::ErrorCode e = producer_->produce(
-        options_.topics.dead_letter, RdKafka::Topic::PARTITION_UA,
-        RdKafka::Producer::RK_MSG_COPY, msg.payload(), msg.len(),
-        key != nullptr ? key->data() : nullptr,
-        key != nullptr ? key->size() : 0, 0, headers, nullptr);
-    if (e == RdKafka::ERR__QUEUE_FULL) {
-      producer_->poll(10);
-      continue;
-    }
-    if (e != RdKafka::ERR_NO_ERROR) {
-      delete headers;  // ours unless produce succeeded
-      reports_->Fail(
-          absl::StrCat("producing a dead letter: ", RdKafka::err2str(e)));
-    }
-    return;
-  }
+  Send(options_.topics.dead_letter, msg.key(),
+       absl::string_view(static_cast<const char*>(msg.payload()), msg.len()),
+       headers);
 }
 
 bool Service::DecodeInput(const RdKafka::Message& msg, absl::string_view what,
@@ -677,33 +671,13 @@ void Service::Process(RdKafka::Message& msg) {
 void Service::Produce(const std::string& topic, const std::string& key,
                       const google::protobuf::Message& message,
                       const char* type) {
-  if (options_.output_format == WireFormat::kJson) {
-    if (!engine::EncodeJson(message, &out_).ok()) {
-      message.SerializeToString(&out_);  // cannot happen: a valid message
-    }
-  } else {
-    message.SerializeToString(&out_);
-  }
+  Encode(message);
   RdKafka::Headers* headers = nullptr;
   if (type != nullptr) {
     headers = RdKafka::Headers::create();
     headers->add("txscreen.type", type);
   }
-  while (true) {
-    RdKafka::ErrorCode e = producer_->produce(
-        topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
-        out_.data(), out_.size(), key.data(), key.size(), 0, headers, nullptr);
-    if (e == RdKafka::ERR__QUEUE_FULL) {
-      producer_->poll(10);
-      continue;
-    }
-    if (e != RdKafka::ERR_NO_ERROR) {
-      delete headers;  // ours unless produce succeeded
-      reports_->Fail(
-          absl::StrCat("producing to ", topic, ": ", RdKafka::err2str(e)));
-    }
-    return;
-  }
+  Send(topic, &key, out_, headers);
 }
 
 void Service::Publish(const engine::HoldEvents& events) {

@@ -254,6 +254,12 @@ class Service {
   // the process cannot go on (fenced, local store failure).
   absl::Status Revoke();
   absl::StatusOr<std::unique_ptr<Partition>> OpenPartition(int32_t p);
+  // `message` in the output format, into out_.
+  void Encode(const google::protobuf::Message& message);
+  // Produces to `topic` (key nullptr: none), waiting while the queue is
+  // full; a failure is counted and fails the next commit. Takes `headers`.
+  void Send(const std::string& topic, const std::string* key,
+            absl::string_view value, RdKafka::Headers* headers = nullptr);
   void ProduceDecision(const txscreen::v1::Decision& decision,
                        const std::string* key);
   void ProduceDeadLetter(const RdKafka::Message& msg, absl::string_view why);

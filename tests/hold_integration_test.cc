@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -26,6 +27,7 @@
 #include "serve/console.h"
 #include "serve/hold_view.h"
 #include "serve/service.h"
+#include "serve/service_metrics.h"
 #include "tests/kafka_test_util.h"
 #include "txscreen/v1/override.pb.h"
 
@@ -36,6 +38,7 @@ namespace v1 = ::txscreen::v1;
 using ::txscreen::testing::Brokers;
 using ::txscreen::testing::NowMs;
 using ::txscreen::testing::TempDir;
+using ::txscreen::testing::TopicReader;
 
 constexpr char kSourceDir[] = TXSCREEN_SOURCE_DIR;
 
@@ -59,12 +62,16 @@ serve::ServeTopics Topics(const std::string& tag) {
 // One engine instance on its own thread.
 class Instance {
  public:
-  Instance(serve::ServeOptions options) {
+  // `before_run` sees the service before it runs (to set an observer).
+  explicit Instance(
+      serve::ServeOptions options,
+      const std::function<void(serve::Service*)>& before_run = nullptr) {
     absl::StatusOr<std::unique_ptr<serve::Service>> s =
         serve::Service::Create(options);
     EXPECT_TRUE(s.ok()) << s.status();
     if (!s.ok()) return;
     service_ = std::move(*s);
+    if (before_run) before_run(service_.get());
     thread_ = std::thread([this] { run_ = service_->Run(); });
   }
   ~Instance() { Stop(); }
@@ -95,62 +102,10 @@ class Instance {
   absl::Status run_;
 };
 
-// Reads a topic from the beginning with its own group.
-class Reader {
+// A TopicReader of `topic` on the test broker.
+class Reader : public TopicReader {
  public:
-  Reader(const std::string& topic) {
-    std::unique_ptr<RdKafka::Conf> conf(
-        RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-    std::string error;
-    conf->set("bootstrap.servers", Brokers(), error);
-    conf->set("group.id", absl::StrCat("hold-reader-", getpid(), "-", ++n_),
-              error);
-    conf->set("auto.offset.reset", "earliest", error);
-    conf->set("enable.auto.commit", "false", error);
-    conf->set("fetch.wait.max.ms", "20", error);
-    consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), error));
-    consumer_->subscribe({topic});
-  }
-  ~Reader() { consumer_->close(); }
-
-  struct Message {
-    std::string key, value;
-    std::map<std::string, std::string> headers;
-  };
-  // Reads until `count` messages satisfy `match`, or the timeout; returns
-  // the matching ones.
-  template <typename Match>
-  std::vector<Message> Until(size_t count, Match match,
-                             int timeout_ms = 30000) {
-    const int64_t deadline = NowMs() + timeout_ms;
-    auto matching = [&] {
-      std::vector<Message> out;
-      for (const Message& m : seen_) {
-        if (match(m)) out.push_back(m);
-      }
-      return out;
-    };
-    while (matching().size() < count && NowMs() < deadline) {
-      std::unique_ptr<RdKafka::Message> m(consumer_->consume(100));
-      if (m->err() != RdKafka::ERR_NO_ERROR) continue;
-      Message msg;
-      msg.value.assign(static_cast<const char*>(m->payload()), m->len());
-      if (m->key() != nullptr) msg.key = *m->key();
-      if (RdKafka::Headers* h = m->headers()) {
-        for (const RdKafka::Headers::Header& header : h->get_all()) {
-          msg.headers[header.key()] = std::string(
-              static_cast<const char*>(header.value()), header.value_size());
-        }
-      }
-      seen_.push_back(std::move(msg));
-    }
-    return matching();
-  }
-
- private:
-  static inline int n_ = 0;
-  std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
-  std::vector<Message> seen_;
+  explicit Reader(const std::string& topic) : TopicReader(Brokers(), topic) {}
 };
 
 class HoldIntegrationTest : public ::testing::Test {
@@ -460,7 +415,11 @@ TEST_F(HoldIntegrationTest, ConsoleApiAuthenticatesAndEnforcesRoles) {
   REQUIRE_KAFKA();
   serve::ServeOptions options = Options("console", "a");
   const serve::ServeTopics& t = options.topics;
-  Instance a(options);
+  std::unique_ptr<serve::ServiceMetrics> metrics;
+  Instance a(options, [&](serve::Service* s) {
+    metrics = std::make_unique<serve::ServiceMetrics>(s);
+    s->set_observer(metrics.get());
+  });
   ASSERT_TRUE(a.WaitAssigned(2, 60000));
   serve::HoldViewOptions view_options;
   view_options.bootstrap = Brokers();
@@ -596,6 +555,18 @@ TEST_F(HoldIntegrationTest, ConsoleApiAuthenticatesAndEnforcesRoles) {
   EXPECT_NE(stats->body.find("\"teller_id\":\"T-0217\",\"releases\":1"),
             std::string::npos)
       << stats->body;
+  // The same in the metrics, with the refusal of the teller's own token.
+  const std::string rendered = metrics->Render();
+  for (const char* line :
+       {"txscreen_overrides_total{branch=\"NJ-0102\",teller=\"T-0217\","
+        "outcome=\"OUTCOME_RELEASE\",result=\"accepted\"} 1",
+        "txscreen_overrides_total{branch=\"NJ-0102\",teller=\"T-0217\","
+        "outcome=\"NONE\",result=\"refused\"} 1",
+        "txscreen_holds_opened_total 1",
+        "txscreen_hold_answer_seconds_count{branch=\"NJ-0102\"} 1"}) {
+    EXPECT_NE(rendered.find(line), std::string::npos) << line << "\n"
+                                                      << rendered;
+  }
   console.Shutdown();
   (*admin)->Stop();
 }

@@ -7,12 +7,19 @@
 #define TXSCREEN_TESTS_KAFKA_TEST_UTIL_H_
 
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
+#include <memory>
 #include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "librdkafka/rdkafkacpp.h"
 
 namespace txscreen::testing {
 
@@ -56,6 +63,79 @@ class TempDir {
 
  private:
   std::string path_;
+};
+
+// Reads a topic from the beginning (all partitions) with its own group.
+class TopicReader {
+ public:
+  struct Message {
+    std::string key, value;
+    std::map<std::string, std::string> headers;
+  };
+
+  TopicReader(const std::string& brokers, const std::string& topic) {
+    std::unique_ptr<RdKafka::Conf> conf(
+        RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+    std::string error;
+    conf->set("bootstrap.servers", brokers, error);
+    conf->set("group.id", absl::StrCat("reader-", getpid(), "-", ++count_),
+              error);
+    conf->set("auto.offset.reset", "earliest", error);
+    conf->set("enable.auto.commit", "false", error);
+    conf->set("fetch.wait.max.ms", "20", error);
+    consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), error));
+    consumer_->subscribe({topic});
+  }
+  ~TopicReader() { consumer_->close(); }
+  TopicReader(const TopicReader&) = delete;
+  TopicReader& operator=(const TopicReader&) = delete;
+
+  // Reads until `done(messages)` or the timeout.
+  template <typename Done>
+  void ReadUntil(Done done, int timeout_ms) {
+    const int64_t deadline = NowMs() + timeout_ms;
+    while (!done(messages_) && NowMs() < deadline) {
+      std::unique_ptr<RdKafka::Message> m(consumer_->consume(100));
+      if (m->err() != RdKafka::ERR_NO_ERROR) continue;
+      Message msg;
+      msg.value.assign(static_cast<const char*>(m->payload()), m->len());
+      if (m->key() != nullptr) msg.key = *m->key();
+      if (RdKafka::Headers* h = m->headers()) {
+        for (const RdKafka::Headers::Header& header : h->get_all()) {
+          msg.headers[header.key()] = std::string(
+              static_cast<const char*>(header.value()), header.value_size());
+        }
+      }
+      messages_.push_back(std::move(msg));
+    }
+  }
+
+  // Reads until `count` messages satisfy `match`, or the timeout; returns
+  // the matching ones.
+  template <typename Match>
+  std::vector<Message> Until(size_t count, Match match,
+                             int timeout_ms = 30000) {
+    auto matching = [&](const std::vector<Message>& all) {
+      std::vector<Message> out;
+      for (const Message& m : all) {
+        if (match(m)) out.push_back(m);
+      }
+      return out;
+    };
+    ReadUntil(
+        [&](const std::vector<Message>& all) {
+          return matching(all).size() >= count;
+        },
+        timeout_ms);
+    return matching(messages_);
+  }
+
+  const std::vector<Message>& messages() const { return messages_; }
+
+ private:
+  static inline int count_ = 0;
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+  std::vector<Message> messages_;
 };
 
 }  // namespace txscreen::testing

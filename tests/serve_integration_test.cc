@@ -47,6 +47,7 @@ using ::testing::IsEmpty;
 using ::txscreen::testing::Brokers;
 using ::txscreen::testing::NowMs;
 using ::txscreen::testing::TempDir;
+using ::txscreen::testing::TopicReader;
 
 constexpr char kBinary[] = TXSCREEN_BIN;
 constexpr char kSourceDir[] = TXSCREEN_SOURCE_DIR;
@@ -157,55 +158,6 @@ void Produce(RdKafka::Producer* producer, const std::string& topic,
     return;
   }
 }
-
-// Reads a topic from the beginning (all partitions) with its own group.
-class TopicReader {
- public:
-  TopicReader(const std::string& brokers, const std::string& topic) {
-    std::unique_ptr<RdKafka::Conf> conf(
-        RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-    std::string error;
-    conf->set("bootstrap.servers", brokers, error);
-    conf->set("group.id", absl::StrCat("reader-", getpid(), "-", ++count_),
-              error);
-    conf->set("auto.offset.reset", "earliest", error);
-    conf->set("enable.auto.commit", "false", error);
-    conf->set("fetch.wait.max.ms", "20", error);
-    consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), error));
-    consumer_->subscribe({topic});
-  }
-  ~TopicReader() { consumer_->close(); }
-
-  // Reads until `done(messages)` or the timeout.
-  template <typename Done>
-  void ReadUntil(Done done, int timeout_ms) {
-    const int64_t deadline = NowMs() + timeout_ms;
-    while (!done(messages_) && NowMs() < deadline) {
-      std::unique_ptr<RdKafka::Message> m(consumer_->consume(100));
-      if (m->err() != RdKafka::ERR_NO_ERROR) continue;
-      Message msg;
-      msg.value.assign(static_cast<const char*>(m->payload()), m->len());
-      if (m->key() != nullptr) msg.key = *m->key();
-      if (RdKafka::Headers* h = m->headers()) {
-        for (const RdKafka::Headers::Header& header : h->get_all()) {
-          msg.headers[header.key()] = std::string(
-              static_cast<const char*>(header.value()), header.value_size());
-        }
-      }
-      messages_.push_back(std::move(msg));
-    }
-  }
-  struct Message {
-    std::string key, value;
-    std::map<std::string, std::string> headers;
-  };
-  const std::vector<Message>& messages() const { return messages_; }
-
- private:
-  static inline int count_ = 0;
-  std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
-  std::vector<Message> messages_;
-};
 
 std::string ToJson(const google::protobuf::Message& m) {
   std::string out;
