@@ -317,6 +317,11 @@ test('teller console: intercept, refused release, cancel, disposition', { timeou
     assert.deepEqual(httpErrors.filter((e) => e !== 'GET /favicon.ico 404'),
       ['GET /api/console/me 401', 'POST /api/overrides 422', 'POST /api/overrides 422']);
     assert.deepEqual(foreign, [], 'no request beyond the engine');
+    // No secrets in the engine's log: neither the staff token nor the
+    // unmasked account numbers.
+    for (const secret of [TELLER.token, ...RAW_ACCOUNTS]) {
+      assert.ok(!serve.err.includes(secret), `the log shows ${secret}`);
+    }
     ok = true;
   } finally {
     if (!ok && page) {
