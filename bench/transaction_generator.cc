@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -86,13 +88,40 @@ TransactionGenerator::TransactionGenerator(GeneratorOptions options)
           86400.0 * 1e6 /
           (options.per_customer_per_day *
            static_cast<double>(std::max<int64_t>(1, options.customers)))),
-      last_of_customer_(static_cast<size_t>(options.customers), 0) {}
+      last_of_customer_(static_cast<size_t>(options.customers), 0) {
+  if (options_.skew > 0) {
+    zipf_cdf_.resize(static_cast<size_t>(options_.customers));
+    double total = 0;
+    for (size_t r = 0; r < zipf_cdf_.size(); ++r) {
+      total += std::pow(static_cast<double>(r + 1), -options_.skew);
+      zipf_cdf_[r] = total;
+    }
+  }
+  if (options_.scenario_share > 0) {
+    // Steps per scenario on average, kScenarios in order: 1, 3 to 5, 3,
+    // 6 to 9, 6 to 9, 1, 1, 6 to 10.
+    constexpr double kMeanSteps = (1 + 4 + 3 + 7.5 + 7.5 + 1 + 1 + 8) / 8.0;
+    scenario_start_chance_ =
+        std::min(options_.scenario_share, 0.5) / kMeanSteps;
+  }
+}
 
 int64_t TransactionGenerator::Amount(int64_t min_fen, int64_t max_fen) {
-  std::uniform_real_distribution<double> u(
-      std::log(static_cast<double>(min_fen)),
-      std::log(static_cast<double>(max_fen)));
-  return static_cast<int64_t>(std::exp(u(rng_)));
+  const double lo = std::log(static_cast<double>(min_fen));
+  const double hi = std::log(static_cast<double>(max_fen));
+  std::normal_distribution<double> n((lo + hi) / 2, (hi - lo) / 4);
+  return static_cast<int64_t>(std::exp(std::clamp(n(rng_), lo, hi)));
+}
+
+int64_t TransactionGenerator::DrawCustomer() {
+  if (zipf_cdf_.empty()) {
+    return std::uniform_int_distribution<int64_t>(0, options_.customers - 1)(
+        rng_);
+  }
+  const double u = std::uniform_real_distribution<double>(
+      0.0, zipf_cdf_.back())(rng_);
+  const auto it = std::upper_bound(zipf_cdf_.begin(), zipf_cdf_.end(), u);
+  return std::min<int64_t>(it - zipf_cdf_.begin(), options_.customers - 1);
 }
 
 const std::string& TransactionGenerator::Pick(
@@ -140,11 +169,198 @@ void TransactionGenerator::Next(v1::Transaction* tx) {
   // Channels resend after a timeout: an exact duplicate.
   if (sequence_ > 0 && unit(rng_) < 0.005) {
     *tx = previous_;
+    label_ = previous_label_;
     return;
   }
+  if (scenario_start_chance_ > 0 && unit(rng_) < scenario_start_chance_) {
+    StartScenario();
+  }
+  auto later = [](const Pending& a, const Pending& b) {
+    return a.at_us != b.at_us ? a.at_us > b.at_us : a.order > b.order;
+  };
+  if (!pending_.empty() && pending_.front().at_us <= now_us_) {
+    std::pop_heap(pending_.begin(), pending_.end(), later);
+    *tx = std::move(pending_.back().tx);
+    label_ = std::move(pending_.back().label);
+    pending_.pop_back();
+    tx->set_transaction_id(absl::StrFormat("T%012d", sequence_++));
+    SetTime(now_us_, tx->mutable_occurred_at());
+  } else {
+    Ordinary(tx);
+    label_ = TrafficLabel{};
+  }
+  previous_ = *tx;
+  previous_label_ = label_;
+}
+
+void TransactionGenerator::Schedule(int64_t at_us, v1::Transaction tx,
+                                    TrafficLabel label) {
+  pending_.push_back(
+      Pending{at_us, pending_order_++, std::move(tx), std::move(label)});
+  std::push_heap(pending_.begin(), pending_.end(),
+                 [](const Pending& a, const Pending& b) {
+                   return a.at_us != b.at_us ? a.at_us > b.at_us
+                                             : a.order > b.order;
+                 });
+}
+
+void TransactionGenerator::StartScenario() {
+  constexpr int64_t kSecond = 1000000, kMinute = 60 * kSecond;
+  const int64_t n = scenarios_++;
+  const int kind = std::uniform_int_distribution<int>(
+      0, static_cast<int>(std::size(kScenarios)) - 1)(rng_);
+  auto between = [this](int64_t lo, int64_t hi) {
+    return std::uniform_int_distribution<int64_t>(lo, hi)(rng_);
+  };
+  // The actor: a customer of its own, 41 years old, account opened three
+  // years ago in Shanghai.
+  v1::Transaction base;
+  base.set_customer_id(absl::StrFormat("S%09d", n));
+  base.set_account_id(absl::StrFormat("6230%012d", n));
+  base.set_currency("CNY");
+  base.set_region_code("310101");
+  base.set_account_region_code("310101");
+  v1::Customer* customer = base.mutable_customer();
+  customer->set_kind(v1::CUSTOMER_KIND_INDIVIDUAL);
+  customer->set_birth_date("1985-06-15");
+  customer->set_risk_level("LOW");
+  SetTime(now_us_ - 3 * 365 * 86400 * kSecond,
+          base.mutable_account_opened_at());
+  const std::string device = absl::StrFormat("dev-S%09d", n);
+
+  auto counterparty = [this](v1::Transaction* tx, const std::string& account) {
+    tx->mutable_counterparty()->set_account_id(account);
+    tx->mutable_counterparty()->set_name(Pick(Names()));
+    tx->mutable_counterparty()->set_bank_code("102100099996");
+  };
+  auto fresh_account = [&between]() {
+    return absl::StrFormat("6228%012d", between(0, 999999999999LL));
+  };
+  // A step of `type` on `channel` with the direction and cash flag it
+  // implies.
+  auto make = [&](v1::TransactionType type, v1::Channel channel,
+                  int64_t amount) {
+    v1::Transaction tx = base;
+    tx.set_type(type);
+    tx.set_channel(channel);
+    tx.set_amount_minor(amount);
+    const bool in = type == v1::TRANSACTION_TYPE_TRANSFER_IN ||
+                    type == v1::TRANSACTION_TYPE_CASH_DEPOSIT;
+    tx.set_direction(in ? v1::DIRECTION_IN : v1::DIRECTION_OUT);
+    if (type == v1::TRANSACTION_TYPE_CASH_DEPOSIT ||
+        type == v1::TRANSACTION_TYPE_CASH_WITHDRAWAL) {
+      tx.set_cash(true);
+    }
+    if (channel == v1::CHANNEL_COUNTER) {
+      tx.set_branch_id("BR0042");
+      tx.set_teller_id("T00042");
+    } else if (channel == v1::CHANNEL_MOBILE) {
+      tx.set_device_id(device);
+    }
+    return tx;
+  };
+  const std::string name(kScenarios[kind]);
+  auto label = [&name](int step, bool suspicious) {
+    return TrafficLabel{name, step, suspicious};
+  };
+  int64_t at = now_us_;
+  if (name == "safe_account_scam") {
+    // An elderly customer at the counter pays a first-time payee a large
+    // sum: told by a caller to move savings to a "safe account".
+    base.mutable_customer()->set_birth_date("1948-03-10");
+    v1::Transaction tx =
+        make(v1::TRANSACTION_TYPE_TRANSFER_OUT, v1::CHANNEL_COUNTER,
+             Amount(6000000, 30000000));
+    counterparty(&tx, fresh_account());
+    if (between(0, 1) == 0) {
+      tx.set_memo(Pick(ScamMemos()));
+    } else {
+      tx.set_memo("转账");
+      tx.mutable_session()->set_on_call(true);
+    }
+    Schedule(at, std::move(tx), label(1, true));
+  } else if (name == "structuring") {
+    // Cash deposits just below the 50,000 CNY report threshold, all on one
+    // Beijing day (UTC+8): the second already takes the day's cash past the
+    // threshold, the third makes three parts in 24 h. A run that would
+    // cross midnight starts at 09:00 the next day instead.
+    const int parts = static_cast<int>(between(3, 5));
+    constexpr int64_t kHour = 60 * kMinute, kDay = 24 * kHour;
+    const int64_t local = (at + 8 * kHour) % kDay;
+    if (local + parts * 90 * kMinute > kDay - kHour) {
+      at += kDay - local + 9 * kHour;
+    }
+    for (int i = 1; i <= parts; ++i) {
+      Schedule(at,
+               make(v1::TRANSACTION_TYPE_CASH_DEPOSIT, v1::CHANNEL_COUNTER,
+                    between(4000000, 4999999)),
+               label(i, i >= 2));
+      at += between(30, 90) * kMinute;
+    }
+  } else if (name == "mule_in_out") {
+    // Two payments in, then nearly all of it out to a new payee.
+    int64_t in = 0;
+    for (int i = 1; i <= 2; ++i) {
+      v1::Transaction tx =
+          make(v1::TRANSACTION_TYPE_TRANSFER_IN, v1::CHANNEL_MOBILE,
+               Amount(3000000, 10000000));
+      in += tx.amount_minor();
+      counterparty(&tx, fresh_account());
+      Schedule(at, std::move(tx), label(i, false));
+      at += between(10, 40) * kMinute;
+    }
+    v1::Transaction out =
+        make(v1::TRANSACTION_TYPE_TRANSFER_OUT, v1::CHANNEL_MOBILE,
+             in * between(95, 105) / 100);
+    counterparty(&out, fresh_account());
+    Schedule(at, std::move(out), label(3, true));
+  } else if (name == "fan_in" || name == "fan_out") {
+    // Many distinct accounts paying in, or paid out, within hours.
+    const bool fan_in = name == "fan_in";
+    const int steps = static_cast<int>(between(6, 9));
+    for (int i = 1; i <= steps; ++i) {
+      v1::Transaction tx =
+          fan_in ? make(v1::TRANSACTION_TYPE_TRANSFER_IN, v1::CHANNEL_MOBILE,
+                        Amount(200000, 2000000))
+                 : make(v1::TRANSACTION_TYPE_TRANSFER_OUT, v1::CHANNEL_MOBILE,
+                        Amount(100000, 900000));
+      counterparty(&tx, fresh_account());
+      Schedule(at, std::move(tx), label(i, i >= 5));
+      at += between(8, 20) * kMinute;
+    }
+  } else if (name == "cross_region") {
+    // A large transfer at a counter in Kunming from a Shanghai account.
+    v1::Transaction tx =
+        make(v1::TRANSACTION_TYPE_TRANSFER_OUT, v1::CHANNEL_COUNTER,
+             Amount(6000000, 25000000));
+    tx.set_region_code("530102");
+    counterparty(&tx, fresh_account());
+    Schedule(at, std::move(tx), label(1, true));
+  } else if (name == "police_listed_payee") {
+    v1::Transaction tx =
+        make(v1::TRANSACTION_TYPE_TRANSFER_OUT, v1::CHANNEL_MOBILE,
+             Amount(500000, 5000000));
+    counterparty(&tx, absl::StrFormat("TEST-FRAUD-ACCT-%04d", between(1, 3)));
+    Schedule(at, std::move(tx), label(1, true));
+  } else {
+    // velocity_burst: a run of small transfers to one payee, seconds apart.
+    const std::string payee = fresh_account();
+    const int steps = static_cast<int>(between(6, 10));
+    for (int i = 1; i <= steps; ++i) {
+      v1::Transaction tx =
+          make(v1::TRANSACTION_TYPE_TRANSFER_OUT, v1::CHANNEL_MOBILE,
+               Amount(20000, 300000));
+      counterparty(&tx, payee);
+      Schedule(at, std::move(tx), label(i, i >= 4));
+      at += between(15, 40) * kSecond;
+    }
+  }
+}
+
+void TransactionGenerator::Ordinary(v1::Transaction* tx) {
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
   tx->Clear();
-  const int64_t c =
-      std::uniform_int_distribution<int64_t>(0, options_.customers - 1)(rng_);
+  const int64_t c = DrawCustomer();
   const int64_t seq = sequence_++;
   tx->set_transaction_id(absl::StrFormat("T%012d", seq));
   SetTime(now_us_, tx->mutable_occurred_at());
@@ -272,7 +488,6 @@ void TransactionGenerator::Next(v1::Transaction* tx) {
     }
   }
   if (tx->type() != v1::TRANSACTION_TYPE_REVERSAL) last = seq + 1;
-  previous_ = *tx;
 }
 
 }  // namespace txscreen::bench

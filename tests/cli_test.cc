@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -19,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -27,7 +29,9 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "tests/kafka_test_util.h"
 #include "txscreen/v1/decision.pb.h"
+#include "txscreen/v1/transaction.pb.h"
 
 extern char** environ;
 
@@ -677,6 +681,178 @@ TEST_F(CliTest, AuditVerifyAndExport) {
   Result missing = Run({"audit", "verify", "--state-dir", Path("nowhere")});
   EXPECT_EQ(missing.exit_code, 2);
   EXPECT_THAT(missing.err, HasSubstr("no state in"));
+}
+
+// --- gen -------------------------------------------------------------------
+
+// Rows of the labels CSV by transaction id: {scenario, step, suspicious}.
+std::map<std::string, std::vector<std::string>> Labels(const std::string& csv) {
+  std::map<std::string, std::vector<std::string>> out;
+  bool header = true;
+  for (absl::string_view line : absl::StrSplit(csv, '\n', absl::SkipEmpty())) {
+    if (header) {
+      EXPECT_EQ(line, "transaction_id,scenario,step,suspicious");
+      header = false;
+      continue;
+    }
+    std::vector<std::string> f = absl::StrSplit(line, ',');
+    EXPECT_EQ(f.size(), 4u) << line;
+    if (f.size() != 4) continue;
+    out[f[0]] = {f[1], f[2], f[3]};
+  }
+  return out;
+}
+
+TEST_F(CliTest, GenIsDeterministicAndItsScenariosAlertWhereLabelled) {
+  const std::vector<std::string> args = {
+      "gen",      "--customers", "2000", "--count", "20000",
+      "--seed",   "7",           "--scenario-share", "0.05"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> a = args;
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  };
+  Result first = Run(with({"--output", Path("a.jsonl"), "--labels",
+                           Path("a.csv")}));
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_THAT(first.err, MatchesRegex("generated 20000 transactions, [0-9]+ "
+                                      "scenarios started, [0-9]+ suspicious "
+                                      "steps\n"));
+  Result second = Run(with({"--output", Path("b.jsonl")}));
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_EQ(ReadFile(Path("a.jsonl")), ReadFile(Path("b.jsonl")))
+      << "the same seed must give the same traffic";
+  Result other = Run({"gen", "--customers", "2000", "--count", "100", "--seed",
+                      "8", "--output", Path("c.jsonl")});
+  ASSERT_EQ(other.exit_code, 0) << other.err;
+  EXPECT_NE(ReadFile(Path("a.jsonl")).substr(0, 5000),
+            ReadFile(Path("c.jsonl")).substr(0, 5000));
+
+  // One row per transaction (a header, 20,000 rows); about 0.5 % are
+  // resends that repeat an earlier id.
+  const std::string csv = ReadFile(Path("a.csv"));
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 20001);
+  const auto labels = Labels(csv);
+  EXPECT_GT(labels.size(), 19800u);
+  EXPECT_LT(labels.size(), 20000u);
+  Result screened = Run({"screen", "--rules", kPack, "--input",
+                         Path("a.jsonl"), "--output", Path("d.jsonl")});
+  ASSERT_EQ(screened.exit_code, 0) << screened.err;
+  EXPECT_THAT(screened.err, HasSubstr("rejected 0,"));
+
+  // Every suspicious step is alerted on (a hit beyond a report), and no
+  // earlier step of a scenario is: the actors are customers of their own.
+  std::map<std::string, int> scenarios, alerted;
+  int suspicious = 0, quiet_steps = 0;
+  for (const v1::Decision& d : Decisions(ReadFile(Path("d.jsonl")))) {
+    auto it = labels.find(d.transaction_id());
+    ASSERT_NE(it, labels.end()) << d.transaction_id();
+    const std::vector<std::string>& l = it->second;
+    if (l[0].empty() || d.duplicate()) continue;
+    bool alert = false;
+    for (const v1::RuleHit& h : d.hits()) {
+      alert = alert || h.action() != v1::ACTION_REPORT;
+    }
+    SCOPED_TRACE(absl::StrCat(d.transaction_id(), " ", l[0], " step ", l[1]));
+    if (l[2] == "1") {
+      ++suspicious;
+      ++scenarios[l[0]];
+      EXPECT_TRUE(alert);
+      alerted[l[0]] += alert;
+    } else {
+      ++quiet_steps;
+      EXPECT_FALSE(alert) << absl::StrJoin(HitIds(d), ",");
+    }
+  }
+  EXPECT_GT(suspicious, 100);
+  EXPECT_GT(quiet_steps, 100);
+  for (const char* name :
+       {"safe_account_scam", "structuring", "mule_in_out", "fan_in", "fan_out",
+        "cross_region", "police_listed_payee", "velocity_burst"}) {
+    EXPECT_GT(scenarios[name], 0) << name;
+  }
+}
+
+TEST_F(CliTest, GenUsageErrors) {
+  auto expect = [&](const std::vector<std::string>& args,
+                    const std::string& first_line) {
+    Result r = Run(args);
+    EXPECT_EQ(r.exit_code, 2) << absl::StrJoin(args, " ");
+    EXPECT_THAT(r.err, StartsWith("txscreen gen: " + first_line + "\n"
+                                  "usage: txscreen gen"));
+  };
+  std::vector<std::string> gen = {"gen"};
+  expect({"gen", "--skew", "-1"}, "--skew needs 0 to 3, not '-1'");
+  expect({"gen", "--customers", "0"},
+         "--customers needs 1 to 100000000, not '0'");
+  expect({"gen", "--scenario-share", "0.9"},
+         "--scenario-share needs 0 to 0.5, not '0.9'");
+  expect({"gen", "--count", "many"},
+         "--count needs a whole number >= 0, not 'many'");
+  expect({"gen", "--start", "yesterday"},
+         "--start needs an RFC 3339 time such as 2026-11-20T09:30:00+08:00, "
+         "not 'yesterday': Failed to parse input");
+  expect({"gen", "--rate", "100"}, "--rate needs --brokers");
+  expect({"gen", "--brokers", "127.0.0.1:1", "--labels", "x"},
+         "--labels is for file output; with --brokers event times are send "
+         "times");
+  expect({"gen", "--brokers", "127.0.0.1:1"},
+         "--rate needs messages per second in (0, 1e7]");
+  expect({"gen", "--brokers", "127.0.0.1:1", "--rate", "-3"},
+         "--rate needs messages per second in (0, 1e7], not '-3'");
+  expect({"gen", "--wat"}, "unknown flag --wat");
+
+  Result help = Run({"gen", "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_THAT(help.out, StartsWith("usage: txscreen gen"));
+}
+
+TEST_F(CliTest, GenToAnUnwritableFile) {
+  Result r = Run({"gen", "--count", "1", "--output", Path("no/such/dir/x")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "txscreen gen: cannot write " + Path("no/such/dir/x") +
+                       ": No such file or directory\n");
+}
+
+TEST_F(CliTest, GenProducesOpenLoopToKafka) {
+  REQUIRE_KAFKA();
+  const std::string topic = absl::StrCat("gen-test-", ::getpid());
+  Result r = Run({"gen", "--brokers", testing::Brokers(), "--topic", topic,
+                  "--rate", "2000", "--duration", "1", "--customers", "1000",
+                  "--scenario-share", "0.05"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // librdkafka may log a retry before the last line.
+  EXPECT_THAT(r.err,
+              MatchesRegex("(.*\n)*sent 2000 transactions in [0-9.]+ s \\(2000/s "
+                           "offered at 2000/s\\), delivered 2000, failed 0, "
+                           "at most [0-9.]+ ms behind schedule; [0-9]+ "
+                           "scenarios started, [0-9]+ suspicious steps\n"));
+
+  testing::TopicReader reader(testing::Brokers(), topic);
+  reader.ReadUntil([](const auto& m) { return m.size() >= 2000; }, 60000);
+  ASSERT_EQ(reader.messages().size(), 2000u);
+  std::vector<int64_t> intended;
+  int labelled = 0;
+  for (const testing::TopicReader::Message& m : reader.messages()) {
+    v1::Transaction tx;
+    ASSERT_TRUE(tx.ParseFromString(m.value));
+    EXPECT_EQ(m.key, tx.customer_id());
+    auto it = m.headers.find("txscreen.intended-send-us");
+    ASSERT_NE(it, m.headers.end());
+    int64_t us = 0;
+    ASSERT_TRUE(absl::SimpleAtoi(it->second, &us)) << it->second;
+    // The event time is the intended send time.
+    EXPECT_EQ(tx.occurred_at().seconds() * 1000000 +
+                  tx.occurred_at().nanos() / 1000,
+              us);
+    intended.push_back(us);
+    labelled += m.headers.count("txscreen.scenario");
+  }
+  // Evenly spaced: 2,000 messages 500 µs apart.
+  std::sort(intended.begin(), intended.end());
+  EXPECT_NEAR(static_cast<double>(intended.back() - intended.front()),
+              1999 * 500.0, 2000.0);
+  EXPECT_GT(labelled, 20);
 }
 
 TEST_F(CliTest, CommandUsageErrors) {

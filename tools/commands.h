@@ -18,6 +18,8 @@ int RulesTestCommand(const std::vector<std::string>& args);
 int ScreenCommand(const std::vector<std::string>& args);
 // txscreen serve [--brokers B] [--config FILE] ...   runs until SIGTERM.
 int ServeCommand(const std::vector<std::string>& args);
+// txscreen gen [--customers N] ... [--output FILE | --brokers B --rate R]
+int GenCommand(const std::vector<std::string>& args);
 // txscreen audit verify|export --state-dir DIR ...   exit 1 on a broken chain.
 int AuditCommand(const std::vector<std::string>& args);
 

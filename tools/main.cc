@@ -18,6 +18,10 @@ constexpr char kUsage[] =
     "  serve [--brokers B] [--rules R] [--state-dir DIR] [--config FILE] ...\n"
     "                             the streaming service on Kafka (embedded\n"
     "                             Kafka without --brokers); serve --help\n"
+    "  gen [--customers N] [--count N] [--output FILE] [--labels FILE]\n"
+    "      [--brokers B --rate R --duration S]\n"
+    "                             synthetic traffic with labelled scenarios,\n"
+    "                             to JSONL or open-loop to Kafka; gen --help\n"
     "  audit verify --state-dir DIR\n"
     "                             check the tamper-evident audit log\n"
     "  audit export --state-dir DIR [--from T] [--to T] [--output FILE]\n"
@@ -55,6 +59,10 @@ int main(int argc, char** argv) {
   }
   if (command == "audit") {
     return txscreen::tools::AuditCommand(
+        std::vector<std::string>(args.begin() + 1, args.end()));
+  }
+  if (command == "gen") {
+    return txscreen::tools::GenCommand(
         std::vector<std::string>(args.begin() + 1, args.end()));
   }
   if (command == "screen") {
