@@ -170,8 +170,10 @@ void TransactionGenerator::Next(v1::Transaction* tx) {
   if (sequence_ > 0 && unit(rng_) < 0.005) {
     *tx = previous_;
     label_ = previous_label_;
+    resent_ = true;
     return;
   }
+  resent_ = false;
   if (scenario_start_chance_ > 0 && unit(rng_) < scenario_start_chance_) {
     StartScenario();
   }
@@ -183,7 +185,7 @@ void TransactionGenerator::Next(v1::Transaction* tx) {
     *tx = std::move(pending_.back().tx);
     label_ = std::move(pending_.back().label);
     pending_.pop_back();
-    tx->set_transaction_id(absl::StrFormat("T%012d", sequence_++));
+    tx->set_transaction_id(absl::StrFormat("%s%012d", options_.id_prefix, sequence_++));
     SetTime(now_us_, tx->mutable_occurred_at());
   } else {
     Ordinary(tx);
@@ -362,7 +364,7 @@ void TransactionGenerator::Ordinary(v1::Transaction* tx) {
   tx->Clear();
   const int64_t c = DrawCustomer();
   const int64_t seq = sequence_++;
-  tx->set_transaction_id(absl::StrFormat("T%012d", seq));
+  tx->set_transaction_id(absl::StrFormat("%s%012d", options_.id_prefix, seq));
   SetTime(now_us_, tx->mutable_occurred_at());
   tx->set_currency("CNY");
   Customer(c, tx);
@@ -373,7 +375,7 @@ void TransactionGenerator::Ordinary(v1::Transaction* tx) {
   if (kind < 0.005 && last != 0) {
     // 冲正 of this customer's previous transaction.
     tx->set_type(v1::TRANSACTION_TYPE_REVERSAL);
-    tx->set_reverses_transaction_id(absl::StrFormat("T%012d", last - 1));
+    tx->set_reverses_transaction_id(absl::StrFormat("%s%012d", options_.id_prefix, last - 1));
     tx->set_channel(v1::CHANNEL_COUNTER);
     tx->set_direction(v1::DIRECTION_OUT);
     tx->set_amount_minor(Amount(1000, 2000000));

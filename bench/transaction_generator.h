@@ -44,6 +44,8 @@ struct GeneratorOptions {
   double skew = 0.0;
   // Share of transactions that belong to injected scenarios (0..0.5).
   double scenario_share = 0.0;
+  // transaction_id = prefix + 12-digit sequence number.
+  std::string id_prefix = "T";
 };
 
 // The injected scenarios, by name (also the label's `scenario`).
@@ -72,6 +74,8 @@ class TransactionGenerator {
 
   // What the transaction of the last Next() is (a resend: the original's).
   const TrafficLabel& label() const { return label_; }
+  // Whether the last Next() was a resend of the transaction before it.
+  bool resent() const { return resent_; }
 
   int64_t generated() const { return sequence_; }
   int64_t scenarios_started() const { return scenarios_; }
@@ -104,6 +108,7 @@ class TransactionGenerator {
   std::vector<int64_t> last_of_customer_;
   txscreen::v1::Transaction previous_;
   TrafficLabel label_, previous_label_;
+  bool resent_ = false;
   std::vector<double> zipf_cdf_;  // empty: uniform
   double scenario_start_chance_ = 0;
   int64_t scenarios_ = 0;

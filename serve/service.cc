@@ -185,7 +185,14 @@ absl::Status Service::MakeTxnProducer() {
            // (milliseconds); a crashed instance's open one blocks
            // read_committed readers of its changelog partitions
            // until this expires.
-           {"transaction.timeout.ms", "10000"}},
+           {"transaction.timeout.ms", "10000"},
+           // The coordinator answers a transaction begun right after the
+           // previous commit with CONCURRENT_TRANSACTIONS until that
+           // one's markers are written; librdkafka retries after
+           // retry.backoff.ms, 100 by default, which made every commit
+           // take over 100 ms and stalled screening (measured with
+           // tools/loadtest; the Java client uses 20 ms for this).
+           {"retry.backoff.ms", "5"}},
           {{"transactional.id",
             absl::StrCat(options_.group, ".", options_.instance_id)}}));
   if (!conf.ok()) return conf.status();

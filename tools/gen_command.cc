@@ -1,23 +1,17 @@
 // txscreen gen: synthetic traffic (bench/transaction_generator.h) as JSONL
 // to a file, or as messages to Kafka at an open-loop rate for load tests.
-#include <time.h>
-
-#include <atomic>
 #include <cerrno>
-#include <chrono>
-#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <iostream>
 #include <memory>
-#include <random>
-#include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "bench/open_loop.h"
 #include "bench/transaction_generator.h"
 #include "engine/transaction_codec.h"
 #include "librdkafka/rdkafkacpp.h"
@@ -62,29 +56,6 @@ int Usage(absl::string_view problem) {
   std::cerr << kUsage;
   return 2;
 }
-
-int64_t WallMicros() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
-}
-
-void SetTime(int64_t us, google::protobuf::Timestamp* t) {
-  t->set_seconds(us / 1000000);
-  t->set_nanos(static_cast<int32_t>(us % 1000000) * 1000);
-}
-
-class DeliveryCounter : public RdKafka::DeliveryReportCb {
- public:
-  void dr_cb(RdKafka::Message& message) override {
-    if (message.err() == RdKafka::ERR_NO_ERROR) {
-      delivered.fetch_add(1, std::memory_order_relaxed);
-    } else if (failed.fetch_add(1, std::memory_order_relaxed) < 5) {
-      std::cerr << "txscreen gen: not delivered: " << message.errstr() << "\n";
-    }
-  }
-  std::atomic<int64_t> delivered{0}, failed{0};
-};
 
 int ToFile(const CommandLine& cl, const bench::GeneratorOptions& options,
            int64_t count) {
@@ -160,11 +131,7 @@ int ToKafka(const CommandLine& cl, bench::GeneratorOptions options,
     return Usage(
         absl::StrCat("--format is proto or json, not '", format, "'"));
   }
-  serve::KafkaSettings settings = {{"bootstrap.servers", cl.Get("brokers")},
-                                   {"linger.ms", "2"},
-                                   {"batch.size", "1000000"},
-                                   {"queue.buffering.max.messages", "1000000"},
-                                   {"enable.idempotence", "true"}};
+  serve::KafkaSettings settings = {{"bootstrap.servers", cl.Get("brokers")}};
   if (cl.Has("producer")) {
     for (absl::string_view kv :
          absl::StrSplit(cl.Get("producer"), ',', absl::SkipEmpty())) {
@@ -176,104 +143,54 @@ int ToKafka(const CommandLine& cl, bench::GeneratorOptions options,
       settings[p.first] = p.second;
     }
   }
-  auto conf = serve::MakeKafkaConf(settings);
-  if (!conf.ok()) {
-    std::cerr << "txscreen gen: " << conf.status().message() << "\n";
+  bench::DeliveryCounter deliveries;
+  absl::StatusOr<std::unique_ptr<RdKafka::Producer>> made =
+      bench::MakeOpenLoopProducer(settings, &deliveries);
+  if (!made.ok()) {
+    std::cerr << "txscreen gen: " << made.status().message() << "\n";
     return 1;
   }
-  DeliveryCounter deliveries;
-  std::string err;
-  (*conf)->set("dr_cb", &deliveries, err);
-  std::unique_ptr<RdKafka::Producer> producer(
-      RdKafka::Producer::create(conf->get(), err));
-  if (!producer) {
-    std::cerr << "txscreen gen: cannot create a producer: " << err << "\n";
-    return 1;
-  }
+  std::unique_ptr<RdKafka::Producer> producer = std::move(*made);
   const std::string topic = cl.Get("topic", "txscreen.transactions");
   // The generator's event time runs with the wall clock: scenario steps
   // minutes apart are sent minutes apart.
   options.per_customer_per_day =
       86400.0 * rate / static_cast<double>(options.customers);
-  options.start_us = WallMicros();
+  options.start_us = bench::WallMicros();
   bench::TransactionGenerator generator(options);
   bench::TransactionGenerator* gen = &generator;
 
-  // Intended send times: evenly spaced or exponential gaps from a start
-  // 100 ms ahead; a message is never sent before its time and, when the
-  // producer falls behind, sent late with its original intended time.
-  std::mt19937_64 rng(options.seed ^ 0x5eed);
-  std::exponential_distribution<double> gap(rate);
-  const bool poisson = cl.Has("poisson");
-  const int64_t start_us = WallMicros() + 100000;
-  const int64_t end_us = start_us + static_cast<int64_t>(duration_s * 1e6);
-  double offset_s = 0;
-  v1::Transaction tx;
-  std::string bytes;
-  int64_t sent = 0, max_behind_us = 0, suspicious = 0;
-  while (sent < count) {
-    const int64_t intended_us =
-        start_us + static_cast<int64_t>(
-                       poisson ? offset_s * 1e6
-                               : static_cast<double>(sent) * 1e6 / rate);
-    if (intended_us >= end_us) break;
-    if (poisson) offset_s += gap(rng);
-    gen->Next(&tx);
-    SetTime(intended_us, tx.mutable_occurred_at());
-    if (format == "json") {
-      if (absl::Status s = engine::EncodeJson(tx, &bytes); !s.ok()) {
-        std::cerr << "txscreen gen: " << s.message() << "\n";
-        return 1;
-      }
-    } else {
-      tx.SerializeToString(&bytes);
-    }
-    for (int64_t now = WallMicros(); now < intended_us; now = WallMicros()) {
-      if (intended_us - now > 2000) {
-        producer->poll(static_cast<int>((intended_us - now) / 2000));
-      } else if (intended_us - now > 100) {
-        std::this_thread::sleep_for(
-            std::chrono::microseconds(intended_us - now - 50));
-      }
-    }
-    max_behind_us = std::max(max_behind_us, WallMicros() - intended_us);
-    RdKafka::Headers* headers = RdKafka::Headers::create();
-    headers->add("txscreen.intended-send-us", absl::StrCat(intended_us));
-    const bench::TrafficLabel& label = gen->label();
-    if (!label.scenario.empty()) {
-      headers->add("txscreen.scenario", label.scenario);
-      headers->add("txscreen.suspicious", label.suspicious ? "1" : "0");
-    }
-    suspicious += label.suspicious;
-    for (;;) {
-      RdKafka::ErrorCode e = producer->produce(
-          topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
-          bytes.data(), bytes.size(), tx.customer_id().data(),
-          tx.customer_id().size(), 0, headers, nullptr);
-      if (e == RdKafka::ERR_NO_ERROR) break;
-      if (e != RdKafka::ERR__QUEUE_FULL) {
-        delete headers;
-        std::cerr << "txscreen gen: produce to " << topic
-                  << " failed: " << RdKafka::err2str(e) << "\n";
-        return 1;
-      }
-      producer->poll(1);
-    }
-    ++sent;
-    if ((sent & 1023) == 0) producer->poll(0);
+  bench::OpenLoopOptions loop;
+  loop.rate = rate;
+  loop.start_us = bench::WallMicros() + 100000;
+  loop.end_us = loop.start_us + static_cast<int64_t>(duration_s * 1e6);
+  loop.max_count = count;
+  loop.poisson = cl.Has("poisson");
+  loop.seed = options.seed;
+  loop.topic = topic;
+  loop.json = format == "json";
+  absl::StatusOr<bench::OpenLoopResult> run =
+      bench::RunOpenLoop(loop, gen, producer.get(), nullptr);
+  if (!run.ok()) {
+    std::cerr << "txscreen gen: " << run.status().message() << "\n";
+    return 1;
   }
+  const int64_t sent = run->sent;
+  const int64_t start_us = loop.start_us;
   const RdKafka::ErrorCode flushed = producer->flush(30000);
   const double elapsed_s =
-      static_cast<double>(WallMicros() - start_us) / 1e6;
+      static_cast<double>(bench::WallMicros() - start_us) / 1e6;
   std::cerr << "sent " << sent << " transactions in "
             << absl::StrFormat("%.1f", elapsed_s) << " s ("
             << absl::StrFormat("%.0f", static_cast<double>(sent) / duration_s)
             << "/s offered at " << rate << "/s), delivered "
             << deliveries.delivered.load() << ", failed "
             << deliveries.failed.load() << ", at most "
-            << absl::StrFormat("%.1f", static_cast<double>(max_behind_us) / 1e3)
+            << absl::StrFormat("%.1f",
+                               static_cast<double>(run->max_behind_us) / 1e3)
             << " ms behind schedule; " << gen->scenarios_started()
-            << " scenarios started, " << suspicious << " suspicious steps\n";
+            << " scenarios started, " << run->suspicious
+            << " suspicious steps\n";
   if (flushed != RdKafka::ERR_NO_ERROR || deliveries.failed.load() > 0 ||
       deliveries.delivered.load() != sent) {
     std::cerr << "txscreen gen: not every message was delivered\n";

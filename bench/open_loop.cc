@@ -1,0 +1,123 @@
+#include "bench/open_loop.h"
+
+#include <time.h>
+
+#include <chrono>
+#include <iostream>
+#include <random>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "engine/transaction_codec.h"
+#include "serve/kafka_util.h"
+
+namespace txscreen::bench {
+
+void DeliveryCounter::dr_cb(RdKafka::Message& message) {
+  if (message.err() == RdKafka::ERR_NO_ERROR) {
+    delivered.fetch_add(1, std::memory_order_relaxed);
+  } else if (failed.fetch_add(1, std::memory_order_relaxed) < 5) {
+    std::cerr << "not delivered: " << message.errstr() << "\n";
+  }
+}
+
+absl::StatusOr<std::unique_ptr<RdKafka::Producer>> MakeOpenLoopProducer(
+    const std::map<std::string, std::string>& settings,
+    DeliveryCounter* deliveries) {
+  serve::KafkaSettings all = {{"linger.ms", "2"},
+                              {"batch.size", "1000000"},
+                              {"queue.buffering.max.messages", "1000000"},
+                              {"enable.idempotence", "true"}};
+  for (const auto& [k, v] : settings) all[k] = v;
+  auto conf = serve::MakeKafkaConf(all);
+  if (!conf.ok()) return conf.status();
+  std::string err;
+  if ((*conf)->set("dr_cb", deliveries, err) != RdKafka::Conf::CONF_OK) {
+    return absl::InternalError(err);
+  }
+  std::unique_ptr<RdKafka::Producer> producer(
+      RdKafka::Producer::create(conf->get(), err));
+  if (!producer) {
+    return absl::InternalError(absl::StrCat("cannot create a producer: ", err));
+  }
+  return producer;
+}
+
+int64_t WallMicros() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
+}
+
+absl::StatusOr<OpenLoopResult> RunOpenLoop(
+    const OpenLoopOptions& options, TransactionGenerator* gen,
+    RdKafka::Producer* producer,
+    const std::function<void(const txscreen::v1::Transaction&, int64_t, bool)>&
+        on_send,
+    const std::atomic<bool>* stop) {
+  std::mt19937_64 rng(options.seed ^ 0x5eed);
+  std::exponential_distribution<double> gap(options.rate);
+  double offset_s = 0;
+  txscreen::v1::Transaction tx;
+  std::string bytes;
+  OpenLoopResult result;
+  while (result.sent < options.max_count &&
+         (stop == nullptr || !stop->load(std::memory_order_relaxed))) {
+    // Even spacing from the index, so that rounding never accumulates.
+    const int64_t intended_us =
+        options.start_us +
+        static_cast<int64_t>(options.poisson
+                                 ? offset_s * 1e6
+                                 : static_cast<double>(result.sent) * 1e6 /
+                                       options.rate);
+    if (intended_us >= options.end_us) break;
+    if (options.poisson) offset_s += gap(rng);
+    gen->Next(&tx);
+    tx.mutable_occurred_at()->set_seconds(intended_us / 1000000);
+    tx.mutable_occurred_at()->set_nanos(
+        static_cast<int32_t>(intended_us % 1000000) * 1000);
+    if (options.json) {
+      if (absl::Status s = engine::EncodeJson(tx, &bytes); !s.ok()) return s;
+    } else {
+      tx.SerializeToString(&bytes);
+    }
+    for (int64_t now = WallMicros(); now < intended_us; now = WallMicros()) {
+      if (intended_us - now > 2000) {
+        producer->poll(static_cast<int>((intended_us - now) / 2000));
+      } else if (intended_us - now > 100) {
+        std::this_thread::sleep_for(
+            std::chrono::microseconds(intended_us - now - 50));
+      }
+    }
+    result.max_behind_us =
+        std::max(result.max_behind_us, WallMicros() - intended_us);
+    if (on_send) on_send(tx, intended_us, gen->resent());
+    RdKafka::Headers* headers = RdKafka::Headers::create();
+    headers->add("txscreen.intended-send-us", absl::StrCat(intended_us));
+    const TrafficLabel& label = gen->label();
+    if (!label.scenario.empty()) {
+      headers->add("txscreen.scenario", label.scenario);
+      headers->add("txscreen.suspicious", label.suspicious ? "1" : "0");
+    }
+    result.suspicious += label.suspicious;
+    for (;;) {
+      RdKafka::ErrorCode e = producer->produce(
+          options.topic, RdKafka::Topic::PARTITION_UA,
+          RdKafka::Producer::RK_MSG_COPY, bytes.data(), bytes.size(),
+          tx.customer_id().data(), tx.customer_id().size(), 0, headers,
+          nullptr);
+      if (e == RdKafka::ERR_NO_ERROR) break;
+      if (e != RdKafka::ERR__QUEUE_FULL) {
+        delete headers;  // ours unless produce succeeded
+        return absl::UnavailableError(absl::StrCat(
+            "produce to ", options.topic, " failed: ", RdKafka::err2str(e)));
+      }
+      producer->poll(1);
+    }
+    ++result.sent;
+    if ((result.sent & 1023) == 0) producer->poll(0);
+  }
+  return result;
+}
+
+}  // namespace txscreen::bench

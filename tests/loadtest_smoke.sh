@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# A few seconds of tools/loadtest at a low rate, so that it cannot rot: its
+# own broker (port 19292), `txscreen serve`, the driver; then the JSON
+# result must have every field of the contract, and every transaction a
+# decision.
+set -euo pipefail
+repo="$1"
+out="$2"
+rm -rf "$out"
+"$repo/tools/loadtest" --rate 300 --duration 2 --warmup 1 --port 19292 \
+  --customers 1000 --results "$out" --json "$out/copy.json"
+json="$out/result.json"
+cmp "$json" "$out/copy.json"
+for key in offered_tps achieved_tps p50_ms p90_ms p99_ms p999_ms max_ms late \
+           engine_cpu_us_per_tx sent decisions missing intervals; do
+  grep -q "\"$key\":" "$json" || { echo "no $key in $json"; exit 1; }
+done
+grep -q '"offered_tps":300,' "$json" || { echo "offered_tps is not 300"; exit 1; }
+grep -q '"missing":0,' "$json" || { echo "decisions missing"; cat "$json"; exit 1; }
+grep -q '"sent":900,' "$json" || { echo "not 900 sent"; cat "$json"; exit 1; }
+grep -q '<svg' "$out/latency.svg" || { echo "no plot"; exit 1; }
+grep -q 'offered/s' "$out/summary.txt" || { echo "no summary"; exit 1; }
+echo "loadtest smoke: ok"
