@@ -42,6 +42,8 @@
 ABSL_FLAG(std::string, brokers, "", "Kafka bootstrap servers (required)");
 ABSL_FLAG(int64_t, engine_pid, 0,
           "pid of the txscreen serve process, for its CPU time and RSS");
+ABSL_FLAG(int64_t, broker_pid, 0,
+          "pid of the Kafka broker, for its CPU time per transaction");
 ABSL_FLAG(std::string, rates, "",
           "comma-separated offered rates in transactions/s, one run each");
 ABSL_FLAG(bool, find_max, false,
@@ -49,6 +51,9 @@ ABSL_FLAG(bool, find_max, false,
           "50k and 50/70/90 % of it");
 ABSL_FLAG(double, duration, 10, "measured seconds per run");
 ABSL_FLAG(double, warmup, 3, "unmeasured seconds before each run");
+ABSL_FLAG(double, prime, 0,
+          "seconds of unmeasured load at 1,000/s before the first run: a "
+          "fresh broker's JIT compiler and a fresh engine's caches");
 ABSL_FLAG(double, drain, 15,
           "seconds to wait for the last decisions after production stops");
 ABSL_FLAG(double, max_rate, 200000, "the highest rate --find-max tries");
@@ -81,7 +86,13 @@ struct RunResult {
   double p50_ms = 0, p90_ms = 0, p99_ms = 0, p999_ms = 0, max_ms = 0;
   int64_t late = 0;
   double engine_cpu_us_per_tx = 0;
+  // The same for the broker and for this driver (generator, producer,
+  // decision consumer): where the machine's CPU goes.
+  double broker_cpu_us_per_tx = 0, driver_cpu_us_per_tx = 0;
   int64_t sent = 0, decisions = 0, measured = 0, missing = 0;
+  // Measured transactions without a decision at the end, in the
+  // percentiles as (end of the run - intended send time): a lower bound.
+  int64_t unanswered = 0;
   double producer_max_behind_ms = 0;
   double engine_rss_mb = 0;
   bool sustainable = false;
@@ -174,6 +185,8 @@ class LoadTest {
         static_cast<int64_t>(std::ceil(duration)) +
         static_cast<int64_t>(std::ceil(absl::GetFlag(FLAGS_drain))) + 1;
     std::vector<LatencyHistogram> per_second(static_cast<size_t>(seconds));
+    const int64_t broker = absl::GetFlag(FLAGS_broker_pid);
+    int64_t broker_start = -1, broker_end = -1, self_start = -1, self_end = -1;
     int64_t cpu_start = -1, cpu_end = -1, received_at_cpu_start = 0,
             received_at_cpu_end = 0, received = 0, in_window = 0;
 
@@ -184,6 +197,8 @@ class LoadTest {
         std::unique_ptr<RdKafka::Message> m((*consumer)->consume(20));
         const int64_t now = WallMicros();
         if (cpu_start < 0 && now >= measure_from) {
+          broker_start = CpuMicros(broker);
+          self_start = CpuMicros(getpid());
           cpu_start = CpuMicros(pid);
           received_at_cpu_start = received;
         }
@@ -212,8 +227,10 @@ class LoadTest {
           at = it->second.front();
           it->second.erase(it->second.begin());
         } else {
+          // Marked as answered (negative) for the count of missing ones.
           at = intended[static_cast<size_t>(seq)].load();
-          if (at == 0) continue;
+          if (at <= 0) continue;
+          intended[static_cast<size_t>(seq)].store(-at);
         }
         ++received;
         if (now >= measure_from && now < loop.end_us) ++in_window;
@@ -226,6 +243,8 @@ class LoadTest {
             per_second[static_cast<size_t>(s)].Record(now - at);
           }
           if (result.measured == expected_measured.load()) {
+            broker_end = CpuMicros(broker);
+            self_end = CpuMicros(getpid());
             cpu_end = CpuMicros(pid);
             received_at_cpu_end = received;
           }
@@ -267,7 +286,19 @@ class LoadTest {
     if (!run.ok()) return run.status();
     (*consumer)->close();
 
+    // A measured transaction without a decision was at least this late:
+    // counted so, or the percentiles would leave out the worst.
+    const int64_t gave_up = WallMicros();
+    for (const std::atomic<int64_t>& a : intended) {
+      const int64_t at = a.load();
+      if (at >= measure_from && at < loop.end_us) {
+        measured.Record(gave_up - at);
+        ++result.unanswered;
+      }
+    }
     if (cpu_end < 0) {
+      broker_end = CpuMicros(broker);
+      self_end = CpuMicros(getpid());
       cpu_end = CpuMicros(pid);
       received_at_cpu_end = received;
     }
@@ -283,9 +314,17 @@ class LoadTest {
     result.max_ms = measured.max() / 1e3;
     if (cpu_start >= 0 && cpu_end >= cpu_start &&
         received_at_cpu_end > received_at_cpu_start) {
-      result.engine_cpu_us_per_tx =
-          static_cast<double>(cpu_end - cpu_start) /
+      const double n =
           static_cast<double>(received_at_cpu_end - received_at_cpu_start);
+      result.engine_cpu_us_per_tx = static_cast<double>(cpu_end - cpu_start) / n;
+      if (broker_start >= 0 && broker_end >= broker_start) {
+        result.broker_cpu_us_per_tx =
+            static_cast<double>(broker_end - broker_start) / n;
+      }
+      if (self_start >= 0 && self_end >= self_start) {
+        result.driver_cpu_us_per_tx =
+            static_cast<double>(self_end - self_start) / n;
+      }
     }
     result.engine_rss_mb = RssMb(pid);
     for (const LatencyHistogram& h : per_second) {
@@ -387,14 +426,18 @@ std::string RunJson(const RunResult& r) {
   return absl::StrFormat(
       "{\"offered_tps\":%.0f,\"achieved_tps\":%.1f,\"p50_ms\":%.3f,"
       "\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,\"max_ms\":%.3f,"
-      "\"late\":%d,\"engine_cpu_us_per_tx\":%.1f,\"sent\":%d,"
+      "\"late\":%d,\"engine_cpu_us_per_tx\":%.1f,"
+      "\"broker_cpu_us_per_tx\":%.1f,\"driver_cpu_us_per_tx\":%.1f,"
+      "\"sent\":%d,"
       "\"decisions\":%d,\"measured\":%d,\"missing\":%d,"
+      "\"unanswered_in_percentiles\":%d,"
       "\"producer_max_behind_ms\":%.1f,\"engine_rss_mb\":%.1f,"
       "\"sustainable\":%s,\"why_not_sustainable\":\"%s\","
       "\"intervals\":[%s]}",
       r.offered_tps, r.achieved_tps, r.p50_ms, r.p90_ms, r.p99_ms, r.p999_ms,
-      r.max_ms, r.late, r.engine_cpu_us_per_tx, r.sent, r.decisions,
-      r.measured, r.missing, r.producer_max_behind_ms, r.engine_rss_mb,
+      r.max_ms, r.late, r.engine_cpu_us_per_tx, r.broker_cpu_us_per_tx,
+      r.driver_cpu_us_per_tx, r.sent, r.decisions, r.measured, r.missing,
+      r.unanswered, r.producer_max_behind_ms, r.engine_rss_mb,
       r.sustainable ? "true" : "false", r.why_not,
       absl::StrJoin(intervals, ","));
 }
@@ -540,14 +583,19 @@ std::string Svg(std::vector<RunResult> runs, double max_sustainable) {
 std::string Summary(const std::vector<RunResult>& runs,
                     double max_sustainable) {
   std::string out = absl::StrFormat(
-      "%10s %10s %9s %9s %9s %9s %9s %6s %9s %8s  %s\n", "offered/s",
-      "achieved/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "late",
-      "cpu us/tx", "rss MB", "sustainable");
+      "%10s %10s %9s %9s %9s %9s %9s %6s %9s %9s %9s %8s  %s\n",
+      "offered/s", "achieved/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms",
+      "max ms", "late", "engine", "broker", "driver", "rss MB",
+      "sustainable");
+  absl::StrAppendFormat(&out, "%90s\n", "(CPU us per transaction)");
   for (const RunResult& r : runs) {
     absl::StrAppendFormat(
-        &out, "%10.0f %10.0f %9.2f %9.2f %9.2f %9.2f %9.2f %6d %9.1f %8.0f  %s\n",
+        &out,
+        "%10.0f %10.0f %9.2f %9.2f %9.2f %9.2f %9.2f %6d %9.1f %9.1f %9.1f "
+        "%8.0f  %s\n",
         r.offered_tps, r.achieved_tps, r.p50_ms, r.p90_ms, r.p99_ms,
-        r.p999_ms, r.max_ms, r.late, r.engine_cpu_us_per_tx, r.engine_rss_mb,
+        r.p999_ms, r.max_ms, r.late, r.engine_cpu_us_per_tx,
+        r.broker_cpu_us_per_tx, r.driver_cpu_us_per_tx, r.engine_rss_mb,
         r.sustainable ? "yes" : "no: " + r.why_not);
   }
   if (max_sustainable > 0) {
@@ -601,6 +649,17 @@ int Main() {
     into->push_back(*r);
     return true;
   };
+  if (absl::GetFlag(FLAGS_prime) > 0) {
+    const double warmup = absl::GetFlag(FLAGS_warmup);
+    const double duration = absl::GetFlag(FLAGS_duration);
+    absl::SetFlag(&FLAGS_warmup, absl::GetFlag(FLAGS_prime));
+    absl::SetFlag(&FLAGS_duration, 1);
+    std::cerr << "loadtest: priming ";
+    std::vector<RunResult> discarded;
+    if (!run(1000, &discarded)) return 1;
+    absl::SetFlag(&FLAGS_warmup, warmup);
+    absl::SetFlag(&FLAGS_duration, duration);
+  }
   double max_sustainable = 0;
   const RunResult* at_max = nullptr;
   if (find_max) {
@@ -659,16 +718,11 @@ int Main() {
                       absl::GetFlag(FLAGS_warmup), Machine(), note),
       "\"runs\":[", absl::StrJoin(run_json, ","), "],\"search\":[",
       absl::StrJoin(search_json, ","), "]}\n");
-  std::vector<RunResult> all = runs;
-  all.insert(all.end(), search.begin(), search.end());
-  std::sort(all.begin(), all.end(), [](const RunResult& a, const RunResult& b) {
-    return a.offered_tps < b.offered_tps;
-  });
   const std::string summary = Summary(runs, max_sustainable);
   std::cout << summary;
   bool ok = WriteFile(absl::GetFlag(FLAGS_json), json) &&
             WriteFile(absl::GetFlag(FLAGS_summary), summary) &&
-            WriteFile(absl::GetFlag(FLAGS_svg), Svg(all, max_sustainable));
+            WriteFile(absl::GetFlag(FLAGS_svg), Svg(runs, max_sustainable));
   return ok ? 0 : 1;
 }
 

@@ -27,17 +27,19 @@ namespace fs = std::filesystem;
 // passes the feature's filter: bucket of the event time, Add, read the
 // window's value, evict old buckets. Round robin over the shipped pack's 27
 // windows (calendar day, sliding 5 min to 24 h, SUM/COUNT/MAX/DISTINCT), for
-// 10,000 entities, event time advancing about 9 s per update.
+// range(0) entities (10k, 100k, 1M), event time advancing about 9 s per
+// update.
 void BM_WindowUpdate(benchmark::State& state) {
   const rules::RuleSet& set = *ShippedRuleSet();
   const auto& defs = set.windows();
-  constexpr size_t kEntities = 10000;
+  const size_t kEntities = static_cast<size_t>(state.range(0));
   std::vector<std::vector<engine::WindowState>> windows(
       kEntities, std::vector<engine::WindowState>(defs.size()));
   std::mt19937_64 rng(7);
-  std::vector<uint32_t> entity(1 << 16);
-  std::vector<uint64_t> key(1 << 16);
-  std::vector<int64_t> value(1 << 16);
+  // 2^20 draws, so that even 1M entities are all visited.
+  std::vector<uint32_t> entity(1 << 20);
+  std::vector<uint64_t> key(1 << 20);
+  std::vector<int64_t> value(1 << 20);
   for (size_t i = 0; i < entity.size(); ++i) {
     entity[i] = static_cast<uint32_t>(rng() % kEntities);
     key[i] = engine::StableTextHash(absl::StrCat("6217", rng() % 50));
@@ -67,10 +69,10 @@ void BM_WindowUpdate(benchmark::State& state) {
   benchmark::DoNotOptimize(sum);
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_WindowUpdate);
+BENCHMARK(BM_WindowUpdate)->Arg(10000)->Arg(100000)->Arg(1000000);
 
 // Write-behind to RocksDB: the state changes of `range(0)` screened
-// transactions (100,000 customers) flushed as one atomic batch with the input
+// transactions (range(1) customers: 10k, 100k, 1M) flushed as one atomic batch with the input
 // position, as the pipeline does after each batch. Screening is not timed;
 // items are transactions flushed. RocksDB lives in a temporary directory,
 // removed afterwards.
@@ -93,7 +95,7 @@ void BM_StateFlush(benchmark::State& state) {
     engine::ScreenerOptions options;
     options.mark_late = false;
     engine::Screener screener(ShippedRuleSet(), &partition, &clock, options);
-    TransactionGenerator gen;
+    TransactionGenerator gen(GeneratorOptions{.customers = state.range(1)});
     txscreen::v1::Transaction tx;
     txscreen::v1::Decision decision;
     int64_t flushes = 0;
@@ -118,7 +120,12 @@ void BM_StateFlush(benchmark::State& state) {
   }
   fs::remove_all(dir);
 }
-BENCHMARK(BM_StateFlush)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_StateFlush)
+    ->Args({1000, 100000})
+    ->Args({10000, 10000})
+    ->Args({10000, 100000})
+    ->Args({10000, 1000000})
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace txscreen::bench

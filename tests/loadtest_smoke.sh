@@ -7,7 +7,7 @@ set -euo pipefail
 repo="$1"
 out="$2"
 rm -rf "$out"
-"$repo/tools/loadtest" --rate 300 --duration 2 --warmup 1 --port 19292 \
+"$repo/tools/loadtest" --rate 300 --duration 2 --warmup 1 --prime 0 --port 19292 \
   --customers 1000 --results "$out" --json "$out/copy.json"
 json="$out/result.json"
 cmp "$json" "$out/copy.json"
