@@ -20,8 +20,7 @@ int LatencyHistogram::Index(int64_t us) {
   if (us < kLinear) return static_cast<int>(us);
   // shift >= 1: the value's top kBits bits select the sub-bucket, which
   // lies in [kHalf, kLinear).
-  const int shift =
-      std::bit_width(static_cast<uint64_t>(us)) - kBits;
+  const int shift = std::bit_width(static_cast<uint64_t>(us)) - kBits;
   const int64_t sub = us >> shift;
   return static_cast<int>(kLinear + (shift - 1) * kHalf + (sub - kHalf));
 }

@@ -54,8 +54,7 @@ TEST(LatencyHistogramTest, UniformPercentiles) {
   for (int64_t v = 1; v <= 1000000; ++v) h.Record(v);
   for (double q : {0.5, 0.9, 0.99, 0.999}) {
     const double want = q * 1e6;
-    EXPECT_NEAR(static_cast<double>(h.Percentile(q)), want, want * 0.001)
-        << q;
+    EXPECT_NEAR(static_cast<double>(h.Percentile(q)), want, want * 0.001) << q;
   }
   EXPECT_EQ(h.Percentile(1.0), 1000000);
 }

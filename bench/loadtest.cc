@@ -271,9 +271,9 @@ class LoadTest {
             return;
           }
           int64_t seq = -1;
-          if (absl::SimpleAtoi(absl::string_view(tx.transaction_id())
-                                   .substr(prefix.size()),
-                               &seq) &&
+          if (absl::SimpleAtoi(
+                  absl::string_view(tx.transaction_id()).substr(prefix.size()),
+                  &seq) &&
               seq >= 0 && seq < loop.max_count) {
             intended[static_cast<size_t>(seq)].store(at);
           }
@@ -316,7 +316,8 @@ class LoadTest {
         received_at_cpu_end > received_at_cpu_start) {
       const double n =
           static_cast<double>(received_at_cpu_end - received_at_cpu_start);
-      result.engine_cpu_us_per_tx = static_cast<double>(cpu_end - cpu_start) / n;
+      result.engine_cpu_us_per_tx =
+          static_cast<double>(cpu_end - cpu_start) / n;
       if (broker_start >= 0 && broker_end >= broker_start) {
         result.broker_cpu_us_per_tx =
             static_cast<double>(broker_end - broker_start) / n;
@@ -331,7 +332,8 @@ class LoadTest {
       result.intervals.push_back(
           {h.count(), h.Percentile(0.5), h.Percentile(0.99), h.max()});
     }
-    while (!result.intervals.empty() && result.intervals.back().decisions == 0) {
+    while (!result.intervals.empty() &&
+           result.intervals.back().decisions == 0) {
       result.intervals.pop_back();
     }
     if (deliveries.failed.load() > 0) {
@@ -383,8 +385,8 @@ class LoadTest {
           consumer->query_watermark_offsets(topic, p, &low, &high, 10000);
       if (e != RdKafka::ERR_NO_ERROR) {
         for (auto* tp : assignment) delete tp;
-        return absl::UnavailableError(absl::StrCat(
-            "offsets of ", topic, "[", p, "]: ", RdKafka::err2str(e)));
+        return absl::UnavailableError(absl::StrCat("offsets of ", topic, "[", p,
+                                                   "]: ", RdKafka::err2str(e)));
       }
       assignment.push_back(RdKafka::TopicPartition::create(topic, p, high));
     }
@@ -472,16 +474,17 @@ std::string Machine() {
     if (c == '"' || c == '\\') quoted += '\\';
     quoted += c;
   }
-  return absl::StrFormat("{\"cpus\":%d,\"cpu_model\":\"%s\",\"memory_gb\":%.1f}",
-                         std::thread::hardware_concurrency(), quoted,
-                         mem_kb / 1048576.0);
+  return absl::StrFormat(
+      "{\"cpus\":%d,\"cpu_model\":\"%s\",\"memory_gb\":%.1f}",
+      std::thread::hardware_concurrency(), quoted, mem_kb / 1048576.0);
 }
 
 // Latency percentiles against offered load, both axes logarithmic.
 std::string Svg(std::vector<RunResult> runs, double max_sustainable) {
-  std::sort(runs.begin(), runs.end(), [](const RunResult& a, const RunResult& b) {
-    return a.offered_tps < b.offered_tps;
-  });
+  std::sort(runs.begin(), runs.end(),
+            [](const RunResult& a, const RunResult& b) {
+              return a.offered_tps < b.offered_tps;
+            });
   const double w = 760, h = 460, left = 70, right = 20, top = 40, bottom = 60;
   double x_lo = 1e9, x_hi = 0, y_lo = 1e9, y_hi = 0;
   for (const RunResult& r : runs) {
@@ -497,13 +500,13 @@ std::string Svg(std::vector<RunResult> runs, double max_sustainable) {
   if (y_hi <= y_lo) y_hi = y_lo * 10;
   if (x_hi <= x_lo) x_hi = x_lo * 10;
   auto X = [&](double v) {
-    return left + (w - left - right) * std::log10(v / x_lo) /
-                      std::log10(x_hi / x_lo);
+    return left +
+           (w - left - right) * std::log10(v / x_lo) / std::log10(x_hi / x_lo);
   };
   auto Y = [&](double v) {
     v = std::max(v, y_lo);
-    return h - bottom - (h - top - bottom) * std::log10(v / y_lo) /
-                            std::log10(y_hi / y_lo);
+    return h - bottom -
+           (h - top - bottom) * std::log10(v / y_lo) / std::log10(y_hi / y_lo);
   };
   std::string svg = absl::StrFormat(
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" "
@@ -583,19 +586,18 @@ std::string Svg(std::vector<RunResult> runs, double max_sustainable) {
 std::string Summary(const std::vector<RunResult>& runs,
                     double max_sustainable) {
   std::string out = absl::StrFormat(
-      "%10s %10s %9s %9s %9s %9s %9s %6s %9s %9s %9s %8s  %s\n",
-      "offered/s", "achieved/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms",
-      "max ms", "late", "engine", "broker", "driver", "rss MB",
-      "sustainable");
+      "%10s %10s %9s %9s %9s %9s %9s %6s %9s %9s %9s %8s  %s\n", "offered/s",
+      "achieved/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "late",
+      "engine", "broker", "driver", "rss MB", "sustainable");
   absl::StrAppendFormat(&out, "%90s\n", "(CPU us per transaction)");
   for (const RunResult& r : runs) {
     absl::StrAppendFormat(
         &out,
         "%10.0f %10.0f %9.2f %9.2f %9.2f %9.2f %9.2f %6d %9.1f %9.1f %9.1f "
         "%8.0f  %s\n",
-        r.offered_tps, r.achieved_tps, r.p50_ms, r.p90_ms, r.p99_ms,
-        r.p999_ms, r.max_ms, r.late, r.engine_cpu_us_per_tx,
-        r.broker_cpu_us_per_tx, r.driver_cpu_us_per_tx, r.engine_rss_mb,
+        r.offered_tps, r.achieved_tps, r.p50_ms, r.p90_ms, r.p99_ms, r.p999_ms,
+        r.max_ms, r.late, r.engine_cpu_us_per_tx, r.broker_cpu_us_per_tx,
+        r.driver_cpu_us_per_tx, r.engine_rss_mb,
         r.sustainable ? "yes" : "no: " + r.why_not);
   }
   if (max_sustainable > 0) {
@@ -666,8 +668,7 @@ int Main() {
     // Double from 2,000/s until a rate is not sustainable, then halve the
     // gap three times.
     double good = 0, bad = 0;
-    for (double rate = 2000; rate <= absl::GetFlag(FLAGS_max_rate);
-         rate *= 2) {
+    for (double rate = 2000; rate <= absl::GetFlag(FLAGS_max_rate); rate *= 2) {
       if (!run(rate, &search)) return 1;
       if (!search.back().sustainable) {
         bad = rate;

@@ -101,11 +101,11 @@ absl::StatusOr<OpenLoopResult> RunOpenLoop(
     }
     result.suspicious += label.suspicious;
     for (;;) {
-      RdKafka::ErrorCode e = producer->produce(
-          options.topic, RdKafka::Topic::PARTITION_UA,
-          RdKafka::Producer::RK_MSG_COPY, bytes.data(), bytes.size(),
-          tx.customer_id().data(), tx.customer_id().size(), 0, headers,
-          nullptr);
+      RdKafka::ErrorCode e =
+          producer->produce(options.topic, RdKafka::Topic::PARTITION_UA,
+                            RdKafka::Producer::RK_MSG_COPY, bytes.data(),
+                            bytes.size(), tx.customer_id().data(),
+                            tx.customer_id().size(), 0, headers, nullptr);
       if (e == RdKafka::ERR_NO_ERROR) break;
       if (e != RdKafka::ERR__QUEUE_FULL) {
         delete headers;  // ours unless produce succeeded

@@ -28,20 +28,20 @@
 namespace txscreen::bench {
 
 struct OpenLoopOptions {
-  double rate = 1000;          // messages per second
-  int64_t start_us = 0;        // wall-clock time of the first message
-  int64_t end_us = 0;          // no message is due at or after this
+  double rate = 1000;    // messages per second
+  int64_t start_us = 0;  // wall-clock time of the first message
+  int64_t end_us = 0;    // no message is due at or after this
   int64_t max_count = INT64_MAX;
-  bool poisson = false;        // exponential gaps instead of even ones
-  uint64_t seed = 1;           // of the Poisson gaps
+  bool poisson = false;  // exponential gaps instead of even ones
+  uint64_t seed = 1;     // of the Poisson gaps
   std::string topic = "txscreen.transactions";
-  bool json = false;           // protobuf JSON instead of binary
+  bool json = false;  // protobuf JSON instead of binary
 };
 
 struct OpenLoopResult {
   int64_t sent = 0;
-  int64_t max_behind_us = 0;   // the latest a message left after its time
-  int64_t suspicious = 0;      // labelled suspicious steps sent
+  int64_t max_behind_us = 0;  // the latest a message left after its time
+  int64_t suspicious = 0;     // labelled suspicious steps sent
 };
 
 // Counts delivery reports; prints the first few failures to stderr.

@@ -72,10 +72,10 @@ void BM_WindowUpdate(benchmark::State& state) {
 BENCHMARK(BM_WindowUpdate)->Arg(10000)->Arg(100000)->Arg(1000000);
 
 // Write-behind to RocksDB: the state changes of `range(0)` screened
-// transactions (range(1) customers: 10k, 100k, 1M) flushed as one atomic batch with the input
-// position, as the pipeline does after each batch. Screening is not timed;
-// items are transactions flushed. RocksDB lives in a temporary directory,
-// removed afterwards.
+// transactions (range(1) customers: 10k, 100k, 1M) flushed as one atomic batch
+// with the input position, as the pipeline does after each batch. Screening is
+// not timed; items are transactions flushed. RocksDB lives in a temporary
+// directory, removed afterwards.
 void BM_StateFlush(benchmark::State& state) {
   const int64_t batch = state.range(0);
   static int run = 0;

@@ -115,11 +115,11 @@ int64_t TransactionGenerator::Amount(int64_t min_fen, int64_t max_fen) {
 
 int64_t TransactionGenerator::DrawCustomer() {
   if (zipf_cdf_.empty()) {
-    return std::uniform_int_distribution<int64_t>(0, options_.customers - 1)(
-        rng_);
+    return std::uniform_int_distribution<int64_t>(0,
+                                                  options_.customers - 1)(rng_);
   }
-  const double u = std::uniform_real_distribution<double>(
-      0.0, zipf_cdf_.back())(rng_);
+  const double u =
+      std::uniform_real_distribution<double>(0.0, zipf_cdf_.back())(rng_);
   const auto it = std::upper_bound(zipf_cdf_.begin(), zipf_cdf_.end(), u);
   return std::min<int64_t>(it - zipf_cdf_.begin(), options_.customers - 1);
 }
@@ -185,7 +185,8 @@ void TransactionGenerator::Next(v1::Transaction* tx) {
     *tx = std::move(pending_.back().tx);
     label_ = std::move(pending_.back().label);
     pending_.pop_back();
-    tx->set_transaction_id(absl::StrFormat("%s%012d", options_.id_prefix, sequence_++));
+    tx->set_transaction_id(
+        absl::StrFormat("%s%012d", options_.id_prefix, sequence_++));
     SetTime(now_us_, tx->mutable_occurred_at());
   } else {
     Ordinary(tx);
@@ -199,11 +200,10 @@ void TransactionGenerator::Schedule(int64_t at_us, v1::Transaction tx,
                                     TrafficLabel label) {
   pending_.push_back(
       Pending{at_us, pending_order_++, std::move(tx), std::move(label)});
-  std::push_heap(pending_.begin(), pending_.end(),
-                 [](const Pending& a, const Pending& b) {
-                   return a.at_us != b.at_us ? a.at_us > b.at_us
-                                             : a.order > b.order;
-                 });
+  std::push_heap(
+      pending_.begin(), pending_.end(), [](const Pending& a, const Pending& b) {
+        return a.at_us != b.at_us ? a.at_us > b.at_us : a.order > b.order;
+      });
 }
 
 void TransactionGenerator::StartScenario() {
@@ -270,9 +270,8 @@ void TransactionGenerator::StartScenario() {
     // An elderly customer at the counter pays a first-time payee a large
     // sum: told by a caller to move savings to a "safe account".
     base.mutable_customer()->set_birth_date("1948-03-10");
-    v1::Transaction tx =
-        make(v1::TRANSACTION_TYPE_TRANSFER_OUT, v1::CHANNEL_COUNTER,
-             Amount(6000000, 30000000));
+    v1::Transaction tx = make(v1::TRANSACTION_TYPE_TRANSFER_OUT,
+                              v1::CHANNEL_COUNTER, Amount(6000000, 30000000));
     counterparty(&tx, fresh_account());
     if (between(0, 1) == 0) {
       tx.set_memo(Pick(ScamMemos()));
@@ -303,17 +302,15 @@ void TransactionGenerator::StartScenario() {
     // Two payments in, then nearly all of it out to a new payee.
     int64_t in = 0;
     for (int i = 1; i <= 2; ++i) {
-      v1::Transaction tx =
-          make(v1::TRANSACTION_TYPE_TRANSFER_IN, v1::CHANNEL_MOBILE,
-               Amount(3000000, 10000000));
+      v1::Transaction tx = make(v1::TRANSACTION_TYPE_TRANSFER_IN,
+                                v1::CHANNEL_MOBILE, Amount(3000000, 10000000));
       in += tx.amount_minor();
       counterparty(&tx, fresh_account());
       Schedule(at, std::move(tx), label(i, false));
       at += between(10, 40) * kMinute;
     }
-    v1::Transaction out =
-        make(v1::TRANSACTION_TYPE_TRANSFER_OUT, v1::CHANNEL_MOBILE,
-             in * between(95, 105) / 100);
+    v1::Transaction out = make(v1::TRANSACTION_TYPE_TRANSFER_OUT,
+                               v1::CHANNEL_MOBILE, in * between(95, 105) / 100);
     counterparty(&out, fresh_account());
     Schedule(at, std::move(out), label(3, true));
   } else if (name == "fan_in" || name == "fan_out") {
@@ -332,16 +329,14 @@ void TransactionGenerator::StartScenario() {
     }
   } else if (name == "cross_region") {
     // A large transfer at a counter in Kunming from a Shanghai account.
-    v1::Transaction tx =
-        make(v1::TRANSACTION_TYPE_TRANSFER_OUT, v1::CHANNEL_COUNTER,
-             Amount(6000000, 25000000));
+    v1::Transaction tx = make(v1::TRANSACTION_TYPE_TRANSFER_OUT,
+                              v1::CHANNEL_COUNTER, Amount(6000000, 25000000));
     tx.set_region_code("530102");
     counterparty(&tx, fresh_account());
     Schedule(at, std::move(tx), label(1, true));
   } else if (name == "police_listed_payee") {
-    v1::Transaction tx =
-        make(v1::TRANSACTION_TYPE_TRANSFER_OUT, v1::CHANNEL_MOBILE,
-             Amount(500000, 5000000));
+    v1::Transaction tx = make(v1::TRANSACTION_TYPE_TRANSFER_OUT,
+                              v1::CHANNEL_MOBILE, Amount(500000, 5000000));
     counterparty(&tx, absl::StrFormat("TEST-FRAUD-ACCT-%04d", between(1, 3)));
     Schedule(at, std::move(tx), label(1, true));
   } else {
@@ -349,9 +344,8 @@ void TransactionGenerator::StartScenario() {
     const std::string payee = fresh_account();
     const int steps = static_cast<int>(between(6, 10));
     for (int i = 1; i <= steps; ++i) {
-      v1::Transaction tx =
-          make(v1::TRANSACTION_TYPE_TRANSFER_OUT, v1::CHANNEL_MOBILE,
-               Amount(20000, 300000));
+      v1::Transaction tx = make(v1::TRANSACTION_TYPE_TRANSFER_OUT,
+                                v1::CHANNEL_MOBILE, Amount(20000, 300000));
       counterparty(&tx, payee);
       Schedule(at, std::move(tx), label(i, i >= 4));
       at += between(15, 40) * kSecond;
@@ -375,7 +369,8 @@ void TransactionGenerator::Ordinary(v1::Transaction* tx) {
   if (kind < 0.005 && last != 0) {
     // 冲正 of this customer's previous transaction.
     tx->set_type(v1::TRANSACTION_TYPE_REVERSAL);
-    tx->set_reverses_transaction_id(absl::StrFormat("%s%012d", options_.id_prefix, last - 1));
+    tx->set_reverses_transaction_id(
+        absl::StrFormat("%s%012d", options_.id_prefix, last - 1));
     tx->set_channel(v1::CHANNEL_COUNTER);
     tx->set_direction(v1::DIRECTION_OUT);
     tx->set_amount_minor(Amount(1000, 2000000));

@@ -27,7 +27,6 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
-
 #include "txscreen/v1/transaction.pb.h"
 
 namespace txscreen::bench {
@@ -49,10 +48,14 @@ struct GeneratorOptions {
 };
 
 // The injected scenarios, by name (also the label's `scenario`).
-inline constexpr absl::string_view kScenarios[] = {
-    "safe_account_scam", "structuring", "mule_in_out",  "fan_in",
-    "fan_out",           "cross_region", "police_listed_payee",
-    "velocity_burst"};
+inline constexpr absl::string_view kScenarios[] = {"safe_account_scam",
+                                                   "structuring",
+                                                   "mule_in_out",
+                                                   "fan_in",
+                                                   "fan_out",
+                                                   "cross_region",
+                                                   "police_listed_payee",
+                                                   "velocity_burst"};
 
 struct TrafficLabel {
   // Empty for ordinary traffic; else one of kScenarios.

@@ -705,15 +705,15 @@ std::map<std::string, std::vector<std::string>> Labels(const std::string& csv) {
 
 TEST_F(CliTest, GenIsDeterministicAndItsScenariosAlertWhereLabelled) {
   const std::vector<std::string> args = {
-      "gen",      "--customers", "2000", "--count", "20000",
-      "--seed",   "7",           "--scenario-share", "0.05"};
+      "gen", "--customers",      "2000", "--count", "20000", "--seed",
+      "7",   "--scenario-share", "0.05"};
   auto with = [&](std::vector<std::string> extra) {
     std::vector<std::string> a = args;
     a.insert(a.end(), extra.begin(), extra.end());
     return a;
   };
-  Result first = Run(with({"--output", Path("a.jsonl"), "--labels",
-                           Path("a.csv")}));
+  Result first =
+      Run(with({"--output", Path("a.jsonl"), "--labels", Path("a.csv")}));
   ASSERT_EQ(first.exit_code, 0) << first.err;
   EXPECT_THAT(first.err, MatchesRegex("generated 20000 transactions, [0-9]+ "
                                       "scenarios started, [0-9]+ suspicious "
@@ -735,8 +735,8 @@ TEST_F(CliTest, GenIsDeterministicAndItsScenariosAlertWhereLabelled) {
   const auto labels = Labels(csv);
   EXPECT_GT(labels.size(), 19800u);
   EXPECT_LT(labels.size(), 20000u);
-  Result screened = Run({"screen", "--rules", kPack, "--input",
-                         Path("a.jsonl"), "--output", Path("d.jsonl")});
+  Result screened = Run({"screen", "--rules", kPack, "--input", Path("a.jsonl"),
+                         "--output", Path("d.jsonl")});
   ASSERT_EQ(screened.exit_code, 0) << screened.err;
   EXPECT_THAT(screened.err, HasSubstr("rejected 0,"));
 
@@ -778,7 +778,8 @@ TEST_F(CliTest, GenUsageErrors) {
                     const std::string& first_line) {
     Result r = Run(args);
     EXPECT_EQ(r.exit_code, 2) << absl::StrJoin(args, " ");
-    EXPECT_THAT(r.err, StartsWith("txscreen gen: " + first_line + "\n"
+    EXPECT_THAT(r.err, StartsWith("txscreen gen: " + first_line +
+                                  "\n"
                                   "usage: txscreen gen"));
   };
   std::vector<std::string> gen = {"gen"};
@@ -822,11 +823,11 @@ TEST_F(CliTest, GenProducesOpenLoopToKafka) {
                   "--scenario-share", "0.05"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   // librdkafka may log a retry before the last line.
-  EXPECT_THAT(r.err,
-              MatchesRegex("(.*\n)*sent 2000 transactions in [0-9.]+ s \\(2000/s "
-                           "offered at 2000/s\\), delivered 2000, failed 0, "
-                           "at most [0-9.]+ ms behind schedule; [0-9]+ "
-                           "scenarios started, [0-9]+ suspicious steps\n"));
+  EXPECT_THAT(r.err, MatchesRegex(
+                         "(.*\n)*sent 2000 transactions in [0-9.]+ s \\(2000/s "
+                         "offered at 2000/s\\), delivered 2000, failed 0, "
+                         "at most [0-9.]+ ms behind schedule; [0-9]+ "
+                         "scenarios started, [0-9]+ suspicious steps\n"));
 
   testing::TopicReader reader(testing::Brokers(), topic);
   reader.ReadUntil([](const auto& m) { return m.size() >= 2000; }, 60000);
@@ -842,9 +843,9 @@ TEST_F(CliTest, GenProducesOpenLoopToKafka) {
     int64_t us = 0;
     ASSERT_TRUE(absl::SimpleAtoi(it->second, &us)) << it->second;
     // The event time is the intended send time.
-    EXPECT_EQ(tx.occurred_at().seconds() * 1000000 +
-                  tx.occurred_at().nanos() / 1000,
-              us);
+    EXPECT_EQ(
+        tx.occurred_at().seconds() * 1000000 + tx.occurred_at().nanos() / 1000,
+        us);
     intended.push_back(us);
     labelled += m.headers.count("txscreen.scenario");
   }

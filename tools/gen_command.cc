@@ -116,9 +116,9 @@ int ToKafka(const CommandLine& cl, bench::GeneratorOptions options,
   double rate = 0, duration_s = 10;
   if (!cl.Has("rate") || !absl::SimpleAtod(cl.Get("rate"), &rate) ||
       !(rate > 0) || rate > 10e6) {
-    return Usage(absl::StrCat("--rate needs messages per second in (0, 1e7]",
-                              cl.Has("rate") ? ", not '" + cl.Get("rate") + "'"
-                                             : std::string()));
+    return Usage(absl::StrCat(
+        "--rate needs messages per second in (0, 1e7]",
+        cl.Has("rate") ? ", not '" + cl.Get("rate") + "'" : std::string()));
   }
   if (cl.Has("duration") &&
       (!absl::SimpleAtod(cl.Get("duration"), &duration_s) ||
@@ -128,8 +128,7 @@ int ToKafka(const CommandLine& cl, bench::GeneratorOptions options,
   }
   const std::string format = cl.Get("format", "proto");
   if (format != "proto" && format != "json") {
-    return Usage(
-        absl::StrCat("--format is proto or json, not '", format, "'"));
+    return Usage(absl::StrCat("--format is proto or json, not '", format, "'"));
   }
   serve::KafkaSettings settings = {{"bootstrap.servers", cl.Get("brokers")}};
   if (cl.Has("producer")) {
@@ -137,8 +136,8 @@ int ToKafka(const CommandLine& cl, bench::GeneratorOptions options,
          absl::StrSplit(cl.Get("producer"), ',', absl::SkipEmpty())) {
       std::pair<std::string, std::string> p = absl::StrSplit(kv, '=');
       if (p.first.empty() || kv.find('=') == absl::string_view::npos) {
-        return Usage(absl::StrCat("--producer takes KEY=VALUE pairs, not '",
-                                  kv, "'"));
+        return Usage(
+            absl::StrCat("--producer takes KEY=VALUE pairs, not '", kv, "'"));
       }
       settings[p.first] = p.second;
     }
@@ -214,7 +213,8 @@ int GenCommand(const std::vector<std::string>& args) {
                  {"poisson"});
   if (absl::Status s = cl.Parse(args); !s.ok()) return Usage(s.message());
   if (!cl.positional().empty()) {
-    return Usage(absl::StrCat("unexpected argument '", cl.positional()[0], "'"));
+    return Usage(
+        absl::StrCat("unexpected argument '", cl.positional()[0], "'"));
   }
   bench::GeneratorOptions options;
   options.skew = 0.3;
@@ -229,9 +229,8 @@ int GenCommand(const std::vector<std::string>& args) {
     return Usage(absl::StrCat("--seed needs an unsigned integer, not '",
                               cl.Get("seed"), "'"));
   }
-  if (cl.Has("skew") &&
-      (!absl::SimpleAtod(cl.Get("skew"), &options.skew) ||
-       !(options.skew >= 0 && options.skew <= 3))) {
+  if (cl.Has("skew") && (!absl::SimpleAtod(cl.Get("skew"), &options.skew) ||
+                         !(options.skew >= 0 && options.skew <= 3))) {
     return Usage(
         absl::StrCat("--skew needs 0 to 3, not '", cl.Get("skew"), "'"));
   }
@@ -252,15 +251,17 @@ int GenCommand(const std::vector<std::string>& args) {
     absl::Time start;
     std::string err;
     if (!absl::ParseTime(absl::RFC3339_full, cl.Get("start"), &start, &err)) {
-      return Usage(absl::StrCat("--start needs an RFC 3339 time such as "
-                                "2026-11-20T09:30:00+08:00, not '",
-                                cl.Get("start"), "': ", err));
+      return Usage(
+          absl::StrCat("--start needs an RFC 3339 time such as "
+                       "2026-11-20T09:30:00+08:00, not '",
+                       cl.Get("start"), "': ", err));
     }
     options.start_us = absl::ToUnixMicros(start);
   }
   for (const char* file_only : {"start", "output", "labels"}) {
     if (kafka && cl.Has(file_only)) {
-      return Usage(absl::StrCat("--", file_only, " is for file output; with "
+      return Usage(absl::StrCat("--", file_only,
+                                " is for file output; with "
                                 "--brokers event times are send times"));
     }
   }
