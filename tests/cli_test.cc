@@ -808,11 +808,21 @@ TEST_F(CliTest, GenUsageErrors) {
   EXPECT_THAT(help.out, StartsWith("usage: txscreen gen"));
 }
 
-TEST_F(CliTest, GenToAnUnwritableFile) {
-  Result r = Run({"gen", "--count", "1", "--output", Path("no/such/dir/x")});
-  EXPECT_EQ(r.exit_code, 1);
-  EXPECT_EQ(r.err, "txscreen gen: cannot write " + Path("no/such/dir/x") +
-                       ": No such file or directory\n");
+TEST_F(CliTest, UnwritableOutputs) {
+  const std::string nowhere = Path("no/such/dir/x");
+  Result gen = Run({"gen", "--count", "1", "--output", nowhere});
+  EXPECT_EQ(gen.exit_code, 1);
+  EXPECT_EQ(gen.err, "txscreen gen: cannot write " + nowhere +
+                         ": No such file or directory\n");
+  Result labels = Run({"gen", "--count", "1", "--output", Path("ok.jsonl"),
+                       "--labels", nowhere});
+  EXPECT_EQ(labels.exit_code, 1);
+  EXPECT_EQ(labels.err, gen.err);
+  Result screen = Run(
+      {"screen", "--rules", kPack, "--input", kExamples, "--output", nowhere});
+  EXPECT_EQ(screen.exit_code, 1);
+  EXPECT_EQ(screen.err, "txscreen screen: cannot write " + nowhere +
+                            ": No such file or directory\n");
 }
 
 TEST_F(CliTest, GenProducesOpenLoopToKafka) {

@@ -92,15 +92,11 @@ int Export(const CommandLine& cl) {
     return 2;
   }
   std::ofstream file;
-  std::ostream* out = &std::cout;
-  const std::string output = cl.Get("output", "-");
-  if (output != "-") {
-    file.open(output, std::ios::binary | std::ios::trunc);
-    if (!file) {
-      std::cerr << "txscreen audit export: cannot write " << output << "\n";
-      return 2;
-    }
-    out = &file;
+  std::string error;
+  std::ostream* out = OpenOutput(cl.Get("output", "-"), &file, &error);
+  if (out == nullptr) {
+    std::cerr << "txscreen audit export: " << error << "\n";
+    return 2;
   }
   int64_t n = 0;
   std::string entry_json;

@@ -1,5 +1,9 @@
 #include "tools/command_line.h"
 
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
@@ -47,6 +51,17 @@ std::string CommandLine::Get(const std::string& flag,
                              const std::string& fallback) const {
   auto it = values_.find(flag);
   return it == values_.end() ? fallback : it->second;
+}
+
+std::ostream* OpenOutput(const std::string& name, std::ofstream* file,
+                         std::string* error) {
+  if (name == "-") return &std::cout;
+  file->open(name, std::ios::binary | std::ios::trunc);
+  if (!*file) {
+    *error = absl::StrCat("cannot write ", name, ": ", std::strerror(errno));
+    return nullptr;
+  }
+  return file;
 }
 
 }  // namespace txscreen::tools

@@ -6,7 +6,9 @@
 #ifndef TXSCREEN_TOOLS_COMMAND_LINE_H_
 #define TXSCREEN_TOOLS_COMMAND_LINE_H_
 
+#include <fstream>
 #include <map>
+#include <ostream>
 #include <set>
 #include <string>
 #include <vector>
@@ -35,6 +37,11 @@ class CommandLine {
   std::map<std::string, std::string> values_;
   std::vector<std::string> positional_;
 };
+
+// Standard output for "-", else `name` truncated and opened into `*file`;
+// nullptr when it cannot be, with "cannot write NAME: REASON" in `*error`.
+std::ostream* OpenOutput(const std::string& name, std::ofstream* file,
+                         std::string* error);
 
 }  // namespace txscreen::tools
 

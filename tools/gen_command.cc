@@ -61,28 +61,17 @@ int ToFile(const CommandLine& cl, const bench::GeneratorOptions& options,
            int64_t count) {
   bench::TransactionGenerator generator(options);
   bench::TransactionGenerator* gen = &generator;
-  std::ofstream output_file;
-  std::ostream* output = &std::cout;
-  const std::string output_name = cl.Get("output", "-");
-  if (output_name != "-") {
-    output_file.open(output_name, std::ios::binary | std::ios::trunc);
-    if (!output_file) {
-      std::cerr << "txscreen gen: cannot write " << output_name << ": "
-                << std::strerror(errno) << "\n";
-      return 1;
-    }
-    output = &output_file;
+  std::ofstream output_file, labels;
+  std::string error;
+  std::ostream* output =
+      OpenOutput(cl.Get("output", "-"), &output_file, &error);
+  if (output == nullptr ||
+      (cl.Has("labels") &&
+       OpenOutput(cl.Get("labels"), &labels, &error) == nullptr)) {
+    std::cerr << "txscreen gen: " << error << "\n";
+    return 1;
   }
-  std::ofstream labels;
-  if (cl.Has("labels")) {
-    labels.open(cl.Get("labels"), std::ios::binary | std::ios::trunc);
-    if (!labels) {
-      std::cerr << "txscreen gen: cannot write " << cl.Get("labels") << ": "
-                << std::strerror(errno) << "\n";
-      return 1;
-    }
-    labels << "transaction_id,scenario,step,suspicious\n";
-  }
+  if (labels.is_open()) labels << "transaction_id,scenario,step,suspicious\n";
   v1::Transaction tx;
   std::string json;
   int64_t suspicious = 0;

@@ -72,15 +72,11 @@ int ScreenCommand(const std::vector<std::string>& args) {
     input = &input_file;
   }
   std::ofstream output_file;
-  std::ostream* output = &std::cout;
-  if (cl.Get("output") != "-") {
-    output_file.open(cl.Get("output"), std::ios::binary | std::ios::trunc);
-    if (!output_file) {
-      std::cerr << "txscreen screen: cannot write " << cl.Get("output") << ": "
-                << std::strerror(errno) << "\n";
-      return 1;
-    }
-    output = &output_file;
+  std::string error;
+  std::ostream* output = OpenOutput(cl.Get("output"), &output_file, &error);
+  if (output == nullptr) {
+    std::cerr << "txscreen screen: " << error << "\n";
+    return 1;
   }
 
   v1::Transaction tx;
