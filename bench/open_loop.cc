@@ -53,16 +53,14 @@ absl::StatusOr<OpenLoopResult> RunOpenLoop(
     const OpenLoopOptions& options, TransactionGenerator* gen,
     RdKafka::Producer* producer,
     const std::function<void(const txscreen::v1::Transaction&, int64_t, bool)>&
-        on_send,
-    const std::atomic<bool>* stop) {
+        on_send) {
   std::mt19937_64 rng(options.seed ^ 0x5eed);
   std::exponential_distribution<double> gap(options.rate);
   double offset_s = 0;
   txscreen::v1::Transaction tx;
   std::string bytes;
   OpenLoopResult result;
-  while (result.sent < options.max_count &&
-         (stop == nullptr || !stop->load(std::memory_order_relaxed))) {
+  while (result.sent < options.max_count) {
     // Even spacing from the index, so that rounding never accumulates.
     const int64_t intended_us =
         options.start_us +

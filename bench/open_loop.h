@@ -60,15 +60,14 @@ absl::StatusOr<std::unique_ptr<RdKafka::Producer>> MakeOpenLoopProducer(
 // Wall-clock microseconds since the Unix epoch (CLOCK_REALTIME).
 int64_t WallMicros();
 
-// Produces until end_us or max_count (or *stop), then returns; the caller
+// Produces until end_us or max_count, then returns; the caller
 // flushes. `on_send(tx, intended_us, resent)` is called before each
 // message is produced.
 absl::StatusOr<OpenLoopResult> RunOpenLoop(
     const OpenLoopOptions& options, TransactionGenerator* gen,
     RdKafka::Producer* producer,
     const std::function<void(const txscreen::v1::Transaction&, int64_t, bool)>&
-        on_send,
-    const std::atomic<bool>* stop = nullptr);
+        on_send);
 
 }  // namespace txscreen::bench
 

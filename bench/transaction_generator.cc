@@ -177,11 +177,8 @@ void TransactionGenerator::Next(v1::Transaction* tx) {
   if (scenario_start_chance_ > 0 && unit(rng_) < scenario_start_chance_) {
     StartScenario();
   }
-  auto later = [](const Pending& a, const Pending& b) {
-    return a.at_us != b.at_us ? a.at_us > b.at_us : a.order > b.order;
-  };
   if (!pending_.empty() && pending_.front().at_us <= now_us_) {
-    std::pop_heap(pending_.begin(), pending_.end(), later);
+    std::pop_heap(pending_.begin(), pending_.end(), Later);
     *tx = std::move(pending_.back().tx);
     label_ = std::move(pending_.back().label);
     pending_.pop_back();
@@ -200,10 +197,7 @@ void TransactionGenerator::Schedule(int64_t at_us, v1::Transaction tx,
                                     TrafficLabel label) {
   pending_.push_back(
       Pending{at_us, pending_order_++, std::move(tx), std::move(label)});
-  std::push_heap(
-      pending_.begin(), pending_.end(), [](const Pending& a, const Pending& b) {
-        return a.at_us != b.at_us ? a.at_us > b.at_us : a.order > b.order;
-      });
+  std::push_heap(pending_.begin(), pending_.end(), Later);
 }
 
 void TransactionGenerator::StartScenario() {

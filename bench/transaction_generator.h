@@ -90,6 +90,10 @@ class TransactionGenerator {
     txscreen::v1::Transaction tx;
     TrafficLabel label;
   };
+  // The heap order of pending_: earliest due first, then first scheduled.
+  static bool Later(const Pending& a, const Pending& b) {
+    return a.at_us != b.at_us ? a.at_us > b.at_us : a.order > b.order;
+  }
   void Customer(int64_t c, txscreen::v1::Transaction* tx);
   // Log-normal, median at the geometric mean of the bounds, clipped to them.
   int64_t Amount(int64_t min_fen, int64_t max_fen);

@@ -794,6 +794,8 @@ TEST_F(CliTest, GenUsageErrors) {
          "--start needs an RFC 3339 time such as 2026-11-20T09:30:00+08:00, "
          "not 'yesterday': Failed to parse input");
   expect({"gen", "--rate", "100"}, "--rate needs --brokers");
+  expect({"gen", "--labels", "-"},
+         "--labels needs a file: standard output carries the transactions");
   expect({"gen", "--brokers", "127.0.0.1:1", "--labels", "x"},
          "--labels is for file output; with --brokers event times are send "
          "times");
