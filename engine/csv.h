@@ -41,6 +41,8 @@ class CsvReader {
   // Where the error is.
   int error_line() const { return error_line_; }
   int error_column() const { return error_column_; }
+  // Bytes of the text consumed so far.
+  size_t position() const { return pos_; }
 
  private:
   absl::string_view text_;

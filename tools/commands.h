@@ -20,6 +20,10 @@ int ScreenCommand(const std::vector<std::string>& args);
 int ServeCommand(const std::vector<std::string>& args);
 // txscreen gen [--customers N] ... [--output FILE | --brokers B --rate R]
 int GenCommand(const std::vector<std::string>& args);
+// txscreen backtest --rules R --input FILE [--mapping M] [--label COLUMN] ...
+int BacktestCommand(const std::vector<std::string>& args);
+// txscreen rules diff --old A --new B --input FILE [--mapping M]
+int RulesDiffCommand(const std::vector<std::string>& args);
 // txscreen audit verify|export --state-dir DIR ...   exit 1 on a broken chain.
 int AuditCommand(const std::vector<std::string>& args);
 

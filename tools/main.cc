@@ -13,8 +13,13 @@ constexpr char kUsage[] =
     "commands:\n"
     "  rules check PATH...        validate rule files or pack directories\n"
     "  rules test PACK_DIR        run the pack's rule tests (PACK_DIR/tests)\n"
+    "  rules diff --old A --new B --input FILE [--mapping M]\n"
+    "                             what a rule change would change\n"
     "  screen --rules R --input FILE|- --output FILE|- [--state-dir DIR]\n"
     "                             screen JSONL transactions, write decisions\n"
+    "  backtest --rules R --input FILE [--mapping M] [--label COLUMN]\n"
+    "           [--group-by COLUMN] [--output DIR]\n"
+    "                             rules over history: hits, precision, recall\n"
     "  serve [--brokers B] [--rules R] [--state-dir DIR] [--config FILE] ...\n"
     "                             the streaming service on Kafka (embedded\n"
     "                             Kafka without --brokers); serve --help\n"
@@ -45,11 +50,12 @@ int main(int argc, char** argv) {
       std::vector<std::string> rest(args.begin() + 2, args.end());
       if (args[1] == "check") return txscreen::tools::RulesCheckCommand(rest);
       if (args[1] == "test") return txscreen::tools::RulesTestCommand(rest);
+      if (args[1] == "diff") return txscreen::tools::RulesDiffCommand(rest);
     }
     std::cerr << "txscreen rules: "
               << (args.size() >= 2 ? "unknown subcommand '" + args[1] + "'"
                                    : std::string("a subcommand is needed"))
-              << "; use 'rules check' or 'rules test'\n"
+              << "; use 'rules check', 'rules test' or 'rules diff'\n"
               << kUsage;
     return 2;
   }
@@ -63,6 +69,10 @@ int main(int argc, char** argv) {
   }
   if (command == "gen") {
     return txscreen::tools::GenCommand(
+        std::vector<std::string>(args.begin() + 1, args.end()));
+  }
+  if (command == "backtest") {
+    return txscreen::tools::BacktestCommand(
         std::vector<std::string>(args.begin() + 1, args.end()));
   }
   if (command == "screen") {

@@ -7,11 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "engine/clock.h"
-#include "engine/partition_state.h"
-#include "engine/screener.h"
+#include "backtest/engine_run.h"
 #include "engine/transaction_codec.h"
-#include "rules/rule_pack_loader.h"
 #include "tools/command_line.h"
 #include "tools/commands.h"
 
@@ -37,27 +34,12 @@ int ScreenCommand(const std::vector<std::string>& args) {
                  "--output FILE|- [--state-dir DIR]\n";
     return 2;
   }
-  rules::LoadResult pack = rules::LoadRulePack(
-      absl::StrSplit(cl.Get("rules"), ',', absl::SkipEmpty()));
-  for (const std::string& e : pack.errors) std::cerr << e << "\n";
-  if (!pack.errors.empty()) return 1;
-
-  std::unique_ptr<engine::StateStore> store;
-  if (cl.Has("state-dir")) {
-    auto opened = engine::OpenRocksStateStore(cl.Get("state-dir"));
-    if (!opened.ok()) {
-      std::cerr << "txscreen screen: " << opened.status().message() << "\n";
-      return 1;
-    }
-    store = std::move(*opened);
-  } else {
-    store = engine::NewMemoryStateStore();
-  }
-  engine::PartitionState state(store.get(), 0);
-  engine::SystemClock clock;
-  engine::ScreenerOptions options;
-  options.mark_late = false;
-  engine::Screener screener(pack.rule_set, &state, &clock, options);
+  std::vector<std::string> errors;
+  std::unique_ptr<backtest::EngineRun> engine = backtest::EngineRun::Open(
+      absl::StrSplit(cl.Get("rules"), ',', absl::SkipEmpty()),
+      cl.Get("state-dir"), &errors);
+  for (const std::string& e : errors) std::cerr << e << "\n";
+  if (engine == nullptr) return 1;
 
   const std::string input_name = cl.Get("input");
   std::ifstream input_file;
@@ -85,7 +67,7 @@ int ScreenCommand(const std::vector<std::string>& args) {
   int64_t line_number = 0, unreadable = 0, since_flush = 0;
   std::map<std::string, int64_t> verdicts;
   auto flush = [&]() -> bool {
-    absl::Status s = state.Flush(absl::StrCat(input_name, ":", line_number));
+    absl::Status s = engine->Flush(absl::StrCat(input_name, ":", line_number));
     if (!s.ok()) std::cerr << "txscreen screen: " << s.message() << "\n";
     since_flush = 0;
     return s.ok();
@@ -105,7 +87,8 @@ int ScreenCommand(const std::vector<std::string>& args) {
                 << "\n";
       continue;
     }
-    if (absl::Status s = screener.Screen(tx, &decision); !s.ok()) {
+    bool duplicate;
+    if (absl::Status s = engine->Screen(tx, &decision, &duplicate); !s.ok()) {
       std::cerr << input_name << ":" << line_number << ": " << s.message()
                 << "\n";
       return 1;
@@ -124,7 +107,7 @@ int ScreenCommand(const std::vector<std::string>& args) {
     std::cerr << "txscreen screen: writing decisions failed\n";
     return 1;
   }
-  const engine::ScreenerCounters& c = screener.counters();
+  const engine::ScreenerCounters& c = engine->counters();
   std::cerr << "screened " << c.screened << ", rejected " << c.rejected
             << ", duplicates " << c.duplicates << ", unreadable " << unreadable
             << "; verdicts:";
