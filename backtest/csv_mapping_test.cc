@@ -287,21 +287,21 @@ TEST(CsvMappingTest, ParseErrorsNameLineAndColumn) {
   EXPECT_THAT(
       errors,
       ElementsAre(
-          "m.textproto:19:1: separator must be one character, got 'ab'",
-          "m.textproto:20:1: unknown time zone 'Mars/Olympus' (e.g. "
+          "m.textproto:27:5: separator must be one character, got 'ab'",
+          "m.textproto:28:5: unknown time zone 'Mars/Olympus' (e.g. "
           "Asia/Shanghai, UTC)",
-          "m.textproto:12:9: unknown field 'amout_minor' in Transaction "
+          "m.textproto:12:13: unknown field 'amout_minor' in Transaction "
           "(path 'amout_minor') (did you mean 'amount_minor'?)",
-          HasSubstr("m.textproto:13:9: 'counterparty' is a message; name "
+          HasSubstr("m.textproto:13:13: 'counterparty' is a message; name "
                     "one of its fields (account_id, name,"),
-          HasSubstr("m.textproto:14:44: unknown time format 'yyyy-mm-dd'"),
-          "m.textproto:15:22: constant for 'cash': 'maybe' is not a yes/no "
+          HasSubstr("m.textproto:17:7: unknown time format 'yyyy-mm-dd'"),
+          "m.textproto:19:26: constant for 'cash': 'maybe' is not a yes/no "
           "value (true/false, 1/0, yes/no)",
-          HasSubstr("m.textproto:16:34: value 'X' for 'type': 'CHEQUE' is "
+          HasSubstr("m.textproto:23:7: value 'X' for 'type': 'CHEQUE' is "
                     "not a TransactionType (CASH_DEPOSIT, CASH_WITHDRAWAL,"),
-          "m.textproto:17:22: template: '{' at offset 0 is not closed "
+          "m.textproto:25:26: template: '{' at offset 0 is not closed "
           "(write '{{' for a brace)",
-          "m.textproto:18:1: field 'memo' needs a source: column, index, "
+          "m.textproto:26:5: field 'memo' needs a source: column, index, "
           "template or constant"));
 }
 
