@@ -890,5 +890,91 @@ TEST_F(CliTest, CommandUsageErrors) {
               HasSubstr("  screen --rules R --input FILE|- --output FILE|-"));
 }
 
+// --- backtest and rules diff ------------------------------------------------
+
+// The generator's labelled scenarios through the shipped pack: every
+// scenario's suspicious steps are flagged (recall 1 per group).
+TEST_F(CliTest, BacktestOfGenTrafficCatchesEveryScenario) {
+  Result gen = Run({"gen", "--customers", "2000", "--count", "20000", "--seed",
+                    "11", "--scenario-share", "0.03", "--output",
+                    Path("tx.jsonl"), "--labels", Path("labels.csv")});
+  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  Result r = Run({"backtest", "--rules", kPack, "--input", Path("tx.jsonl"),
+                  "--labels", Path("labels.csv"), "--group-by", "scenario",
+                  "--output", Path("out"), "--quiet"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("20000 rows: "));
+  EXPECT_THAT(r.out, HasSubstr("overall (flagged = REVIEW or stronger)"));
+  const std::string report = ReadFile(Path("out/report.json"));
+  for (const char* scenario :
+       {"safe_account_scam", "structuring", "mule_in_out", "fan_in", "fan_out",
+        "cross_region", "police_listed_payee", "velocity_burst"}) {
+    const std::string key = absl::StrCat("{\"group\":\"", scenario, "\"");
+    const size_t at = report.find(key);
+    ASSERT_NE(at, std::string::npos) << scenario << " in " << report;
+    const std::string group = report.substr(at, report.find('}', at) - at);
+    EXPECT_THAT(group, HasSubstr("\"recall\":1.0000")) << group;
+  }
+  EXPECT_THAT(report, HasSubstr("\"overall\":{\"true_positives\":"));
+  EXPECT_THAT(ReadFile(Path("out/decisions.jsonl")),
+              HasSubstr("\"verdict\":\"VERDICT_INTERCEPT\""));
+}
+
+TEST_F(CliTest, BacktestOfAForeignCsvThroughAMapping) {
+  Result r =
+      Run({"backtest", "--rules", kPack, "--input",
+           TXSCREEN_SOURCE_DIR "/examples/ibm-aml-sample.csv", "--mapping",
+           TXSCREEN_SOURCE_DIR "/examples/mappings/ibm-aml.textproto",
+           "--label", "Is Laundering", "--quiet"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;  // one row with an unmapped format
+  EXPECT_THAT(r.err, HasSubstr("ibm-aml-sample.csv:13: column 'Payment "
+                               "Format': value 'Money Order' is not mapped"));
+  EXPECT_THAT(r.out, HasSubstr("12 rows: 10 transactions screened, 0 "
+                               "duplicates, 1 skipped, 1 bad"));
+  EXPECT_THAT(r.out, HasSubstr("skipped 1: column 'Payment Currency' is "
+                               "'Bitcoin'"));
+  EXPECT_THAT(r.out, HasSubstr("CASH-STRUCT"));
+}
+
+TEST_F(CliTest, BacktestAndDiffErrors) {
+  Result r = Run({"backtest"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("usage: txscreen backtest --rules"));
+  WriteFile(Path("bad.textproto"),
+            "field { path: \"transaction_id\" column: \"id\" }\n"
+            "field { path: \"amont_minor\" column: \"a\" }\n");
+  r = Run({"backtest", "--rules", kPack, "--input", Path("bad.textproto"),
+           "--mapping", Path("bad.textproto")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr(Path("bad.textproto") +
+                               ":2:9: unknown field 'amont_minor' in "
+                               "Transaction (path 'amont_minor') (did you mean "
+                               "'amount_minor'?)"));
+  r = Run({"backtest", "--rules", kPack, "--input", Path("missing.jsonl")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("missing.jsonl: cannot read: No such file"));
+  r = Run({"rules", "diff", "--old", kPack});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("usage: txscreen rules diff --old"));
+  r = Run({"rules", "diff", "--old", kPack, "--new", kPack, "--input",
+           kExamples, "--examples", "x"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err,
+              HasSubstr("--examples needs a count of 0 or more, got 'x'"));
+}
+
+TEST_F(CliTest, RulesDiffWritesJson) {
+  const std::string data = TXSCREEN_SOURCE_DIR "/backtest/testdata/";
+  Result r =
+      Run({"rules", "diff", "--old", data + "old_pack", "--new",
+           data + "new_pack", "--input", data + "labelled.csv", "--mapping",
+           data + "labelled.textproto", "--json", Path("diff.json")});
+  EXPECT_EQ(r.exit_code, 2) << r.err;  // labelled.csv has one bad row
+  EXPECT_THAT(r.out, HasSubstr("verdict changed on 2 transactions"));
+  EXPECT_THAT(ReadFile(Path("diff.json")),
+              HasSubstr("\"rules\":[{\"rule_id\":\"BIG\",\"old_hits\":3,"
+                        "\"new_hits\":4,\"added\":1,\"removed\":0}"));
+}
+
 }  // namespace
 }  // namespace txscreen
