@@ -1,6 +1,7 @@
 #include "serve/log.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
@@ -9,6 +10,12 @@
 #include "absl/time/time.h"
 
 namespace txscreen::serve {
+
+namespace {
+std::atomic<std::FILE*> log_file{nullptr};
+}  // namespace
+
+void SetLogFile(std::FILE* file) { log_file.store(file); }
 
 void Log(LogLevel level, absl::string_view message) {
   static absl::Mutex mu(absl::kConstInit);
@@ -20,8 +27,10 @@ void Log(LogLevel level, absl::string_view message) {
                                     absl::UTCTimeZone()),
                    " ", name, " ", message, "\n");
   absl::MutexLock lock(&mu);
-  std::fwrite(line.data(), 1, line.size(), stderr);
-  std::fflush(stderr);
+  std::FILE* out = log_file.load();
+  if (out == nullptr) out = stderr;
+  std::fwrite(line.data(), 1, line.size(), out);
+  std::fflush(out);
 }
 
 std::string MaskAccount(absl::string_view account) {

@@ -24,6 +24,8 @@ int GenCommand(const std::vector<std::string>& args);
 int BacktestCommand(const std::vector<std::string>& args);
 // txscreen rules diff --old A --new B --input FILE [--mapping M]
 int RulesDiffCommand(const std::vector<std::string>& args);
+// txscreen demo [--rate R] [--http HOST:PORT] ...   runs until Ctrl-C.
+int DemoCommand(const std::vector<std::string>& args);
 // txscreen audit verify|export --state-dir DIR ...   exit 1 on a broken chain.
 int AuditCommand(const std::vector<std::string>& args);
 

@@ -11,6 +11,9 @@ constexpr char kUsage[] =
     "usage: txscreen COMMAND [ARGS]\n"
     "\n"
     "commands:\n"
+    "  demo [--rate R] [--http HOST:PORT] [--duration S]\n"
+    "                             the whole system on this machine: embedded\n"
+    "                             Kafka, engine, generator, teller console\n"
     "  rules check PATH...        validate rule files or pack directories\n"
     "  rules test PACK_DIR        run the pack's rule tests (PACK_DIR/tests)\n"
     "  rules diff --old A --new B --input FILE [--mapping M]\n"
@@ -69,6 +72,10 @@ int main(int argc, char** argv) {
   }
   if (command == "gen") {
     return txscreen::tools::GenCommand(
+        std::vector<std::string>(args.begin() + 1, args.end()));
+  }
+  if (command == "demo") {
+    return txscreen::tools::DemoCommand(
         std::vector<std::string>(args.begin() + 1, args.end()));
   }
   if (command == "backtest") {
