@@ -38,6 +38,7 @@ const std::vector<std::string>& PlainKeys() {
                                                 "topic.transactions",
                                                 "topic.decisions",
                                                 "topic.alerts",
+                                                "topic.reports",
                                                 "topic.dead-letter",
                                                 "topic.state-changelog",
                                                 "topic.dedupe-changelog",
@@ -245,6 +246,8 @@ absl::StatusOr<ServeCommandOptions> ParseServeConfig(
       o.topics.decisions = v.value;
     } else if (key == "topic.alerts") {
       o.topics.alerts = v.value;
+    } else if (key == "topic.reports") {
+      o.topics.reports = v.value;
     } else if (key == "topic.dead-letter") {
       o.topics.dead_letter = v.value;
     } else if (key == "topic.state-changelog") {

@@ -8,7 +8,7 @@
 //
 // Keys: brokers, group, instance-id, rules (comma-separated), state-dir,
 // input-format and output-format (proto|json), partitions, create-topics
-// (true|false), topic.transactions, topic.decisions, topic.alerts,
+// (true|false), topic.transactions, topic.decisions, topic.alerts, topic.reports,
 // topic.dead-letter, topic.state-changelog, topic.dedupe-changelog,
 // topic.overrides, topic.override-results, topic.dispositions, topic.holds,
 // roster (staff CSV), hold-timeout (e.g. 30m),

@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "engine/report_record.h"
 #include "engine/transaction_codec.h"
 #include "librdkafka/rdkafka.h"
 #include "rules/rule_pack_loader.h"
@@ -279,6 +280,7 @@ absl::Status Service::Start() {
       {t.transactions, options_.partitions, {}},
       {t.decisions, options_.partitions, {}},
       {t.alerts, options_.partitions, {}},
+      {t.reports, options_.partitions, {}},
       {t.dead_letter, options_.partitions, {}},
       {t.overrides, options_.partitions, {}},
       {t.override_results, options_.partitions, {}},
@@ -586,6 +588,16 @@ void Service::ProduceDecision(const v1::Decision& decision,
   }
 }
 
+void Service::ProduceReport(const Partition& part) {
+  if (!engine::BuildReportRecord(tx_, decision_, part.screener->rules(),
+                                 &report_)) {
+    return;
+  }
+  Encode(report_);
+  Send(options_.topics.reports, &decision_.customer_id(), out_);
+  ++stats_.reports;
+}
+
 void Service::ProduceDeadLetter(const RdKafka::Message& msg,
                                 absl::string_view why) {
   ++stats_.dead_letters;
@@ -654,6 +666,7 @@ void Service::Process(RdKafka::Message& msg) {
                             screened.message(), started_us, &decision_);
   }
   ProduceDecision(decision_, msg.key());
+  if (decision_.reports_size() > 0) ProduceReport(part);
   ++stats_.decided;
   if (decision_.verdict() == v1::VERDICT_INTERCEPT ||
       decision_.verdict() == v1::VERDICT_BLOCK) {

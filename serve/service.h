@@ -51,6 +51,7 @@
 #include "serve/kafka_util.h"
 #include "txscreen/v1/decision.pb.h"
 #include "txscreen/v1/override.pb.h"
+#include "txscreen/v1/report.pb.h"
 
 namespace txscreen::serve {
 
@@ -60,6 +61,9 @@ struct ServeTopics {
   std::string transactions = "txscreen.transactions";
   std::string decisions = "txscreen.decisions";
   std::string alerts = "txscreen.alerts";
+  // A ReportRecord (report.proto) for every decision that names a report
+  // kind (large-value reports); key = customer id.
+  std::string reports = "txscreen.reports";
   std::string dead_letter = "txscreen.dead-letter";
   // The override loop (engine/holds.h). Overrides are keyed by customer id
   // and partitioned like the transactions (the same partition count is
@@ -121,6 +125,7 @@ struct ServeStats {
   std::atomic<int64_t> consumed{0};
   std::atomic<int64_t> decided{0};
   std::atomic<int64_t> alerts{0};
+  std::atomic<int64_t> reports{0};  // report records published
   std::atomic<int64_t> rejected{0};
   std::atomic<int64_t> duplicates{0};
   std::atomic<int64_t> late{0};
@@ -262,6 +267,8 @@ class Service {
             absl::string_view value, RdKafka::Headers* headers = nullptr);
   void ProduceDecision(const txscreen::v1::Decision& decision,
                        const std::string* key);
+  // The report record of a decision that names report kinds.
+  void ProduceReport(const Partition& part);
   void ProduceDeadLetter(const RdKafka::Message& msg, absl::string_view why);
   void ApplyPendingRules();
   void UpdateThroughput();
@@ -316,6 +323,7 @@ class Service {
   // Scratch, reused per transaction.
   txscreen::v1::Transaction tx_;
   txscreen::v1::Decision decision_;
+  txscreen::v1::ReportRecord report_;
   txscreen::v1::Override override_;
   engine::HoldEvents events_;
   std::string out_;

@@ -43,6 +43,9 @@ ServiceMetrics::ServiceMetrics(Service* service) : service_(service) {
   counter("txscreen_consumed_total", "Messages consumed.", &s->consumed);
   counter("txscreen_alerts_total", "Decisions sent to the alerts topic.",
           &s->alerts);
+  counter("txscreen_reports_total",
+          "Report records (large-value reports) sent to the reports topic.",
+          &s->reports);
   counter("txscreen_rejected_inputs_total",
           "Decisions with VERDICT_REJECTED_INPUT.", &s->rejected);
   counter("txscreen_duplicates_total",

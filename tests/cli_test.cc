@@ -17,6 +17,8 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -29,8 +31,10 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "librdkafka/rdkafkacpp.h"
 #include "tests/kafka_test_util.h"
 #include "txscreen/v1/decision.pb.h"
+#include "txscreen/v1/report.pb.h"
 #include "txscreen/v1/transaction.pb.h"
 
 extern char** environ;
@@ -44,6 +48,7 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::MatchesRegex;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 const std::string kPack = TXSCREEN_SOURCE_DIR "/rules/packs/cn";
@@ -588,7 +593,9 @@ TEST_F(CliTest, ScreenWithAnInvalidPack) {
 
 constexpr char kScreenUsage[] =
     "usage: txscreen screen --rules PACK[,PACK...] --input FILE|- --output "
-    "FILE|- [--state-dir DIR]\n";
+    "FILE|- [--state-dir DIR]\n"
+    "           [--reports FILE]   report records (large-value) as JSONL, for "
+    "txscreen report\n";
 
 TEST_F(CliTest, ScreenUsageErrors) {
   struct Case {
@@ -868,6 +875,134 @@ TEST_F(CliTest, GenProducesOpenLoopToKafka) {
   EXPECT_GT(labelled, 20);
 }
 
+// --- report large-value
+// --------------------------------------------------------
+
+TEST_F(CliTest, LargeValueReportFromScreenedReportRecords) {
+  Result gen = Run({"gen", "--customers", "1000", "--count", "20000", "--seed",
+                    "5", "--output", Path("tx.jsonl")});
+  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  Result screen =
+      Run({"screen", "--rules", kPack, "--input", Path("tx.jsonl"), "--output",
+           Path("decisions.jsonl"), "--reports", Path("reports.jsonl")});
+  ASSERT_EQ(screen.exit_code, 0) << screen.err;
+  const std::string records = ReadFile(Path("reports.jsonl"));
+  ASSERT_THAT(records, HasSubstr("\"reports\":[\"LARGE_VALUE_CASH\"]"));
+  // The generator's traffic starts on Monday 2026-01-05, Beijing time.
+  const std::vector<std::string> args = {
+      "report",        "large-value",    "--date",  "2026-01-06",
+      "--institution", "C3201000000001", "--input", Path("reports.jsonl")};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> a = args;
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  };
+  Result csv = Run(with({"--output", Path("lv.csv")}));
+  ASSERT_EQ(csv.exit_code, 0) << csv.err;
+  EXPECT_THAT(csv.err,
+              MatchesRegex("large-value report 2026-01-06: [1-9][0-9]* "
+                           "records from [0-9]+ report records of the "
+                           "day \\([0-9]+ read, 0 duplicates, 0 "
+                           "unreadable\\); deadline 2026-01-13 \\(5 "
+                           "working days\\)\n"));
+  const std::string report = ReadFile(Path("lv.csv"));
+  EXPECT_THAT(report, StartsWith("report_id,report_kind,report_date,deadline,"
+                                 "institution_code,customer_id,customer_kind,"
+                                 "direction,account_id,"));
+  EXPECT_THAT(report, HasSubstr(",LARGE_VALUE_CASH,2026-01-06,2026-01-13,"
+                                "C3201000000001,"));
+  // Run again, with the input given twice: the same report.
+  Result again = Run(
+      with({"--input", Path("reports.jsonl") + "," + Path("reports.jsonl")}));
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(again.out, report);
+  EXPECT_THAT(again.err, Not(HasSubstr(" 0 duplicates")));
+  Result jsonl = Run(with({"--format", "jsonl"}));
+  ASSERT_EQ(jsonl.exit_code, 0) << jsonl.err;
+  EXPECT_THAT(jsonl.out, StartsWith("{\"report_id\":\"2026-01-06-"));
+  EXPECT_THAT(jsonl.out, HasSubstr("\"deadline\":\"2026-01-13\""));
+  // A holiday on the 8th moves the deadline a day.
+  WriteFile(Path("holidays.txt"), "# test calendar\n2026-01-08\n");
+  Result holiday = Run(with({"--holidays", Path("holidays.txt")}));
+  EXPECT_THAT(holiday.err, HasSubstr("deadline 2026-01-14"));
+}
+
+TEST_F(CliTest, LargeValueReportErrors) {
+  Result r = Run({"report"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err,
+              HasSubstr("a report kind is needed; use 'report large-value'"));
+  r = Run({"report", "large-value", "--date", "2026-13-01", "--institution",
+           "C", "--input", "x"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--date needs YYYY-MM-DD, got '2026-13-01'"));
+  r = Run({"report", "large-value", "--date", "2026-11-20", "--input", "x"});
+  EXPECT_EQ(r.exit_code, 2);  // no institution
+  EXPECT_THAT(r.err, HasSubstr("usage: txscreen report large-value"));
+  WriteFile(Path("holidays.txt"), "2026-10-01\n2026-10-11 workday\n");
+  WriteFile(Path("records.jsonl"), "{\"transaction\":{}}\nnot json\n");
+  r = Run({"report", "large-value", "--date", "2026-11-20", "--institution",
+           "C", "--input", Path("records.jsonl"), "--holidays",
+           Path("holidays.txt")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err,
+              HasSubstr("holidays.txt:2: expected YYYY-MM-DD or "
+                        "'YYYY-MM-DD working', got '2026-10-11 workday'"));
+  r = Run({"report", "large-value", "--date", "2026-11-20", "--institution",
+           "C", "--input", Path("records.jsonl")});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("records.jsonl:2: "));
+}
+
+TEST_F(CliTest, LargeValueReportReadsTheReportsTopic) {
+  REQUIRE_KAFKA();
+  Result gen = Run({"gen", "--customers", "500", "--count", "8000", "--seed",
+                    "9", "--output", Path("tx.jsonl")});
+  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  Result screen =
+      Run({"screen", "--rules", kPack, "--input", Path("tx.jsonl"), "--output",
+           Path("d.jsonl"), "--reports", Path("r.jsonl")});
+  ASSERT_EQ(screen.exit_code, 0) << screen.err;
+  // The records as the engine publishes them: protobuf, keyed by customer.
+  const std::string topic = absl::StrCat("reports-test-", ::getpid());
+  std::string error;
+  std::unique_ptr<RdKafka::Conf> conf(
+      RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  conf->set("bootstrap.servers", testing::Brokers(), error);
+  std::unique_ptr<RdKafka::Producer> producer(
+      RdKafka::Producer::create(conf.get(), error));
+  ASSERT_NE(producer, nullptr) << error;
+  std::istringstream lines(ReadFile(Path("r.jsonl")));
+  std::string line;
+  int produced = 0;
+  while (std::getline(lines, line)) {
+    v1::ReportRecord record;
+    ASSERT_TRUE(
+        google::protobuf::util::JsonStringToMessage(line, &record).ok());
+    const std::string bytes = record.SerializeAsString();
+    const std::string& key = record.transaction().customer_id();
+    ASSERT_EQ(producer->produce(topic, RdKafka::Topic::PARTITION_UA,
+                                RdKafka::Producer::RK_MSG_COPY,
+                                const_cast<char*>(bytes.data()), bytes.size(),
+                                key.data(), key.size(), 0, nullptr),
+              RdKafka::ERR_NO_ERROR);
+    ++produced;
+  }
+  ASSERT_EQ(producer->flush(30000), RdKafka::ERR_NO_ERROR);
+  ASSERT_GT(produced, 0);
+  Result from_file = Run({"report", "large-value", "--date", "2026-01-05",
+                          "--institution", "C1", "--input", Path("r.jsonl")});
+  ASSERT_EQ(from_file.exit_code, 0) << from_file.err;
+  ASSERT_THAT(from_file.out, HasSubstr("LARGE_VALUE"));
+  // The record timestamps are now, after the report day: --date reads from
+  // a day before the date, so the whole topic is read here.
+  Result from_topic =
+      Run({"report", "large-value", "--date", "2026-01-05", "--institution",
+           "C1", "--brokers", testing::Brokers(), "--topic", topic});
+  ASSERT_EQ(from_topic.exit_code, 0) << from_topic.err;
+  EXPECT_EQ(from_topic.out, from_file.out);
+}
+
 TEST_F(CliTest, CommandUsageErrors) {
   Result none = Run({});
   EXPECT_EQ(none.exit_code, 2);
@@ -964,7 +1099,7 @@ TEST_F(CliTest, BacktestAndDiffErrors) {
 }
 
 TEST_F(CliTest, RulesDiffWritesJson) {
-  const std::string data = TXSCREEN_SOURCE_DIR "/backtest/testdata/";
+  const std::string data = TXSCREEN_SOURCE_DIR "/compliance/testdata/";
   Result r =
       Run({"rules", "diff", "--old", data + "old_pack", "--new",
            data + "new_pack", "--input", data + "labelled.csv", "--mapping",

@@ -38,6 +38,7 @@
 #include "rules/stable_hash.h"
 #include "tests/kafka_test_util.h"
 #include "txscreen/v1/decision.pb.h"
+#include "txscreen/v1/report.pb.h"
 
 namespace txscreen {
 namespace {
@@ -209,6 +210,7 @@ struct Names {
     transactions = p + "transactions";
     decisions = p + "decisions";
     alerts = p + "alerts";
+    reports = p + "reports";
     dead_letter = p + "dead-letter";
     state = p + "state-changelog";
     dedupe = p + "dedupe-changelog";
@@ -222,6 +224,8 @@ struct Names {
             decisions,
             "--topic.alerts",
             alerts,
+            "--topic.reports",
+            reports,
             "--topic.dead-letter",
             dead_letter,
             "--topic.state-changelog",
@@ -239,8 +243,8 @@ struct Names {
             "--topic.holds",
             transactions + ".holds"};
   }
-  std::string transactions, decisions, alerts, dead_letter, state, dedupe,
-      group;
+  std::string transactions, decisions, alerts, reports, dead_letter, state,
+      dedupe, group;
 };
 
 std::vector<std::string> Concat(std::vector<std::string> a,
@@ -292,7 +296,13 @@ void RoundTrip(bool json) {
   const std::vector<v1::Decision> expected = Screen(txs, rules, dir.path());
   ASSERT_EQ(expected.size(), txs.size());
   int alerts = 0;
+  // transaction id -> its report kinds, for decisions that name some.
+  std::map<std::string, std::vector<std::string>> report_kinds;
   for (size_t i = 0; i < txs.size(); ++i) {
+    if (expected[i].reports_size() > 0 && !expected[i].duplicate()) {
+      report_kinds[txs[i].transaction_id()].assign(
+          expected[i].reports().begin(), expected[i].reports().end());
+    }
     v1::Decision got = ParseDecision(reader.messages()[i].value, json);
     ASSERT_EQ(got.transaction_id(), expected[i].transaction_id()) << i;
     EXPECT_EQ(got.verdict(), expected[i].verdict()) << got.transaction_id();
@@ -314,6 +324,33 @@ void RoundTrip(bool json) {
       [&](const auto& m) { return static_cast<int>(m.size()) >= alerts; },
       30000);
   EXPECT_EQ(static_cast<int>(alert_reader.messages().size()), alerts);
+  // One report record per reported transaction, carrying the transaction.
+  ASSERT_FALSE(report_kinds.empty());
+  TopicReader report_reader(brokers, names.reports);
+  report_reader.ReadUntil(
+      [&](const auto& m) { return m.size() >= report_kinds.size(); }, 30000);
+  ASSERT_EQ(report_reader.messages().size(), report_kinds.size());
+  std::map<std::string, const v1::Transaction*> by_id;
+  for (const v1::Transaction& tx : txs) by_id.emplace(tx.transaction_id(), &tx);
+  for (const auto& m : report_reader.messages()) {
+    v1::ReportRecord record;
+    if (json) {
+      ASSERT_TRUE(
+          google::protobuf::util::JsonStringToMessage(m.value, &record).ok());
+    } else {
+      ASSERT_TRUE(record.ParseFromString(m.value));
+    }
+    const std::string& id = record.transaction().transaction_id();
+    ASSERT_EQ(report_kinds.count(id), 1u) << id;
+    EXPECT_THAT(record.reports(),
+                ::testing::ElementsAreArray(report_kinds[id]));
+    EXPECT_EQ(record.transaction().SerializeAsString(),
+              by_id.at(id)->SerializeAsString());
+    EXPECT_EQ(m.key, record.transaction().customer_id());
+    EXPECT_EQ(record.base_currency(), "CNY");
+    EXPECT_GT(record.amount_base_minor(), 0);
+    EXPECT_GT(record.amount_usd_minor(), 0);
+  }
 
   serve.Signal(SIGTERM);
   EXPECT_EQ(serve.Wait(30000), 0) << serve.Stderr();

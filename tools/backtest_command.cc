@@ -3,8 +3,8 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
-#include "backtest/backtest.h"
-#include "backtest/rules_diff.h"
+#include "compliance/backtest.h"
+#include "compliance/rules_diff.h"
 #include "tools/command_line.h"
 #include "tools/commands.h"
 
@@ -16,8 +16,8 @@ std::vector<std::string> List(const std::string& text) {
   return absl::StrSplit(text, ',', absl::SkipEmpty());
 }
 
-backtest::InputOptions InputFrom(const CommandLine& cl) {
-  backtest::InputOptions in;
+compliance::InputOptions InputFrom(const CommandLine& cl) {
+  compliance::InputOptions in;
   in.path = cl.Get("input");
   in.mapping_path = cl.Get("mapping");
   in.label_column = cl.Get("label");
@@ -33,7 +33,7 @@ constexpr char kBacktestUsage[] =
     "           [--labels LABELS.csv] [--truthy V,V...] [--state-dir DIR]\n"
     "           [--output DIR] [--quiet]\n"
     "  JSONL in txscreen's schema, or CSV through a mapping file\n"
-    "  (backtest/README.md). --label/--group-by name columns of the CSV, or\n"
+    "  (compliance/README.md). --label/--group-by name columns of the CSV, or\n"
     "  of --labels (a CSV keyed by transaction_id, e.g. gen --labels).\n"
     "  --output DIR writes decisions.jsonl, report.json, summary.txt and\n"
     "  bad_rows.txt. Exit 0; 1 on errors; 2 when some rows were bad.\n";
@@ -64,13 +64,13 @@ int BacktestCommand(const std::vector<std::string>& args) {
     std::cerr << kBacktestUsage;
     return 2;
   }
-  backtest::BacktestOptions options;
+  compliance::BacktestOptions options;
   options.rules = List(cl.Get("rules"));
   options.input = InputFrom(cl);
   options.state_dir = cl.Get("state-dir");
   options.output_dir = cl.Get("output");
   if (!cl.Has("quiet")) options.progress = &std::cerr;
-  return backtest::RunBacktest(options, &std::cout, &std::cerr);
+  return compliance::RunBacktest(options, &std::cout, &std::cerr);
 }
 
 int RulesDiffCommand(const std::vector<std::string>& args) {
@@ -95,7 +95,7 @@ int RulesDiffCommand(const std::vector<std::string>& args) {
     std::cerr << kDiffUsage;
     return 2;
   }
-  backtest::RulesDiffOptions options;
+  compliance::RulesDiffOptions options;
   options.old_rules = List(cl.Get("old"));
   options.new_rules = List(cl.Get("new"));
   options.input = InputFrom(cl);
@@ -110,12 +110,12 @@ int RulesDiffCommand(const std::vector<std::string>& args) {
       return 1;
     }
   }
-  backtest::RulesDiffResult result;
-  int code = backtest::RunRulesDiff(
+  compliance::RulesDiffResult result;
+  int code = compliance::RunRulesDiff(
       options, json == &std::cout ? &std::cerr : &std::cout, &std::cerr,
       &result);
   if (code != 1 && json != nullptr) {
-    *json << backtest::RulesDiffJson(result) << "\n";
+    *json << compliance::RulesDiffJson(result) << "\n";
     json->flush();
     if (!*json) {
       std::cerr << "txscreen rules diff: writing " << cl.Get("json")

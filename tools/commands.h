@@ -26,6 +26,9 @@ int BacktestCommand(const std::vector<std::string>& args);
 int RulesDiffCommand(const std::vector<std::string>& args);
 // txscreen demo [--rate R] [--http HOST:PORT] ...   runs until Ctrl-C.
 int DemoCommand(const std::vector<std::string>& args);
+// txscreen report large-value --date D --institution C (--input F | --brokers
+// B)
+int ReportCommand(const std::vector<std::string>& args);
 // txscreen audit verify|export --state-dir DIR ...   exit 1 on a broken chain.
 int AuditCommand(const std::vector<std::string>& args);
 

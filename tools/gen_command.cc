@@ -60,8 +60,9 @@ int Usage(absl::string_view problem) {
 int ToFile(const CommandLine& cl, const bench::GeneratorOptions& options,
            int64_t count) {
   if (cl.Get("labels") == "-") {
-    return Usage("--labels needs a file: standard output carries the "
-                 "transactions");
+    return Usage(
+        "--labels needs a file: standard output carries the "
+        "transactions");
   }
   bench::TransactionGenerator generator(options);
   bench::TransactionGenerator* gen = &generator;

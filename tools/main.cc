@@ -23,6 +23,9 @@ constexpr char kUsage[] =
     "  backtest --rules R --input FILE [--mapping M] [--label COLUMN]\n"
     "           [--group-by COLUMN] [--output DIR]\n"
     "                             rules over history: hits, precision, recall\n"
+    "  report large-value --date D --institution CODE (--input F | --brokers "
+    "B)\n"
+    "                             the day's large-value transaction report\n"
     "  serve [--brokers B] [--rules R] [--state-dir DIR] [--config FILE] ...\n"
     "                             the streaming service on Kafka (embedded\n"
     "                             Kafka without --brokers); serve --help\n"
@@ -76,6 +79,10 @@ int main(int argc, char** argv) {
   }
   if (command == "demo") {
     return txscreen::tools::DemoCommand(
+        std::vector<std::string>(args.begin() + 1, args.end()));
+  }
+  if (command == "report") {
+    return txscreen::tools::ReportCommand(
         std::vector<std::string>(args.begin() + 1, args.end()));
   }
   if (command == "backtest") {

@@ -7,7 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "backtest/engine_run.h"
+#include "compliance/engine_run.h"
+#include "engine/report_record.h"
 #include "engine/transaction_codec.h"
 #include "tools/command_line.h"
 #include "tools/commands.h"
@@ -24,18 +25,20 @@ constexpr int kFlushEvery = 10000;
 }  // namespace
 
 int ScreenCommand(const std::vector<std::string>& args) {
-  CommandLine cl({"rules", "input", "output", "state-dir"}, {});
+  CommandLine cl({"rules", "input", "output", "state-dir", "reports"}, {});
   absl::Status parsed = cl.Parse(args);
   if (!parsed.ok() || !cl.Has("rules") || !cl.Has("input") ||
       !cl.Has("output") || !cl.positional().empty()) {
     if (!parsed.ok())
       std::cerr << "txscreen screen: " << parsed.message() << "\n";
     std::cerr << "usage: txscreen screen --rules PACK[,PACK...] --input FILE|- "
-                 "--output FILE|- [--state-dir DIR]\n";
+                 "--output FILE|- [--state-dir DIR]\n"
+                 "           [--reports FILE]   report records (large-value) "
+                 "as JSONL, for txscreen report\n";
     return 2;
   }
   std::vector<std::string> errors;
-  std::unique_ptr<backtest::EngineRun> engine = backtest::EngineRun::Open(
+  std::unique_ptr<compliance::EngineRun> engine = compliance::EngineRun::Open(
       absl::StrSplit(cl.Get("rules"), ',', absl::SkipEmpty()),
       cl.Get("state-dir"), &errors);
   for (const std::string& e : errors) std::cerr << e << "\n";
@@ -61,8 +64,18 @@ int ScreenCommand(const std::vector<std::string>& args) {
     return 1;
   }
 
+  std::ofstream reports_file;
+  std::ostream* reports = nullptr;
+  if (cl.Has("reports")) {
+    reports = OpenOutput(cl.Get("reports"), &reports_file, &error);
+    if (reports == nullptr) {
+      std::cerr << "txscreen screen: " << error << "\n";
+      return 1;
+    }
+  }
   v1::Transaction tx;
   v1::Decision decision;
+  v1::ReportRecord record;
   std::string line, json;
   int64_t line_number = 0, unreadable = 0, since_flush = 0;
   std::map<std::string, int64_t> verdicts;
@@ -99,11 +112,20 @@ int ScreenCommand(const std::vector<std::string>& args) {
       return 1;
     }
     *output << json << "\n";
+    if (reports != nullptr &&
+        engine::BuildReportRecord(tx, decision, engine->rules(), &record)) {
+      if (absl::Status s = engine::EncodeJson(record, &json); !s.ok()) {
+        std::cerr << "txscreen screen: " << s.message() << "\n";
+        return 1;
+      }
+      *reports << json << "\n";
+    }
     if (++since_flush >= kFlushEvery && !flush()) return 1;
   }
   if (!flush()) return 1;
   output->flush();
-  if (!*output) {
+  if (reports != nullptr) reports->flush();
+  if (!*output || (reports != nullptr && !*reports)) {
     std::cerr << "txscreen screen: writing decisions failed\n";
     return 1;
   }

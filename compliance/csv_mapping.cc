@@ -1,4 +1,4 @@
-#include "backtest/csv_mapping.h"
+#include "compliance/csv_mapping.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -18,7 +18,7 @@
 #include "rules/expr_compiler.h"
 #include "rules/money.h"
 
-namespace txscreen::backtest {
+namespace txscreen::compliance {
 
 namespace v1 = ::txscreen::v1;
 namespace pb = ::google::protobuf;
@@ -836,4 +836,4 @@ CsvMapping::RowResult CsvMapping::Map(const engine::CsvRow& row,
   return RowResult::kTransaction;
 }
 
-}  // namespace txscreen::backtest
+}  // namespace txscreen::compliance

@@ -5,8 +5,8 @@
 // them -- what `txscreen screen`, `backtest` and `rules diff` run.
 //
 // Thread safety: none.
-#ifndef TXSCREEN_BACKTEST_ENGINE_RUN_H_
-#define TXSCREEN_BACKTEST_ENGINE_RUN_H_
+#ifndef TXSCREEN_COMPLIANCE_ENGINE_RUN_H_
+#define TXSCREEN_COMPLIANCE_ENGINE_RUN_H_
 
 #include <memory>
 #include <string>
@@ -18,7 +18,7 @@
 #include "engine/screener.h"
 #include "engine/state_store.h"
 
-namespace txscreen::backtest {
+namespace txscreen::compliance {
 
 class EngineRun {
  public:
@@ -48,6 +48,6 @@ class EngineRun {
   std::unique_ptr<engine::Screener> screener_;
 };
 
-}  // namespace txscreen::backtest
+}  // namespace txscreen::compliance
 
-#endif  // TXSCREEN_BACKTEST_ENGINE_RUN_H_
+#endif  // TXSCREEN_COMPLIANCE_ENGINE_RUN_H_

@@ -1,4 +1,4 @@
-#include "backtest/csv_mapping.h"
+#include "compliance/csv_mapping.h"
 
 #include <memory>
 #include <string>
@@ -10,7 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace txscreen::backtest {
+namespace txscreen::compliance {
 namespace {
 
 namespace v1 = ::txscreen::v1;
@@ -349,4 +349,4 @@ TEST(CsvMappingTest, TruthyValues) {
 }
 
 }  // namespace
-}  // namespace txscreen::backtest
+}  // namespace txscreen::compliance

@@ -1,4 +1,4 @@
-#include "backtest/backtest.h"
+#include "compliance/backtest.h"
 
 #include <sys/stat.h>
 
@@ -12,13 +12,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "backtest/engine_run.h"
+#include "compliance/engine_run.h"
 #include "engine/transaction_codec.h"
 #include "rules/currency.h"
 #include "rules/money.h"
 #include "serve/json_util.h"
 
-namespace txscreen::backtest {
+namespace txscreen::compliance {
 
 namespace v1 = ::txscreen::v1;
 
@@ -409,4 +409,4 @@ void PrintBacktestSummary(const BacktestResult& result, std::ostream* out) {
   }
 }
 
-}  // namespace txscreen::backtest
+}  // namespace txscreen::compliance

@@ -1,4 +1,4 @@
-#include "backtest/input.h"
+#include "compliance/input.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -17,7 +17,7 @@
 #include "engine/transaction_codec.h"
 #include "rules/expr_compiler.h"
 
-namespace txscreen::backtest {
+namespace txscreen::compliance {
 
 namespace v1 = ::txscreen::v1;
 
@@ -330,4 +330,4 @@ Input::Result Input::Next(v1::Transaction* tx, InputRow* row,
   return Result::kEnd;
 }
 
-}  // namespace txscreen::backtest
+}  // namespace txscreen::compliance

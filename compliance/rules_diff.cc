@@ -1,4 +1,4 @@
-#include "backtest/rules_diff.h"
+#include "compliance/rules_diff.h"
 
 #include <algorithm>
 #include <memory>
@@ -7,12 +7,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "backtest/engine_run.h"
+#include "compliance/engine_run.h"
 #include "rules/currency.h"
 #include "rules/money.h"
 #include "serve/json_util.h"
 
-namespace txscreen::backtest {
+namespace txscreen::compliance {
 
 namespace v1 = ::txscreen::v1;
 
@@ -213,4 +213,4 @@ void PrintRulesDiff(const RulesDiffResult& result, std::ostream* out) {
   if (!any) o << "(no rule hit under either set)\n";
 }
 
-}  // namespace txscreen::backtest
+}  // namespace txscreen::compliance

@@ -10,8 +10,8 @@
 //
 // Thread safety: Map() is const and may run on several threads once the
 // header is bound.
-#ifndef TXSCREEN_BACKTEST_CSV_MAPPING_H_
-#define TXSCREEN_BACKTEST_CSV_MAPPING_H_
+#ifndef TXSCREEN_COMPLIANCE_CSV_MAPPING_H_
+#define TXSCREEN_COMPLIANCE_CSV_MAPPING_H_
 
 #include <memory>
 #include <string>
@@ -27,7 +27,7 @@
 #include "txscreen/v1/mapping.pb.h"
 #include "txscreen/v1/transaction.pb.h"
 
-namespace txscreen::backtest {
+namespace txscreen::compliance {
 
 class CsvMapping {
  public:
@@ -143,6 +143,6 @@ class CsvMapping {
   absl::flat_hash_map<std::string, int> header_index_;
 };
 
-}  // namespace txscreen::backtest
+}  // namespace txscreen::compliance
 
-#endif  // TXSCREEN_BACKTEST_CSV_MAPPING_H_
+#endif  // TXSCREEN_COMPLIANCE_CSV_MAPPING_H_

@@ -1,9 +1,9 @@
-#include "backtest/engine_run.h"
+#include "compliance/engine_run.h"
 
 #include "absl/strings/str_cat.h"
 #include "rules/rule_pack_loader.h"
 
-namespace txscreen::backtest {
+namespace txscreen::compliance {
 
 std::unique_ptr<EngineRun> EngineRun::Open(
     const std::vector<std::string>& rules, const std::string& state_dir,
@@ -45,4 +45,4 @@ absl::Status EngineRun::Flush(absl::string_view position) {
   return state_->Flush(position);
 }
 
-}  // namespace txscreen::backtest
+}  // namespace txscreen::compliance

@@ -1,14 +1,14 @@
-#include "backtest/backtest.h"
+#include "compliance/backtest.h"
 
 #include <fstream>
 #include <sstream>
 #include <string>
 
-#include "backtest/rules_diff.h"
+#include "compliance/rules_diff.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace txscreen::backtest {
+namespace txscreen::compliance {
 namespace {
 
 using ::testing::ElementsAre;
@@ -16,7 +16,7 @@ using ::testing::HasSubstr;
 using ::testing::Pair;
 
 const std::string kData =
-    std::string(TXSCREEN_SOURCE_DIR) + "/backtest/testdata/";
+    std::string(TXSCREEN_SOURCE_DIR) + "/compliance/testdata/";
 
 InputOptions Labelled() {
   InputOptions in;
@@ -194,4 +194,4 @@ TEST(RulesDiffTest, SameRulesChangeNothing) {
 }
 
 }  // namespace
-}  // namespace txscreen::backtest
+}  // namespace txscreen::compliance

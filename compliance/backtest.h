@@ -15,8 +15,8 @@
 // flagged.
 //
 // Thread safety: none; one run per thread.
-#ifndef TXSCREEN_BACKTEST_BACKTEST_H_
-#define TXSCREEN_BACKTEST_BACKTEST_H_
+#ifndef TXSCREEN_COMPLIANCE_BACKTEST_H_
+#define TXSCREEN_COMPLIANCE_BACKTEST_H_
 
 #include <cstdint>
 #include <map>
@@ -24,11 +24,11 @@
 #include <string>
 #include <vector>
 
-#include "backtest/input.h"
+#include "compliance/input.h"
 #include "txscreen/v1/decision.pb.h"
 #include "txscreen/v1/transaction.pb.h"
 
-namespace txscreen::backtest {
+namespace txscreen::compliance {
 
 struct Confusion {
   int64_t true_positives = 0;
@@ -109,6 +109,6 @@ std::string BacktestReportJson(const BacktestOptions& options,
                                const BacktestResult& result);
 void PrintBacktestSummary(const BacktestResult& result, std::ostream* out);
 
-}  // namespace txscreen::backtest
+}  // namespace txscreen::compliance
 
-#endif  // TXSCREEN_BACKTEST_BACKTEST_H_
+#endif  // TXSCREEN_COMPLIANCE_BACKTEST_H_

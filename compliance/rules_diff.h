@@ -8,8 +8,8 @@
 // ("added") or only under the old one ("removed").
 //
 // Thread safety: none.
-#ifndef TXSCREEN_BACKTEST_RULES_DIFF_H_
-#define TXSCREEN_BACKTEST_RULES_DIFF_H_
+#ifndef TXSCREEN_COMPLIANCE_RULES_DIFF_H_
+#define TXSCREEN_COMPLIANCE_RULES_DIFF_H_
 
 #include <cstdint>
 #include <map>
@@ -18,10 +18,10 @@
 #include <utility>
 #include <vector>
 
-#include "backtest/input.h"
+#include "compliance/input.h"
 #include "txscreen/v1/decision.pb.h"
 
-namespace txscreen::backtest {
+namespace txscreen::compliance {
 
 struct RulesDiffOptions {
   std::vector<std::string> old_rules;
@@ -71,6 +71,6 @@ void CompareDecisions(const txscreen::v1::Transaction& tx, int64_t line,
 std::string RulesDiffJson(const RulesDiffResult& result);
 void PrintRulesDiff(const RulesDiffResult& result, std::ostream* out);
 
-}  // namespace txscreen::backtest
+}  // namespace txscreen::compliance
 
-#endif  // TXSCREEN_BACKTEST_RULES_DIFF_H_
+#endif  // TXSCREEN_COMPLIANCE_RULES_DIFF_H_

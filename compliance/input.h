@@ -10,8 +10,8 @@
 // not heap.
 //
 // Thread safety: an Input is used by one thread.
-#ifndef TXSCREEN_BACKTEST_INPUT_H_
-#define TXSCREEN_BACKTEST_INPUT_H_
+#ifndef TXSCREEN_COMPLIANCE_INPUT_H_
+#define TXSCREEN_COMPLIANCE_INPUT_H_
 
 #include <memory>
 #include <string>
@@ -19,11 +19,11 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
-#include "backtest/csv_mapping.h"
+#include "compliance/csv_mapping.h"
 #include "engine/csv.h"
 #include "txscreen/v1/transaction.pb.h"
 
-namespace txscreen::backtest {
+namespace txscreen::compliance {
 
 struct InputOptions {
   std::string path;          // "-" reads standard input
@@ -94,6 +94,6 @@ class Input {
   std::vector<std::string> truthy_;
 };
 
-}  // namespace txscreen::backtest
+}  // namespace txscreen::compliance
 
-#endif  // TXSCREEN_BACKTEST_INPUT_H_
+#endif  // TXSCREEN_COMPLIANCE_INPUT_H_

@@ -1,0 +1,30 @@
+// File: report_record.h
+//
+// The ReportRecord (proto/txscreen/v1/report.proto) of a decision that
+// names regulatory report kinds: the transaction, the report kinds and the
+// hits that asked for them, and the amount in the pack's base currency and
+// in USD at decision time. Built by the streaming service (for
+// `txscreen.reports`) and by `txscreen screen --reports`.
+//
+// Thread safety: stateless.
+#ifndef TXSCREEN_ENGINE_REPORT_RECORD_H_
+#define TXSCREEN_ENGINE_REPORT_RECORD_H_
+
+#include "rules/rule_set.h"
+#include "txscreen/v1/decision.pb.h"
+#include "txscreen/v1/report.pb.h"
+#include "txscreen/v1/transaction.pb.h"
+
+namespace txscreen::engine {
+
+// Fills *record (cleared first) and returns true when `decision` names a
+// report kind and is not a duplicate's answer (the first decision's record
+// was made already); false otherwise.
+bool BuildReportRecord(const txscreen::v1::Transaction& tx,
+                       const txscreen::v1::Decision& decision,
+                       const rules::RuleSet& rules,
+                       txscreen::v1::ReportRecord* record);
+
+}  // namespace txscreen::engine
+
+#endif  // TXSCREEN_ENGINE_REPORT_RECORD_H_
