@@ -332,6 +332,29 @@ void PartitionState::EvictClean() {
   shrink(history_, options_.max_cached_entities);
 }
 
+absl::Status PartitionState::ScanRecords(
+    absl::string_view customer_id, int64_t from_us, int64_t to_us,
+    const std::function<void(const TransactionRecordProto&)>& visit) {
+  TransactionRecordProto record;
+  for (int64_t day = DayOf(from_us); day <= DayOf(to_us); ++day) {
+    std::string prefix = prefix_;
+    AppendBigEndian32(day, &prefix);
+    prefix.append(customer_id.data(), customer_id.size());
+    prefix.push_back('\0');
+    absl::Status s =
+        store_->Scan(StateFamily::kDedupe, prefix,
+                     [&](absl::string_view, absl::string_view value) {
+                       if (record.ParseFromArray(
+                               value.data(), static_cast<int>(value.size()))) {
+                         visit(record);
+                       }
+                       return true;
+                     });
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::string> PartitionState::CommittedPosition() {
   bool found = false;
   std::string value;

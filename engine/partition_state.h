@@ -11,6 +11,7 @@
 #define TXSCREEN_ENGINE_PARTITION_STATE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -88,6 +89,12 @@ class PartitionState {
       absl::string_view customer_id, absl::string_view transaction_id,
       int64_t occurred_at_us);
   void PutRecord(const TransactionRecordProto& record);
+  // Visits the flushed records of a customer's transactions that occurred
+  // on the UTC days of [from_us, to_us], day by day (for inspection tools;
+  // records written since the last flush are not seen).
+  absl::Status ScanRecords(
+      absl::string_view customer_id, int64_t from_us, int64_t to_us,
+      const std::function<void(const TransactionRecordProto&)>& visit);
 
   // Forgets a customer's dedupe and payee entries older than the retention
   // before `now_us` (event time).

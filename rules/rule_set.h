@@ -41,6 +41,7 @@ struct WindowDef {
   enum class Span { kDay, kMonth, kSliding };
 
   std::string name;
+  std::string description;
   int index = 0;
   txscreen::v1::Aggregate aggregate = txscreen::v1::AGGREGATE_UNSPECIFIED;
   txscreen::v1::Entity group_by = txscreen::v1::ENTITY_UNSPECIFIED;

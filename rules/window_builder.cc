@@ -60,6 +60,7 @@ void RulePackBuilder::Windows() {
       }
       WindowDef def;
       def.name = w.name();
+      def.description = w.description();
       def.index = static_cast<int>(set_->windows_.size());
       def.aggregate = w.aggregate();
       def.group_by = w.group_by();

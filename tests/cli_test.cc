@@ -1003,6 +1003,53 @@ TEST_F(CliTest, LargeValueReportReadsTheReportsTopic) {
   EXPECT_EQ(from_topic.out, from_file.out);
 }
 
+// --- state inspect
+// -------------------------------------------------------------
+
+TEST_F(CliTest, StateInspectOfAScreenedCustomer) {
+  Result screen =
+      Run({"screen", "--rules", kPack, "--input", kExamples, "--output",
+           Path("d.jsonl"), "--state-dir", Path("state")});
+  ASSERT_EQ(screen.exit_code, 0) << screen.err;
+  const std::string tx = ReadFile(kExamples);
+  const size_t at = tx.find("\"customer_id\":\"");
+  ASSERT_NE(at, std::string::npos);
+  const size_t start = at + std::strlen("\"customer_id\":\"");
+  const std::string customer = tx.substr(start, tx.find('"', start) - start);
+  Result text = Run({"state", "inspect", "--customer", customer, "--state-dir",
+                     Path("state"), "--rules", kPack});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_THAT(text.out, StartsWith("customer " + customer +
+                                   " (partition 0), "
+                                   "windows as of "));
+  EXPECT_THAT(text.out, HasSubstr("\nwindows:\n  cash_in_cny_day"));
+  EXPECT_THAT(text.out,
+              HasSubstr("remembered transactions (duplicates, reversals): "));
+  Result json = Run({"state", "inspect", "--customer", customer, "--state-dir",
+                     Path("state"), "--rules", kPack, "--json"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_THAT(json.out, StartsWith("{\"customer_id\":\"" + customer +
+                                   "\",\"found\":true,\"partition\":0,"));
+  Result nobody =
+      Run({"state", "inspect", "--customer", "NOBODY", "--state-dir",
+           Path("state"), "--rules", kPack, "--json"});
+  EXPECT_EQ(nobody.exit_code, 0);
+  EXPECT_EQ(nobody.out, "{\"customer_id\":\"NOBODY\",\"found\":false}\n");
+  Result missing = Run({"state", "inspect", "--customer", "C", "--state-dir",
+                        Path("none"), "--rules", kPack});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_THAT(missing.err, HasSubstr("no state in " + Path("none")));
+  Result usage = Run({"state", "inspect"});
+  EXPECT_EQ(usage.exit_code, 2);
+  EXPECT_THAT(usage.err,
+              HasSubstr("usage: txscreen state inspect --customer ID"));
+  Result bad_at =
+      Run({"state", "inspect", "--customer", "C", "--at", "yesterday"});
+  EXPECT_EQ(bad_at.exit_code, 2);
+  EXPECT_THAT(bad_at.err,
+              HasSubstr("--at needs an RFC 3339 time, got 'yesterday'"));
+}
+
 TEST_F(CliTest, CommandUsageErrors) {
   Result none = Run({});
   EXPECT_EQ(none.exit_code, 2);

@@ -29,6 +29,8 @@ int DemoCommand(const std::vector<std::string>& args);
 // txscreen report large-value --date D --institution C (--input F | --brokers
 // B)
 int ReportCommand(const std::vector<std::string>& args);
+// txscreen state inspect --customer C [--state-dir D] [--json]
+int StateCommand(const std::vector<std::string>& args);
 // txscreen audit verify|export --state-dir DIR ...   exit 1 on a broken chain.
 int AuditCommand(const std::vector<std::string>& args);
 

@@ -26,6 +26,8 @@ constexpr char kUsage[] =
     "  report large-value --date D --institution CODE (--input F | --brokers "
     "B)\n"
     "                             the day's large-value transaction report\n"
+    "  state inspect --customer ID [--state-dir DIR] [--json]\n"
+    "                             what the engine knows about a customer\n"
     "  serve [--brokers B] [--rules R] [--state-dir DIR] [--config FILE] ...\n"
     "                             the streaming service on Kafka (embedded\n"
     "                             Kafka without --brokers); serve --help\n"
@@ -79,6 +81,10 @@ int main(int argc, char** argv) {
   }
   if (command == "demo") {
     return txscreen::tools::DemoCommand(
+        std::vector<std::string>(args.begin() + 1, args.end()));
+  }
+  if (command == "state") {
+    return txscreen::tools::StateCommand(
         std::vector<std::string>(args.begin() + 1, args.end()));
   }
   if (command == "report") {

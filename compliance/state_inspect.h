@@ -1,0 +1,73 @@
+// File: state_inspect.h
+//
+// `txscreen state inspect --customer C`: what the engine knows about one
+// customer, read from a state directory (read-only, so it works beside a
+// running `serve`): the rule set's windows of the customer and of the
+// accounts it used, with their values for a transaction at the inspection
+// time; last activity, region and position; known payees; the transactions
+// remembered for duplicate detection and reversal, with their verdicts; and
+// pending holds. Values are those of the last flush (the service flushes
+// at every commit, every 100 ms by default).
+//
+// Thread safety: none.
+#ifndef TXSCREEN_COMPLIANCE_STATE_INSPECT_H_
+#define TXSCREEN_COMPLIANCE_STATE_INSPECT_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/state_store.h"
+#include "rules/rule_set.h"
+#include "txscreen/v1/override.pb.h"
+
+namespace txscreen::compliance {
+
+struct CustomerState {
+  std::string customer_id;
+  int32_t partition = -1;  // where the customer's state is; -1: nowhere
+  int64_t as_of_us = 0;    // the time the window values are for
+  struct Window {
+    std::string name, description;
+    std::string entity;  // "customer C1" or "account 6222..."
+    int64_t value = 0;
+    std::string shown;  // "52,000.00 CNY", "3"
+  };
+  std::vector<Window> windows;
+  bool has_history = false;
+  int64_t last_at_us = 0;
+  std::string last_region_code;
+  bool has_geo = false;
+  double last_lat = 0, last_lon = 0;
+  struct Payee {
+    std::string account_id;  // "" when no remembered transaction names it
+    int64_t last_paid_us = 0;
+  };
+  std::vector<Payee> payees;  // most recent first
+  struct Recent {
+    std::string transaction_id;
+    int64_t occurred_at_us = 0;
+    std::string verdict;
+    std::vector<std::string> rules;
+    std::string account_id, counterparty_account_id;
+    bool reversed = false;
+  };
+  std::vector<Recent> recent;  // newest first
+  std::vector<txscreen::v1::Hold> pending_holds;
+};
+
+// Looks the customer up in every partition of `store`. `as_of_us` 0: at
+// the customer's latest transaction (or now, when there is none).
+absl::StatusOr<CustomerState> InspectCustomer(engine::StateStore* store,
+                                              const rules::RuleSet& rules,
+                                              const std::string& customer_id,
+                                              int64_t as_of_us);
+
+std::string CustomerStateText(const CustomerState& state,
+                              const absl::TimeZone& zone);
+std::string CustomerStateJson(const CustomerState& state);
+
+}  // namespace txscreen::compliance
+
+#endif  // TXSCREEN_COMPLIANCE_STATE_INSPECT_H_
