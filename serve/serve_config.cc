@@ -30,6 +30,9 @@ const std::vector<std::string>& PlainKeys() {
                                                 "group",
                                                 "instance-id",
                                                 "rules",
+                                                "shadow-rules",
+                                                "shadow-state-dir",
+                                                "topic.shadow-decisions",
                                                 "state-dir",
                                                 "input-format",
                                                 "output-format",
@@ -158,6 +161,7 @@ absl::StatusOr<WireFormat> ParseFormat(const Value& v) {
 const char* ServeUsage() {
   return "usage: txscreen serve [--brokers HOST:PORT,...] [--group G] "
          "[--rules PACK[,PACK...]] [--state-dir DIR]\n"
+         "         [--shadow-rules PACK[,PACK...]] [--shadow-state-dir DIR]\n"
          "         [--input-format proto|json] [--output-format proto|json] "
          "[--http HOST:PORT|off] [--config FILE]\n"
          "         [--partitions N] [--budget 10s] [--budget.CHANNEL D] "
@@ -213,6 +217,12 @@ absl::StatusOr<ServeCommandOptions> ParseServeConfig(
       o.instance_id = v.value;
     } else if (key == "rules") {
       o.rules = absl::StrSplit(v.value, ',', absl::SkipEmpty());
+    } else if (key == "shadow-rules") {
+      o.shadow_rules = absl::StrSplit(v.value, ',', absl::SkipEmpty());
+    } else if (key == "shadow-state-dir") {
+      o.shadow_state_dir = v.value;
+    } else if (key == "topic.shadow-decisions") {
+      o.topics.shadow_decisions = v.value;
     } else if (key == "state-dir") {
       o.state_dir = v.value;
     } else if (key == "input-format") {

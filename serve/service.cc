@@ -66,6 +66,9 @@ struct Service::Partition {
   std::unique_ptr<engine::PartitionState> state;
   std::unique_ptr<engine::Screener> screener;
   std::unique_ptr<engine::HoldBook> holds;
+  // The shadow rule set's own state and screener; null without a shadow.
+  std::unique_ptr<engine::PartitionState> shadow_state;
+  std::unique_ptr<engine::Screener> shadow_screener;
   // Next input offset: of the last commit (or the group's committed offset,
   // or OFFSET_BEGINNING), and after the last consumed message.
   int64_t committed = RdKafka::Topic::OFFSET_BEGINNING;
@@ -260,9 +263,20 @@ absl::Status Service::Start() {
     return absl::InvalidArgumentError(
         absl::StrCat("rules do not load:\n", absl::StrJoin(pack.errors, "\n")));
   }
+  std::shared_ptr<const rules::RuleSet> shadow;
+  if (!options_.shadow_rules.empty()) {
+    rules::LoadResult candidate = rules::LoadRulePack(options_.shadow_rules);
+    if (!candidate.errors.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("shadow rules do not load:\n",
+                       absl::StrJoin(candidate.errors, "\n")));
+    }
+    shadow = candidate.rule_set;
+  }
   {
     absl::MutexLock lock(&rules_mu_);
     rules_ = pack.rule_set;
+    shadow_rules_ = shadow;
     roster_ = roster;
     rules_loaded_at_ =
         absl::FormatTime(absl::RFC3339_sec, absl::Now(), absl::UTCTimeZone());
@@ -274,6 +288,24 @@ absl::Status Service::Start() {
       engine::OpenRocksStateStore(options_.state_dir);
   if (!store.ok()) return store.status();
   store_ = std::move(*store);
+  if (shadow != nullptr) {
+    const std::string dir = options_.shadow_state_dir.empty()
+                                ? options_.state_dir + "-shadow"
+                                : options_.shadow_state_dir;
+    std::filesystem::create_directories(dir, ec);
+    absl::StatusOr<std::unique_ptr<engine::StateStore>> shadow_store =
+        engine::OpenRocksStateStore(dir);
+    if (!shadow_store.ok()) {
+      return absl::Status(
+          shadow_store.status().code(),
+          absl::StrCat("shadow state: ", shadow_store.status().message()));
+    }
+    shadow_store_ = std::move(*shadow_store);
+    Log(LogLevel::kInfo,
+        absl::StrCat("shadow rules ", shadow->version(),
+                     " beside the active ones; state in ", dir,
+                     ", decisions on ", options_.topics.shadow_decisions));
+  }
 
   const ServeTopics& t = options_.topics;
   std::vector<TopicSpec> specs = {
@@ -281,6 +313,7 @@ absl::Status Service::Start() {
       {t.decisions, options_.partitions, {}},
       {t.alerts, options_.partitions, {}},
       {t.reports, options_.partitions, {}},
+      {t.shadow_decisions, options_.partitions, {}},
       {t.dead_letter, options_.partitions, {}},
       {t.overrides, options_.partitions, {}},
       {t.override_results, options_.partitions, {}},
@@ -441,6 +474,7 @@ absl::StatusOr<std::unique_ptr<Service::Partition>> Service::OpenPartition(
   part->holds = std::make_unique<engine::HoldBook>(store_.get(), p, clock_,
                                                    options_.holds);
   if (absl::Status s = part->holds->Load(); !s.ok()) return s;
+  if (shadow_store_ != nullptr) ReopenShadow(*part);
   return part;
 }
 
@@ -588,6 +622,44 @@ void Service::ProduceDecision(const v1::Decision& decision,
   }
 }
 
+void Service::ReopenShadow(Partition& part) {
+  std::shared_ptr<const rules::RuleSet> r;
+  {
+    absl::MutexLock lock(&rules_mu_);
+    r = pending_shadow_rules_ != nullptr ? pending_shadow_rules_
+                                         : shadow_rules_;
+  }
+  part.shadow_screener.reset();
+  part.shadow_state =
+      std::make_unique<engine::PartitionState>(shadow_store_.get(), part.id);
+  part.shadow_screener = std::make_unique<engine::Screener>(
+      r, part.shadow_state.get(), clock_, options_.screener);
+}
+
+void Service::ScreenShadow(Partition& part) {
+  absl::Status s = part.shadow_screener->Screen(tx_, &shadow_decision_);
+  if (!s.ok()) {
+    // The shadow never holds the active path up: counted, logged, and its
+    // state starts again from its last flush.
+    ++stats_.shadow_failures;
+    Log(LogLevel::kWarning,
+        absl::StrCat("shadow rules: transaction ", tx_.transaction_id(), ": ",
+                     s.message()));
+    ReopenShadow(part);
+    return;
+  }
+  Encode(shadow_decision_);
+  const std::string* key = shadow_decision_.customer_id().empty()
+                               ? &tx_.customer_id()
+                               : &shadow_decision_.customer_id();
+  Send(options_.topics.shadow_decisions, key, out_);
+  ++stats_.shadow_decided;
+  if (shadow_decision_.verdict() != decision_.verdict())
+    ++stats_.shadow_differs;
+  if (observer_ != nullptr)
+    observer_->ShadowDecided(shadow_decision_, decision_);
+}
+
 void Service::ProduceReport(const Partition& part) {
   if (!engine::BuildReportRecord(tx_, decision_, part.screener->rules(),
                                  &report_)) {
@@ -667,6 +739,7 @@ void Service::Process(RdKafka::Message& msg) {
   }
   ProduceDecision(decision_, msg.key());
   if (decision_.reports_size() > 0) ProduceReport(part);
+  if (part.shadow_screener != nullptr) ScreenShadow(part);
   ++stats_.decided;
   if (decision_.verdict() == v1::VERDICT_INTERCEPT ||
       decision_.verdict() == v1::VERDICT_BLOCK) {
@@ -937,6 +1010,17 @@ absl::Status Service::CommitCycle() {
     }
     part->state->FlushDone();
     part->holds->FlushDone();
+    if (part->shadow_state != nullptr) {
+      // After the active state: a crash in between loses at most this
+      // batch from the shadow's windows (it is not replicated either).
+      if (absl::Status s = part->shadow_state->Flush(
+              absl::StrCat(part->next >= 0 ? part->next : part->committed));
+          !s.ok()) {
+        ++stats_.shadow_failures;
+        Log(LogLevel::kWarning, absl::StrCat("shadow state: ", s.message()));
+        ReopenShadow(*part);
+      }
+    }
     if (part->next >= 0) part->committed = part->next;
     if (part->overrides_next >= 0) {
       part->overrides_committed = part->overrides_next;
@@ -993,16 +1077,29 @@ absl::Status Service::AbortAndRewind(absl::string_view why) {
 }
 
 void Service::ApplyPendingRules() {
-  std::shared_ptr<const rules::RuleSet> r;
+  std::shared_ptr<const rules::RuleSet> r, shadow;
   {
     absl::MutexLock lock(&rules_mu_);
-    if (pending_rules_ == nullptr) return;
+    if (pending_rules_ == nullptr && pending_shadow_rules_ == nullptr) return;
     r = std::move(pending_rules_);
     pending_rules_ = nullptr;
-    rules_ = r;
+    if (r != nullptr) rules_ = r;
+    shadow = std::move(pending_shadow_rules_);
+    pending_shadow_rules_ = nullptr;
+    if (shadow != nullptr) shadow_rules_ = shadow;
   }
-  for (auto& [p, part] : partitions_) part->screener->SetRules(r);
-  Log(LogLevel::kInfo, absl::StrCat("rules ", r->version(), " active"));
+  for (auto& [p, part] : partitions_) {
+    if (r != nullptr) part->screener->SetRules(r);
+    if (shadow != nullptr && part->shadow_screener != nullptr) {
+      part->shadow_screener->SetRules(shadow);
+    }
+  }
+  if (r != nullptr)
+    Log(LogLevel::kInfo, absl::StrCat("rules ", r->version(), " active"));
+  if (shadow != nullptr) {
+    Log(LogLevel::kInfo,
+        absl::StrCat("shadow rules ", shadow->version(), " active"));
+  }
 }
 
 std::shared_ptr<const engine::Roster> Service::roster() const {
@@ -1055,7 +1152,27 @@ absl::Status Service::Reload() {
     roster = *loaded;
   }
   rules::LoadResult pack = rules::LoadRulePack(options_.rules);
+  rules::LoadResult candidate;
+  if (shadow_store_ != nullptr)
+    candidate = rules::LoadRulePack(options_.shadow_rules);
   absl::MutexLock lock(&rules_mu_);
+  if (shadow_store_ != nullptr) {
+    // The shadow reloads on its own: its failure keeps the old candidate
+    // and does not stop the active rules from reloading.
+    if (!candidate.errors.empty()) {
+      ++stats_.reload_failures;
+      shadow_error_ = absl::StrJoin(candidate.errors, "\n");
+      Log(LogLevel::kError,
+          absl::StrCat("shadow rule reload failed; the shadow rules stay:\n",
+                       shadow_error_));
+    } else {
+      shadow_error_.clear();
+      pending_shadow_rules_ = candidate.rule_set;
+      Log(LogLevel::kInfo,
+          absl::StrCat("shadow rules ", candidate.rule_set->version(),
+                       " loaded"));
+    }
+  }
   if (!pack.errors.empty()) {
     ++stats_.reload_failures;
     rules_error_ = absl::StrJoin(pack.errors, "\n");
@@ -1111,7 +1228,10 @@ std::string Service::RulesStatusJson() const {
                       out->append(quote(p));
                     }),
       "],\"last_error\":", rules_error_.empty() ? "null" : quote(rules_error_),
-      "}");
+      ",\"shadow_version\":",
+      shadow_rules_ ? quote(shadow_rules_->version()) : "null",
+      ",\"shadow_last_error\":",
+      shadow_error_.empty() ? "null" : quote(shadow_error_), "}");
 }
 
 std::vector<PartitionLag> Service::Lag() const {

@@ -64,6 +64,9 @@ struct ServeTopics {
   // A ReportRecord (report.proto) for every decision that names a report
   // kind (large-value reports); key = customer id.
   std::string reports = "txscreen.reports";
+  // Decisions of the shadow rule set (ServeOptions::shadow_rules); key =
+  // customer id. Never acted upon.
+  std::string shadow_decisions = "txscreen.shadow-decisions";
   std::string dead_letter = "txscreen.dead-letter";
   // The override loop (engine/holds.h). Overrides are keyed by customer id
   // and partitioned like the transactions (the same partition count is
@@ -86,6 +89,12 @@ struct ServeOptions {
   // directory's absolute path.
   std::string instance_id;
   std::vector<std::string> rules;  // rule pack directories or files
+  // A candidate rule set evaluated beside the active one on its own state
+  // (shadow_state_dir, default state_dir + "-shadow"): its decisions go to
+  // topics.shadow_decisions and its hits to the metrics, nothing else.
+  // Empty: no shadow. Promotion is a reload with the candidate as `rules`.
+  std::vector<std::string> shadow_rules;
+  std::string shadow_state_dir;
   std::string state_dir = "txscreen-data";
   WireFormat input_format = WireFormat::kProto;
   WireFormat output_format = WireFormat::kProto;
@@ -126,6 +135,11 @@ struct ServeStats {
   std::atomic<int64_t> decided{0};
   std::atomic<int64_t> alerts{0};
   std::atomic<int64_t> reports{0};  // report records published
+  // Shadow rule set: decisions, ones whose verdict differs from the active
+  // decision's, and failures (screening or its state; never fatal).
+  std::atomic<int64_t> shadow_decided{0};
+  std::atomic<int64_t> shadow_differs{0};
+  std::atomic<int64_t> shadow_failures{0};
   std::atomic<int64_t> rejected{0};
   std::atomic<int64_t> duplicates{0};
   std::atomic<int64_t> late{0};
@@ -173,6 +187,9 @@ class DecisionObserver {
                        int64_t engine_us, int64_t age_us) = 0;
   // An override was answered; `disposition` when it was accepted (and not
   // a duplicate). `branch_id`: the teller's branch in the roster.
+  // The shadow rule set's decision of the same transaction.
+  virtual void ShadowDecided(const txscreen::v1::Decision& shadow,
+                             const txscreen::v1::Decision& active) {}
   virtual void Answered(const txscreen::v1::OverrideResult& result,
                         const txscreen::v1::Disposition* disposition,
                         absl::string_view branch_id) {}
@@ -269,6 +286,10 @@ class Service {
                        const std::string* key);
   // The report record of a decision that names report kinds.
   void ProduceReport(const Partition& part);
+  // The shadow rule set's decision of tx_, published; never acted upon.
+  void ScreenShadow(Partition& part);
+  // A new shadow state over the shadow store (after a failure).
+  void ReopenShadow(Partition& part);
   void ProduceDeadLetter(const RdKafka::Message& msg, absl::string_view why);
   void ApplyPendingRules();
   void UpdateThroughput();
@@ -277,6 +298,7 @@ class Service {
   std::unique_ptr<EmbeddedKafka> embedded_;
   std::string bootstrap_;
   std::unique_ptr<engine::StateStore> store_;
+  std::unique_ptr<engine::StateStore> shadow_store_;  // null: no shadow
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
   std::unique_ptr<RdKafka::KafkaConsumer> restorer_;
   std::unique_ptr<RdKafka::Producer> producer_;  // decisions, alerts, DLQ
@@ -300,6 +322,11 @@ class Service {
   std::shared_ptr<const rules::RuleSet> pending_rules_
       ABSL_GUARDED_BY(rules_mu_);
   std::string rules_error_ ABSL_GUARDED_BY(rules_mu_);
+  std::shared_ptr<const rules::RuleSet> shadow_rules_
+      ABSL_GUARDED_BY(rules_mu_);
+  std::shared_ptr<const rules::RuleSet> pending_shadow_rules_
+      ABSL_GUARDED_BY(rules_mu_);
+  std::string shadow_error_ ABSL_GUARDED_BY(rules_mu_);
   std::string rules_loaded_at_ ABSL_GUARDED_BY(rules_mu_);
   std::shared_ptr<const engine::Roster> roster_ ABSL_GUARDED_BY(rules_mu_);
 
@@ -324,6 +351,7 @@ class Service {
   txscreen::v1::Transaction tx_;
   txscreen::v1::Decision decision_;
   txscreen::v1::ReportRecord report_;
+  txscreen::v1::Decision shadow_decision_;
   txscreen::v1::Override override_;
   engine::HoldEvents events_;
   std::string out_;

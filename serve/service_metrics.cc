@@ -15,6 +15,13 @@ ServiceMetrics::ServiceMetrics(Service* service) : service_(service) {
                          "Decisions produced, by verdict.", {"verdict"});
   hits_ = r.AddCounterFamily("txscreen_rule_hits_total",
                              "Rule hits, by rule id.", {"rule"});
+  shadow_verdicts_ = r.AddCounterFamily(
+      "txscreen_shadow_decisions_total",
+      "Decisions of the shadow rule set (never acted upon), by verdict.",
+      {"verdict"});
+  shadow_hits_ = r.AddCounterFamily(
+      "txscreen_shadow_rule_hits_total",
+      "Rule hits of the shadow rule set, by rule id.", {"rule"});
   overrides_ = r.AddCounterFamily(
       "txscreen_overrides_total",
       "Overrides answered, by the teller's branch, teller, outcome and "
@@ -43,6 +50,13 @@ ServiceMetrics::ServiceMetrics(Service* service) : service_(service) {
   counter("txscreen_consumed_total", "Messages consumed.", &s->consumed);
   counter("txscreen_alerts_total", "Decisions sent to the alerts topic.",
           &s->alerts);
+  counter("txscreen_shadow_verdict_differs_total",
+          "Transactions whose shadow verdict differs from the active one.",
+          &s->shadow_differs);
+  counter("txscreen_shadow_failures_total",
+          "Shadow screenings or shadow state flushes that failed (the shadow "
+          "state then restarts from its last flush).",
+          &s->shadow_failures);
   counter("txscreen_reports_total",
           "Report records (large-value reports) sent to the reports topic.",
           &s->reports);
@@ -136,6 +150,21 @@ void ServiceMetrics::Decided(const v1::Decision& decision, int64_t engine_us,
   engine_latency_->Observe(static_cast<double>(engine_us) / 1e6);
   decision_age_->Observe(static_cast<double>(std::max<int64_t>(0, age_us)) /
                          1e6);
+}
+
+void ServiceMetrics::ShadowDecided(const v1::Decision& shadow,
+                                   const v1::Decision& active) {
+  const int verdict = shadow.verdict();
+  if (verdict >= 0 && verdict < v1::Verdict_ARRAYSIZE) {
+    Counter*& c = shadow_verdict_counters_[verdict];
+    if (c == nullptr) c = shadow_verdicts_->With({v1::Verdict_Name(verdict)});
+    c->Increment();
+  }
+  for (const v1::RuleHit& hit : shadow.hits()) {
+    Counter*& c = shadow_hit_counters_[hit.rule_id()];
+    if (c == nullptr) c = shadow_hits_->With({hit.rule_id()});
+    c->Increment();
+  }
 }
 
 void ServiceMetrics::Answered(const v1::OverrideResult& result,

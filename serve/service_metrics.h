@@ -25,6 +25,8 @@ class ServiceMetrics : public DecisionObserver {
 
   void Decided(const txscreen::v1::Decision& decision, int64_t engine_us,
                int64_t age_us) override;
+  void ShadowDecided(const txscreen::v1::Decision& shadow,
+                     const txscreen::v1::Decision& active) override;
   void Answered(const txscreen::v1::OverrideResult& result,
                 const txscreen::v1::Disposition* disposition,
                 absl::string_view branch_id) override;
@@ -38,6 +40,11 @@ class ServiceMetrics : public DecisionObserver {
   // The families' children, looked up once (processing thread only).
   std::array<Counter*, txscreen::v1::Verdict_ARRAYSIZE> verdict_counters_{};
   absl::flat_hash_map<std::string, Counter*> hit_counters_;
+  CounterFamily* shadow_verdicts_;
+  CounterFamily* shadow_hits_;
+  std::array<Counter*, txscreen::v1::Verdict_ARRAYSIZE>
+      shadow_verdict_counters_{};
+  absl::flat_hash_map<std::string, Counter*> shadow_hit_counters_;
   CounterFamily* overrides_;
   HistogramFamily* answer_seconds_;
   Histogram* engine_latency_;

@@ -917,6 +917,102 @@ TEST(ServeIntegrationTest, RulesReloadUnderLoadValidAndInvalid) {
   EXPECT_EQ(serve.Wait(30000), 0) << serve.Stderr();
 }
 
+// --- Shadow rules
+// -------------------------------------------------------------
+
+// A candidate rule set beside the active one: every transaction gets a
+// shadow decision by the candidate on its own topic, the active decisions
+// and holds are the active rules' alone, and the shadow's hits are in the
+// metrics.
+TEST(ServeIntegrationTest,
+     ShadowRulesDecideBesideTheActiveOnesAndAreNeverActedUpon) {
+  REQUIRE_KAFKA();
+  const std::string brokers = Brokers();
+  TempDir dir;
+  Names names("shadow");
+  const std::string active = absl::StrCat(kSourceDir, "/rules/packs/cn");
+  // BIG: >= 5,000 CNY -> REVIEW; HUGE: >= 25,000 CNY -> BLOCK; no windows.
+  const std::string candidate =
+      absl::StrCat(kSourceDir, "/compliance/testdata/new_pack");
+  const std::string shadow_topic = names.transactions + ".shadow-decisions";
+  const std::string holds_topic = names.transactions + ".holds";
+  ServeProcess serve(
+      Concat(
+          {"--brokers", brokers, "--rules", active, "--shadow-rules", candidate,
+           "--state-dir", dir.path() + "/state", "--partitions", "2", "--http",
+           "127.0.0.1:0", "--topic.shadow-decisions", shadow_topic},
+          names.Flags()),
+      dir.path());
+  ASSERT_TRUE(serve.WaitForLog("assigned partitions", 60000)) << serve.Stderr();
+  EXPECT_NE(serve.Stderr().find("shadow rules bt-new beside the active ones"),
+            std::string::npos)
+      << serve.Stderr();
+  const std::string log = serve.Stderr();
+  const size_t at = log.find("admin http on 127.0.0.1:");
+  ASSERT_NE(at, std::string::npos) << log;
+  httplib::Client http("127.0.0.1", std::atoi(log.c_str() + at + 24));
+
+  const std::vector<v1::Transaction> txs = Traffic(3000, 300);
+  auto producer = MakeProducer(brokers);
+  for (const v1::Transaction& tx : txs) {
+    Produce(producer.get(), names.transactions, RdKafka::Topic::PARTITION_UA,
+            tx.customer_id(), tx.SerializeAsString());
+  }
+  ASSERT_EQ(producer->flush(30000), RdKafka::ERR_NO_ERROR);
+
+  TopicReader decisions(brokers, names.decisions);
+  auto active_by_id = DecisionsOf(&decisions, txs, 120000);
+  TopicReader shadow(brokers, shadow_topic);
+  auto shadow_by_id = DecisionsOf(&shadow, txs, 120000);
+  ASSERT_EQ(shadow_by_id.size(), active_by_id.size()) << serve.Stderr();
+
+  // The candidate's verdicts are those `screen` gives with it.
+  const std::vector<v1::Decision> expected = Screen(txs, candidate, dir.path());
+  int blocked_by_shadow_only = 0;
+  for (const v1::Decision& e : expected) {
+    if (e.duplicate()) continue;
+    ASSERT_EQ(shadow_by_id.count(e.transaction_id()), 1u) << e.transaction_id();
+    const v1::Decision& got = shadow_by_id[e.transaction_id()].front();
+    EXPECT_EQ(got.verdict(), e.verdict()) << e.transaction_id();
+    EXPECT_EQ(got.ruleset_version(), "bt-new");
+    const v1::Decision& act = active_by_id[e.transaction_id()].front();
+    EXPECT_EQ(act.ruleset_version(), "cn-2026.11.1");
+    if (got.verdict() == v1::VERDICT_BLOCK &&
+        act.verdict() != v1::VERDICT_BLOCK &&
+        act.verdict() != v1::VERDICT_INTERCEPT) {
+      ++blocked_by_shadow_only;
+    }
+  }
+  EXPECT_GT(blocked_by_shadow_only, 0);
+  // Holds come from active intercepts and blocks only.
+  TopicReader holds(brokers, holds_topic);
+  holds.ReadUntil([](const auto&) { return false; }, 3000);
+  for (const auto& m : holds.messages()) {
+    ASSERT_EQ(active_by_id.count(m.key), 1u) << m.key;
+    const v1::Verdict v = active_by_id[m.key].front().verdict();
+    EXPECT_TRUE(v == v1::VERDICT_INTERCEPT || v == v1::VERDICT_BLOCK) << m.key;
+  }
+  auto metrics = http.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(
+      metrics->body.find("txscreen_shadow_rule_hits_total{rule=\"HUGE\"}"),
+      std::string::npos)
+      << metrics->body;
+  EXPECT_NE(metrics->body.find(
+                "txscreen_shadow_decisions_total{verdict=\"VERDICT_BLOCK\"}"),
+            std::string::npos);
+  EXPECT_EQ(metrics->body.find("txscreen_rule_hits_total{rule=\"HUGE\"}"),
+            std::string::npos);
+  auto status = http.Get("/api/rules");
+  ASSERT_TRUE(status);
+  EXPECT_NE(status->body.find("\"shadow_version\":\"bt-new\""),
+            std::string::npos)
+      << status->body;
+  EXPECT_TRUE(std::filesystem::exists(dir.path() + "/state-shadow"));
+  serve.Signal(SIGTERM);
+  EXPECT_EQ(serve.Wait(30000), 0) << serve.Stderr();
+}
+
 // --- Embedded mode -----------------------------------------------------------
 
 TEST(ServeIntegrationTest, EmbeddedKafkaWorksWithKcat) {
