@@ -8,6 +8,7 @@ set(TXSCREEN_FUZZ_TARGETS
   expression_fuzzer
   transaction_json_fuzzer
   transaction_proto_fuzzer
+  csv_mapping_fuzzer
 )
 
 if(NOT TARGET txscreen_fuzz_support)
@@ -17,5 +18,5 @@ if(NOT TARGET txscreen_fuzz_support)
   target_compile_options(txscreen_fuzz_support PRIVATE ${TXSCREEN_WARNINGS})
   target_compile_definitions(txscreen_fuzz_support PUBLIC
     TXSCREEN_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
-  target_link_libraries(txscreen_fuzz_support PUBLIC txscreen_engine)
+  target_link_libraries(txscreen_fuzz_support PUBLIC txscreen_compliance)
 endif()
