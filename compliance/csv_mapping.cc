@@ -280,6 +280,26 @@ std::string ColumnLabel(absl::string_view name, int index) {
 
 }  // namespace
 
+std::string OneLine(absl::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (u < 0x20 || u == 0x7f) {
+      absl::StrAppend(&out, "\\x", absl::Hex(u, absl::kZeroPad2));
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
 std::unique_ptr<CsvMapping> CsvMapping::Load(const std::string& path,
                                              std::vector<std::string>* errors) {
   std::ifstream in(path, std::ios::binary);
@@ -300,9 +320,14 @@ std::unique_ptr<CsvMapping> CsvMapping::Parse(
   v1::CsvMapping m;
   Tree tree;
   const size_t errors_before = errors->size();
-  if (!rules::ParseTextProto(file, &m, &tree, errors)) return nullptr;
+  if (!rules::ParseTextProto(file, &m, &tree, errors)) {
+    for (size_t i = errors_before; i < errors->size(); ++i) {
+      (*errors)[i] = OneLine((*errors)[i]);
+    }
+    return nullptr;
+  }
   auto error = [&](rules::SourcePosition pos, absl::string_view problem) {
-    errors->push_back(absl::StrCat(file.Describe(pos), ": ", problem));
+    errors->push_back(absl::StrCat(file.Describe(pos), ": ", OneLine(problem)));
   };
   const pb::Descriptor* md = v1::CsvMapping::descriptor();
   const pb::Descriptor* fd = v1::FieldMapping::descriptor();
@@ -567,7 +592,7 @@ bool CsvMapping::BindHeader(const engine::CsvRow& header,
     auto found = ColumnIndex(name);
     if (!found.ok()) {
       errors->push_back(absl::StrCat(rules::SourceFile(path_, "").Describe(pos),
-                                     ": ", found.status().message()));
+                                     ": ", OneLine(found.status().message())));
       return;
     }
     *column = *found;
@@ -692,6 +717,14 @@ absl::Status CsvMapping::Assign(const Target& t, absl::string_view text,
 CsvMapping::RowResult CsvMapping::Map(const engine::CsvRow& row,
                                       v1::Transaction* tx,
                                       std::string* why) const {
+  RowResult r = MapRow(row, tx, why);
+  if (r != RowResult::kTransaction) *why = OneLine(*why);
+  return r;
+}
+
+CsvMapping::RowResult CsvMapping::MapRow(const engine::CsvRow& row,
+                                         v1::Transaction* tx,
+                                         std::string* why) const {
   tx->Clear();
   auto cell = [&](int column, absl::string_view label,
                   absl::string_view* out) -> bool {

@@ -29,6 +29,10 @@
 
 namespace txscreen::compliance {
 
+// `text` with line breaks, tabs and other control characters written as
+// escapes ("\\n", "\\x01"), so that a message quoting input stays one line.
+std::string OneLine(absl::string_view text);
+
 class CsvMapping {
  public:
   // Parses and checks the mapping in `text` (read from `path`). Every
@@ -59,6 +63,7 @@ class CsvMapping {
   enum class RowResult { kTransaction, kSkipped, kBad };
   // Maps one data row into *tx (cleared first). kSkipped: *why names the
   // skip rule; kBad: *why says what is wrong, naming the column.
+  // *why is one line (OneLine).
   RowResult Map(const engine::CsvRow& row, txscreen::v1::Transaction* tx,
                 std::string* why) const;
 
@@ -126,6 +131,8 @@ class CsvMapping {
 
  private:
   CsvMapping() = default;
+  RowResult MapRow(const engine::CsvRow& row, txscreen::v1::Transaction* tx,
+                   std::string* why) const;
   // Converts `text` into `t` of *tx. Amounts are kept for later.
   absl::Status Assign(const Target& t, absl::string_view text,
                       const TimeSpec& time, txscreen::v1::Transaction* tx,

@@ -305,6 +305,22 @@ TEST(CsvMappingTest, ParseErrorsNameLineAndColumn) {
           "template or constant"));
 }
 
+// Found by csv_mapping_fuzzer: a value with a line break made a two-line
+// error. Errors and row reasons quote input with escapes, on one line.
+TEST(CsvMappingTest, MessagesQuotingInputStayOnOneLine) {
+  EXPECT_THAT(
+      Errors(absl::StrCat(kBase, "field { path: \"me\\nmo\" column: \"x\" }")),
+      ElementsAre(HasSubstr("unknown field 'me\\nmo' in Transaction")));
+  Mapped r = MapAll(absl::StrCat(kBase, R"m(
+    field { column: "kind" value { from: "A" set { path: "cash" value: "true" } } }
+  )m"),
+                    "id,time,customer,amount,kind\n"
+                    "T1,2026-11-20T09:30:00+08:00,C1,1,\"B\r\nC\"\n");
+  EXPECT_THAT(r.problems,
+              ElementsAre("2: bad: column 'kind': value 'B\\r\\nC' is not "
+                          "mapped (mapped: A)"));
+}
+
 TEST(CsvMappingTest, RequiredFieldsNeedASource) {
   EXPECT_THAT(
       Errors(R"pb(field { path: "transaction_id" column: "id" })pb"),

@@ -320,7 +320,7 @@ Input::Result Input::Next(v1::Transaction* tx, InputRow* row,
     }
     absl::Status s = engine::DecodeTransactionJson(line, tx);
     if (!s.ok()) {
-      *why = std::string(s.message());
+      *why = OneLine(s.message());
       return Result::kBad;
     }
     Label(*tx, nullptr, row);

@@ -5,7 +5,8 @@
 //   - a mapping is either loaded or refused with errors, each one line
 //     naming the file ("m.textproto:LINE:COL: ..." or "m.textproto: ...");
 //   - a row is a transaction, skipped or bad, and skipped and bad rows
-//     always come with a reason.
+//     always come with a reason on one line (it is printed as FILE:LINE:
+//     reason, one per line).
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -51,6 +52,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   errors.clear();
   if (!mapping->BindHeader(header, &errors)) {
     if (errors.empty()) Fail("BindHeader failed without an error");
+    for (const std::string& e : errors) {
+      if (e.find('\n') != std::string::npos)
+        Fail("a header error spans lines: '" + e + "'");
+    }
     return 0;
   }
   txscreen::v1::Transaction tx;
@@ -63,6 +68,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       case Mapping::RowResult::kSkipped:
       case Mapping::RowResult::kBad:
         if (why.empty()) Fail("a skipped or bad row without a reason");
+        if (why.find('\n') != std::string::npos) {
+          Fail("a row's reason spans lines: '" + why + "'");
+        }
         break;
     }
   }
