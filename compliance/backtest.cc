@@ -268,6 +268,7 @@ int RunBacktest(const BacktestOptions& options, std::ostream* out,
   result.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
           .count();
+  result.truncated_at_line = input->truncated_at_line();
   if (result.bad > static_cast<int64_t>(kBadRowsShown)) {
     *err << "... " << result.bad - kBadRowsShown << " more bad rows"
          << (options.output_dir.empty()
@@ -308,7 +309,9 @@ std::string BacktestReportJson(const BacktestOptions& options,
       "\",\"rows\":", result.rows, ",\"transactions\":", t.transactions,
       ",\"skipped\":", result.skipped,
       ",\"skip_reasons\":", CountsJson(result.skip_reasons),
-      ",\"bad_rows\":", result.bad, ",\"duplicates\":", result.duplicates,
+      ",\"bad_rows\":", result.bad,
+      ",\"truncated_at_line\":", result.truncated_at_line,
+      ",\"duplicates\":", result.duplicates,
       ",\"seconds\":", absl::StrFormat("%.3f", result.seconds),
       ",\"verdicts\":", CountsJson(t.verdicts), ",\"rule_hits\":[");
   bool first = true;
@@ -361,6 +364,11 @@ void PrintBacktestSummary(const BacktestResult& result, std::ostream* out) {
       Ratio(result.rows, 1) / std::max(result.seconds, 1e-9));
   for (const auto& [why, n] : result.skip_reasons) {
     o << "  skipped " << n << ": " << why << "\n";
+  }
+  if (result.truncated_at_line > 0) {
+    o << "  INPUT NOT READ TO THE END: a malformed row at line "
+      << result.truncated_at_line
+      << " ended the reading; the figures cover the rows before it\n";
   }
   o << "verdicts:";
   for (const auto& [v, n] : t.verdicts) o << " " << v << " " << n;

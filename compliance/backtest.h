@@ -90,6 +90,8 @@ struct BacktestResult {
   int64_t duplicates = 0;
   std::map<std::string, int64_t> skip_reasons;
   std::vector<std::string> bad_rows;  // "FILE:LINE: why", the first 1000
+  // A malformed CSV row ended the reading here (0: the whole input read).
+  int64_t truncated_at_line = 0;
   bool has_labels = false;
   bool has_groups = false;
   std::string ruleset_version;

@@ -112,9 +112,37 @@ TEST(BacktestTest, WritesDecisionsReportAndBadRows) {
             9);  // 8 + dup
   EXPECT_THAT(decisions, HasSubstr("\"transaction_id\":\"T6\""));
   EXPECT_THAT(read("bad_rows.txt"), HasSubstr("labelled.csv:11: "));
-  EXPECT_THAT(read("report.json"),
-              HasSubstr("\"bad_rows\":1,\"duplicates\":1"));
+  EXPECT_THAT(
+      read("report.json"),
+      HasSubstr("\"bad_rows\":1,\"truncated_at_line\":0,\"duplicates\":1"));
   EXPECT_EQ(read("summary.txt"), out.str());
+}
+
+TEST(BacktestTest, AMalformedRowEndingTheInputIsReported) {
+  const std::string path = testing::TempDir() + "/truncated.csv";
+  {
+    std::ofstream f(path);
+    f << "id,time,customer,amount,cash,fraud,kind\n"
+         "T1,2026-11-20 09:30:00,C1,20000.00,no,1,big\n"
+         "T2,2026-11-20 09:31:00,C2,\"15000.00,no,0,big\n"
+         "T3,2026-11-20 09:32:00,C3,100.00,no,1,small\n";
+  }
+  BacktestOptions options;
+  options.rules = {kData + "old_pack"};
+  options.input = Labelled();
+  options.input.path = path;
+  BacktestResult r;
+  std::ostringstream out, err;
+  EXPECT_EQ(RunBacktest(options, &out, &err, &r), 2);
+  EXPECT_EQ(r.tally.transactions, 1);
+  EXPECT_EQ(r.truncated_at_line, 3);
+  EXPECT_THAT(err.str(), HasSubstr("truncated.csv:3: column 27: "));
+  EXPECT_THAT(err.str(), HasSubstr("; the rest of the file is not read"));
+  EXPECT_THAT(out.str(),
+              HasSubstr("INPUT NOT READ TO THE END: a malformed row at "
+                        "line 3 ended the reading"));
+  EXPECT_THAT(BacktestReportJson(options, r),
+              HasSubstr("\"truncated_at_line\":3"));
 }
 
 TEST(BacktestTest, JsonlNeedsALabelsFileForLabels) {

@@ -131,7 +131,26 @@ bool HasOffset(absl::string_view s) {
   return false;
 }
 
+absl::StatusOr<absl::Time> ParseTimeCell(const CsvMapping::TimeSpec& spec,
+                                         absl::string_view text);
+
+// A time of years 1..9999, as Timestamp allows.
 absl::StatusOr<absl::Time> ParseWithSpec(const CsvMapping::TimeSpec& spec,
+                                         absl::string_view text) {
+  absl::StatusOr<absl::Time> t = ParseTimeCell(spec, text);
+  if (!t.ok()) return t;
+  static const absl::Time kFirst =
+      absl::FromCivil(absl::CivilSecond(1, 1, 1), absl::UTCTimeZone());
+  static const absl::Time kLast = absl::FromCivil(
+      absl::CivilSecond(9999, 12, 31, 23, 59, 59), absl::UTCTimeZone());
+  if (*t < kFirst || *t > kLast) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", text, "' is outside the years 1 to 9999"));
+  }
+  return t;
+}
+
+absl::StatusOr<absl::Time> ParseTimeCell(const CsvMapping::TimeSpec& spec,
                                          absl::string_view text) {
   using F = CsvMapping::TimeSpec::Format;
   absl::Time t;
@@ -405,8 +424,8 @@ std::unique_ptr<CsvMapping> CsvMapping::Parse(
                 absl::StrCat("index is a column number from 1, got ",
                              fm.index()));
         }
-        f.column = fm.index() - 1;
-        f.label = ColumnLabel("", f.column);
+        f.column = fm.index() >= 1 ? fm.index() - 1 : -1;
+        f.label = ColumnLabel("", std::max(f.column, 0));
         break;
       case v1::FieldMapping::kTemplate:
         f.source = Field::Source::kTemplate;
@@ -519,8 +538,9 @@ std::unique_ptr<CsvMapping> CsvMapping::Parse(
           error(spos, target.status().message());
           continue;
         }
-        if (target->kind == Kind::kTimestamp) {
-          error(spos, "set cannot give a time; map the time column instead");
+        if (target->kind == Kind::kTimestamp || target->kind == Kind::kAmount) {
+          error(spos, absl::StrCat("set cannot give '", target->path,
+                                   "'; map its column instead"));
           continue;
         }
         trial(*target, vm.set(s).value(), spos,
@@ -555,8 +575,8 @@ std::unique_ptr<CsvMapping> CsvMapping::Parse(
     } else if (!s.column_name.empty() && sr.index() != 0) {
       error(s.pos, "skip takes a column name or an index, not both");
     }
-    s.column = s.column_name.empty() ? sr.index() - 1 : -1;
-    s.label = ColumnLabel(s.column_name, s.column);
+    s.column = s.column_name.empty() && sr.index() >= 1 ? sr.index() - 1 : -1;
+    s.label = ColumnLabel(s.column_name, std::max(s.column, 0));
     s.equals.assign(sr.equals().begin(), sr.equals().end());
     s.empty = sr.empty();
     if (s.equals.empty() && !s.empty) {

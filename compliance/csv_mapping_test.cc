@@ -321,6 +321,38 @@ TEST(CsvMappingTest, MessagesQuotingInputStayOnOneLine) {
                           "mapped (mapped: A)"));
 }
 
+TEST(CsvMappingTest, SetCannotGiveTimesOrAmountsAndIndexesStartAtOne) {
+  std::vector<std::string> errors = Errors(absl::StrCat(kBase, R"m(
+field { column: "k" value { from: "F" set { path: "amount_minor" value: "100" } } }
+field { path: "memo" index: -2147483648 }
+skip { index: -2147483648 empty: true }
+)m"));
+  EXPECT_THAT(errors,
+              ElementsAre(HasSubstr("set cannot give 'amount_minor'; map its "
+                                    "column instead"),
+                          HasSubstr("field needs a path, or value entries "
+                                    "that set fields"),
+                          HasSubstr("index is a column number from 1, got "
+                                    "-2147483648"),
+                          HasSubstr("skip needs a column name or an index "
+                                    "from 1")));
+}
+
+TEST(CsvMappingTest, TimesOutsideTheYearsOneTo9999AreBadRows) {
+  std::string mapping = kBase;
+  mapping.replace(mapping.find("column: \"time\" }"), 16,
+                  "column: \"time\" time { format: \"epoch_seconds\" } }");
+  Mapped r = MapAll(mapping,
+                    "id,time,customer,amount\n"
+                    "T1,99999999999999,C1,1\n"
+                    "T2,1795138200,C1,1\n");
+  ASSERT_EQ(r.txs.size(), 1u);
+  EXPECT_THAT(
+      r.problems,
+      ElementsAre("2: bad: column 'time' -> occurred_at: '99999999999999' "
+                  "is outside the years 1 to 9999"));
+}
+
 TEST(CsvMappingTest, RequiredFieldsNeedASource) {
   EXPECT_THAT(
       Errors(R"pb(field { path: "transaction_id" column: "id" })pb"),

@@ -198,9 +198,12 @@ std::unique_ptr<Input> Input::Open(const InputOptions& options,
   engine::CsvRow header;
   if (in->mapping_->has_header()) {
     if (!in->csv_->Next(&header)) {
-      errors->push_back(absl::StrCat(
-          options.path, ": ",
-          in->csv_->error().empty() ? "no header row" : in->csv_->error()));
+      errors->push_back(
+          in->csv_->error().empty()
+              ? absl::StrCat(options.path, ": no header row")
+              : absl::StrCat(
+                    options.path, ":", in->csv_->error_line() + skipped_lines,
+                    ":", in->csv_->error_column(), ": ", in->csv_->error()));
       return nullptr;
     }
   }
@@ -284,6 +287,7 @@ Input::Result Input::Next(v1::Transaction* tx, InputRow* row,
                          "; the rest of the file is not read");
         // A malformed row ends the readable part of the file: the reader
         // cannot know where the next row starts.
+        truncated_at_line_ = row->line;
         csv_.reset();
         return Result::kBad;
       }

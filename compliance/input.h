@@ -61,6 +61,8 @@ class Input {
   size_t position() const;
   size_t size() const { return text_.size(); }
   const std::string& name() const { return options_.path; }
+  // The line of a malformed CSV row that ended the reading, or 0.
+  int64_t truncated_at_line() const { return truncated_at_line_; }
   bool has_labels() const { return label_index_ >= 0 || labels_loaded_; }
   bool has_groups() const {
     return group_index_ >= 0 ||
@@ -81,6 +83,7 @@ class Input {
   std::unique_ptr<engine::CsvReader> csv_;
   engine::CsvRow csv_row_;
   size_t csv_offset_ = 0;  // where the CsvReader's text starts
+  int64_t truncated_at_line_ = 0;
   size_t jsonl_pos_ = 0;
   int64_t jsonl_line_ = 0;
   int label_index_ = -1, group_index_ = -1;

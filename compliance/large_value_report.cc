@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "engine/clock.h"
 #include "rules/currency.h"
+#include "rules/money.h"
 #include "serve/json_util.h"
 
 namespace txscreen::compliance {
@@ -99,6 +100,7 @@ std::vector<std::pair<std::string, std::string>> TransactionFields(
       {"rules", absl::StrJoin(rule_ids, " ")},
       // The same-day cumulative the rule saw, in words.
       {"reason", absl::StrJoin(reasons, "; ")},
+      {"verdict", EnumShort(v1::Verdict_Name(r.verdict()), "VERDICT_")},
       {"ruleset_version", r.ruleset_version()},
   };
 }
@@ -136,9 +138,23 @@ void LargeValueReport::Add(const v1::ReportRecord& record) {
   }
   if (!large_value) return;
   ++of_day_;
-  if (!records_.emplace(tx.transaction_id(), record).second) {
+  auto [it, inserted] = records_.emplace(tx.transaction_id(), record);
+  if (!inserted) {
     ++duplicates_;
-    return;
+    // Two different records of one transaction (decided again after a
+    // rewind): keep the same one whatever the input order.
+    if (record.SerializeAsString() >= it->second.SerializeAsString()) return;
+    const v1::Transaction& old_tx = it->second.transaction();
+    const std::string old_direction =
+        EnumShort(v1::Direction_Name(old_tx.direction()), "DIRECTION_");
+    const int64_t old_us = engine::TimestampMicros(old_tx.occurred_at());
+    for (const std::string& kind : it->second.reports()) {
+      auto e = entries_.find({old_tx.customer_id(), old_direction, kind});
+      if (e == entries_.end()) continue;
+      e->second.erase({old_us, tx.transaction_id()});
+      if (e->second.empty()) entries_.erase(e);
+    }
+    it->second = record;
   }
   const std::string direction =
       EnumShort(v1::Direction_Name(tx.direction()), "DIRECTION_");
@@ -199,8 +215,8 @@ std::string LargeValueReport::Jsonl() const {
     std::set<std::string> accounts;
     for (const auto& [us, id] : txs) {
       const v1::ReportRecord& r = records_.at(id);
-      total_base += r.amount_base_minor();
-      total_usd += r.amount_usd_minor();
+      total_base = rules::SaturatingAdd(total_base, r.amount_base_minor());
+      total_usd = rules::SaturatingAdd(total_usd, r.amount_usd_minor());
       base_currency = r.base_currency();
       customer_kind =
           EnumShort(v1::CustomerKind_Name(r.transaction().customer().kind()),

@@ -53,6 +53,7 @@ v1::ReportRecord Record(const std::string& id, const std::string& customer,
   hit->set_rule_id("CN-AML-01");
   hit->set_reason("cash today 60,000.00 CNY");
   r.set_ruleset_version("cn-test");
+  r.set_verdict(v1::VERDICT_ALLOW);
   r.set_base_currency("CNY");
   r.set_amount_base_minor(amount_minor);
   r.set_amount_usd_minor(amount_minor * 10 / 71);
@@ -147,6 +148,17 @@ TEST(LargeValueReportTest, SameBytesWhateverTheOrderAndRepeats) {
   for (const auto& r : records) b.Add(r);
   for (const auto& r : records) b.Add(r);  // the topic read twice
   EXPECT_EQ(b.duplicates(), 20);
+  // A second, different record of T3 (decided again after a rewind): the
+  // same one is kept whichever comes first.
+  v1::ReportRecord again = records[16];
+  again.set_ruleset_version("cn-test-2");
+  a.Add(again);
+  LargeValueReport c(Options(absl::CivilDay(2026, 11, 20)));
+  c.Add(again);
+  for (const auto& r : records) c.Add(r);
+  b.Add(again);
+  EXPECT_EQ(a.Csv(), c.Csv());
+  EXPECT_EQ(b.Jsonl(), c.Jsonl());
   EXPECT_EQ(a.Csv(), b.Csv());
   EXPECT_EQ(a.Jsonl(), b.Jsonl());
 }
@@ -168,7 +180,7 @@ TEST(LargeValueReportTest, CsvQuotesAndOtherReportKindsAreLeftOut) {
                         "8450.70,"));
   EXPECT_THAT(lines[1],
               HasSubstr(",CN-AML-01,\"CN-AML-01: cash today 60,000.00 "
-                        "CNY\",cn-test"));
+                        "CNY\",ALLOW,cn-test"));
 }
 
 }  // namespace

@@ -19,6 +19,7 @@ namespace v1 = ::txscreen::v1;
 namespace {
 
 constexpr size_t kBadRowsShown = 20;
+constexpr int kFlushEvery = 10000;
 
 std::string ShortVerdict(v1::Verdict v) {
   std::string name = v1::Verdict_Name(v);
@@ -102,6 +103,7 @@ int RunRulesDiff(const RulesDiffOptions& options, std::ostream* out,
   v1::Decision old_decision, new_decision;
   InputRow row;
   std::string why;
+  int since_flush = 0;
   while (true) {
     Input::Result r = input->Next(&tx, &row, &why);
     if (r == Input::Result::kEnd) break;
@@ -131,9 +133,27 @@ int RunRulesDiff(const RulesDiffOptions& options, std::ostream* out,
     }
     CompareDecisions(tx, row.line, old_decision, new_decision,
                      options.examples_per_change, &result);
+    // Written behind into the engines' own in-memory stores, so that the
+    // hot state stays bounded on long inputs.
+    if (++since_flush >= kFlushEvery) {
+      since_flush = 0;
+      for (EngineRun* engine : {old_engine.get(), new_engine.get()}) {
+        if (absl::Status s =
+                engine->Flush(absl::StrCat(input->name(), ":", row.line));
+            !s.ok()) {
+          *err << "txscreen rules diff: " << s.message() << "\n";
+          return 1;
+        }
+      }
+    }
   }
   if (result.bad > static_cast<int64_t>(kBadRowsShown)) {
     *err << "... " << result.bad - kBadRowsShown << " more bad rows\n";
+  }
+  if (input->truncated_at_line() > 0) {
+    *err << "txscreen rules diff: a malformed row at line "
+         << input->truncated_at_line()
+         << " ended the reading; the comparison covers the rows before it\n";
   }
   PrintRulesDiff(result, out);
   return result.bad > 0 ? 2 : 0;

@@ -56,7 +56,7 @@ std::string Rfc3339(int64_t us) {
 absl::StatusOr<CustomerState> InspectCustomer(engine::StateStore* store,
                                               const rules::RuleSet& rules,
                                               const std::string& customer_id,
-                                              int64_t as_of_us) {
+                                              std::optional<int64_t> as_of_us) {
   CustomerState out;
   out.customer_id = customer_id;
   // The partitions this state holds: those with a committed input position.
@@ -99,9 +99,9 @@ absl::StatusOr<CustomerState> InspectCustomer(engine::StateStore* store,
     // remembered transaction (one that was held or blocked).
     int64_t latest = h.has_previous() ? h.last_at_us() : 0;
     for (const auto& [id, at] : (*history)->seen) latest = std::max(latest, at);
-    out.as_of_us = as_of_us != 0 ? as_of_us
-                   : latest != 0 ? latest
-                                 : absl::ToUnixMicros(absl::Now());
+    out.as_of_us = as_of_us.has_value() ? *as_of_us
+                   : latest != 0        ? latest
+                                        : absl::ToUnixMicros(absl::Now());
 
     // Remembered transactions (dedupe records) of the retention period.
     std::set<std::string> accounts;

@@ -14,6 +14,7 @@
 #define TXSCREEN_COMPLIANCE_STATE_INSPECT_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -57,12 +58,12 @@ struct CustomerState {
   std::vector<txscreen::v1::Hold> pending_holds;
 };
 
-// Looks the customer up in every partition of `store`. `as_of_us` 0: at
-// the customer's latest transaction (or now, when there is none).
+// Looks the customer up in every partition of `store`. Without `as_of_us`:
+// at the customer's latest transaction (or now, when there is none).
 absl::StatusOr<CustomerState> InspectCustomer(engine::StateStore* store,
                                               const rules::RuleSet& rules,
                                               const std::string& customer_id,
-                                              int64_t as_of_us);
+                                              std::optional<int64_t> as_of_us);
 
 std::string CustomerStateText(const CustomerState& state,
                               const absl::TimeZone& zone);

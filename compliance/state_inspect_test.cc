@@ -90,7 +90,7 @@ TEST_F(StateInspectTest, WindowsPayeesRecentTransactionsAndHolds) {
                                             hold.SerializeAsString())})
           .ok());
 
-  auto s = InspectCustomer(store_.get(), *rules_, "C1", 0);
+  auto s = InspectCustomer(store_.get(), *rules_, "C1", std::nullopt);
   ASSERT_TRUE(s.ok()) << s.status();
   EXPECT_EQ(s->partition, 3);
   // As of the latest transaction: 12:00 Beijing time.
@@ -148,7 +148,7 @@ TEST_F(StateInspectTest, WindowsPayeesRecentTransactionsAndHolds) {
 TEST_F(StateInspectTest, UnknownCustomer) {
   Screen("D1", 9, 3000000, v1::TRANSACTION_TYPE_CASH_DEPOSIT);
   ASSERT_TRUE(state_->Flush("test:1").ok());
-  auto s = InspectCustomer(store_.get(), *rules_, "NOBODY", 0);
+  auto s = InspectCustomer(store_.get(), *rules_, "NOBODY", std::nullopt);
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(s->partition, -1);
   EXPECT_EQ(CustomerStateJson(*s),

@@ -16,6 +16,12 @@ bool BuildReportRecord(const v1::Transaction& tx, const v1::Decision& decision,
                        const rules::RuleSet& rules, v1::ReportRecord* record) {
   record->Clear();
   if (decision.reports_size() == 0 || decision.duplicate()) return false;
+  // A blocked transaction did not happen (and a rejected one was not
+  // screened): nothing to report.
+  if (decision.verdict() == v1::VERDICT_BLOCK ||
+      decision.verdict() == v1::VERDICT_REJECTED_INPUT) {
+    return false;
+  }
   *record->mutable_transaction() = tx;
   record->mutable_reports()->CopyFrom(decision.reports());
   for (const v1::RuleHit& hit : decision.hits()) {

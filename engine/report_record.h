@@ -18,8 +18,10 @@
 namespace txscreen::engine {
 
 // Fills *record (cleared first) and returns true when `decision` names a
-// report kind and is not a duplicate's answer (the first decision's record
-// was made already); false otherwise.
+// report kind, is not a duplicate's answer (the first decision's record was
+// made already) and lets the transaction stand or wait (not BLOCK); false
+// otherwise. A held transaction (INTERCEPT, DELAY) is recorded with its
+// verdict, which the report shows.
 bool BuildReportRecord(const txscreen::v1::Transaction& tx,
                        const txscreen::v1::Decision& decision,
                        const rules::RuleSet& rules,

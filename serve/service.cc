@@ -69,6 +69,7 @@ struct Service::Partition {
   // The shadow rule set's own state and screener; null without a shadow.
   std::unique_ptr<engine::PartitionState> shadow_state;
   std::unique_ptr<engine::Screener> shadow_screener;
+  bool shadow_checked = false;  // its position compared with `committed`
   // Next input offset: of the last commit (or the group's committed offset,
   // or OFFSET_BEGINNING), and after the last consumed message.
   int64_t committed = RdKafka::Topic::OFFSET_BEGINNING;
@@ -93,12 +94,12 @@ class Service::Rebalancer : public RdKafka::RebalanceCb {
       absl::Status s = service_->Assign(parts);
       if (!s.ok()) {
         Log(LogLevel::kError, absl::StrCat("assignment failed: ", s.message()));
-        service_->fatal_ = s;
+        service_->SetFatal(s);
         consumer->unassign();
       }
     } else {
       absl::Status s = service_->Revoke();
-      if (!s.ok()) service_->fatal_ = s;
+      if (!s.ok()) service_->SetFatal(s);
     }
   }
 
@@ -313,7 +314,6 @@ absl::Status Service::Start() {
       {t.decisions, options_.partitions, {}},
       {t.alerts, options_.partitions, {}},
       {t.reports, options_.partitions, {}},
-      {t.shadow_decisions, options_.partitions, {}},
       {t.dead_letter, options_.partitions, {}},
       {t.overrides, options_.partitions, {}},
       {t.override_results, options_.partitions, {}},
@@ -333,6 +333,8 @@ absl::Status Service::Start() {
        {{"cleanup.policy", "compact,delete"},
         {"retention.ms", absl::StrCat(8LL * 86400 * 1000)}}},
   };
+  if (shadow != nullptr)
+    specs.push_back({t.shadow_decisions, options_.partitions, {}});
   const bool embedded = options_.brokers.empty();
   if (embedded) {
     absl::StatusOr<std::unique_ptr<EmbeddedKafka>> kafka =
@@ -361,6 +363,20 @@ absl::Status Service::Start() {
     producer_.reset(RdKafka::Producer::create(conf->get(), error));
     if (producer_ == nullptr) {
       return absl::InternalError(absl::StrCat("producer: ", error));
+    }
+  }
+  if (shadow != nullptr) {
+    // Its own producer: a shadow decision that cannot be delivered is
+    // counted, and never aborts the active path's commit.
+    shadow_reports_ =
+        std::make_unique<DeliveryReports>(false, &stats_.shadow_failures);
+    absl::StatusOr<std::unique_ptr<RdKafka::Conf>> conf = MakeKafkaConf(
+        settings({{"linger.ms", "5"}, {"compression.type", "lz4"}}, {}));
+    if (!conf.ok()) return conf.status();
+    (*conf)->set("dr_cb", shadow_reports_.get(), error);
+    shadow_producer_.reset(RdKafka::Producer::create(conf->get(), error));
+    if (shadow_producer_ == nullptr) {
+      return absl::InternalError(absl::StrCat("shadow producer: ", error));
     }
   }
   if (absl::Status s = MakeTxnProducer(); !s.ok()) return s;
@@ -630,6 +646,7 @@ void Service::ReopenShadow(Partition& part) {
                                          : shadow_rules_;
   }
   part.shadow_screener.reset();
+  part.shadow_checked = false;
   part.shadow_state =
       std::make_unique<engine::PartitionState>(shadow_store_.get(), part.id);
   part.shadow_screener = std::make_unique<engine::Screener>(
@@ -637,6 +654,26 @@ void Service::ReopenShadow(Partition& part) {
 }
 
 void Service::ScreenShadow(Partition& part) {
+  if (!part.shadow_checked) {
+    // The shadow state is local: if it was not flushed at this partition's
+    // last commit (the partition was elsewhere meanwhile, or a crash came
+    // between the two flushes), it would be stale. It starts again empty.
+    part.shadow_checked = true;
+    absl::StatusOr<std::string> at = part.shadow_state->CommittedPosition();
+    const std::string expected = absl::StrCat(part.committed);
+    if (at.ok() && !at->empty() && *at != expected) {
+      Log(LogLevel::kWarning,
+          absl::StrCat("shadow state of partition ", part.id, " was at ", *at,
+                       ", the input is at ", expected,
+                       ": it starts again empty"));
+      if (absl::Status s = shadow_store_->DropPartition(part.id); !s.ok()) {
+        ++stats_.shadow_failures;
+        Log(LogLevel::kWarning, absl::StrCat("shadow state: ", s.message()));
+      }
+      ReopenShadow(part);
+      part.shadow_checked = true;
+    }
+  }
   absl::Status s = part.shadow_screener->Screen(tx_, &shadow_decision_);
   if (!s.ok()) {
     // The shadow never holds the active path up: counted, logged, and its
@@ -646,13 +683,20 @@ void Service::ScreenShadow(Partition& part) {
         absl::StrCat("shadow rules: transaction ", tx_.transaction_id(), ": ",
                      s.message()));
     ReopenShadow(part);
+    part.shadow_checked = true;
     return;
   }
   Encode(shadow_decision_);
-  const std::string* key = shadow_decision_.customer_id().empty()
-                               ? &tx_.customer_id()
-                               : &shadow_decision_.customer_id();
-  Send(options_.topics.shadow_decisions, key, out_);
+  const std::string& key = shadow_decision_.customer_id().empty()
+                               ? tx_.customer_id()
+                               : shadow_decision_.customer_id();
+  RdKafka::ErrorCode e = shadow_producer_->produce(
+      options_.topics.shadow_decisions, RdKafka::Topic::PARTITION_UA,
+      RdKafka::Producer::RK_MSG_COPY, out_.data(), out_.size(), key.data(),
+      key.size(), 0, nullptr);
+  if (e != RdKafka::ERR_NO_ERROR) {
+    ++stats_.shadow_failures;  // e.g. the queue is full: the shadow drops it
+  }
   ++stats_.shadow_decided;
   if (shadow_decision_.verdict() != decision_.verdict())
     ++stats_.shadow_differs;
@@ -1197,6 +1241,15 @@ absl::Status Service::Reload() {
   return absl::OkStatus();
 }
 
+void Service::SetFatal(absl::Status s) {
+  {
+    absl::MutexLock lock(&fatal_mu_);
+    fatal_message_ = std::string(s.message());
+  }
+  fatal_ = std::move(s);
+  failed_.store(true);
+}
+
 bool Service::Ready(std::string* why) const {
   if (restoring_.load()) {
     *why = "restoring partition state from the changelog";
@@ -1206,8 +1259,9 @@ bool Service::Ready(std::string* why) const {
     *why = "waiting for the consumer group to assign partitions";
     return false;
   }
-  if (!fatal_.ok()) {
-    *why = std::string(fatal_.message());
+  if (failed_.load()) {
+    absl::MutexLock lock(&fatal_mu_);
+    *why = fatal_message_;
     return false;
   }
   return true;
@@ -1305,7 +1359,7 @@ absl::Status Service::Run() {
       case RdKafka::ERR__PARTITION_EOF:
         break;
       case RdKafka::ERR__FATAL:
-        fatal_ = absl::AbortedError(absl::StrCat("consumer: ", msg->errstr()));
+        SetFatal(absl::AbortedError(absl::StrCat("consumer: ", msg->errstr())));
         break;
       default:
         // Broker down, transport errors: librdkafka reconnects by itself.
@@ -1315,9 +1369,10 @@ absl::Status Service::Run() {
         }
     }
     producer_->poll(0);
+    if (shadow_producer_ != nullptr) shadow_producer_->poll(0);
     if (fatal_.ok() && (NowMs() >= next_commit_ms_ ||
                         since_commit_ >= options_.commit_max_transactions)) {
-      if (absl::Status s = CommitCycle(); !s.ok()) fatal_ = s;
+      if (absl::Status s = CommitCycle(); !s.ok()) SetFatal(s);
     }
     UpdateThroughput();
     if (NowMs() >= next_expiry_ms_) {
@@ -1326,12 +1381,13 @@ absl::Status Service::Run() {
     }
   }
   if (fatal_.ok()) {
-    if (absl::Status s = CommitCycle(); !s.ok()) fatal_ = s;
+    if (absl::Status s = CommitCycle(); !s.ok()) SetFatal(s);
   }
   Log(LogLevel::kInfo, "leaving the consumer group");
   consumer_->close();
   consumer_closed_ = true;
   producer_->flush(kKafkaTimeoutMs);
+  if (shadow_producer_ != nullptr) shadow_producer_->flush(kKafkaTimeoutMs);
   if (!fatal_.ok()) {
     Log(LogLevel::kError, absl::StrCat("stopped: ", fatal_.message()));
   }

@@ -286,6 +286,7 @@ class Service {
                        const std::string* key);
   // The report record of a decision that names report kinds.
   void ProduceReport(const Partition& part);
+  void SetFatal(absl::Status s);
   // The shadow rule set's decision of tx_, published; never acted upon.
   void ScreenShadow(Partition& part);
   // A new shadow state over the shadow store (after a failure).
@@ -307,6 +308,8 @@ class Service {
   std::unique_ptr<Rebalancer> rebalancer_;
   std::unique_ptr<DeliveryReports> reports_;
   std::unique_ptr<DeliveryReports> txn_reports_;
+  std::unique_ptr<DeliveryReports> shadow_reports_;  // counts failures only
+  std::unique_ptr<RdKafka::Producer> shadow_producer_;
   engine::SystemClock system_clock_;
   engine::Clock* clock_ = &system_clock_;
   int64_t next_expiry_ms_ = 0;
@@ -314,7 +317,12 @@ class Service {
   std::map<int32_t, std::unique_ptr<Partition>> partitions_;
   int64_t since_commit_ = 0;
   int64_t next_commit_ms_ = 0;
+  // Written on the processing thread only (SetFatal); Ready() on other
+  // threads reads failed_ and the message under fatal_mu_.
   absl::Status fatal_;
+  std::atomic<bool> failed_{false};
+  mutable absl::Mutex fatal_mu_;
+  std::string fatal_message_ ABSL_GUARDED_BY(fatal_mu_);
   DecisionObserver* observer_ = nullptr;
 
   mutable absl::Mutex rules_mu_;

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -69,6 +70,12 @@ constexpr DemoStaff kStaff[] = {
 };
 constexpr char kBranch[] = "BR0042";
 
+// "VERDICT_ALLOW" -> "ALLOW"; an unknown enum number has no name.
+std::string Short(const std::string& name, absl::string_view prefix) {
+  if (name.empty()) return "?";
+  return absl::StartsWith(name, prefix) ? name.substr(prefix.size()) : name;
+}
+
 struct Sent {
   int64_t intended_us;
   std::string amount;
@@ -105,7 +112,8 @@ class Summary {
   void Decided(const v1::Decision& d, int64_t received_us) {
     absl::MutexLock lock(&mu_);
     ++decided_;
-    std::string verdict = v1::Verdict_Name(d.verdict()).substr(8);
+    const std::string verdict =
+        Short(v1::Verdict_Name(d.verdict()), "VERDICT_");
     ++verdicts_[verdict];
     auto it = sent_info_.find(d.transaction_id());
     if (it == sent_info_.end()) return;  // a duplicate or an earlier run
@@ -119,7 +127,7 @@ class Summary {
       a.verdict = verdict;
       a.customer = d.customer_id();
       a.amount = s.amount;
-      a.channel = v1::Channel_Name(s.channel).substr(8);
+      a.channel = Short(v1::Channel_Name(s.channel), "CHANNEL_");
       for (const v1::RuleHit& h : d.hits()) {
         absl::StrAppend(&a.rules, a.rules.empty() ? "" : " ", h.rule_id());
       }
@@ -460,12 +468,13 @@ int DemoCommand(const std::vector<std::string>& args) {
   });
 
   const int64_t demo_started = bench::WallMicros();
-  // Stopping: traffic first, then up to 3 s for the decisions in flight,
-  // then the engine.
+  // Stopping: traffic first, then up to 5 s for the decisions in flight,
+  // then the engine. A second Ctrl-C skips the wait.
+  std::atomic<bool> finishing{false};
   auto finish = [&] {
     stop_traffic = true;
     const int64_t give_up = bench::WallMicros() + 5000000;
-    while ((!traffic_done.load() || summary.awaiting() > 0) &&
+    while ((!traffic_done.load() || summary.awaiting() > 0) && !stop.load() &&
            bench::WallMicros() < give_up) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
@@ -473,10 +482,16 @@ int DemoCommand(const std::vector<std::string>& args) {
     service->Stop();
   };
   std::thread signal_thread([&] {
-    int sig = 0;
-    while (sigwait(&signals, &sig) != 0) {
+    while (!stop.load()) {
+      int sig = 0;
+      if (sigwait(&signals, &sig) != 0 || stop.load()) continue;
+      if (finishing.exchange(true)) {
+        std::cerr << "txscreen demo: stopping now\n";
+        stop_traffic = true;
+        stop = true;
+        service->Stop();
+      }
     }
-    if (!stop.load()) finish();
   });
   std::thread printer([&] {
     const bool tty = ::isatty(STDOUT_FILENO) != 0;
@@ -485,8 +500,10 @@ int DemoCommand(const std::vector<std::string>& args) {
     while (!stop.load()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       const int64_t now = bench::WallMicros();
-      if (duration > 0 &&
-          now - started >= static_cast<int64_t>(duration * 1e6)) {
+      if (finishing.load() ||
+          (duration > 0 &&
+           now - started >= static_cast<int64_t>(duration * 1e6))) {
+        finishing = true;
         finish();
         break;
       }

@@ -1,5 +1,6 @@
 // txscreen state inspect: what the engine knows about a customer.
 #include <iostream>
+#include <optional>
 
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
@@ -69,7 +70,8 @@ int StateCommand(const std::vector<std::string>& args) {
   }
   absl::StatusOr<compliance::CustomerState> state = compliance::InspectCustomer(
       store->get(), *pack.rule_set, cl.Get("customer"),
-      cl.Has("at") ? absl::ToUnixMicros(at) : 0);
+      cl.Has("at") ? std::optional<int64_t>(absl::ToUnixMicros(at))
+                   : std::nullopt);
   if (!state.ok()) {
     std::cerr << "txscreen state inspect: " << state.status().message() << "\n";
     return 1;
