@@ -1,15 +1,18 @@
 // The RocksDB adapter: the only file that sees RocksDB types.
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "engine/state_store.h"
+#include "rocksdb/cache.h"
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/options.h"
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
+#include "rocksdb/write_buffer_manager.h"
 
 namespace txscreen::engine {
 namespace {
@@ -29,7 +32,8 @@ class RocksStateStore : public StateStore {
     for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
   }
 
-  absl::Status Open(const std::string& dir, bool read_only) {
+  absl::Status Open(const std::string& dir, bool read_only,
+                    const StateStoreOptions& store_options) {
     std::error_code ec;
     if (read_only) {
       if (!std::filesystem::exists(std::filesystem::path(dir) / "CURRENT",
@@ -51,6 +55,20 @@ class RocksStateStore : public StateStore {
     rocksdb::ColumnFamilyOptions cf;
     rocksdb::BlockBasedTableOptions table;
     table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    if (store_options.memory_bytes > 0) {
+      // One budget for all of RocksDB's memory: the block cache holds data,
+      // index and filter blocks, and the memtables of every family are
+      // charged to it (flushed when they pass half of it).
+      const size_t budget = store_options.memory_bytes;
+      std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(budget);
+      table.block_cache = cache;
+      table.cache_index_and_filter_blocks = true;
+      table.pin_l0_filter_and_index_blocks_in_cache = true;
+      options.write_buffer_manager =
+          std::make_shared<rocksdb::WriteBufferManager>(budget / 2, cache);
+      cf.write_buffer_size = std::max<size_t>(4 << 20, budget / 8);
+      cf.max_write_buffer_number = 2;
+    }
     cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
     std::vector<rocksdb::ColumnFamilyDescriptor> families;
     families.emplace_back(rocksdb::kDefaultColumnFamilyName, cf);
@@ -134,16 +152,18 @@ class RocksStateStore : public StateStore {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<StateStore>> OpenRocksStateStore(
-    const std::string& dir) {
+    const std::string& dir, const StateStoreOptions& options) {
   auto store = std::make_unique<RocksStateStore>();
-  if (absl::Status s = store->Open(dir, false); !s.ok()) return s;
+  if (absl::Status s = store->Open(dir, false, options); !s.ok()) return s;
   return std::unique_ptr<StateStore>(std::move(store));
 }
 
 absl::StatusOr<std::unique_ptr<StateStore>> OpenRocksStateStoreReadOnly(
     const std::string& dir) {
   auto store = std::make_unique<RocksStateStore>();
-  if (absl::Status s = store->Open(dir, true); !s.ok()) return s;
+  StateStoreOptions options;
+  options.memory_bytes = 64 << 20;  // a tool's look: small
+  if (absl::Status s = store->Open(dir, true, options); !s.ok()) return s;
   return std::unique_ptr<StateStore>(std::move(store));
 }
 

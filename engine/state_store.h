@@ -84,9 +84,16 @@ class StateStore {
           visit) = 0;
 };
 
+struct StateStoreOptions {
+  // RocksDB's memory: block cache (data, index and filter blocks) with
+  // every family's memtables charged to it. 0: RocksDB's own defaults
+  // (8 MiB cache per family plus up to 2 x 64 MiB memtables per family).
+  size_t memory_bytes = 256 << 20;
+};
+
 // RocksDB in `dir` (created if missing), one column family per StateFamily.
 absl::StatusOr<std::unique_ptr<StateStore>> OpenRocksStateStore(
-    const std::string& dir);
+    const std::string& dir, const StateStoreOptions& options = {});
 // The same, read-only: for tools that look at a running engine's state
 // (audit verify/export). Commit and DropPartition fail.
 absl::StatusOr<std::unique_ptr<StateStore>> OpenRocksStateStoreReadOnly(

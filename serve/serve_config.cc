@@ -52,6 +52,8 @@ const std::vector<std::string>& PlainKeys() {
                                                 "roster",
                                                 "hold-timeout",
                                                 "commit-interval-ms",
+                                                "state-memory-mb",
+                                                "state-cache-entities",
                                                 "budget",
                                                 "http",
                                                 "admin-token-file",
@@ -244,6 +246,21 @@ absl::StatusOr<ServeCommandOptions> ParseServeConfig(
             v.where, ": at most 1000 partitions, got '", v.value, "'"));
       }
       (key == "partitions" ? o.partitions : o.commit_interval_ms) = n;
+    } else if (key == "state-memory-mb" || key == "state-cache-entities") {
+      int64_t n = 0;
+      const bool memory = key == "state-memory-mb";
+      const int64_t low = memory ? 16 : 1000;
+      const int64_t high = memory ? 1 << 20 : 1000000000;
+      if (!absl::SimpleAtoi(v.value, &n) || n < low || n > high) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(v.where, ": expected a number from ", low, " to ",
+                         high, ", got '", v.value, "'"));
+      }
+      if (memory) {
+        o.store.memory_bytes = static_cast<size_t>(n) << 20;
+      } else {
+        o.state_cache_entities = n;
+      }
     } else if (key == "create-topics") {
       if (v.value != "true" && v.value != "false") {
         return absl::InvalidArgumentError(absl::StrCat(

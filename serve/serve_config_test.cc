@@ -396,6 +396,27 @@ TEST(ServeConfigTest, BadFormat) {
             "--output-format: expected proto or json, got 'JSON'");
 }
 
+TEST(ServeConfigTest, StateMemoryAndCacheAndShadow) {
+  ServeCommandOptions o =
+      Parse({"--state-memory-mb", "64", "--state-cache-entities", "200000",
+             "--shadow-rules", "cand/a,cand/b", "--shadow-state-dir",
+             "/var/lib/shadow", "--topic.shadow-decisions", "t.shadow",
+             "--topic.reports", "t.reports"});
+  EXPECT_EQ(o.serve.store.memory_bytes, size_t{64} << 20);
+  EXPECT_EQ(o.serve.state_cache_entities, 200000);
+  EXPECT_THAT(o.serve.shadow_rules, ElementsAre("cand/a", "cand/b"));
+  EXPECT_EQ(o.serve.shadow_state_dir, "/var/lib/shadow");
+  EXPECT_EQ(o.serve.topics.shadow_decisions, "t.shadow");
+  EXPECT_EQ(o.serve.topics.reports, "t.reports");
+  EXPECT_EQ(Parse({}).serve.store.memory_bytes, size_t{256} << 20);
+  EXPECT_EQ(ErrorOf({"--state-memory-mb", "8"}),
+            "--state-memory-mb: expected a number from 16 to 1048576, got '8'");
+  EXPECT_EQ(
+      ErrorOf({"--state-cache-entities", "lots"}),
+      "--state-cache-entities: expected a number from 1000 to 1000000000, "
+      "got 'lots'");
+}
+
 TEST(ServeConfigTest, BadNumber) {
   for (const char* bad : {"0", "-1", "abc", "1.5", "", "6x"}) {
     EXPECT_EQ(ErrorOf({"--partitions", bad}),

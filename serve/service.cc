@@ -286,7 +286,7 @@ absl::Status Service::Start() {
   std::error_code ec;
   std::filesystem::create_directories(options_.state_dir, ec);
   absl::StatusOr<std::unique_ptr<engine::StateStore>> store =
-      engine::OpenRocksStateStore(options_.state_dir);
+      engine::OpenRocksStateStore(options_.state_dir, options_.store);
   if (!store.ok()) return store.status();
   store_ = std::move(*store);
   if (shadow != nullptr) {
@@ -479,7 +479,11 @@ absl::StatusOr<std::unique_ptr<Service::Partition>> Service::OpenPartition(
     int32_t p) {
   auto part = std::make_unique<Partition>();
   part->id = p;
-  part->state = std::make_unique<engine::PartitionState>(store_.get(), p);
+  engine::PartitionStateOptions state_options;
+  state_options.max_cached_entities = static_cast<size_t>(std::max<int64_t>(
+      1000, options_.state_cache_entities / std::max(1, options_.partitions)));
+  part->state =
+      std::make_unique<engine::PartitionState>(store_.get(), p, state_options);
   std::shared_ptr<const rules::RuleSet> r;
   {
     absl::MutexLock lock(&rules_mu_);

@@ -46,6 +46,7 @@
 #include "engine/holds.h"
 #include "engine/roster.h"
 #include "engine/screener.h"
+#include "engine/state_store.h"
 #include "rules/rule_set.h"
 #include "serve/changelog.h"
 #include "serve/kafka_util.h"
@@ -102,6 +103,13 @@ struct ServeOptions {
   // Partitions of the topics created when missing (and of the embedded
   // cluster's topics).
   int partitions = 6;
+  // Memory of the local state: RocksDB's budget (block cache and
+  // memtables), and the entities (customers, accounts, ... and, apart,
+  // customer histories) kept in memory, in total over `partitions`
+  // partitions; beyond that, clean ones are evicted after a commit and
+  // read back from RocksDB on their next transaction.
+  engine::StateStoreOptions store;
+  int64_t state_cache_entities = 2000000;
   bool create_topics = true;
   // Passed to librdkafka for every client (SASL/TLS included).
   KafkaSettings kafka;

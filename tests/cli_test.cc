@@ -1039,6 +1039,16 @@ TEST_F(CliTest, StateInspectOfAScreenedCustomer) {
                         Path("none"), "--rules", kPack});
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_THAT(missing.err, HasSubstr("no state in " + Path("none")));
+  Result stats = Run({"state", "stats", "--state-dir", Path("state")});
+  ASSERT_EQ(stats.exit_code, 0) << stats.err;
+  EXPECT_THAT(stats.out,
+              StartsWith("family           keys          bytes  bytes/key\n"
+                         "windows "));
+  EXPECT_THAT(stats.out,
+              MatchesRegex("(.*\n)*total [0-9]+ bytes of keys and values, "
+                           "[0-9]+ on disk; [1-9][0-9]* customers with "
+                           "history: [0-9]+ bytes per customer \\([0-9]+ on "
+                           "disk\\)\n"));
   Result usage = Run({"state", "inspect"});
   EXPECT_EQ(usage.exit_code, 2);
   EXPECT_THAT(usage.err,

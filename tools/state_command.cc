@@ -1,7 +1,9 @@
 // txscreen state inspect: what the engine knows about a customer.
+#include <filesystem>
 #include <iostream>
 #include <optional>
 
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "compliance/state_inspect.h"
@@ -26,14 +28,73 @@ constexpr char kUsage[] =
     "  (default rules/packs/cn). TIME is RFC 3339 "
     "(2026-11-20T09:30:00+08:00).\n";
 
+constexpr const char* kFamilies[] = {"windows", "history", "dedupe",
+                                     "offsets", "holds",   "audit"};
+
+int Stats(const std::vector<std::string>& args) {
+  CommandLine cl({"state-dir"}, {});
+  if (absl::Status parsed = cl.Parse(args);
+      !parsed.ok() || !cl.positional().empty()) {
+    if (!parsed.ok())
+      std::cerr << "txscreen state stats: " << parsed.message() << "\n";
+    std::cerr << kUsage;
+    return 2;
+  }
+  const std::string dir = cl.Get("state-dir", "txscreen-data");
+  auto store = engine::OpenRocksStateStoreReadOnly(dir);
+  if (!store.ok()) {
+    std::cerr << "txscreen state stats: " << store.status().message() << "\n";
+    return 1;
+  }
+  int64_t total = 0, customers = 0;
+  std::cout << absl::StrFormat("%-8s %12s %14s %10s\n", "family", "keys",
+                               "bytes", "bytes/key");
+  for (int f = 0; f < engine::kStateFamilyCount; ++f) {
+    int64_t keys = 0, bytes = 0;
+    absl::Status s =
+        (*store)->Scan(static_cast<engine::StateFamily>(f), "",
+                       [&](absl::string_view k, absl::string_view v) {
+                         ++keys;
+                         bytes += static_cast<int64_t>(k.size() + v.size());
+                         return true;
+                       });
+    if (!s.ok()) {
+      std::cerr << "txscreen state stats: " << s.message() << "\n";
+      return 1;
+    }
+    if (static_cast<engine::StateFamily>(f) == engine::StateFamily::kHistory)
+      customers = keys;
+    total += bytes;
+    std::cout << absl::StrFormat(
+        "%-8s %12d %14d %10.0f\n", kFamilies[f], keys, bytes,
+        keys ? static_cast<double>(bytes) / keys : 0.0);
+  }
+  std::error_code ec;
+  int64_t on_disk = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir, ec)) {
+    if (e.is_regular_file(ec)) on_disk += static_cast<int64_t>(e.file_size(ec));
+  }
+  std::cout << absl::StrFormat(
+      "total %d bytes of keys and values, %d on disk; %d customers with "
+      "history: "
+      "%.0f bytes per customer (%.0f on disk)\n",
+      total, on_disk, customers,
+      customers ? static_cast<double>(total) / customers : 0.0,
+      customers ? static_cast<double>(on_disk) / customers : 0.0);
+  return 0;
+}
+
 }  // namespace
 
 int StateCommand(const std::vector<std::string>& args) {
+  if (!args.empty() && args[0] == "stats") {
+    return Stats(std::vector<std::string>(args.begin() + 1, args.end()));
+  }
   if (args.empty() || args[0] != "inspect") {
     std::cerr << "txscreen state: "
               << (args.empty() ? std::string("a subcommand is needed")
                                : "unknown subcommand '" + args[0] + "'")
-              << "; use 'state inspect'\n"
+              << "; use 'state inspect' or 'state stats'\n"
               << kUsage;
     return 2;
   }
