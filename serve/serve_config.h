@@ -8,10 +8,10 @@
 //
 // Keys: brokers, group, instance-id, rules (comma-separated), state-dir,
 // input-format and output-format (proto|json), partitions, create-topics
-// (true|false), topic.transactions, topic.decisions, topic.alerts, topic.reports,
-// topic.dead-letter, topic.state-changelog, topic.dedupe-changelog,
-// topic.overrides, topic.override-results, topic.dispositions, topic.holds,
-// roster (staff CSV), hold-timeout (e.g. 30m),
+// (true|false), topic.transactions, topic.decisions, topic.alerts,
+// topic.reports, topic.dead-letter, topic.state-changelog,
+// topic.dedupe-changelog, topic.overrides, topic.override-results,
+// topic.dispositions, topic.holds, roster (staff CSV), hold-timeout (e.g. 30m),
 // commit-interval-ms, budget (e.g. 10s, 500ms), budget.<channel>,
 // fail-safe.<channel> (allow|review|warn|delay|intercept|block), http
 // (HOST:PORT, or "off"), admin-token-file, kafka.<setting>.
