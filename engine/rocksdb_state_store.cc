@@ -60,10 +60,21 @@ class RocksStateStore : public StateStore {
       // index and filter blocks, and the memtables of every family are
       // charged to it (flushed when they pass half of it).
       const size_t budget = store_options.memory_bytes;
-      std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(budget);
+      // Index and filter blocks are in the cache too, so they are
+      // partitioned: a whole filter of a large file (about a megabyte per
+      // million keys) thrown out and read back, checksummed, per lookup made
+      // cold lookups cost ~0.9 ms (BM_ColdStatePath/1000000).
+      std::shared_ptr<rocksdb::Cache> cache =
+          rocksdb::NewLRUCache(budget, -1, false, /*high_pri_pool_ratio=*/0.2);
       table.block_cache = cache;
       table.cache_index_and_filter_blocks = true;
+      table.cache_index_and_filter_blocks_with_high_priority = true;
       table.pin_l0_filter_and_index_blocks_in_cache = true;
+      table.pin_top_level_index_and_filter = true;
+      table.index_type =
+          rocksdb::BlockBasedTableOptions::IndexType::kTwoLevelIndexSearch;
+      table.partition_filters = true;
+      table.metadata_block_size = 4096;
       options.write_buffer_manager =
           std::make_shared<rocksdb::WriteBufferManager>(budget / 2, cache);
       cf.write_buffer_size = std::max<size_t>(4 << 20, budget / 8);
