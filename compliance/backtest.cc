@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "compliance/engine_run.h"
+#include "engine/enum_names.h"
 #include "engine/transaction_codec.h"
 #include "rules/currency.h"
 #include "rules/money.h"
@@ -30,11 +31,6 @@ constexpr int kFlushEvery = 10000;
 
 double Ratio(int64_t a, int64_t b) {
   return b == 0 ? 0.0 : static_cast<double>(a) / static_cast<double>(b);
-}
-
-std::string ShortVerdict(v1::Verdict v) {
-  std::string name = v1::Verdict_Name(v);
-  return name.rfind("VERDICT_", 0) == 0 ? name.substr(8) : name;
 }
 
 std::string Amounts(const std::map<std::string, int64_t>& by_currency) {
@@ -116,7 +112,7 @@ bool Tally::Flagged(v1::Verdict verdict) {
 void Tally::Add(const v1::Transaction& tx, const v1::Decision& decision,
                 const InputRow& row) {
   ++transactions;
-  ++verdicts[ShortVerdict(decision.verdict())];
+  ++verdicts[engine::ShortEnumName(decision.verdict())];
   const bool flagged = Flagged(decision.verdict());
   if (row.labelled) {
     ++labelled;

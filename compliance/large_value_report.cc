@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/clock.h"
+#include "engine/enum_names.h"
 #include "rules/currency.h"
 #include "rules/money.h"
 #include "serve/json_util.h"
@@ -32,10 +33,6 @@ std::string Decimal(int64_t minor, int digits) {
 int Digits(absl::string_view currency) {
   auto d = rules::CurrencyMinorDigits(currency);
   return d.ok() ? *d : 0;
-}
-
-std::string EnumShort(const std::string& name, absl::string_view prefix) {
-  return absl::StartsWith(name, prefix) ? name.substr(prefix.size()) : name;
 }
 
 std::string Day(absl::CivilDay d) { return absl::FormatCivilTime(d); }
@@ -76,8 +73,7 @@ std::vector<std::pair<std::string, std::string>> TransactionFields(
                                        absl::FromUnixMicros(us), zone)},
       {"region_code", tx.region_code()},
       {"branch_id", tx.branch_id()},
-      {"transaction_type",
-       EnumShort(v1::TransactionType_Name(tx.type()), "TRANSACTION_TYPE_")},
+      {"transaction_type", engine::ShortEnumName(tx.type())},
       {"cash", tx.cash() ? "true" : "false"},
       {"cross_border", tx.cross_border() ? "true" : "false"},
       {"purpose_code", tx.purpose_code()},
@@ -93,14 +89,14 @@ std::vector<std::pair<std::string, std::string>> TransactionFields(
       {"counterparty_bank_code", tx.counterparty().bank_code()},
       {"counterparty_region_code", tx.counterparty().region_code()},
       {"counterparty_on_us", tx.counterparty().on_us() ? "true" : "false"},
-      {"channel", EnumShort(v1::Channel_Name(tx.channel()), "CHANNEL_")},
+      {"channel", engine::ShortEnumName(tx.channel())},
       {"terminal_id", tx.terminal_id()},
       {"device_id", tx.device_id()},
       {"teller_id", tx.teller_id()},
       {"rules", absl::StrJoin(rule_ids, " ")},
       // The same-day cumulative the rule saw, in words.
       {"reason", absl::StrJoin(reasons, "; ")},
-      {"verdict", EnumShort(v1::Verdict_Name(r.verdict()), "VERDICT_")},
+      {"verdict", engine::ShortEnumName(r.verdict())},
       {"ruleset_version", r.ruleset_version()},
   };
 }
@@ -145,8 +141,7 @@ void LargeValueReport::Add(const v1::ReportRecord& record) {
     // rewind): keep the same one whatever the input order.
     if (record.SerializeAsString() >= it->second.SerializeAsString()) return;
     const v1::Transaction& old_tx = it->second.transaction();
-    const std::string old_direction =
-        EnumShort(v1::Direction_Name(old_tx.direction()), "DIRECTION_");
+    const std::string old_direction = engine::ShortEnumName(old_tx.direction());
     const int64_t old_us = engine::TimestampMicros(old_tx.occurred_at());
     for (const std::string& kind : it->second.reports()) {
       auto e = entries_.find({old_tx.customer_id(), old_direction, kind});
@@ -156,8 +151,7 @@ void LargeValueReport::Add(const v1::ReportRecord& record) {
     }
     it->second = record;
   }
-  const std::string direction =
-      EnumShort(v1::Direction_Name(tx.direction()), "DIRECTION_");
+  const std::string direction = engine::ShortEnumName(tx.direction());
   for (const std::string& kind : record.reports()) {
     if (!absl::StartsWith(kind, "LARGE_VALUE")) continue;
     entries_[{tx.customer_id(), direction, kind}].emplace(us,
@@ -189,8 +183,7 @@ std::string LargeValueReport::Csv() const {
           Day(deadline_),
           options_.institution_code,
           std::get<0>(key),
-          EnumShort(v1::CustomerKind_Name(r.transaction().customer().kind()),
-                    "CUSTOMER_KIND_"),
+          engine::ShortEnumName(r.transaction().customer().kind()),
           std::get<1>(key)};
       for (const auto& [name, value] : TransactionFields(r, options_.zone)) {
         row.push_back(value);
@@ -218,9 +211,7 @@ std::string LargeValueReport::Jsonl() const {
       total_base = rules::SaturatingAdd(total_base, r.amount_base_minor());
       total_usd = rules::SaturatingAdd(total_usd, r.amount_usd_minor());
       base_currency = r.base_currency();
-      customer_kind =
-          EnumShort(v1::CustomerKind_Name(r.transaction().customer().kind()),
-                    "CUSTOMER_KIND_");
+      customer_kind = engine::ShortEnumName(r.transaction().customer().kind());
       accounts.insert(r.transaction().account_id());
       std::string item = "{";
       bool first = true;

@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "compliance/engine_run.h"
+#include "engine/enum_names.h"
 #include "rules/currency.h"
 #include "rules/money.h"
 #include "serve/json_util.h"
@@ -20,11 +21,6 @@ namespace {
 
 constexpr size_t kBadRowsShown = 20;
 constexpr int kFlushEvery = 10000;
-
-std::string ShortVerdict(v1::Verdict v) {
-  std::string name = v1::Verdict_Name(v);
-  return name.rfind("VERDICT_", 0) == 0 ? name.substr(8) : name;
-}
 
 std::set<std::string> HitIds(const v1::Decision& d) {
   std::set<std::string> ids;
@@ -62,8 +58,8 @@ void CompareDecisions(const v1::Transaction& tx, int64_t line,
   }
   if (old_decision.verdict() == new_decision.verdict()) return;
   ++result->verdict_changed;
-  auto key = std::make_pair(ShortVerdict(old_decision.verdict()),
-                            ShortVerdict(new_decision.verdict()));
+  auto key = std::make_pair(engine::ShortEnumName(old_decision.verdict()),
+                            engine::ShortEnumName(new_decision.verdict()));
   ++result->changes[key];
   std::vector<RulesDiffResult::Example>& examples = result->examples[key];
   if (static_cast<int>(examples.size()) >= examples_per_change) return;

@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "engine/enum_names.h"
 #include "engine/partition_state.h"
 #include "engine/screener.h"
 #include "engine/window.h"
@@ -22,11 +23,6 @@ namespace v1 = ::txscreen::v1;
 namespace {
 
 constexpr int64_t kMicrosPerDay = 86400LL * 1000000;
-
-std::string ShortVerdict(v1::Verdict v) {
-  std::string name = v1::Verdict_Name(v);
-  return name.rfind("VERDICT_", 0) == 0 ? name.substr(8) : name;
-}
 
 std::string Shown(const rules::RuleSet& rules, const rules::WindowDef& def,
                   int64_t value) {
@@ -118,7 +114,7 @@ absl::StatusOr<CustomerState> InspectCustomer(engine::StateStore* store,
           recent.counterparty_account_id = r.counterparty_account_id();
           recent.reversed = r.reversed();
           if (decision.ParseFromString(r.decision())) {
-            recent.verdict = ShortVerdict(decision.verdict());
+            recent.verdict = engine::ShortEnumName(decision.verdict());
             for (const v1::RuleHit& hit : decision.hits()) {
               recent.rules.push_back(hit.rule_id());
             }
@@ -247,7 +243,8 @@ std::string CustomerStateText(const CustomerState& s,
   absl::StrAppend(&out, "\npending holds: ", s.pending_holds.size(), "\n");
   for (const v1::Hold& h : s.pending_holds) {
     absl::StrAppend(&out, "  ", h.transaction_id(), "  ",
-                    ShortVerdict(h.verdict()), "  branch ", h.branch_id(), "  ",
+                    engine::ShortEnumName(h.verdict()), "  branch ",
+                    h.branch_id(), "  ",
                     rules::FormatMoney(
                         h.amount_minor(), h.currency(),
                         rules::CurrencyMinorDigits(h.currency()).value_or(0)),
@@ -302,7 +299,7 @@ std::string CustomerStateJson(const CustomerState& s) {
     const v1::Hold& h = s.pending_holds[i];
     absl::StrAppend(&out, i ? "," : "",
                     "{\"transaction_id\":", Str(h.transaction_id()),
-                    ",\"verdict\":", Str(ShortVerdict(h.verdict())),
+                    ",\"verdict\":", Str(engine::ShortEnumName(h.verdict())),
                     ",\"branch_id\":", Str(h.branch_id()),
                     ",\"amount_minor\":", h.amount_minor(),
                     ",\"currency\":", Str(h.currency()), "}");

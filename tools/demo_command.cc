@@ -27,6 +27,7 @@
 #include "bench/latency_histogram.h"
 #include "bench/open_loop.h"
 #include "bench/transaction_generator.h"
+#include "engine/enum_names.h"
 #include "engine/roster.h"
 #include "rules/currency.h"
 #include "rules/money.h"
@@ -70,12 +71,6 @@ constexpr DemoStaff kStaff[] = {
 };
 constexpr char kBranch[] = "BR0042";
 
-// "VERDICT_ALLOW" -> "ALLOW"; an unknown enum number has no name.
-std::string Short(const std::string& name, absl::string_view prefix) {
-  if (name.empty()) return "?";
-  return absl::StartsWith(name, prefix) ? name.substr(prefix.size()) : name;
-}
-
 struct Sent {
   int64_t intended_us;
   std::string amount;
@@ -112,8 +107,7 @@ class Summary {
   void Decided(const v1::Decision& d, int64_t received_us) {
     absl::MutexLock lock(&mu_);
     ++decided_;
-    const std::string verdict =
-        Short(v1::Verdict_Name(d.verdict()), "VERDICT_");
+    const std::string verdict = engine::ShortEnumName(d.verdict());
     ++verdicts_[verdict];
     auto it = sent_info_.find(d.transaction_id());
     if (it == sent_info_.end()) return;  // a duplicate or an earlier run
@@ -127,7 +121,7 @@ class Summary {
       a.verdict = verdict;
       a.customer = d.customer_id();
       a.amount = s.amount;
-      a.channel = Short(v1::Channel_Name(s.channel), "CHANNEL_");
+      a.channel = engine::ShortEnumName(s.channel);
       for (const v1::RuleHit& h : d.hits()) {
         absl::StrAppend(&a.rules, a.rules.empty() ? "" : " ", h.rule_id());
       }
