@@ -1,8 +1,10 @@
 #include "engine/partition_state.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/io/coded_stream.h"
 
 namespace txscreen::engine {
 
@@ -25,7 +27,121 @@ void AppendBigEndian32(int64_t v, std::string* out) {
   out->push_back(static_cast<char>(u));
 }
 
+using ::google::protobuf::io::CodedOutputStream;
+
+uint8_t* WriteTag(int field, int wire_type, uint8_t* out) {
+  *out++ = static_cast<uint8_t>((field << 3) | wire_type);  // fields < 16
+  return out;
+}
+
+size_t LengthSize(size_t n) {
+  return CodedOutputStream::VarintSize32(static_cast<uint32_t>(n));
+}
+
+uint8_t* WriteLength(size_t n, uint8_t* out) {
+  return CodedOutputStream::WriteVarint32ToArray(static_cast<uint32_t>(n),
+                                                 out);
+}
+
 }  // namespace
+
+std::string EncodeEntityWindows(const EntityWindows& entity) {
+  // EntityWindowsProto: field 1, one WindowProto per non-empty window.
+  size_t total = 0;
+  for (const auto& [fp, w] : entity.windows) {
+    if (w.empty()) continue;
+    const size_t n = w.EncodedSize(fp);
+    total += 1 + LengthSize(n) + n;
+  }
+  std::string out(total, '\0');
+  uint8_t* p = reinterpret_cast<uint8_t*>(out.data());
+  for (const auto& [fp, w] : entity.windows) {
+    if (w.empty()) continue;
+    p = WriteTag(1, 2, p);
+    p = WriteLength(w.EncodedSize(fp), p);
+    p = w.Encode(fp, p);
+  }
+  return out;
+}
+
+std::string EncodeCustomerHistory(const CustomerHistory& history) {
+  // CustomerHistoryProto, with the dedupe and payee maps as its packed
+  // arrays (fields 7-10); proto3 leaves out fields at their defaults.
+  const CustomerHistoryProto& p = history.proto;
+  auto raw = [](double d) {
+    uint64_t bits;
+    std::memcpy(&bits, &d, sizeof bits);
+    return bits;
+  };
+  size_t payee_times = 0, seen_times = 0;
+  for (const auto& [k, at] : history.payees) {
+    payee_times += CodedOutputStream::VarintSize64(static_cast<uint64_t>(at));
+  }
+  for (const auto& [hash, at] : history.seen) {
+    seen_times += CodedOutputStream::VarintSize64(static_cast<uint64_t>(at));
+  }
+  auto packed_size = [](size_t payload) {
+    return payload == 0 ? 0 : 1 + LengthSize(payload) + payload;
+  };
+  const std::string& region = p.last_region_code();
+  size_t total =
+      (p.has_previous() ? 2 : 0) +
+      (p.last_at_us() != 0
+           ? 1 + CodedOutputStream::VarintSize64(
+                     static_cast<uint64_t>(p.last_at_us()))
+           : 0) +
+      (region.empty() ? 0 : 1 + LengthSize(region.size()) + region.size()) +
+      (p.has_geo() ? 2 : 0) + (raw(p.last_lat()) != 0 ? 9 : 0) +
+      (raw(p.last_lon()) != 0 ? 9 : 0) +
+      packed_size(8 * history.payees.size()) + packed_size(payee_times) +
+      packed_size(8 * history.seen.size()) + packed_size(seen_times);
+  std::string out(total, '\0');
+  uint8_t* o = reinterpret_cast<uint8_t*>(out.data());
+  if (p.has_previous()) {
+    o = WriteTag(1, 0, o);
+    *o++ = 1;
+  }
+  if (p.last_at_us() != 0) {
+    o = WriteTag(2, 0, o);
+    o = CodedOutputStream::WriteVarint64ToArray(
+        static_cast<uint64_t>(p.last_at_us()), o);
+  }
+  if (!region.empty()) {
+    o = WriteTag(3, 2, o);
+    o = WriteLength(region.size(), o);
+    o = CodedOutputStream::WriteRawToArray(region.data(),
+                                           static_cast<int>(region.size()), o);
+  }
+  if (p.has_geo()) {
+    o = WriteTag(4, 0, o);
+    *o++ = 1;
+  }
+  if (raw(p.last_lat()) != 0) {
+    o = WriteTag(5, 1, o);
+    o = CodedOutputStream::WriteLittleEndian64ToArray(raw(p.last_lat()), o);
+  }
+  if (raw(p.last_lon()) != 0) {
+    o = WriteTag(6, 1, o);
+    o = CodedOutputStream::WriteLittleEndian64ToArray(raw(p.last_lon()), o);
+  }
+  auto pairs = [&o](int key_field, int time_field, const auto& map,
+                    size_t times) {
+    if (map.empty()) return;
+    o = WriteTag(key_field, 2, o);
+    o = WriteLength(8 * map.size(), o);
+    for (const auto& [k, at] : map) {
+      o = CodedOutputStream::WriteLittleEndian64ToArray(k, o);
+    }
+    o = WriteTag(time_field, 2, o);
+    o = WriteLength(times, o);
+    for (const auto& [k, at] : map) {
+      o = CodedOutputStream::WriteVarint64ToArray(static_cast<uint64_t>(at), o);
+    }
+  };
+  pairs(7, 8, history.payees, payee_times);
+  pairs(9, 10, history.seen, seen_times);
+  return out;
+}
 
 WindowState* EntityWindows::Find(uint64_t fingerprint) {
   for (auto& [fp, w] : windows) {
@@ -232,40 +348,17 @@ std::vector<StateWrite> PartitionState::BuildFlush(
                  touched_history_.size() + 2);
   for (EntityWindows* entity : touched_windows_) {
     if (!entity->dirty) continue;
-    EntityWindowsProto& proto = entity_proto_;
-    proto.Clear();
-    for (const auto& [fp, w] : entity->windows) {
-      if (w.empty()) continue;
-      WindowProto* p = proto.add_window();
-      p->set_fingerprint(fp);
-      w.ToProto(p);
-    }
+    std::string value = EncodeEntityWindows(*entity);
     writes.push_back(
-        proto.window_size() == 0
+        value.empty()
             ? StateWrite::Erase(StateFamily::kWindows, *entity->key)
             : StateWrite::Put(StateFamily::kWindows, *entity->key,
-                              proto.SerializeAsString()));
+                              std::move(value)));
   }
   for (CustomerHistory* history : touched_history_) {
     if (!history->dirty) continue;
-    CustomerHistoryProto& proto = history_proto_;
-    proto = history->proto;
-    const int seen = static_cast<int>(history->seen.size());
-    proto.mutable_seen_id_hash()->Reserve(seen);
-    proto.mutable_seen_occurred_at_us()->Reserve(seen);
-    for (const auto& [hash, at] : history->seen) {
-      proto.add_seen_id_hash(hash);
-      proto.add_seen_occurred_at_us(at);
-    }
-    const int payees = static_cast<int>(history->payees.size());
-    proto.mutable_payee_key()->Reserve(payees);
-    proto.mutable_payee_last_paid_us()->Reserve(payees);
-    for (const auto& [k, at] : history->payees) {
-      proto.add_payee_key(k);
-      proto.add_payee_last_paid_us(at);
-    }
     writes.push_back(StateWrite::Put(StateFamily::kHistory, *history->key,
-                                     proto.SerializeAsString()));
+                                     EncodeCustomerHistory(*history)));
   }
   for (auto& [key, record] : records_) {
     writes.push_back(StateWrite::Put(StateFamily::kDedupe, key, record));

@@ -51,6 +51,12 @@ struct CustomerHistory {
   const std::string* key = nullptr;
 };
 
+// The stored values: EntityWindowsProto (windows that hold nothing left out;
+// "" when none holds anything) and CustomerHistoryProto (with the dedupe and
+// payee maps), encoded straight from memory.
+std::string EncodeEntityWindows(const EntityWindows& entity);
+std::string EncodeCustomerHistory(const CustomerHistory& history);
+
 struct PartitionStateOptions {
   // Transactions remembered for duplicate detection and reversal, by event
   // time. Default: 7 days.
@@ -145,8 +151,6 @@ class PartitionState {
   // Handed out since the last flush: only these can be dirty.
   std::vector<EntityWindows*> touched_windows_;
   std::vector<CustomerHistory*> touched_history_;
-  EntityWindowsProto entity_proto_;
-  CustomerHistoryProto history_proto_;
   // Records written since the last flush, serialized.
   absl::flat_hash_map<std::string, std::string> records_;
   // The record FindRecord returned last.

@@ -725,5 +725,61 @@ TEST_F(PartitionStateTest, RecordsOfTwoCustomersWithTheSameIdAreApart) {
   EXPECT_EQ((*r)->decision(), "decision of C2");
 }
 
+TEST(StateEncodingTest, EntityWindowsAreTheBytesOfTheSerializedProto) {
+  EntityWindows entity;
+  EXPECT_EQ(EncodeEntityWindows(entity), "");
+  entity.FindOrAdd(11)->Add(20000, 5000, 0);
+  entity.FindOrAdd(12);  // empty: left out
+  WindowState* distinct = entity.FindOrAdd(0xFFFFFFFFFFFFFFFFULL);
+  distinct->Add(-3, 1, 42);
+  distinct->Add(-2, -7, 43);
+  EntityWindowsProto proto;
+  for (uint64_t fp : {11ULL, 0xFFFFFFFFFFFFFFFFULL}) {
+    WindowProto* w = proto.add_window();
+    w->set_fingerprint(fp);
+    entity.Find(fp)->ToProto(w);
+  }
+  EXPECT_EQ(EncodeEntityWindows(entity), proto.SerializeAsString());
+
+  EntityWindows only_empty;
+  only_empty.FindOrAdd(1);
+  EXPECT_EQ(EncodeEntityWindows(only_empty), "");
+}
+
+TEST(StateEncodingTest, CustomerHistoryIsTheBytesOfTheSerializedProto) {
+  CustomerHistory history;
+  EXPECT_EQ(EncodeCustomerHistory(history), "");
+  auto expected = [&history] {
+    CustomerHistoryProto proto = history.proto;
+    for (const auto& [k, at] : history.payees) {
+      proto.add_payee_key(k);
+      proto.add_payee_last_paid_us(at);
+    }
+    for (const auto& [hash, at] : history.seen) {
+      proto.add_seen_id_hash(hash);
+      proto.add_seen_occurred_at_us(at);
+    }
+    return proto.SerializeAsString();
+  };
+  history.seen[1000] = 1700000000000000;
+  EXPECT_EQ(EncodeCustomerHistory(history), expected());
+  history.proto.set_has_previous(true);
+  history.proto.set_last_at_us(-5);
+  history.proto.set_last_region_code("310115");
+  history.proto.set_has_geo(true);
+  history.proto.set_last_lat(-0.0);  // not the default: its bits are not 0
+  history.proto.set_last_lon(121.4737);
+  for (uint64_t k = 1; k <= 300; ++k) {
+    history.payees[k * 0x9E3779B97F4A7C15ULL] = static_cast<int64_t>(k) << 40;
+    history.seen[k] = static_cast<int64_t>(k);
+  }
+  EXPECT_EQ(EncodeCustomerHistory(history), expected());
+  CustomerHistoryProto parsed;
+  ASSERT_TRUE(parsed.ParseFromString(EncodeCustomerHistory(history)));
+  EXPECT_EQ(parsed.payee_key_size(), 300);
+  EXPECT_EQ(parsed.seen_id_hash_size(), 301);
+  EXPECT_EQ(parsed.last_region_code(), "310115");
+}
+
 }  // namespace
 }  // namespace txscreen::engine

@@ -68,6 +68,13 @@ class WindowState {
   bool empty() const { return buckets_.empty() && distinct_.empty(); }
 
   void ToProto(WindowProto* out) const;
+  // The same bytes as ToProto with `fingerprint` set, then serialized, written
+  // straight from the buckets (the write-behind encodes every dirty entity at
+  // each flush; going through WindowProto cost three passes and a copy).
+  // EncodedSize, then Encode into at least that many bytes; Encode returns
+  // the end of what it wrote.
+  size_t EncodedSize(uint64_t fingerprint) const;
+  uint8_t* Encode(uint64_t fingerprint, uint8_t* out) const;
   // False (and an empty state) when the proto's parallel arrays disagree.
   bool FromProto(const WindowProto& in);
 

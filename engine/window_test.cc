@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <random>
 #include <string>
 
 #include "absl/time/civil_time.h"
@@ -461,6 +462,34 @@ TEST(WindowStateTest, FromProtoRefusesArraysOfDifferentLengths) {
   distinct.add_distinct_bucket(10);  // no distinct_count
   EXPECT_FALSE(w.FromProto(distinct));
   EXPECT_TRUE(w.empty());
+}
+
+TEST(WindowStateTest, EncodeWritesTheBytesOfTheSerializedProto) {
+  // Random states, including negative and extreme values and a zero
+  // fingerprint (left out, as proto3 does).
+  std::mt19937_64 rng(7);
+  for (int round = 0; round < 200; ++round) {
+    WindowState w;
+    const int adds = static_cast<int>(rng() % 6);
+    for (int i = 0; i < adds; ++i) {
+      const int64_t bucket = static_cast<int64_t>(rng() % 7) - 3;
+      int64_t value = static_cast<int64_t>(rng() % 1000000);
+      if (rng() % 5 == 0) value = -value;
+      if (rng() % 17 == 0) value = std::numeric_limits<int64_t>::max();
+      w.Add(bucket, value, rng() % 3 == 0 ? rng() : 0);
+    }
+    const uint64_t fingerprint = round % 10 == 0 ? 0 : rng();
+    WindowProto proto;
+    w.ToProto(&proto);
+    proto.set_fingerprint(fingerprint);
+    const std::string expected = proto.SerializeAsString();
+    std::string encoded(w.EncodedSize(fingerprint), 'x');
+    uint8_t* end =
+        w.Encode(fingerprint, reinterpret_cast<uint8_t*>(encoded.data()));
+    EXPECT_EQ(end - reinterpret_cast<uint8_t*>(encoded.data()),
+              static_cast<std::ptrdiff_t>(encoded.size()));
+    ASSERT_EQ(encoded, expected) << "round " << round;
+  }
 }
 
 }  // namespace
