@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/io/coded_stream.h"
 
@@ -47,18 +48,20 @@ uint8_t* WriteLength(size_t n, uint8_t* out) {
 
 std::string EncodeEntityWindows(const EntityWindows& entity) {
   // EntityWindowsProto: field 1, one WindowProto per non-empty window.
+  absl::InlinedVector<size_t, 32> sizes;
   size_t total = 0;
   for (const auto& [fp, w] : entity.windows) {
     if (w.empty()) continue;
-    const size_t n = w.EncodedSize(fp);
+    const size_t n = sizes.emplace_back(w.EncodedSize(fp));
     total += 1 + LengthSize(n) + n;
   }
   std::string out(total, '\0');
   uint8_t* p = reinterpret_cast<uint8_t*>(out.data());
+  size_t i = 0;
   for (const auto& [fp, w] : entity.windows) {
     if (w.empty()) continue;
     p = WriteTag(1, 2, p);
-    p = WriteLength(w.EncodedSize(fp), p);
+    p = WriteLength(sizes[i++], p);
     p = w.Encode(fp, p);
   }
   return out;
@@ -314,6 +317,23 @@ void PartitionState::PutRecord(const TransactionRecordProto& record) {
   max_event_us_ = std::max(max_event_us_, record.occurred_at_us());
   record.SerializeToString(&records_[RecordKey(
       record.customer_id(), record.transaction_id(), record.occurred_at_us())]);
+}
+
+void PartitionState::PutRecord(const TransactionRecordProto& record,
+                              const v1::Decision& decision) {
+  max_event_us_ = std::max(max_event_us_, record.occurred_at_us());
+  std::string& out = records_[RecordKey(
+      record.customer_id(), record.transaction_id(), record.occurred_at_us())];
+  out.clear();
+  record.AppendToString(&out);
+  // Field 4 (bytes), after the others: parsers take fields in any order.
+  const size_t size = decision.ByteSizeLong();
+  const size_t start = out.size();
+  out.resize(start + 1 + LengthSize(size) + size);
+  uint8_t* p = reinterpret_cast<uint8_t*>(out.data()) + start;
+  p = WriteTag(TransactionRecordProto::kDecisionFieldNumber, 2, p);
+  p = WriteLength(size, p);
+  decision.SerializeWithCachedSizesToArray(p);
 }
 
 void PartitionState::Expire(CustomerHistory* history, int64_t now_us) {

@@ -22,6 +22,7 @@
 #include "engine/state.pb.h"
 #include "engine/state_store.h"
 #include "engine/window.h"
+#include "txscreen/v1/decision.pb.h"
 
 namespace txscreen::engine {
 
@@ -95,6 +96,10 @@ class PartitionState {
       absl::string_view customer_id, absl::string_view transaction_id,
       int64_t occurred_at_us);
   void PutRecord(const TransactionRecordProto& record);
+  // The same with `decision` as the record's `decision` field (which must be
+  // empty in `record`), serialized in place instead of into a copy first.
+  void PutRecord(const TransactionRecordProto& record,
+                 const txscreen::v1::Decision& decision);
   // Visits the flushed records of a customer's transactions that occurred
   // on the UTC days of [from_us, to_us], day by day (for inspection tools;
   // records written since the last flush are not seen).

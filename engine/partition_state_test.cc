@@ -416,6 +416,31 @@ TEST_F(PartitionStateTest, RecordsAreFoundBeforeAndAfterAFlush) {
   EXPECT_EQ(Find(Fresh(4).get(), "T1", t0_), "");
 }
 
+TEST_F(PartitionStateTest, PutRecordWithADecisionStoresTheSerializedDecision) {
+  TransactionRecordProto record = Record("T1", t0_);
+  record.clear_decision();
+  record.set_account_id("A1");
+  record.add_contribution_fingerprint(7);
+  record.add_contribution_entity(1);
+  record.add_contribution_bucket(20000);
+  record.add_contribution_value(500000);
+  record.add_contribution_key(0);
+  txscreen::v1::Decision decision;
+  decision.set_transaction_id("T1");
+  decision.set_verdict(txscreen::v1::VERDICT_INTERCEPT);
+  decision.add_hits()->set_reason(std::string(300, 'x'));  // 2-byte length
+  state_.PutRecord(record, decision);
+  for (bool flushed : {false, true}) {
+    if (flushed) Flush(&state_, "1");
+    absl::StatusOr<const TransactionRecordProto*> found =
+        state_.FindRecord("C1", "T1", t0_);
+    ASSERT_TRUE(found.ok() && *found != nullptr);
+    TransactionRecordProto expected = record;
+    expected.set_decision(decision.SerializeAsString());
+    EXPECT_EQ((*found)->SerializeAsString(), expected.SerializeAsString());
+  }
+}
+
 TEST_F(PartitionStateTest, PutRecordReplacesALoadedRecord) {
   state_.PutRecord(Record("T1", t0_));
   Flush(&state_, "1");

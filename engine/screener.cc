@@ -176,8 +176,7 @@ absl::Status Screener::Screen(const v1::Transaction& tx,
   }
   UpdateHistory(tx, decision->verdict(), *history);
   Finish(tx, started, decision);
-  decision->SerializeToString(record.mutable_decision());
-  state_->PutRecord(record);
+  state_->PutRecord(record, *decision);
   ++counters_.screened;
   return absl::OkStatus();
 }
