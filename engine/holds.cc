@@ -247,6 +247,8 @@ absl::Status HoldBook::Load() {
   expiry_.clear();
   changed_.clear();
   erase_.clear();
+  handed_off_changed_.clear();
+  handed_off_erase_.clear();
   audit_dirty_ = false;
   if (absl::Status s = audit_.Load(); !s.ok()) return s;
   v1::Hold hold;
@@ -385,6 +387,9 @@ void HoldBook::Decided(const v1::Transaction& tx, const v1::Decision& decision,
 absl::StatusOr<const v1::Hold*> HoldBook::Find(absl::string_view id) {
   if (auto it = pending_.find(id); it != pending_.end()) return &it->second;
   if (auto it = changed_.find(id); it != changed_.end()) return &it->second;
+  if (auto it = handed_off_changed_.find(id); it != handed_off_changed_.end()) {
+    return &it->second;
+  }
   std::string value;
   bool found = false;
   if (absl::Status s =
@@ -396,9 +401,10 @@ absl::StatusOr<const v1::Hold*> HoldBook::Find(absl::string_view id) {
   if (!loaded_.ParseFromString(value)) {
     return absl::DataLossError(absl::StrCat("hold ", id, " is damaged"));
   }
-  if (std::find(erase_.begin(), erase_.end(), std::string(id)) !=
-      erase_.end()) {
-    return nullptr;  // forgotten at the next flush
+  for (const std::vector<std::string>* erase : {&erase_, &handed_off_erase_}) {
+    if (std::find(erase->begin(), erase->end(), id) != erase->end()) {
+      return nullptr;  // forgotten at the next flush
+    }
   }
   return &loaded_;
 }
@@ -523,19 +529,20 @@ absl::Status HoldBook::ExpireDue(Screener* screener, HoldEvents* out) {
   if (now >= next_sweep_us_) {
     next_sweep_us_ = now + 3600LL * 1000000;
     v1::Hold hold;
-    absl::Status s =
-        store_->Scan(StateFamily::kHolds, prefix_,
-                     [&](absl::string_view key, absl::string_view value) {
-                       if (hold.ParseFromString(std::string(value)) &&
-                           hold.status() != v1::HOLD_STATUS_PENDING &&
-                           TimestampMicros(hold.disposition().at()) +
-                                   options_.resolved_retention_us <
-                               now &&
-                           !changed_.contains(hold.transaction_id())) {
-                         erase_.emplace_back(key.substr(prefix_.size()));
-                       }
-                       return true;
-                     });
+    absl::Status s = store_->Scan(
+        StateFamily::kHolds, prefix_,
+        [&](absl::string_view key, absl::string_view value) {
+          if (hold.ParseFromString(std::string(value)) &&
+              hold.status() != v1::HOLD_STATUS_PENDING &&
+              TimestampMicros(hold.disposition().at()) +
+                      options_.resolved_retention_us <
+                  now &&
+              !changed_.contains(hold.transaction_id()) &&
+              !handed_off_changed_.contains(hold.transaction_id())) {
+            erase_.emplace_back(key.substr(prefix_.size()));
+          }
+          return true;
+        });
     if (!s.ok()) return s;
   }
   return absl::OkStatus();
@@ -564,10 +571,22 @@ std::vector<StateWrite> HoldBook::BuildFlush() {
 }
 
 void HoldBook::FlushDone() {
+  HandOff();
+  Committed();
+}
+
+void HoldBook::HandOff() {
   audit_.FlushDone();
   audit_dirty_ = false;
+  handed_off_changed_ = std::move(changed_);
+  handed_off_erase_ = std::move(erase_);
   changed_.clear();
   erase_.clear();
+}
+
+void HoldBook::Committed() {
+  handed_off_changed_.clear();
+  handed_off_erase_.clear();
 }
 
 }  // namespace txscreen::engine

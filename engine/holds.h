@@ -122,10 +122,15 @@ class HoldBook {
 
   std::vector<StateWrite> BuildFlush();
   void FlushDone();
+  // FlushDone in two steps (see PartitionState::HandOff): HandOff right
+  // after BuildFlush, Committed once the writes are safe; until then the
+  // handed-off changes are still what Find sees.
+  void HandOff();
+  void Committed();
 
  private:
-  // The hold of `transaction_id`: pending, changed since the last flush, or
-  // from the store. nullptr when none.
+  // The hold of `transaction_id`: pending, changed since the last flush (or
+  // in the flush handed off), or from the store. nullptr when none.
   absl::StatusOr<const txscreen::v1::Hold*> Find(
       absl::string_view transaction_id);
   absl::Status Resolve(txscreen::v1::Hold* hold,
@@ -149,6 +154,9 @@ class HoldBook {
   // included; and resolved holds whose retention ended (erased at flush).
   absl::flat_hash_map<std::string, txscreen::v1::Hold> changed_;
   std::vector<std::string> erase_;
+  // The same, handed off and not yet committed.
+  absl::flat_hash_map<std::string, txscreen::v1::Hold> handed_off_changed_;
+  std::vector<std::string> handed_off_erase_;
   // Wall-clock time of the next sweep for resolved holds past retention.
   int64_t next_sweep_us_ = 0;
   txscreen::v1::Hold loaded_;  // scratch for Find

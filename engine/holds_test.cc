@@ -1005,6 +1005,27 @@ TEST_F(HoldBookTest, AnotherOverrideOfAResolvedHoldIsRefused) {
   EXPECT_THAT(events_.dispositions, IsEmpty());
 }
 
+TEST_F(HoldBookTest, HandedOffResolutionIsSeenBeforeItIsCommitted) {
+  // The streaming service's committer: the pending hold is in the store, its
+  // resolution handed off but not yet written; a second override must meet
+  // the resolution, not the stored pending hold.
+  Screen(Tx("TX1", kT0, kBig));
+  Flush();
+  Answer(OverrideOf("TX1", "OV1", v1::OUTCOME_CANCEL), kT0 + 90 * kSecond);
+  ASSERT_TRUE(Result().accepted());
+  std::vector<StateWrite> writes = book_->BuildFlush();
+  book_->HandOff();
+  EXPECT_FALSE(book_->dirty());
+  Answer(ReleaseOf("TX1", "OV2"), kT0 + 2 * kMinute);
+  EXPECT_EQ(Result().refusal_code(), "HOLD_RESOLVED");
+  ASSERT_TRUE(store_->Commit(writes).ok());
+  book_->Committed();
+  Answer(ReleaseOf("TX1", "OV3"), kT0 + 3 * kMinute);
+  EXPECT_EQ(Result().refusal_code(), "HOLD_RESOLVED");
+  // What changed after the hand-off is the next flush's.
+  EXPECT_TRUE(book_->dirty());
+}
+
 TEST_F(HoldBookTest, UnansweredHoldEscalatesAtExpiry) {
   Screen(Tx("TX1", kT0, kBig));
   ExpireDue(kT0 + 30 * kMinute - 1);

@@ -40,8 +40,7 @@ size_t LengthSize(size_t n) {
 }
 
 uint8_t* WriteLength(size_t n, uint8_t* out) {
-  return CodedOutputStream::WriteVarint32ToArray(static_cast<uint32_t>(n),
-                                                 out);
+  return CodedOutputStream::WriteVarint32ToArray(static_cast<uint32_t>(n), out);
 }
 
 }  // namespace
@@ -89,10 +88,9 @@ std::string EncodeCustomerHistory(const CustomerHistory& history) {
   const std::string& region = p.last_region_code();
   size_t total =
       (p.has_previous() ? 2 : 0) +
-      (p.last_at_us() != 0
-           ? 1 + CodedOutputStream::VarintSize64(
-                     static_cast<uint64_t>(p.last_at_us()))
-           : 0) +
+      (p.last_at_us() != 0 ? 1 + CodedOutputStream::VarintSize64(
+                                     static_cast<uint64_t>(p.last_at_us()))
+                           : 0) +
       (region.empty() ? 0 : 1 + LengthSize(region.size()) + region.size()) +
       (p.has_geo() ? 2 : 0) + (raw(p.last_lat()) != 0 ? 9 : 0) +
       (raw(p.last_lon()) != 0 ? 9 : 0) +
@@ -296,6 +294,9 @@ absl::StatusOr<const TransactionRecordProto*> PartitionState::FindRecord(
   const std::string* bytes = nullptr;
   if (auto it = records_.find(key); it != records_.end()) {
     bytes = &it->second;
+  } else if (auto handed = handed_off_records_.find(key);
+             handed != handed_off_records_.end()) {
+    bytes = &handed->second;
   } else {
     bool found = false;
     if (absl::Status s =
@@ -320,7 +321,7 @@ void PartitionState::PutRecord(const TransactionRecordProto& record) {
 }
 
 void PartitionState::PutRecord(const TransactionRecordProto& record,
-                              const v1::Decision& decision) {
+                               const v1::Decision& decision) {
   max_event_us_ = std::max(max_event_us_, record.occurred_at_us());
   std::string& out = records_[RecordKey(
       record.customer_id(), record.transaction_id(), record.occurred_at_us())];
@@ -370,10 +371,9 @@ std::vector<StateWrite> PartitionState::BuildFlush(
     if (!entity->dirty) continue;
     std::string value = EncodeEntityWindows(*entity);
     writes.push_back(
-        value.empty()
-            ? StateWrite::Erase(StateFamily::kWindows, *entity->key)
-            : StateWrite::Put(StateFamily::kWindows, *entity->key,
-                              std::move(value)));
+        value.empty() ? StateWrite::Erase(StateFamily::kWindows, *entity->key)
+                      : StateWrite::Put(StateFamily::kWindows, *entity->key,
+                                        std::move(value)));
   }
   for (CustomerHistory* history : touched_history_) {
     if (!history->dirty) continue;
@@ -412,6 +412,11 @@ absl::Status PartitionState::Flush(absl::string_view input_position) {
 }
 
 void PartitionState::FlushDone() {
+  HandOff();
+  Committed();
+}
+
+void PartitionState::HandOff() {
   for (EntityWindows* entity : touched_windows_) {
     entity->dirty = false;
     entity->touched = false;
@@ -422,23 +427,35 @@ void PartitionState::FlushDone() {
   }
   touched_windows_.clear();
   touched_history_.clear();
-  if (expiring_before_day_ > 0) expired_before_day_ = expiring_before_day_;
+  handed_off_expiring_ = expiring_before_day_;
   expiring_before_day_ = 0;
-  // Keep the table's size: it fills up the same way until the next flush.
+  // The new table starts at the size the last one reached.
   const size_t records = records_.size();
-  records_.clear();
+  handed_off_records_.clear();
+  handed_off_records_.swap(records_);
   records_.reserve(records);
+}
+
+void PartitionState::Committed() {
+  if (handed_off_expiring_ > 0) expired_before_day_ = handed_off_expiring_;
+  handed_off_expiring_ = 0;
+  handed_off_records_.clear();
   EvictClean();
 }
 
 void PartitionState::EvictClean() {
-  // Everything is clean right after a flush. Iteration order of the hash
-  // maps is effectively random, so this evicts a random sample.
+  // Entries handed out since the last flush (maybe changed since a
+  // hand-off) stay. Iteration order of the hash maps is effectively random,
+  // so this evicts a random sample.
   auto shrink = [](auto& map, size_t limit) {
     if (map.size() <= limit) return;
     size_t target = limit - limit / 10;
     for (auto it = map.begin(); it != map.end() && map.size() > target;) {
-      map.erase(it++);
+      if (it->second != nullptr && it->second->touched) {
+        ++it;
+      } else {
+        map.erase(it++);
+      }
     }
   };
   shrink(windows_, options_.max_cached_entities);

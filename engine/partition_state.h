@@ -122,6 +122,14 @@ class PartitionState {
   // over the store: it holds the last flush.
   std::vector<StateWrite> BuildFlush(absl::string_view input_position);
   void FlushDone();
+  // FlushDone in two steps, for a caller that makes the writes safe on
+  // another thread while screening goes on: HandOff right after BuildFlush
+  // (changes from then on belong to the next flush; the handed-off records
+  // stay findable, and nothing is evicted, so no read goes to the store for
+  // what it does not have yet), then Committed once the writes are safe.
+  // At most one hand-off outstanding: BuildFlush only after Committed.
+  void HandOff();
+  void Committed();
   // The input position of the last flush ("" when none).
   absl::StatusOr<std::string> CommittedPosition();
 
@@ -156,16 +164,20 @@ class PartitionState {
   // Handed out since the last flush: only these can be dirty.
   std::vector<EntityWindows*> touched_windows_;
   std::vector<CustomerHistory*> touched_history_;
-  // Records written since the last flush, serialized.
+  // Records written since the last flush, serialized; and those of the
+  // flush handed off and not yet committed.
   absl::flat_hash_map<std::string, std::string> records_;
+  absl::flat_hash_map<std::string, std::string> handed_off_records_;
   // The record FindRecord returned last.
   TransactionRecordProto found_record_;
   // Latest event time seen; dedupe records older than it minus the
   // retention are range-deleted at flush.
   int64_t max_event_us_ = 0;
   int64_t expired_before_day_ = 0;
-  // Set by BuildFlush when its writes range-delete records before this day.
+  // Set by BuildFlush when its writes range-delete records before this day;
+  // moved to handed_off_expiring_ by HandOff.
   int64_t expiring_before_day_ = 0;
+  int64_t handed_off_expiring_ = 0;
 };
 
 }  // namespace txscreen::engine

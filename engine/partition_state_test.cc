@@ -280,6 +280,40 @@ TEST_F(PartitionStateTest, EvictedEntitiesReloadFromTheStore) {
   EXPECT_EQ(SumOf(Fresh().get(), v1::ENTITY_ACCOUNT, "A7"), 1007);
 }
 
+TEST_F(PartitionStateTest, HandedOffChangesStayInMemoryUntilCommitted) {
+  // The streaming service's committer: BuildFlush and HandOff, screening
+  // goes on, the store gets the writes later, then Committed.
+  PartitionStateOptions options;
+  options.max_cached_entities = 10;
+  auto state = Fresh(3, options);
+  for (int i = 0; i < 50; ++i) {
+    AddTo(state.get(), v1::ENTITY_ACCOUNT, absl::StrCat("A", i), i);
+  }
+  state->PutRecord(Record("T1", t0_));
+  std::vector<StateWrite> writes = state->BuildFlush("1");
+  state->HandOff();
+  // Not in the store yet: nothing evicted, the record still found.
+  EXPECT_EQ(state->pending_records(), 0u);
+  EXPECT_EQ(Find(state.get(), "T1", t0_), "decision of T1");
+  for (int i = 0; i < 50; ++i) {
+    EXPECT_EQ(SumOf(state.get(), v1::ENTITY_ACCOUNT, absl::StrCat("A", i)), i);
+  }
+  // Changes meanwhile belong to the next flush.
+  AddTo(state.get(), v1::ENTITY_ACCOUNT, "A7", 1000);
+  state->PutRecord(Record("T2", t0_));
+  ASSERT_TRUE(store_.Commit(writes).ok());
+  state->Committed();
+  EXPECT_EQ(SumOf(Fresh().get(), v1::ENTITY_ACCOUNT, "A7"), 7);
+  // Eviction after the commit keeps what changed since the hand-off.
+  EXPECT_EQ(SumOf(state.get(), v1::ENTITY_ACCOUNT, "A7"), 1007);
+  EXPECT_EQ(Find(state.get(), "T1", t0_), "decision of T1");  // from the store
+  EXPECT_EQ(Find(state.get(), "T2", t0_), "decision of T2");
+  Flush(state.get(), "2");
+  EXPECT_EQ(SumOf(Fresh().get(), v1::ENTITY_ACCOUNT, "A7"), 1007);
+  EXPECT_EQ(Find(Fresh().get(), "T2", t0_), "decision of T2");
+  EXPECT_EQ(*Fresh()->CommittedPosition(), "2");
+}
+
 // --- History -----------------------------------------------------------------
 
 TEST_F(PartitionStateTest, FlushedHistoryReloadsInANewState) {

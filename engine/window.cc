@@ -205,7 +205,8 @@ size_t VarintSize(int64_t v) {
 // A packed field of `payload` bytes; nothing when empty.
 size_t PackedSize(size_t payload) {
   return payload == 0 ? 0
-                      : 1 + CodedOutputStream::VarintSize32(
+                      : 1 +
+                            CodedOutputStream::VarintSize32(
                                 static_cast<uint32_t>(payload)) +
                             payload;
 }
@@ -231,8 +232,9 @@ size_t WindowState::EncodedSize(uint64_t fingerprint) const {
     dcount += VarintSize(d.count);
   }
   return (fingerprint != 0 ? 9 : 0) + PackedSize(index) + PackedSize(sum) +
-         PackedSize(count) + PackedSize(max) + PackedSize(8 * distinct_.size()) +
-         PackedSize(dbucket) + PackedSize(dcount);
+         PackedSize(count) + PackedSize(max) +
+         PackedSize(8 * distinct_.size()) + PackedSize(dbucket) +
+         PackedSize(dcount);
 }
 
 uint8_t* WindowState::Encode(uint64_t fingerprint, uint8_t* out) const {

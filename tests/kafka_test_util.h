@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -64,6 +65,45 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// Waits until consumer group `group` has committed every message of
+// `topic` (partitions 0..partitions-1): its committed offsets are the ends.
+// False on timeout.
+inline bool WaitCommittedToEnd(const std::string& brokers,
+                               const std::string& group,
+                               const std::string& topic, int partitions,
+                               int timeout_ms) {
+  std::unique_ptr<RdKafka::Conf> conf(
+      RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  std::string error;
+  conf->set("bootstrap.servers", brokers, error);
+  conf->set("group.id", group, error);  // only asked, never joined
+  conf->set("enable.auto.commit", "false", error);
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer(
+      RdKafka::KafkaConsumer::create(conf.get(), error));
+  if (consumer == nullptr) return false;
+  const int64_t deadline = NowMs() + timeout_ms;
+  bool done = false;
+  while (!done && NowMs() < deadline) {
+    std::vector<RdKafka::TopicPartition*> parts;
+    for (int p = 0; p < partitions; ++p) {
+      parts.push_back(RdKafka::TopicPartition::create(topic, p));
+    }
+    done = consumer->committed(parts, 5000) == RdKafka::ERR_NO_ERROR;
+    for (RdKafka::TopicPartition* tp : parts) {
+      int64_t low = 0, high = 0;
+      done =
+          done &&
+          consumer->query_watermark_offsets(topic, tp->partition(), &low, &high,
+                                            5000) == RdKafka::ERR_NO_ERROR &&
+          tp->offset() == high;
+    }
+    RdKafka::TopicPartition::destroy(parts);
+    if (!done) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  consumer->close();
+  return done;
+}
 
 // Reads a topic from the beginning (all partitions) with its own group.
 class TopicReader {

@@ -49,6 +49,7 @@ using ::txscreen::testing::Brokers;
 using ::txscreen::testing::NowMs;
 using ::txscreen::testing::TempDir;
 using ::txscreen::testing::TopicReader;
+using ::txscreen::testing::WaitCommittedToEnd;
 
 constexpr char kBinary[] = TXSCREEN_BIN;
 constexpr char kSourceDir[] = TXSCREEN_SOURCE_DIR;
@@ -622,6 +623,11 @@ TEST(ServeIntegrationTest, KillNineUnderLoadChangesStateExactlyOnce) {
   for (const auto& [id, decisions] : by_id) replayed += decisions.size() > 1;
   std::cerr << replayed << " transactions decided more than once (replays "
             << "after kill -9, and resends)\n";
+  // Every decision may have come from an instance killed before its last
+  // commits: the last one takes over and commits the rest before it stops.
+  ASSERT_TRUE(WaitCommittedToEnd(brokers, names.group, names.transactions,
+                                 kPartitions, 120000))
+      << serve->Stderr();
   serve->Signal(SIGTERM);
   ASSERT_EQ(serve->Wait(30000), 0) << serve->Stderr();
   // The verdicts are those of one uninterrupted pass (screen), for each
