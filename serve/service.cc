@@ -160,7 +160,19 @@ class Service::DeliveryReports : public RdKafka::DeliveryReportCb {
 Service::Service(ServeOptions options) : options_(std::move(options)) {}
 
 Service::~Service() {
+  StopCommitter();
   if (consumer_ != nullptr && !consumer_closed_) consumer_->close();
+}
+
+void Service::StopCommitter() {
+  if (!committer_.joinable()) return;
+  {
+    absl::MutexLock lock(&commit_mu_);
+    committer_stop_ = true;
+  }
+  // It finishes a commit it has begun.
+  committer_.join();
+  committer_ = std::thread();
 }
 
 absl::StatusOr<std::unique_ptr<Service>> Service::Create(ServeOptions options) {
@@ -582,7 +594,7 @@ absl::Status Service::Assign(
 }
 
 absl::Status Service::Revoke() {
-  absl::Status s = CommitCycle();
+  absl::Status s = CommitCycle(/*wait=*/true);
   if (!s.ok()) {
     // The next owner decides again from the last commit: not an error of
     // this process, unless it was fenced or its store failed.
@@ -947,7 +959,33 @@ void Service::ExpireHolds() {
   stats_.holds_pending.store(pending);
 }
 
-absl::Status Service::CommitCycle() {
+// A commit handed to the committer thread, and its result.
+struct Service::PendingCommit {
+  struct Part {
+    int32_t id = 0;
+    std::vector<engine::StateWrite> writes;
+    int64_t next = -1;  // input offsets committed; -1: unchanged
+    int64_t overrides_next = -1;
+  };
+  std::vector<Part> parts;
+  std::unique_ptr<RdKafka::ConsumerGroupMetadata> group;
+  // The result: OK, or where it failed. A Kafka error keeps its code and
+  // fatality for FatalTxnError, on the processing thread.
+  enum class Failure { kNone, kKafka, kLocalStore };
+  Failure failure = Failure::kNone;
+  std::string what;
+  bool at_begin = false;  // failed in begin_transaction
+  std::unique_ptr<RdKafka::Error> error;
+};
+
+absl::Status Service::CommitCycle(bool wait) {
+  if (commit_in_flight_) {
+    // One at a time; a screening thread that has gone far ahead waits.
+    const bool block =
+        wait || since_commit_ >= options_.commit_max_transactions;
+    if (absl::Status s = FinishCommit(block); !s.ok()) return s;
+    if (commit_in_flight_) return absl::OkStatus();  // next loop
+  }
   next_commit_ms_ = NowMs() + options_.commit_interval_ms;
   std::vector<Partition*> changed;
   for (auto& [p, part] : partitions_) {
@@ -969,34 +1007,98 @@ absl::Status Service::CommitCycle() {
   std::string why;
   if (reports_->Failed(&why)) return AbortAndRewind(why);
 
+  // The state changes, handed over: screening goes on meanwhile.
+  auto commit = std::make_unique<PendingCommit>();
+  for (Partition* part : changed) {
+    PendingCommit::Part& c = commit->parts.emplace_back();
+    c.id = part->id;
+    c.next = part->next;
+    c.overrides_next = part->overrides_next;
+    const std::string position =
+        absl::StrCat(part->next >= 0 ? part->next : part->committed);
+    c.writes = part->state->BuildFlush(position);
+    for (engine::StateWrite& w : part->holds->BuildFlush()) {
+      c.writes.push_back(std::move(w));
+    }
+    part->state->HandOff();
+    part->holds->HandOff();
+    part->next = -1;
+    part->overrides_next = -1;
+    if (part->shadow_state != nullptr) {
+      // Written before the active state is safe: after a crash in between
+      // its position is ahead of the active one's, and it restarts empty
+      // (it is not replicated either).
+      if (absl::Status s = part->shadow_state->Flush(position); !s.ok()) {
+        ++stats_.shadow_failures;
+        Log(LogLevel::kWarning, absl::StrCat("shadow state: ", s.message()));
+        ReopenShadow(*part);
+      }
+    }
+  }
+  commit->group.reset(consumer_->groupMetadata());
+  since_commit_ = 0;
+  commit_in_flight_ = true;
+  if (!committer_.joinable()) {
+    // No committer (not running yet, or stopped: the consumer's close
+    // revokes the partitions after Run): here and now.
+    Execute(*commit);
+    absl::MutexLock lock(&commit_mu_);
+    commit_done_ = std::move(commit);
+  } else {
+    absl::MutexLock lock(&commit_mu_);
+    commit_work_ = std::move(commit);
+  }
+  if (wait) return FinishCommit(true);
+  return absl::OkStatus();
+}
+
+bool Service::CommitterHasWork() const {
+  return committer_stop_ || commit_work_ != nullptr;
+}
+
+bool Service::CommitIsDone() const { return commit_done_ != nullptr; }
+
+void Service::RunCommitter() {
+  while (true) {
+    std::unique_ptr<PendingCommit> commit;
+    {
+      absl::MutexLock lock(&commit_mu_);
+      commit_mu_.Await(absl::Condition(this, &Service::CommitterHasWork));
+      if (commit_work_ == nullptr) return;  // stopping, nothing to do
+      commit = std::move(commit_work_);
+    }
+    Execute(*commit);
+    absl::MutexLock lock(&commit_mu_);
+    commit_done_ = std::move(commit);
+  }
+}
+
+void Service::Execute(PendingCommit& commit) {
+  auto failed = [&commit](absl::string_view what, RdKafka::Error* e) {
+    commit.failure = PendingCommit::Failure::kKafka;
+    commit.what = std::string(what);
+    commit.error.reset(e);
+  };
   // 2. State changes and offsets, in one Kafka transaction.
   if (RdKafka::Error* e = txn_->begin_transaction()) {
-    std::unique_ptr<RdKafka::Error> owned(e);
-    if (auto s = FatalTxnError(*e, "begin transaction")) return *s;
-    if (txn_broken_) return AbortAndRewind("begin transaction");
-    return absl::InternalError(absl::StrCat("begin transaction: ", e->str()));
+    commit.at_begin = true;
+    return failed("begin transaction", e);
   }
   txn_reports_->Reset();
-  std::vector<std::vector<engine::StateWrite>> writes;
   std::vector<RdKafka::TopicPartition*> offsets;
   struct Free {
     std::vector<RdKafka::TopicPartition*>* v;
     ~Free() { RdKafka::TopicPartition::destroy(*v); }
   } free_offsets{&offsets};
-  for (Partition* part : changed) {
-    writes.push_back(part->state->BuildFlush(
-        absl::StrCat(part->next >= 0 ? part->next : part->committed)));
-    for (engine::StateWrite& w : part->holds->BuildFlush()) {
-      writes.back().push_back(std::move(w));
-    }
-    const std::string prefix = engine::PartitionPrefix(part->id);
-    for (const engine::StateWrite& w : writes.back()) {
+  for (const PendingCommit::Part& part : commit.parts) {
+    const std::string prefix = engine::PartitionPrefix(part.id);
+    for (const engine::StateWrite& w : part.writes) {
       std::optional<ChangelogRecord> r =
           ToChangelogRecord(w, prefix, options_.topics.changelog);
       if (!r.has_value()) continue;
       while (true) {
         RdKafka::ErrorCode e = txn_->produce(
-            *r->topic, part->id, RdKafka::Producer::RK_MSG_COPY,
+            *r->topic, part.id, RdKafka::Producer::RK_MSG_COPY,
             r->value.has_value() ? const_cast<char*>(r->value->data())
                                  : nullptr,
             r->value.has_value() ? r->value->size() : 0, r->key.data(),
@@ -1006,77 +1108,88 @@ absl::Status Service::CommitCycle() {
           continue;
         }
         if (e != RdKafka::ERR_NO_ERROR) {
-          return AbortAndRewind(
-              absl::StrCat("producing the changelog: ", RdKafka::err2str(e)));
+          return failed(
+              absl::StrCat("producing the changelog: ", RdKafka::err2str(e)),
+              nullptr);
         }
         break;
       }
     }
-    if (part->next >= 0) {
+    if (part.next >= 0) {
       offsets.push_back(RdKafka::TopicPartition::create(
-          options_.topics.transactions, part->id, part->next));
+          options_.topics.transactions, part.id, part.next));
     }
-    if (part->overrides_next >= 0) {
+    if (part.overrides_next >= 0) {
       offsets.push_back(RdKafka::TopicPartition::create(
-          options_.topics.overrides, part->id, part->overrides_next));
+          options_.topics.overrides, part.id, part.overrides_next));
     }
   }
-  std::unique_ptr<RdKafka::ConsumerGroupMetadata> group(
-      consumer_->groupMetadata());
-  auto txn_error = [&](RdKafka::Error* e,
-                       absl::string_view what) -> std::optional<absl::Status> {
-    if (e == nullptr) return std::nullopt;
-    std::unique_ptr<RdKafka::Error> owned(e);
-    if (auto s = FatalTxnError(*e, what)) return *s;
-    return AbortAndRewind(absl::StrCat(what, ": ", e->str()));
-  };
   if (!offsets.empty()) {
-    if (auto s = txn_error(txn_->send_offsets_to_transaction(
-                               offsets, group.get(), kKafkaTimeoutMs),
-                           "committing offsets")) {
-      return *s;
+    if (RdKafka::Error* e = txn_->send_offsets_to_transaction(
+            offsets, commit.group.get(), kKafkaTimeoutMs)) {
+      return failed("committing offsets", e);
     }
   }
-  if (auto s = txn_error(txn_->commit_transaction(kKafkaTimeoutMs),
-                         "committing the transaction")) {
-    return *s;
+  if (RdKafka::Error* e = txn_->commit_transaction(kKafkaTimeoutMs)) {
+    return failed("committing the transaction", e);
   }
   // 3. The local store, with the changelog checkpoints.
-  for (size_t i = 0; i < changed.size(); ++i) {
-    Partition* part = changed[i];
+  for (PendingCommit::Part& part : commit.parts) {
     for (const std::string* topic : {&options_.topics.changelog.state,
                                      &options_.topics.changelog.dedupe}) {
-      int64_t next = txn_reports_->NextOffset(*topic, part->id);
+      int64_t next = txn_reports_->NextOffset(*topic, part.id);
       if (next >= 0) {
-        writes[i].push_back(CheckpointWrite(part->id, *topic, next));
+        part.writes.push_back(CheckpointWrite(part.id, *topic, next));
       }
     }
-    if (absl::Status s = store_->Commit(writes[i]); !s.ok()) {
+    if (absl::Status s = store_->Commit(part.writes); !s.ok()) {
+      commit.failure = PendingCommit::Failure::kLocalStore;
+      commit.what = std::string(s.message());
+      return;
+    }
+  }
+}
+
+absl::Status Service::FinishCommit(bool wait) {
+  if (!commit_in_flight_) return absl::OkStatus();
+  std::unique_ptr<PendingCommit> commit;
+  {
+    absl::MutexLock lock(&commit_mu_);
+    if (wait) {
+      commit_mu_.Await(absl::Condition(this, &Service::CommitIsDone));
+    }
+    commit = std::move(commit_done_);
+  }
+  if (commit == nullptr) return absl::OkStatus();
+  commit_in_flight_ = false;
+  switch (commit->failure) {
+    case PendingCommit::Failure::kNone:
+      break;
+    case PendingCommit::Failure::kLocalStore:
       // Kafka has the state; a restart restores it from the changelog.
       return absl::DataLossError(
-          absl::StrCat("local state store: ", s.message()));
-    }
-    part->state->FlushDone();
-    part->holds->FlushDone();
-    if (part->shadow_state != nullptr) {
-      // After the active state: a crash in between loses at most this
-      // batch from the shadow's windows (it is not replicated either).
-      if (absl::Status s = part->shadow_state->Flush(
-              absl::StrCat(part->next >= 0 ? part->next : part->committed));
-          !s.ok()) {
-        ++stats_.shadow_failures;
-        Log(LogLevel::kWarning, absl::StrCat("shadow state: ", s.message()));
-        ReopenShadow(*part);
+          absl::StrCat("local state store: ", commit->what));
+    case PendingCommit::Failure::kKafka:
+      if (commit->error == nullptr) return AbortAndRewind(commit->what);
+      if (auto s = FatalTxnError(*commit->error, commit->what)) return *s;
+      if (commit->at_begin && !txn_broken_) {
+        return absl::InternalError(
+            absl::StrCat("begin transaction: ", commit->error->str()));
       }
-    }
-    if (part->next >= 0) part->committed = part->next;
-    if (part->overrides_next >= 0) {
-      part->overrides_committed = part->overrides_next;
-    }
-    part->next = -1;
-    part->overrides_next = -1;
+      return AbortAndRewind(
+          commit->at_begin
+              ? commit->what
+              : absl::StrCat(commit->what, ": ", commit->error->str()));
   }
-  since_commit_ = 0;
+  for (const PendingCommit::Part& c : commit->parts) {
+    auto it = partitions_.find(c.id);
+    if (it == partitions_.end()) continue;
+    Partition& part = *it->second;
+    part.state->Committed();
+    part.holds->Committed();
+    if (c.next >= 0) part.committed = c.next;
+    if (c.overrides_next >= 0) part.overrides_committed = c.overrides_next;
+  }
   ++stats_.commits;
   return absl::OkStatus();
 }
@@ -1349,6 +1462,7 @@ absl::Status Service::Run() {
                                     " at ", bootstrap_, " as ", options_.group,
                                     "/", options_.instance_id));
   next_commit_ms_ = NowMs() + options_.commit_interval_ms;
+  committer_ = std::thread([this] { RunCommitter(); });
   int64_t last_error_log_ms = 0;
   while (!stop_.load() && fatal_.ok()) {
     ApplyPendingRules();
@@ -1374,6 +1488,9 @@ absl::Status Service::Run() {
     }
     producer_->poll(0);
     if (shadow_producer_ != nullptr) shadow_producer_->poll(0);
+    if (fatal_.ok() && commit_in_flight_) {
+      if (absl::Status s = FinishCommit(false); !s.ok()) SetFatal(s);
+    }
     if (fatal_.ok() && (NowMs() >= next_commit_ms_ ||
                         since_commit_ >= options_.commit_max_transactions)) {
       if (absl::Status s = CommitCycle(); !s.ok()) SetFatal(s);
@@ -1385,8 +1502,9 @@ absl::Status Service::Run() {
     }
   }
   if (fatal_.ok()) {
-    if (absl::Status s = CommitCycle(); !s.ok()) SetFatal(s);
+    if (absl::Status s = CommitCycle(/*wait=*/true); !s.ok()) SetFatal(s);
   }
+  StopCommitter();
   Log(LogLevel::kInfo, "leaving the consumer group");
   consumer_->close();
   consumer_closed_ = true;

@@ -16,6 +16,12 @@
 //   3. then the same writes to the local RocksDB, with the changelog
 //      checkpoint.
 //
+// Step 1 and the encoding of the state changes run on the processing
+// thread; steps 2 and 3 on a committer thread while screening goes on
+// (the hand-off keeps the changes in flight findable, see
+// PartitionState::HandOff). One commit is in flight at a time; the next
+// waits for it, and after `commit_max_transactions` screening does too.
+//
 // So an offset is committed only once its decision is delivered and its
 // state change is safe in Kafka; a crash at any point replays from the last
 // committed offset over the state of that same commit, which yields the
@@ -38,6 +44,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -251,6 +258,7 @@ class Service {
   class Rebalancer;
   class DeliveryReports;
   struct Partition;
+  struct PendingCommit;
 
   explicit Service(ServeOptions options);
   absl::Status Start();
@@ -276,7 +284,19 @@ class Service {
   void Produce(const std::string& topic, const std::string& key,
                const google::protobuf::Message& message,
                const char* type = nullptr);
-  absl::Status CommitCycle();
+  // Starts a commit of everything since the last one (finishing the one in
+  // flight first); with `wait`, also waits for it and applies the result.
+  absl::Status CommitCycle(bool wait = false);
+  // Applies the result of the commit in flight, if it is done (or, with
+  // `wait`, once it is). OK when nothing is in flight.
+  absl::Status FinishCommit(bool wait);
+  void RunCommitter();
+  // Joins the committer thread (after the commit it is running).
+  void StopCommitter();
+  bool CommitterHasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
+  bool CommitIsDone() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
+  // Steps 2 and 3 of a commit, on the committer thread.
+  void Execute(PendingCommit& commit);
   // After a failed commit: abort, drop in-memory state, rewind.
   absl::Status AbortAndRewind(absl::string_view why);
   absl::Status Assign(const std::vector<RdKafka::TopicPartition*>& parts);
@@ -323,6 +343,15 @@ class Service {
   int64_t next_expiry_ms_ = 0;
 
   std::map<int32_t, std::unique_ptr<Partition>> partitions_;
+  // The committer thread and its one commit: handed over in commit_work_,
+  // handed back in commit_done_. While one is in flight (processing thread
+  // only), txn_ and txn_reports_ belong to the committer.
+  std::thread committer_;
+  absl::Mutex commit_mu_;
+  std::unique_ptr<PendingCommit> commit_work_ ABSL_GUARDED_BY(commit_mu_);
+  std::unique_ptr<PendingCommit> commit_done_ ABSL_GUARDED_BY(commit_mu_);
+  bool committer_stop_ ABSL_GUARDED_BY(commit_mu_) = false;
+  bool commit_in_flight_ = false;
   int64_t since_commit_ = 0;
   int64_t next_commit_ms_ = 0;
   // Written on the processing thread only (SetFatal); Ready() on other
