@@ -1466,8 +1466,10 @@ absl::Status Service::Run() {
   int64_t last_error_log_ms = 0;
   while (!stop_.load() && fatal_.ok()) {
     ApplyPendingRules();
-    const int wait = static_cast<int>(
-        std::clamp<int64_t>(next_commit_ms_ - NowMs(), 0, 100));
+    // Past the commit time with a commit still in flight: look for its end
+    // every millisecond rather than spin.
+    const int wait = static_cast<int>(std::clamp<int64_t>(
+        next_commit_ms_ - NowMs(), commit_in_flight_ ? 1 : 0, 100));
     std::unique_ptr<RdKafka::Message> msg(consumer_->consume(wait));
     switch (msg->err()) {
       case RdKafka::ERR_NO_ERROR:
