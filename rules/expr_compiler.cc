@@ -184,16 +184,28 @@ ExprPtr Compiler::Unary(const AstNode& n) {
 ExprPtr Compiler::Binary(const AstNode& n) {
   const std::string& op = n.text;
   if (op == "and" || op == "or") {
-    ExprPtr a =
-        ExpectType(*n.children[0], Compile(*n.children[0]), BaseType::kBool,
-                   absl::StrCat("the left side of '", op, "'"));
-    if (a == nullptr) return nullptr;
-    ExprPtr b =
-        ExpectType(*n.children[1], Compile(*n.children[1]), BaseType::kBool,
-                   absl::StrCat("the right side of '", op, "'"));
-    if (b == nullptr) return nullptr;
-    bool constant = a->IsConstant() && b->IsConstant();
-    return Fold(MakeLogical(op == "and", std::move(a), std::move(b)), constant);
+    // `a and b and c` parses as ((a and b) and c): one node for the chain.
+    // The operands in source order, each with what it is the side of.
+    std::vector<const AstNode*> chain = {n.children[1].get()};
+    const AstNode* left = n.children[0].get();
+    while (left->kind == AstNode::Kind::kBinary && left->text == op) {
+      chain.push_back(left->children[1].get());
+      left = left->children[0].get();
+    }
+    chain.push_back(left);
+    std::reverse(chain.begin(), chain.end());
+    std::vector<ExprPtr> operands;
+    bool constant = true;
+    for (size_t i = 0; i < chain.size(); ++i) {
+      ExprPtr e = ExpectType(
+          *chain[i], Compile(*chain[i]), BaseType::kBool,
+          absl::StrCat(i == 0 ? "the left side of '" : "the right side of '",
+                       op, "'"));
+      if (e == nullptr) return nullptr;
+      constant = constant && e->IsConstant();
+      operands.push_back(std::move(e));
+    }
+    return Fold(MakeLogical(op == "and", std::move(operands)), constant);
   }
   if (op == "==") return Comparison(n, CmpOp::kEq);
   if (op == "!=") return Comparison(n, CmpOp::kNe);

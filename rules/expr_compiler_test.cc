@@ -341,6 +341,41 @@ TEST_F(ExprCompilerTest, LogicalOperandsMustBeBool) {
             "11: the right side of 'and' must be bool, got text");
 }
 
+TEST_F(ExprCompilerTest, ChainsOfAndOrKeepPrecedenceOrderAndShortCircuit) {
+  // A chain of one operator is one node; the messages still name the side.
+  EXPECT_EQ(Error("tx.cash and tx.cross_border and tx.amount and tx.cash"),
+            "32: the right side of 'and' must be bool, got money");
+  EXPECT_EQ(Error("tx.amount or tx.cash or tx.cash"),
+            "0: the left side of 'or' must be bool, got money");
+  tx_.set_cash(true);
+  tx_.set_cross_border(false);
+  EXPECT_TRUE(Bool("tx.cash and not tx.cross_border and tx.cash"));
+  EXPECT_FALSE(Bool("tx.cash and tx.cross_border and tx.cash"));
+  EXPECT_TRUE(Bool("tx.cross_border or tx.cross_border or tx.cash"));
+  EXPECT_FALSE(Bool("tx.cross_border or tx.cross_border or not tx.cash"));
+  // `and` binds tighter: false or (true and true) or false.
+  EXPECT_TRUE(
+      Bool("tx.cross_border or tx.cash and tx.cash or tx.cross_border"));
+  EXPECT_FALSE(Bool("(tx.cross_border or tx.cash) and tx.cross_border"));
+  // Evaluation stops at the first operand that decides: the division after
+  // it never runs.
+  tx_.set_amount_minor(0);
+  for (const char* text :
+       {"tx.cross_border and tx.cash and 10 / tx.amount_minor == 0",
+        "tx.cash or tx.cross_border or 10 / tx.amount_minor == 0"}) {
+    ExprPtr e = Compile(text);
+    ASSERT_NE(e, nullptr);
+    ctx_.ResetCaches();
+    e->EvalInt(ctx_);
+    EXPECT_EQ(ctx_.division_by_zero, 0) << text;
+  }
+  ExprPtr e = Compile("tx.cash and tx.cash and 10 / tx.amount_minor == 0");
+  ASSERT_NE(e, nullptr);
+  ctx_.ResetCaches();
+  EXPECT_EQ(e->EvalInt(ctx_), 1);
+  EXPECT_EQ(ctx_.division_by_zero, 1);
+}
+
 TEST_F(ExprCompilerTest, NegationNeedsANumber) {
   EXPECT_EQ(Error("-tx.memo"), "0: cannot negate text");
   EXPECT_EQ(Error("-tx.cash"), "0: cannot negate bool");

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 #include <utility>
+#include <vector>
 
 #include "rules/named_list.h"
 #include "rules/text_normalizer.h"
@@ -103,18 +104,23 @@ class Not final : public Expr {
   ExprPtr a_;
 };
 
+// `a and b and c ...` (or `or`) as one node over all operands, left to
+// right, stopping at the first that decides: one virtual call per operand
+// instead of two per level of a binary tree.
 class Logical final : public Expr {
  public:
-  Logical(bool is_and, ExprPtr a, ExprPtr b)
-      : Expr(BoolType()), is_and_(is_and), a_(std::move(a)), b_(std::move(b)) {}
+  Logical(bool is_and, std::vector<ExprPtr> operands)
+      : Expr(BoolType()), is_and_(is_and), operands_(std::move(operands)) {}
   int64_t EvalInt(const EvalContext& ctx) const override {
-    if (is_and_) return a_->EvalBool(ctx) && b_->EvalBool(ctx);
-    return a_->EvalBool(ctx) || b_->EvalBool(ctx);
+    for (const ExprPtr& e : operands_) {
+      if (e->EvalBool(ctx) != is_and_) return !is_and_;
+    }
+    return is_and_;
   }
 
  private:
   bool is_and_;
-  ExprPtr a_, b_;
+  std::vector<ExprPtr> operands_;
 };
 
 class Negate final : public Expr {
@@ -455,8 +461,8 @@ ExprPtr MakeScore(int index) { return std::make_unique<Score>(index); }
 ExprPtr MakeNot(ExprPtr operand) {
   return std::make_unique<Not>(std::move(operand));
 }
-ExprPtr MakeLogical(bool is_and, ExprPtr left, ExprPtr right) {
-  return std::make_unique<Logical>(is_and, std::move(left), std::move(right));
+ExprPtr MakeLogical(bool is_and, std::vector<ExprPtr> operands) {
+  return std::make_unique<Logical>(is_and, std::move(operands));
 }
 ExprPtr MakeNegate(ExprPtr operand) {
   return std::make_unique<Negate>(std::move(operand));

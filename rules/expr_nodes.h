@@ -29,7 +29,9 @@ ExprPtr MakeWindow(int index, Type type);
 ExprPtr MakeScore(int index);
 
 ExprPtr MakeNot(ExprPtr operand);
-ExprPtr MakeLogical(bool is_and, ExprPtr left, ExprPtr right);
+// `operands[0] and operands[1] and ...` (or `or`), evaluated left to right
+// until one decides.
+ExprPtr MakeLogical(bool is_and, std::vector<ExprPtr> operands);
 ExprPtr MakeNegate(ExprPtr operand);
 
 // Compares a * scale_a with b * scale_b (scales promote int to decimal).
