@@ -5,7 +5,7 @@
 
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/io/coded_stream.h"
+#include "engine/wire_format.h"
 
 namespace txscreen::engine {
 
@@ -28,20 +28,10 @@ void AppendBigEndian32(int64_t v, std::string* out) {
   out->push_back(static_cast<char>(u));
 }
 
-using ::google::protobuf::io::CodedOutputStream;
-
-uint8_t* WriteTag(int field, int wire_type, uint8_t* out) {
-  *out++ = static_cast<uint8_t>((field << 3) | wire_type);  // fields < 16
-  return out;
-}
-
-size_t LengthSize(size_t n) {
-  return CodedOutputStream::VarintSize32(static_cast<uint32_t>(n));
-}
-
-uint8_t* WriteLength(size_t n, uint8_t* out) {
-  return CodedOutputStream::WriteVarint32ToArray(static_cast<uint32_t>(n), out);
-}
+using wire::CodedOutputStream;
+using wire::FieldSize;
+using wire::LengthSize;
+using wire::WriteTag;
 
 }  // namespace
 
@@ -59,8 +49,7 @@ std::string EncodeEntityWindows(const EntityWindows& entity) {
   size_t i = 0;
   for (const auto& [fp, w] : entity.windows) {
     if (w.empty()) continue;
-    p = WriteTag(1, 2, p);
-    p = WriteLength(sizes[i++], p);
+    p = wire::WriteFieldHeader(1, sizes[i++], p);
     p = w.Encode(fp, p);
   }
   return out;
@@ -77,67 +66,55 @@ std::string EncodeCustomerHistory(const CustomerHistory& history) {
   };
   size_t payee_times = 0, seen_times = 0;
   for (const auto& [k, at] : history.payees) {
-    payee_times += CodedOutputStream::VarintSize64(static_cast<uint64_t>(at));
+    payee_times += wire::VarintSize(at);
   }
   for (const auto& [hash, at] : history.seen) {
-    seen_times += CodedOutputStream::VarintSize64(static_cast<uint64_t>(at));
+    seen_times += wire::VarintSize(at);
   }
-  auto packed_size = [](size_t payload) {
-    return payload == 0 ? 0 : 1 + LengthSize(payload) + payload;
-  };
   const std::string& region = p.last_region_code();
   size_t total =
       (p.has_previous() ? 2 : 0) +
-      (p.last_at_us() != 0 ? 1 + CodedOutputStream::VarintSize64(
-                                     static_cast<uint64_t>(p.last_at_us()))
-                           : 0) +
-      (region.empty() ? 0 : 1 + LengthSize(region.size()) + region.size()) +
-      (p.has_geo() ? 2 : 0) + (raw(p.last_lat()) != 0 ? 9 : 0) +
-      (raw(p.last_lon()) != 0 ? 9 : 0) +
-      packed_size(8 * history.payees.size()) + packed_size(payee_times) +
-      packed_size(8 * history.seen.size()) + packed_size(seen_times);
+      (p.last_at_us() != 0 ? 1 + wire::VarintSize(p.last_at_us()) : 0) +
+      FieldSize(region.size()) + (p.has_geo() ? 2 : 0) +
+      (raw(p.last_lat()) != 0 ? 9 : 0) + (raw(p.last_lon()) != 0 ? 9 : 0) +
+      FieldSize(8 * history.payees.size()) + FieldSize(payee_times) +
+      FieldSize(8 * history.seen.size()) + FieldSize(seen_times);
   std::string out(total, '\0');
   uint8_t* o = reinterpret_cast<uint8_t*>(out.data());
   if (p.has_previous()) {
-    o = WriteTag(1, 0, o);
+    o = WriteTag(1, wire::kVarint, o);
     *o++ = 1;
   }
   if (p.last_at_us() != 0) {
-    o = WriteTag(2, 0, o);
-    o = CodedOutputStream::WriteVarint64ToArray(
-        static_cast<uint64_t>(p.last_at_us()), o);
+    o = WriteTag(2, wire::kVarint, o);
+    o = wire::WriteVarint(p.last_at_us(), o);
   }
   if (!region.empty()) {
-    o = WriteTag(3, 2, o);
-    o = WriteLength(region.size(), o);
+    o = wire::WriteFieldHeader(3, region.size(), o);
     o = CodedOutputStream::WriteRawToArray(region.data(),
                                            static_cast<int>(region.size()), o);
   }
   if (p.has_geo()) {
-    o = WriteTag(4, 0, o);
+    o = WriteTag(4, wire::kVarint, o);
     *o++ = 1;
   }
   if (raw(p.last_lat()) != 0) {
-    o = WriteTag(5, 1, o);
+    o = WriteTag(5, wire::kFixed64, o);
     o = CodedOutputStream::WriteLittleEndian64ToArray(raw(p.last_lat()), o);
   }
   if (raw(p.last_lon()) != 0) {
-    o = WriteTag(6, 1, o);
+    o = WriteTag(6, wire::kFixed64, o);
     o = CodedOutputStream::WriteLittleEndian64ToArray(raw(p.last_lon()), o);
   }
   auto pairs = [&o](int key_field, int time_field, const auto& map,
                     size_t times) {
     if (map.empty()) return;
-    o = WriteTag(key_field, 2, o);
-    o = WriteLength(8 * map.size(), o);
+    o = wire::WriteFieldHeader(key_field, 8 * map.size(), o);
     for (const auto& [k, at] : map) {
       o = CodedOutputStream::WriteLittleEndian64ToArray(k, o);
     }
-    o = WriteTag(time_field, 2, o);
-    o = WriteLength(times, o);
-    for (const auto& [k, at] : map) {
-      o = CodedOutputStream::WriteVarint64ToArray(static_cast<uint64_t>(at), o);
-    }
+    o = wire::WriteFieldHeader(time_field, times, o);
+    for (const auto& [k, at] : map) o = wire::WriteVarint(at, o);
   };
   pairs(7, 8, history.payees, payee_times);
   pairs(9, 10, history.seen, seen_times);
@@ -332,8 +309,8 @@ void PartitionState::PutRecord(const TransactionRecordProto& record,
   const size_t start = out.size();
   out.resize(start + 1 + LengthSize(size) + size);
   uint8_t* p = reinterpret_cast<uint8_t*>(out.data()) + start;
-  p = WriteTag(TransactionRecordProto::kDecisionFieldNumber, 2, p);
-  p = WriteLength(size, p);
+  p = wire::WriteFieldHeader(TransactionRecordProto::kDecisionFieldNumber, size,
+                             p);
   decision.SerializeWithCachedSizesToArray(p);
 }
 

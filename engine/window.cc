@@ -4,7 +4,7 @@
 #include <limits>
 
 #include "absl/time/civil_time.h"
-#include "google/protobuf/io/coded_stream.h"
+#include "engine/wire_format.h"
 #include "rules/money.h"
 
 namespace txscreen::engine {
@@ -192,30 +192,8 @@ void WindowState::ToProto(WindowProto* out) const {
 
 namespace {
 
-using ::google::protobuf::io::CodedOutputStream;
-
-// Protobuf wire format of WindowProto: one-byte tags (field numbers < 16).
-constexpr uint8_t kTagFingerprint = (1 << 3) | 1;  // fixed64
-constexpr uint8_t Packed(int field) { return (field << 3) | 2; }
-
-size_t VarintSize(int64_t v) {
-  return CodedOutputStream::VarintSize64(static_cast<uint64_t>(v));
-}
-
-// A packed field of `payload` bytes; nothing when empty.
-size_t PackedSize(size_t payload) {
-  return payload == 0 ? 0
-                      : 1 +
-                            CodedOutputStream::VarintSize32(
-                                static_cast<uint32_t>(payload)) +
-                            payload;
-}
-
-uint8_t* PackedHeader(int field, size_t payload, uint8_t* out) {
-  *out++ = Packed(field);
-  return CodedOutputStream::WriteVarint32ToArray(static_cast<uint32_t>(payload),
-                                                 out);
-}
+using wire::FieldSize;
+using wire::VarintSize;
 
 }  // namespace
 
@@ -231,36 +209,33 @@ size_t WindowState::EncodedSize(uint64_t fingerprint) const {
     dbucket += VarintSize(d.bucket);
     dcount += VarintSize(d.count);
   }
-  return (fingerprint != 0 ? 9 : 0) + PackedSize(index) + PackedSize(sum) +
-         PackedSize(count) + PackedSize(max) +
-         PackedSize(8 * distinct_.size()) + PackedSize(dbucket) +
-         PackedSize(dcount);
+  return (fingerprint != 0 ? 9 : 0) + FieldSize(index) + FieldSize(sum) +
+         FieldSize(count) + FieldSize(max) + FieldSize(8 * distinct_.size()) +
+         FieldSize(dbucket) + FieldSize(dcount);
 }
 
 uint8_t* WindowState::Encode(uint64_t fingerprint, uint8_t* out) const {
   if (fingerprint != 0) {
-    *out++ = kTagFingerprint;
-    out = CodedOutputStream::WriteLittleEndian64ToArray(fingerprint, out);
+    out = wire::WriteTag(1, wire::kFixed64, out);
+    out = wire::CodedOutputStream::WriteLittleEndian64ToArray(fingerprint, out);
   }
   // Each packed array: its payload size first, then the values.
   auto varints = [&](int field, auto begin, auto end, auto member) {
     size_t payload = 0;
     for (auto it = begin; it != end; ++it) payload += VarintSize((*it).*member);
     if (payload == 0) return;
-    out = PackedHeader(field, payload, out);
-    for (auto it = begin; it != end; ++it) {
-      out = CodedOutputStream::WriteVarint64ToArray(
-          static_cast<uint64_t>((*it).*member), out);
-    }
+    out = wire::WriteFieldHeader(field, payload, out);
+    for (auto it = begin; it != end; ++it)
+      out = wire::WriteVarint((*it).*member, out);
   };
   varints(2, buckets_.begin(), buckets_.end(), &Bucket::index);
   varints(3, buckets_.begin(), buckets_.end(), &Bucket::sum);
   varints(4, buckets_.begin(), buckets_.end(), &Bucket::count);
   varints(5, buckets_.begin(), buckets_.end(), &Bucket::max);
   if (!distinct_.empty()) {
-    out = PackedHeader(6, 8 * distinct_.size(), out);
+    out = wire::WriteFieldHeader(6, 8 * distinct_.size(), out);
     for (const Distinct& d : distinct_) {
-      out = CodedOutputStream::WriteLittleEndian64ToArray(d.key, out);
+      out = wire::CodedOutputStream::WriteLittleEndian64ToArray(d.key, out);
     }
   }
   varints(7, distinct_.begin(), distinct_.end(), &Distinct::bucket);
