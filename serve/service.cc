@@ -172,7 +172,6 @@ void Service::StopCommitter() {
   }
   // It finishes a commit it has begun.
   committer_.join();
-  committer_ = std::thread();
 }
 
 absl::StatusOr<std::unique_ptr<Service>> Service::Create(ServeOptions options) {
@@ -1044,6 +1043,7 @@ absl::Status Service::CommitCycle(bool wait) {
     Execute(*commit);
     absl::MutexLock lock(&commit_mu_);
     commit_done_ = std::move(commit);
+    commit_finished_.store(true, std::memory_order_release);
   } else {
     absl::MutexLock lock(&commit_mu_);
     commit_work_ = std::move(commit);
@@ -1070,6 +1070,7 @@ void Service::RunCommitter() {
     Execute(*commit);
     absl::MutexLock lock(&commit_mu_);
     commit_done_ = std::move(commit);
+    commit_finished_.store(true, std::memory_order_release);
   }
 }
 
@@ -1152,6 +1153,10 @@ void Service::Execute(PendingCommit& commit) {
 
 absl::Status Service::FinishCommit(bool wait) {
   if (!commit_in_flight_) return absl::OkStatus();
+  // Asked after every message while a commit runs: no lock until it is done.
+  if (!wait && !commit_finished_.load(std::memory_order_acquire)) {
+    return absl::OkStatus();
+  }
   std::unique_ptr<PendingCommit> commit;
   {
     absl::MutexLock lock(&commit_mu_);
@@ -1159,6 +1164,7 @@ absl::Status Service::FinishCommit(bool wait) {
       commit_mu_.Await(absl::Condition(this, &Service::CommitIsDone));
     }
     commit = std::move(commit_done_);
+    commit_finished_.store(false, std::memory_order_relaxed);
   }
   if (commit == nullptr) return absl::OkStatus();
   commit_in_flight_ = false;

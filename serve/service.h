@@ -352,6 +352,8 @@ class Service {
   std::unique_ptr<PendingCommit> commit_done_ ABSL_GUARDED_BY(commit_mu_);
   bool committer_stop_ ABSL_GUARDED_BY(commit_mu_) = false;
   bool commit_in_flight_ = false;
+  // commit_done_ is set (read without the lock by the processing loop).
+  std::atomic<bool> commit_finished_{false};
   int64_t since_commit_ = 0;
   int64_t next_commit_ms_ = 0;
   // Written on the processing thread only (SetFatal); Ready() on other
