@@ -134,6 +134,14 @@ WindowState* EntityWindows::FindOrAdd(uint64_t fingerprint) {
   return &windows.back().second;
 }
 
+uint32_t EntityWindows::IndexOrAdd(uint64_t fingerprint) {
+  for (uint32_t i = 0; i < windows.size(); ++i) {
+    if (windows[i].first == fingerprint) return i;
+  }
+  windows.emplace_back(fingerprint, WindowState());
+  return static_cast<uint32_t>(windows.size() - 1);
+}
+
 PartitionState::PartitionState(StateStore* store, int32_t partition,
                                PartitionStateOptions options)
     : store_(store),

@@ -37,6 +37,9 @@ struct EntityWindows {
 
   WindowState* Find(uint64_t fingerprint);
   WindowState* FindOrAdd(uint64_t fingerprint);
+  // The index in `windows` of the window with `fingerprint`, added empty
+  // when missing. Indexes stay valid: windows are only ever appended.
+  uint32_t IndexOrAdd(uint64_t fingerprint);
 };
 
 struct CustomerHistory {

@@ -54,14 +54,15 @@ Screener::Screener(std::shared_ptr<const rules::RuleSet> rules,
       clock_(clock),
       options_(options),
       buckets_(rules_->time_zone()) {
-  window_values_.assign(rules_->windows().size(), 0);
+  slots_.resize(rules_->windows().size());
+  ctx_.window_values = &window_values_;
 }
 
 void Screener::SetRules(std::shared_ptr<const rules::RuleSet> rules) {
   rules_ = std::move(rules);
   buckets_ = BucketClock(rules_->time_zone());
   ctx_.local_minute = rules::LocalMinute();  // the zone may differ
-  window_values_.assign(rules_->windows().size(), 0);
+  slots_.assign(rules_->windows().size(), WindowSlot());
 }
 
 void Screener::Finish(const v1::Transaction& tx, int64_t started_us,
@@ -166,7 +167,6 @@ absl::Status Screener::Screen(const v1::Transaction& tx,
   } else {
     HistoryFacts(tx, **history);
     if (absl::Status s = Windows(tx, &record); !s.ok()) return s;
-    ctx_.windows = window_values_.data();
     rules_->Evaluate(&ctx_, decision);
     counters_.division_by_zero += ctx_.division_by_zero;
     // A blocked transaction did not happen: its rules saw it in the
@@ -344,55 +344,71 @@ absl::Status Screener::Windows(const v1::Transaction& tx,
     entities[k] = *e;
     return *e;
   };
+  // Every filter is evaluated (it decides what the transaction adds); the
+  // values wait until a rule reads them (WindowValue).
   for (size_t i = 0; i < defs.size(); ++i) {
     const rules::WindowDef& def = defs[i];
-    window_values_[i] = 0;
+    WindowSlot& slot = slots_[i];
+    slot = WindowSlot();
     absl::string_view id = EntityId(def.group_by, tx);
-    if (id.empty()) continue;
-    const int64_t bucket = buckets_.Bucket(def, ctx_.occurred_at_us);
-    const int64_t first = BucketClock::FirstBucket(def, bucket);
-    const bool include = def.filter == nullptr || def.filter->EvalBool(ctx_);
-    WindowState* w = nullptr;
-    if (include) {
-      absl::StatusOr<EntityWindows*> entity = entity_of(def.group_by, id, true);
-      if (!entity.ok()) return entity.status();
-      w = (*entity)->FindOrAdd(def.fingerprint);
-      PendingAdd add{
-          *entity, def.fingerprint, bucket, 0, 0,
-          // Keep the previous calendar bucket for late arrivals.
-          def.span == rules::WindowDef::Span::kSliding ? first : first - 1,
-          def.group_by};
-      if (def.aggregate == v1::AGGREGATE_DISTINCT) {
-        absl::string_view text = def.of->EvalString(ctx_);
-        add.key = text.empty() ? 0 : StableTextHash(text);
-      } else if (def.of != nullptr) {
-        add.value = def.of->EvalInt(ctx_);
-      }
-      // The rules see the window with this transaction; state changes only
-      // once the decision lets it stand (see ApplyWindows).
-      window_values_[i] =
-          w->ValueWith(def.aggregate, first, bucket, add.value, add.key);
-      if (def.aggregate != v1::AGGREGATE_DISTINCT || add.key != 0) {
-        pending_.push_back(add);
-      }
+    if (id.empty()) {
+      slot.has_value = true;  // 0: nothing to group by
       continue;
     }
-    absl::StatusOr<EntityWindows*> entity = entity_of(def.group_by, id, false);
+    const bool include = def.filter == nullptr || def.filter->EvalBool(ctx_);
+    absl::StatusOr<EntityWindows*> entity =
+        entity_of(def.group_by, id, include);
     if (!entity.ok()) return entity.status();
-    if (*entity != nullptr) w = (*entity)->Find(def.fingerprint);
-    if (w != nullptr)
-      window_values_[i] = w->Value(def.aggregate, first, bucket);
+    slot.entity = *entity;
+    if (!include) continue;
+    slot.include = true;
+    slot.window = (*entity)->IndexOrAdd(def.fingerprint);
+    slot.bucket = buckets_.Bucket(def, ctx_.occurred_at_us);
+    if (def.aggregate == v1::AGGREGATE_DISTINCT) {
+      absl::string_view text = def.of->EvalString(ctx_);
+      slot.add_key = text.empty() ? 0 : StableTextHash(text);
+    } else if (def.of != nullptr) {
+      slot.add_value = def.of->EvalInt(ctx_);
+    }
+    // The rules see the window with this transaction; state changes only
+    // once the decision lets it stand (see ApplyWindows).
+    if (def.aggregate != v1::AGGREGATE_DISTINCT || slot.add_key != 0) {
+      const int64_t first = BucketClock::FirstBucket(def, slot.bucket);
+      pending_.push_back(PendingAdd{
+          *entity, slot.window, slot.bucket, slot.add_value, slot.add_key,
+          // Keep the previous calendar bucket for late arrivals.
+          def.span == rules::WindowDef::Span::kSliding ? first : first - 1,
+          def.group_by});
+    }
   }
   return absl::OkStatus();
 }
 
+int64_t Screener::WindowValue(int index) {
+  WindowSlot& slot = slots_[index];
+  if (slot.has_value) return slot.value;
+  slot.has_value = true;
+  if (slot.entity == nullptr) return slot.value = 0;
+  const rules::WindowDef& def = rules_->windows()[index];
+  if (slot.include) {
+    const int64_t first = BucketClock::FirstBucket(def, slot.bucket);
+    return slot.value = slot.entity->windows[slot.window].second.ValueWith(
+               def.aggregate, first, slot.bucket, slot.add_value, slot.add_key);
+  }
+  const WindowState* w = slot.entity->Find(def.fingerprint);
+  if (w == nullptr) return slot.value = 0;
+  const int64_t bucket = buckets_.Bucket(def, ctx_.occurred_at_us);
+  return slot.value = w->Value(def.aggregate,
+                               BucketClock::FirstBucket(def, bucket), bucket);
+}
+
 void Screener::ApplyWindows(TransactionRecordProto* record) {
   for (const PendingAdd& add : pending_) {
-    WindowState* w = add.entity->FindOrAdd(add.fingerprint);
-    w->Add(add.bucket, add.value, add.key);
-    w->EvictBefore(add.evict_before);
+    auto& [fingerprint, w] = add.entity->windows[add.window];
+    w.Add(add.bucket, add.value, add.key);
+    w.EvictBefore(add.evict_before);
     add.entity->dirty = true;
-    record->add_contribution_fingerprint(add.fingerprint);
+    record->add_contribution_fingerprint(fingerprint);
     record->add_contribution_entity(add.kind);
     record->add_contribution_bucket(add.bucket);
     record->add_contribution_value(add.value);

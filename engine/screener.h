@@ -106,17 +106,47 @@ class Screener {
   void Finish(const txscreen::v1::Transaction& tx, int64_t started_us,
               txscreen::v1::Decision* decision);
 
+  // The value of window feature `index` for the current transaction, worked
+  // out on first read (see rules::WindowValues).
+  int64_t WindowValue(int index);
+
+  class LazyWindowValues final : public rules::WindowValues {
+   public:
+    explicit LazyWindowValues(Screener* screener) : screener_(screener) {}
+    int64_t Value(int index) const override {
+      return screener_->WindowValue(index);
+    }
+
+   private:
+    Screener* screener_;
+  };
+
   std::shared_ptr<const rules::RuleSet> rules_;
   PartitionState* state_;
   Clock* clock_;
   ScreenerOptions options_;
   BucketClock buckets_;
   rules::EvalContext ctx_;
-  std::vector<int64_t> window_values_;
+  LazyWindowValues window_values_{this};
+  // Each window feature for the current transaction (Windows()).
+  struct WindowSlot {
+    // The entity's windows; null when the entity has no state (or no id).
+    EntityWindows* entity = nullptr;
+    // Included: the transaction passes the filter; `window` indexes
+    // entity->windows, and `add_*` is what the transaction adds.
+    bool include = false;
+    bool has_value = false;
+    uint32_t window = 0;
+    int64_t value = 0;
+    int64_t bucket = 0;
+    int64_t add_value = 0;
+    uint64_t add_key = 0;
+  };
+  std::vector<WindowSlot> slots_;
   // Window additions of the current transaction, applied after its decision.
   struct PendingAdd {
     EntityWindows* entity;
-    uint64_t fingerprint;
+    uint32_t window;  // index in entity->windows
     int64_t bucket;
     int64_t value;
     uint64_t key;

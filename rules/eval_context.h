@@ -41,6 +41,19 @@ struct HistoryFacts {
   bool first_payment_to_counterparty = false;
 };
 
+// Window feature values worked out when a rule first reads them: most rules
+// stop before they read a window (a cash rule on a card payment), so most of
+// a pack's windows need no value for most transactions. The engine
+// implements it over its state.
+class WindowValues {
+ public:
+  virtual ~WindowValues() = default;
+  // The value of feature `index` (RuleSet::windows()), including the current
+  // transaction when it passes the feature's filter. Cheap after the first
+  // call for the same transaction.
+  virtual int64_t Value(int index) const = 0;
+};
+
 // The local minute (pack time zone) of a recent transaction: a cache that
 // spares a time zone conversion per transaction.
 struct LocalMinute {
@@ -53,6 +66,9 @@ struct LocalMinute {
 
 // Number of transaction string fields that may be cached in normalised form.
 inline constexpr int kNormalizedSlots = 16;
+// Number of shared subexpressions whose values are kept per transaction
+// (expr_compiler.h, SharedSubexpressions).
+inline constexpr int kMemoSlots = 64;
 
 struct EvalContext {
   const txscreen::v1::Transaction* tx = nullptr;
@@ -73,7 +89,9 @@ struct EvalContext {
 
   // Window feature values, indexed by feature index (RuleSet::windows()).
   // Includes the current transaction when it passes the feature's filter.
+  // Read when `window_values` is null.
   const int64_t* windows = nullptr;
+  const WindowValues* window_values = nullptr;
 
   // Score totals, indexed by score index; rules add to them as they hit.
   std::vector<int64_t> scores;
@@ -83,6 +101,12 @@ struct EvalContext {
   // Normalised forms of transaction string fields, filled on first use.
   mutable std::array<std::string, kNormalizedSlots> normalized;
   mutable uint32_t normalized_valid = 0;
+  // Values of shared subexpressions, valid where the bit of their slot is
+  // set. Every input they read (transaction, history, windows) is filled
+  // before the first expression that reads it is evaluated, and stays put
+  // until ResetCaches.
+  mutable std::array<int64_t, kMemoSlots> memo;
+  mutable uint64_t memo_valid = 0;
   // Scratch for normalising computed strings.
   mutable std::string scratch;
   // Runtime divisions by zero (the result is 0); the engine counts them.
@@ -91,6 +115,7 @@ struct EvalContext {
   // Forgets the per-transaction caches; call before each transaction.
   void ResetCaches() {
     normalized_valid = 0;
+    memo_valid = 0;
     division_by_zero = 0;
   }
 };

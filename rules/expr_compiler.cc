@@ -218,6 +218,84 @@ ExprPtr Compiler::Binary(const AstNode& n) {
 
 }  // namespace internal
 
+namespace {
+
+void AppendKey(const AstNode& n, std::string* out) {
+  switch (n.kind) {
+    case AstNode::Kind::kInt:
+    case AstNode::Kind::kDuration:
+    case AstNode::Kind::kBool:
+      absl::StrAppend(out, "i", static_cast<int>(n.kind), ":", n.int_value);
+      return;
+    case AstNode::Kind::kDecimal:
+      absl::StrAppend(out, "d", n.int_value);
+      return;
+    case AstNode::Kind::kMoney:
+      absl::StrAppend(out, "m", n.text, n.currency);
+      return;
+    case AstNode::Kind::kString:
+      // Length first: the text may hold any character.
+      absl::StrAppend(out, "s", n.text.size(), ":", n.text);
+      return;
+    case AstNode::Kind::kPath:
+      absl::StrAppend(out, "p", n.text);
+      return;
+    default:
+      break;
+  }
+  absl::StrAppend(out, "(", static_cast<int>(n.kind), n.negated ? "!" : "",
+                  n.text);
+  for (const auto& child : n.children) {
+    out->push_back(' ');
+    AppendKey(*child, out);
+  }
+  out->push_back(')');
+}
+
+// The operands of an and/or chain, as the compiler flattens it.
+void ChainOperands(const AstNode& n, std::vector<const AstNode*>* out) {
+  for (const auto& child : n.children) {
+    if (child->kind == AstNode::Kind::kBinary && child->text == n.text &&
+        child.get() == n.children[0].get()) {
+      ChainOperands(*child, out);
+    } else {
+      out->push_back(child.get());
+    }
+  }
+}
+
+}  // namespace
+
+std::string AstKey(const AstNode& ast) {
+  std::string key;
+  AppendKey(ast, &key);
+  return key;
+}
+
+void SharedSubexpressions::Count(const AstNode& ast) {
+  if (!internal::Compiler::IsCompound(ast)) return;
+  ++count_[AstKey(ast)];
+  if (ast.kind == AstNode::Kind::kBinary &&
+      (ast.text == "and" || ast.text == "or")) {
+    // `a and b and c` compiles to one node: its inner `a and b` is no
+    // subexpression of its own.
+    std::vector<const AstNode*> operands;
+    ChainOperands(ast, &operands);
+    for (const AstNode* operand : operands) Count(*operand);
+    return;
+  }
+  for (const auto& child : ast.children) Count(*child);
+}
+
+int SharedSubexpressions::SlotFor(const std::string& key) {
+  auto counted = count_.find(key);
+  if (counted == count_.end() || counted->second < 2) return -1;
+  if (auto it = slot_.find(key); it != slot_.end()) return it->second;
+  if (next_slot_ == kMemoSlots) return -1;
+  slot_.emplace(key, next_slot_);
+  return next_slot_++;
+}
+
 std::string ClosestName(absl::string_view name,
                         const std::vector<std::string>& candidates) {
   std::string best;

@@ -28,6 +28,33 @@ struct ParamValue {
   std::string string_value;
 };
 
+// Subexpressions that occur more than once in a pack (`tx.type !=
+// 'REVERSAL'` in most rules, the cash test of a dozen window filters),
+// evaluated once per transaction: the compiler wraps each in a node that
+// keeps its value in EvalContext::memo until EvalContext::ResetCaches. Count
+// every condition first, then compile with the table in ExprScope::shared.
+// Only scalar subexpressions that read no score are shared (scores change
+// while rules are evaluated); at most kMemoSlots of them, the first met.
+class SharedSubexpressions {
+ public:
+  // Counts the compound subexpressions of `ast` (not literals or names).
+  void Count(const AstNode& ast);
+  // The memo slot of the subexpression with key `key` (AstKey) when it
+  // occurs more than once, assigning one on first use; -1 when it occurs
+  // once or the slots are used up.
+  int SlotFor(const std::string& key);
+  int slots_used() const { return next_slot_; }
+
+ private:
+  absl::flat_hash_map<std::string, int> count_;
+  absl::flat_hash_map<std::string, int> slot_;
+  int next_slot_ = 0;
+};
+
+// A canonical text of the syntax tree: equal for equal expressions however
+// they were spaced or parenthesised.
+std::string AstKey(const AstNode& ast);
+
 struct WindowRef {
   int index = 0;
   Type type;
@@ -41,6 +68,9 @@ struct ExprScope {
   absl::flat_hash_map<std::string, WindowRef> windows;
   absl::flat_hash_map<std::string, int> scores;
   absl::flat_hash_map<std::string, const NamedList*> lists;
+  // Shared subexpressions to evaluate once per transaction, or null. Not
+  // owned; must outlive compilation only.
+  SharedSubexpressions* shared = nullptr;
   // Window filters see only the transaction and customer.
   bool allow_history = true;
   bool allow_windows = true;

@@ -65,7 +65,38 @@ class Compiler {
   Compiler(const ExprScope& scope, ExprError* error, ExprUses* uses)
       : scope_(scope), error_(error), uses_(uses != nullptr ? uses : &local_) {}
 
+  // Compiles `n`, sharing its value within a transaction when the pack has
+  // it more than once (ExprScope::shared).
   ExprPtr Compile(const AstNode& n) {
+    if (scope_.shared == nullptr || !IsCompound(n)) return CompileNode(n);
+    const bool outer_reads_scores = uses_->scores;
+    uses_->scores = false;
+    ExprPtr e = CompileNode(n);
+    const bool reads_scores = uses_->scores;
+    uses_->scores = outer_reads_scores || reads_scores;
+    if (e == nullptr || reads_scores || e->IsConstant() ||
+        !e->type().is_scalar()) {
+      return e;
+    }
+    const int slot = scope_.shared->SlotFor(AstKey(n));
+    return slot < 0 ? std::move(e) : MakeMemo(slot, std::move(e));
+  }
+
+  // Nodes worth sharing: everything but literals and names.
+  static bool IsCompound(const AstNode& n) {
+    switch (n.kind) {
+      case AstNode::Kind::kCall:
+      case AstNode::Kind::kUnary:
+      case AstNode::Kind::kBinary:
+      case AstNode::Kind::kIn:
+        return true;
+      default:
+        return false;
+    }
+  }
+
+ private:
+  ExprPtr CompileNode(const AstNode& n) {
     switch (n.kind) {
       case AstNode::Kind::kInt:
         return MakeConstInt(IntType(), n.int_value);
@@ -95,7 +126,6 @@ class Compiler {
     return Fail(n.offset, "unsupported expression");
   }
 
- private:
   ExprPtr Fail(int offset, std::string message) {
     if (error_->message.empty()) {
       error_->offset = offset;

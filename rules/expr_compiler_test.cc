@@ -141,6 +141,43 @@ class ExprCompilerTest : public testing::Test {
   EvalContext ctx_;
 };
 
+// --- Shared subexpressions
+// --------------------------------------------------------------
+
+TEST_F(ExprCompilerTest, SharedSubexpressionsKeepTheirValueUntilReset) {
+  SharedSubexpressions shared;
+  const char* kTexts[] = {"window.count_5m + 1 > 3", "window.count_5m + 1 > 3",
+                          "score.fraud + 1 > 3", "score.fraud + 1 > 3"};
+  for (const char* text : kTexts) {
+    ExprError error;
+    std::unique_ptr<AstNode> ast = ParseExpression(text, &error);
+    ASSERT_NE(ast, nullptr);
+    shared.Count(*ast);
+  }
+  ExprScope scope = scope_;
+  scope.shared = &shared;
+  ExprPtr window = Compile(kTexts[0], scope);
+  ExprPtr window_again = Compile(kTexts[1], scope);
+  ExprPtr score = Compile(kTexts[2], scope);
+  ExprPtr score_again = Compile(kTexts[3], scope);
+  ASSERT_TRUE(window && window_again && score && score_again);
+  // The window comparison and its sum share slots; nothing of the score
+  // does (scores change while rules are evaluated).
+  EXPECT_EQ(shared.slots_used(), 2);
+
+  windows_[1] = 3;
+  ctx_.scores = {3};
+  ctx_.ResetCaches();
+  EXPECT_TRUE(window->EvalBool(ctx_));
+  EXPECT_TRUE(score->EvalBool(ctx_));
+  windows_[1] = 0;
+  ctx_.scores = {0};
+  EXPECT_TRUE(window_again->EvalBool(ctx_));  // kept for the transaction
+  EXPECT_FALSE(score_again->EvalBool(ctx_));  // read afresh
+  ctx_.ResetCaches();
+  EXPECT_FALSE(window_again->EvalBool(ctx_));
+}
+
 // --- Unknown names
 // --------------------------------------------------------------
 
@@ -903,6 +940,80 @@ TEST(ClosestNameTest, NothingWhenTooFar) {
 TEST(ClosestNameTest, FirstOfEquallyCloseCandidatesWins) {
   EXPECT_EQ(ClosestName("cat", {"bat", "hat"}), "bat");
   EXPECT_EQ(ClosestName("cat", {"hat", "bat"}), "hat");
+}
+
+}  // namespace
+}  // namespace txscreen::rules
+
+namespace txscreen::rules {
+namespace {
+
+std::string KeyOf(absl::string_view text) {
+  ExprError error;
+  std::unique_ptr<AstNode> ast = ParseExpression(text, &error);
+  EXPECT_NE(ast, nullptr) << error.message;
+  return ast == nullptr ? "" : AstKey(*ast);
+}
+
+TEST(AstKeyTest, IgnoresSpacingAndRedundantParentheses) {
+  EXPECT_EQ(KeyOf("tx.cash or tx.type in ('CASH_DEPOSIT')"),
+            KeyOf("(tx.cash  or (tx.type in ( 'CASH_DEPOSIT' )))"));
+  EXPECT_EQ(KeyOf("a.b && c.d"), KeyOf("a.b and c.d"));
+}
+
+TEST(AstKeyTest, DiffersWithOperatorOperandOrNegation) {
+  EXPECT_NE(KeyOf("tx.amount > 5"), KeyOf("tx.amount >= 5"));
+  EXPECT_NE(KeyOf("tx.amount > 5"), KeyOf("tx.amount > 6"));
+  EXPECT_NE(KeyOf("tx.memo in police"), KeyOf("tx.memo not in police"));
+  EXPECT_NE(KeyOf("'a b' == tx.memo"), KeyOf("'a' == tx.memo"));
+  EXPECT_NE(KeyOf("5 CNY < tx.amount"), KeyOf("5 USD < tx.amount"));
+  EXPECT_NE(KeyOf("a.b and c.d"), KeyOf("a.b or c.d"));
+}
+
+TEST(SharedSubexpressionsTest, OnlyRepeatedCompoundSubexpressionsGetSlots) {
+  SharedSubexpressions shared;
+  for (const char* text :
+       {"tx.type != 'REVERSAL' and tx.direction == 'OUT' and tx.cash",
+        "tx.direction == 'OUT' and tx.type != 'REVERSAL'",
+        "(tx.type != 'REVERSAL')"}) {
+    ExprError error;
+    std::unique_ptr<AstNode> ast = ParseExpression(text, &error);
+    ASSERT_NE(ast, nullptr);
+    shared.Count(*ast);
+  }
+  const int reversal = shared.SlotFor(KeyOf("tx.type != 'REVERSAL'"));
+  EXPECT_EQ(reversal, 0);
+  EXPECT_EQ(shared.SlotFor(KeyOf("tx.type != 'REVERSAL'")), reversal);
+  EXPECT_EQ(shared.SlotFor(KeyOf("tx.direction == 'OUT'")), 1);
+  // Once only: the chains as a whole, and names.
+  EXPECT_EQ(shared.SlotFor(KeyOf(
+                "tx.type != 'REVERSAL' and tx.direction == 'OUT' and tx.cash")),
+            -1);
+  // The inner `a and b` of `a and b and c` is no subexpression of its own.
+  EXPECT_EQ(
+      shared.SlotFor(KeyOf("tx.type != 'REVERSAL' and tx.direction == 'OUT'")),
+      -1);
+  EXPECT_EQ(shared.SlotFor(KeyOf("tx.cash")), -1);
+  EXPECT_EQ(shared.slots_used(), 2);
+}
+
+TEST(SharedSubexpressionsTest, SlotsRunOutQuietly) {
+  SharedSubexpressions shared;
+  for (int i = 0; i < kMemoSlots + 5; ++i) {
+    for (int twice = 0; twice < 2; ++twice) {
+      ExprError error;
+      std::unique_ptr<AstNode> ast =
+          ParseExpression(absl::StrCat("tx.amount > ", i), &error);
+      ASSERT_NE(ast, nullptr);
+      shared.Count(*ast);
+    }
+  }
+  for (int i = 0; i < kMemoSlots; ++i) {
+    EXPECT_EQ(shared.SlotFor(KeyOf(absl::StrCat("tx.amount > ", i))), i);
+  }
+  EXPECT_EQ(shared.SlotFor(KeyOf(absl::StrCat("tx.amount > ", kMemoSlots))),
+            -1);
+  EXPECT_EQ(shared.slots_used(), kMemoSlots);
 }
 
 }  // namespace

@@ -75,7 +75,8 @@ class Window final : public Expr {
  public:
   Window(int index, Type type) : Expr(type), index_(index) {}
   int64_t EvalInt(const EvalContext& ctx) const override {
-    return ctx.windows[index_];
+    return ctx.window_values != nullptr ? ctx.window_values->Value(index_)
+                                        : ctx.windows[index_];
   }
 
  private:
@@ -427,6 +428,27 @@ class Prefix final : public Expr {
   int n_;
 };
 
+class Memo final : public Expr {
+ public:
+  Memo(int slot, ExprPtr e)
+      : Expr(e->type()),
+        bit_(uint64_t{1} << slot),
+        slot_(slot),
+        e_(std::move(e)) {}
+  int64_t EvalInt(const EvalContext& ctx) const override {
+    if (ctx.memo_valid & bit_) return ctx.memo[slot_];
+    const int64_t v = e_->EvalInt(ctx);
+    ctx.memo[slot_] = v;
+    ctx.memo_valid |= bit_;
+    return v;
+  }
+
+ private:
+  uint64_t bit_;
+  int slot_;
+  ExprPtr e_;
+};
+
 class DurationUnits final : public Expr {
  public:
   DurationUnits(ExprPtr d, int64_t unit)
@@ -515,6 +537,9 @@ ExprPtr MakeStartsWith(ExprPtr text, std::string prefix) {
 }
 ExprPtr MakePrefix(ExprPtr text, int n) {
   return std::make_unique<Prefix>(std::move(text), n);
+}
+ExprPtr MakeMemo(int slot, ExprPtr e) {
+  return std::make_unique<Memo>(slot, std::move(e));
 }
 ExprPtr MakeDurationUnits(ExprPtr duration, int64_t unit_micros) {
   return std::make_unique<DurationUnits>(std::move(duration), unit_micros);

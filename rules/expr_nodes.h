@@ -70,6 +70,9 @@ ExprPtr MakePrefix(ExprPtr text, int n);
 ExprPtr MakeMatchedPhrase(ExprPtr text, int slot, const NamedList* list);
 // if(condition, a, b): a when the condition holds, else b (same type).
 ExprPtr MakeIf(ExprPtr condition, ExprPtr a, ExprPtr b);
+// `e` with its value kept in EvalContext::memo[slot] for the rest of the
+// transaction (a shared subexpression; 0 <= slot < kMemoSlots).
+ExprPtr MakeMemo(int slot, ExprPtr e);
 // Whole units of a duration: days(d), hours(d), minutes(d).
 ExprPtr MakeDurationUnits(ExprPtr duration, int64_t unit_micros);
 

@@ -283,6 +283,30 @@ void RulePackBuilder::Lists() {
   }
 }
 
+void RulePackBuilder::CountSharedSubexpressions() {
+  // Conditions are evaluated for every transaction; reasons and prompts
+  // only for hits, so they are not counted (a hole equal to a shared
+  // condition still shares its value).
+  auto count = [this](absl::string_view text) {
+    ExprError error;
+    std::unique_ptr<AstNode> ast = ParseExpression(text, &error);
+    if (ast != nullptr) shared_.Count(*ast);  // errors come when compiled
+  };
+  for (const auto& f : files_) {
+    for (const v1::WindowFeature& w : f->proto.window()) {
+      if (!w.filter().empty()) count(w.filter());
+      if (!w.of().empty()) count(w.of());
+    }
+    for (const v1::Rule& r : f->proto.rule()) {
+      if (!r.when().empty()) count(r.when());
+      for (const v1::Escalation& e : r.escalate()) {
+        if (!e.when().empty()) count(e.when());
+      }
+    }
+  }
+  scope_.shared = &shared_;
+}
+
 LoadResult RulePackBuilder::Build(const std::vector<std::string>& paths) {
   if (paths.empty()) {
     result_.errors.push_back("no rule files given");
@@ -294,6 +318,7 @@ LoadResult RulePackBuilder::Build(const std::vector<std::string>& paths) {
   Fx();
   Params();
   Lists();
+  CountSharedSubexpressions();
   Windows();
   Rules();
   if (result_.errors.empty()) {

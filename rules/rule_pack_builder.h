@@ -80,6 +80,8 @@ class RulePackBuilder {
   void Fx();
   void Params();
   void Lists();
+  // Counts the subexpressions of every condition (scope_.shared).
+  void CountSharedSubexpressions();
   void Windows();
   void Rules();
   // `block` is where the rule { ... } starts, for errors about the rule as
@@ -101,6 +103,7 @@ class RulePackBuilder {
   std::vector<std::unique_ptr<ParsedFile>> files_;
   std::unique_ptr<RuleSet> set_ = std::make_unique<RuleSet>();
   ExprScope scope_;
+  SharedSubexpressions shared_;
 };
 
 }  // namespace txscreen::rules

@@ -555,6 +555,50 @@ TEST_F(RuleSetTest, WindowsAndHistoryComeFromTheContext) {
   EXPECT_EQ(d.hits(0).reason(), "4 in 5 minutes");
 }
 
+// Counts how often each window value is asked for.
+class CountingWindowValues : public WindowValues {
+ public:
+  int64_t Value(int index) const override {
+    ++reads[index];
+    return values[index];
+  }
+  int64_t values[2] = {0, 0};
+  mutable int reads[2] = {0, 0};
+};
+
+TEST_F(RuleSetTest, SharedConditionsAreEvaluatedOncePerTransaction) {
+  auto set = Load(absl::StrCat(
+      "window { name: \"count_5m\" aggregate: AGGREGATE_COUNT group_by: "
+      "ENTITY_CUSTOMER sliding: \"5m\" }\n"
+      "window { name: \"count_1h\" aggregate: AGGREGATE_COUNT group_by: "
+      "ENTITY_CUSTOMER sliding: \"1h\" }\n",
+      Rule("OUT-BURST", "window.count_5m > 3 and tx.direction == 'OUT'",
+           "ACTION_REVIEW"),
+      Rule("IN-BURST", "(window.count_5m > 3) and tx.direction == 'IN'",
+           "ACTION_REVIEW"),
+      Rule("SAME", "window.count_5m>3 and tx.direction=='OUT'",
+           "ACTION_REPORT"),
+      Rule("HOUR", "window.count_1h > 3", "ACTION_REVIEW")));
+  ASSERT_NE(set, nullptr);
+  CountingWindowValues windows;
+  windows.values[0] = 4;
+  ASSERT_TRUE(set->PrepareTransactionFacts(tx_, &ctx_).ok());
+  ctx_.window_values = &windows;
+  v1::Decision d;
+  set->Evaluate(&ctx_, &d);
+  EXPECT_THAT(HitIds(d), ElementsAre("OUT-BURST", "SAME"));
+  EXPECT_EQ(windows.reads[0], 1);  // three rules, one read
+  EXPECT_EQ(windows.reads[1], 1);
+
+  // The next transaction starts afresh.
+  windows.values[0] = 0;
+  ASSERT_TRUE(set->PrepareTransactionFacts(tx_, &ctx_).ok());
+  d.Clear();
+  set->Evaluate(&ctx_, &d);
+  EXPECT_THAT(HitIds(d), IsEmpty());
+  EXPECT_EQ(windows.reads[0], 2);
+}
+
 TEST(VerdictForActionTest, MapsEveryAction) {
   EXPECT_EQ(VerdictForAction(v1::ACTION_UNSPECIFIED), v1::VERDICT_ALLOW);
   EXPECT_EQ(VerdictForAction(v1::ACTION_REPORT), v1::VERDICT_ALLOW);
