@@ -28,6 +28,7 @@
 #include "benchmark/benchmark.h"
 #include "engine/clock.h"
 #include "engine/partition_state.h"
+#include "engine/reused_message.h"
 #include "engine/screener.h"
 #include "engine/state_store.h"
 #include "engine/transaction_codec.h"
@@ -73,12 +74,13 @@ class WholePath {
   // One transaction through the whole path.
   absl::Status Step() {
     const std::string& bytes = batch_[next_++];
-    if (absl::Status s = engine::DecodeTransactionProto(bytes, &tx_); !s.ok()) {
+    v1::Transaction* tx = tx_.Next();
+    if (absl::Status s = engine::DecodeTransactionProto(bytes, tx); !s.ok()) {
       return s;
     }
-    clock_.Set(tx_.occurred_at().seconds() * 1000000 +
-               tx_.occurred_at().nanos() / 1000 + 2000);
-    if (absl::Status s = screener_.Screen(tx_, &decision_); !s.ok()) return s;
+    clock_.Set(tx->occurred_at().seconds() * 1000000 +
+               tx->occurred_at().nanos() / 1000 + 2000);
+    if (absl::Status s = screener_.Screen(*tx, &decision_); !s.ok()) return s;
     if (decision_.verdict() != v1::VERDICT_ALLOW) ++alerts_;
     if (++since_flush_ == kFlushEvery) {
       since_flush_ = 0;
@@ -106,7 +108,7 @@ class WholePath {
   size_t next_ = kBatch;
   int64_t since_flush_ = 0;
   int64_t alerts_ = 0;
-  v1::Transaction tx_;
+  engine::ReusedMessage<v1::Transaction> tx_;
   v1::Decision decision_;
 };
 

@@ -121,6 +121,69 @@ std::string EncodeCustomerHistory(const CustomerHistory& history) {
   return out;
 }
 
+void EncodeRecord(const ScreenedRecord& r, const v1::Decision& decision,
+                  std::string* out) {
+  // TransactionRecordProto's fields in number order, as its serializer
+  // writes them, and the decision (field 4) last: parsers take fields in
+  // any order. Proto3 leaves out empty strings, zeros and empty arrays.
+  const absl::Span<const WindowContribution> c = r.contributions;
+  size_t entities = 0, buckets = 0, values = 0;
+  for (const WindowContribution& w : c) {
+    entities += wire::VarintSize(static_cast<int32_t>(w.entity));
+    buckets += wire::VarintSize(w.bucket);
+    values += wire::VarintSize(w.value);
+  }
+  const size_t decision_size = decision.ByteSizeLong();
+  const size_t total =
+      FieldSize(r.transaction_id.size()) + FieldSize(r.customer_id.size()) +
+      (r.occurred_at_us != 0 ? 1 + wire::VarintSize(r.occurred_at_us) : 0) +
+      FieldSize(r.account_id.size()) +
+      FieldSize(r.counterparty_account_id.size()) +
+      FieldSize(r.device_id.size()) + FieldSize(8 * c.size()) +
+      FieldSize(entities) + FieldSize(buckets) + FieldSize(values) +
+      FieldSize(8 * c.size()) + 1 + LengthSize(decision_size) + decision_size;
+  out->resize(total);
+  uint8_t* o = reinterpret_cast<uint8_t*>(out->data());
+  auto text = [&o](int field, absl::string_view s) {
+    if (s.empty()) return;
+    o = wire::WriteFieldHeader(field, s.size(), o);
+    std::memcpy(o, s.data(), s.size());
+    o += s.size();
+  };
+  text(1, r.transaction_id);
+  text(2, r.customer_id);
+  if (r.occurred_at_us != 0) {
+    o = WriteTag(3, wire::kVarint, o);
+    o = wire::WriteVarint(r.occurred_at_us, o);
+  }
+  text(7, r.account_id);
+  text(8, r.counterparty_account_id);
+  text(9, r.device_id);
+  if (!c.empty()) {
+    o = wire::WriteFieldHeader(10, 8 * c.size(), o);
+    for (const WindowContribution& w : c) {
+      o = CodedOutputStream::WriteLittleEndian64ToArray(w.fingerprint, o);
+    }
+    o = wire::WriteFieldHeader(11, entities, o);
+    for (const WindowContribution& w : c) {
+      o = wire::WriteVarint(static_cast<int32_t>(w.entity), o);
+    }
+    if (buckets > 0) {
+      o = wire::WriteFieldHeader(12, buckets, o);
+      for (const WindowContribution& w : c) o = wire::WriteVarint(w.bucket, o);
+    }
+    o = wire::WriteFieldHeader(13, values, o);
+    for (const WindowContribution& w : c) o = wire::WriteVarint(w.value, o);
+    o = wire::WriteFieldHeader(14, 8 * c.size(), o);
+    for (const WindowContribution& w : c) {
+      o = CodedOutputStream::WriteLittleEndian64ToArray(w.key, o);
+    }
+  }
+  o = wire::WriteFieldHeader(TransactionRecordProto::kDecisionFieldNumber,
+                             decision_size, o);
+  decision.SerializeWithCachedSizesToArray(o);
+}
+
 WindowState* EntityWindows::Find(uint64_t fingerprint) {
   for (auto& [fp, w] : windows) {
     if (fp == fingerprint) return &w;
@@ -305,21 +368,12 @@ void PartitionState::PutRecord(const TransactionRecordProto& record) {
       record.customer_id(), record.transaction_id(), record.occurred_at_us())]);
 }
 
-void PartitionState::PutRecord(const TransactionRecordProto& record,
+void PartitionState::PutRecord(const ScreenedRecord& record,
                                const v1::Decision& decision) {
-  max_event_us_ = std::max(max_event_us_, record.occurred_at_us());
-  std::string& out = records_[RecordKey(
-      record.customer_id(), record.transaction_id(), record.occurred_at_us())];
-  out.clear();
-  record.AppendToString(&out);
-  // Field 4 (bytes), after the others: parsers take fields in any order.
-  const size_t size = decision.ByteSizeLong();
-  const size_t start = out.size();
-  out.resize(start + 1 + LengthSize(size) + size);
-  uint8_t* p = reinterpret_cast<uint8_t*>(out.data()) + start;
-  p = wire::WriteFieldHeader(TransactionRecordProto::kDecisionFieldNumber, size,
-                             p);
-  decision.SerializeWithCachedSizesToArray(p);
+  max_event_us_ = std::max(max_event_us_, record.occurred_at_us);
+  EncodeRecord(record, decision,
+               &records_[RecordKey(record.customer_id, record.transaction_id,
+                                   record.occurred_at_us)]);
 }
 
 void PartitionState::Expire(CustomerHistory* history, int64_t now_us) {

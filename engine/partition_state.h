@@ -19,6 +19,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/node_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/types/span.h"
 #include "engine/state.pb.h"
 #include "engine/state_store.h"
 #include "engine/window.h"
@@ -61,6 +62,34 @@ struct CustomerHistory {
 std::string EncodeEntityWindows(const EntityWindows& entity);
 std::string EncodeCustomerHistory(const CustomerHistory& history);
 
+// What a screened transaction added to one window, so that a reversal can
+// take back exactly that.
+struct WindowContribution {
+  uint64_t fingerprint = 0;
+  txscreen::v1::Entity entity = txscreen::v1::ENTITY_UNSPECIFIED;
+  int64_t bucket = 0;
+  int64_t value = 0;
+  uint64_t key = 0;
+};
+
+// The record of a transaction just screened, encoded by PutRecord as a
+// TransactionRecordProto straight from these fields. The views must stay
+// valid for the call only.
+struct ScreenedRecord {
+  absl::string_view transaction_id;
+  absl::string_view customer_id;
+  int64_t occurred_at_us = 0;
+  absl::string_view account_id;
+  absl::string_view counterparty_account_id;
+  absl::string_view device_id;
+  absl::Span<const WindowContribution> contributions;
+};
+
+// The bytes of `record` as a TransactionRecordProto with `decision` in its
+// decision field: what PutRecord stores (exposed for its test).
+void EncodeRecord(const ScreenedRecord& record,
+                  const txscreen::v1::Decision& decision, std::string* out);
+
 struct PartitionStateOptions {
   // Transactions remembered for duplicate detection and reversal, by event
   // time. Default: 7 days.
@@ -99,9 +128,9 @@ class PartitionState {
       absl::string_view customer_id, absl::string_view transaction_id,
       int64_t occurred_at_us);
   void PutRecord(const TransactionRecordProto& record);
-  // The same with `decision` as the record's `decision` field (which must be
-  // empty in `record`), serialized in place instead of into a copy first.
-  void PutRecord(const TransactionRecordProto& record,
+  // The record of a transaction just screened, with `decision` in its
+  // `decision` field, encoded in place (EncodeRecord).
+  void PutRecord(const ScreenedRecord& record,
                  const txscreen::v1::Decision& decision);
   // Visits the flushed records of a customer's transactions that occurred
   // on the UTC days of [from_us, to_us], day by day (for inspection tools;

@@ -4,7 +4,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -451,27 +453,99 @@ TEST_F(PartitionStateTest, RecordsAreFoundBeforeAndAfterAFlush) {
 }
 
 TEST_F(PartitionStateTest, PutRecordWithADecisionStoresTheSerializedDecision) {
-  TransactionRecordProto record = Record("T1", t0_);
-  record.clear_decision();
-  record.set_account_id("A1");
-  record.add_contribution_fingerprint(7);
-  record.add_contribution_entity(1);
-  record.add_contribution_bucket(20000);
-  record.add_contribution_value(500000);
-  record.add_contribution_key(0);
+  const WindowContribution contributions[] = {
+      {.fingerprint = 7,
+       .entity = txscreen::v1::ENTITY_CUSTOMER,
+       .bucket = 20000,
+       .value = 500000,
+       .key = 0}};
   txscreen::v1::Decision decision;
   decision.set_transaction_id("T1");
   decision.set_verdict(txscreen::v1::VERDICT_INTERCEPT);
   decision.add_hits()->set_reason(std::string(300, 'x'));  // 2-byte length
-  state_.PutRecord(record, decision);
+  state_.PutRecord(ScreenedRecord{.transaction_id = "T1",
+                                  .customer_id = "C1",
+                                  .occurred_at_us = t0_,
+                                  .account_id = "A1",
+                                  .counterparty_account_id = "",
+                                  .device_id = "",
+                                  .contributions = contributions},
+                   decision);
+  TransactionRecordProto expected = Record("T1", t0_);
+  expected.set_account_id("A1");
+  expected.add_contribution_fingerprint(7);
+  expected.add_contribution_entity(1);
+  expected.add_contribution_bucket(20000);
+  expected.add_contribution_value(500000);
+  expected.add_contribution_key(0);
+  expected.set_decision(decision.SerializeAsString());
   for (bool flushed : {false, true}) {
     if (flushed) Flush(&state_, "1");
     absl::StatusOr<const TransactionRecordProto*> found =
         state_.FindRecord("C1", "T1", t0_);
     ASSERT_TRUE(found.ok() && *found != nullptr);
-    TransactionRecordProto expected = record;
-    expected.set_decision(decision.SerializeAsString());
     EXPECT_EQ((*found)->SerializeAsString(), expected.SerializeAsString());
+  }
+}
+
+TEST(EncodeRecordTest, SameBytesAsTheProtoWithTheDecisionLast) {
+  std::mt19937_64 random(42);
+  auto pick = [&](int64_t lo, int64_t hi) {
+    return std::uniform_int_distribution<int64_t>(lo, hi)(random);
+  };
+  auto text = [&](int max) {
+    return std::string(static_cast<size_t>(pick(0, max)), 'a' + pick(0, 25));
+  };
+  for (int round = 0; round < 500; ++round) {
+    std::vector<WindowContribution> c(static_cast<size_t>(pick(0, 6)));
+    const int64_t big = std::numeric_limits<int64_t>::max();
+    for (WindowContribution& w : c) {
+      w.fingerprint = random();
+      w.entity = static_cast<txscreen::v1::Entity>(pick(0, 4));
+      w.bucket = pick(-3, 1) == 1 ? pick(-big, big) : pick(-2, 30000000);
+      w.value = pick(0, 1) ? pick(-big, big) : pick(-1, 1000);
+      w.key = pick(0, 1) ? random() : 0;
+    }
+    std::string id = text(40), customer = text(20), account = text(30),
+                payee = text(30), device = text(200);
+    const int64_t at = pick(0, 3) == 0 ? 0 : pick(-big, big);
+    txscreen::v1::Decision decision;
+    decision.set_transaction_id(text(10));
+    decision.set_verdict(static_cast<txscreen::v1::Verdict>(pick(0, 7)));
+    if (pick(0, 1)) decision.add_hits()->set_reason(text(400));
+    std::string encoded;
+    EncodeRecord(ScreenedRecord{id, customer, at, account, payee, device, c},
+                 decision, &encoded);
+
+    TransactionRecordProto proto;
+    proto.set_transaction_id(id);
+    proto.set_customer_id(customer);
+    proto.set_occurred_at_us(at);
+    proto.set_account_id(account);
+    proto.set_counterparty_account_id(payee);
+    proto.set_device_id(device);
+    for (const WindowContribution& w : c) {
+      proto.add_contribution_fingerprint(w.fingerprint);
+      proto.add_contribution_entity(w.entity);
+      proto.add_contribution_bucket(w.bucket);
+      proto.add_contribution_value(w.value);
+      proto.add_contribution_key(w.key);
+    }
+    std::string want = proto.SerializeAsString();
+    const std::string decision_bytes = decision.SerializeAsString();
+    want.push_back(static_cast<char>(
+        (TransactionRecordProto::kDecisionFieldNumber << 3) | 2));
+    for (size_t n = decision_bytes.size();; n >>= 7) {  // varint length
+      want.push_back(static_cast<char>((n & 0x7f) | (n >= 0x80 ? 0x80 : 0)));
+      if (n < 0x80) break;
+    }
+    want.append(decision_bytes);
+    ASSERT_EQ(encoded, want) << "round " << round;
+
+    TransactionRecordProto parsed;
+    ASSERT_TRUE(parsed.ParseFromString(encoded));
+    proto.set_decision(decision_bytes);
+    EXPECT_EQ(parsed.SerializeAsString(), proto.SerializeAsString());
   }
 }
 

@@ -39,6 +39,32 @@ double DistanceKm(double lat1, double lon1, double lat2, double lon2) {
   return 6371.0 * 2 * std::atan2(std::sqrt(a), std::sqrt(1 - a));
 }
 
+// decision->Clear(), except that the three times every decision sets again
+// (Finish) keep their storage: Clear() would delete them, and Finish would
+// allocate them anew for every transaction.
+void ClearDecision(v1::Decision* d) {
+  google::protobuf::Timestamp* decided =
+      d->has_decided_at() ? d->unsafe_arena_release_decided_at() : nullptr;
+  google::protobuf::Timestamp* deadline =
+      d->has_deadline() ? d->unsafe_arena_release_deadline() : nullptr;
+  google::protobuf::Duration* latency =
+      d->has_engine_latency() ? d->unsafe_arena_release_engine_latency()
+                              : nullptr;
+  d->Clear();
+  if (decided != nullptr) {
+    decided->Clear();
+    d->unsafe_arena_set_allocated_decided_at(decided);
+  }
+  if (deadline != nullptr) {
+    deadline->Clear();
+    d->unsafe_arena_set_allocated_deadline(deadline);
+  }
+  if (latency != nullptr) {
+    latency->Clear();
+    d->unsafe_arena_set_allocated_engine_latency(latency);
+  }
+}
+
 }  // namespace
 
 uint64_t StableTextHash(absl::string_view text) {
@@ -108,7 +134,7 @@ void Screener::FailSafe(const v1::Transaction& tx, v1::Verdict verdict,
 absl::Status Screener::Screen(const v1::Transaction& tx,
                               v1::Decision* decision) {
   const int64_t started = clock_->NowMicros();
-  decision->Clear();
+  ClearDecision(decision);
   decision->set_transaction_id(tx.transaction_id());
   decision->set_customer_id(tx.customer_id());
   decision->set_channel(tx.channel());
@@ -152,31 +178,32 @@ absl::Status Screener::Screen(const v1::Transaction& tx,
     state_->Expire(*history, ctx_.occurred_at_us);
     (*history)->next_expiry_us = ctx_.occurred_at_us + kMicrosPerHour;
   }
-  TransactionRecordProto& record = record_;
-  record.Clear();
-  record.set_transaction_id(tx.transaction_id());
-  record.set_customer_id(tx.customer_id());
-  record.set_occurred_at_us(ctx_.occurred_at_us);
-  record.set_account_id(tx.account_id());
-  record.set_counterparty_account_id(tx.counterparty().account_id());
-  record.set_device_id(tx.device_id());
+  contributions_.clear();
   if (tx.type() == v1::TRANSACTION_TYPE_REVERSAL) {
     if (absl::Status s = Reverse(tx, *history, decision); !s.ok()) return s;
     ++counters_.reversals;
     decision->set_verdict(v1::VERDICT_ALLOW);
   } else {
     HistoryFacts(tx, **history);
-    if (absl::Status s = Windows(tx, &record); !s.ok()) return s;
+    if (absl::Status s = Windows(tx); !s.ok()) return s;
     rules_->Evaluate(&ctx_, decision);
     counters_.division_by_zero += ctx_.division_by_zero;
     // A blocked transaction did not happen: its rules saw it in the
     // windows, but it leaves no contribution behind.
-    if (decision->verdict() != v1::VERDICT_BLOCK) ApplyWindows(&record);
+    if (decision->verdict() != v1::VERDICT_BLOCK) ApplyWindows();
     pending_.clear();
   }
   UpdateHistory(tx, decision->verdict(), *history);
   Finish(tx, started, decision);
-  state_->PutRecord(record, *decision);
+  state_->PutRecord(
+      ScreenedRecord{.transaction_id = tx.transaction_id(),
+                     .customer_id = tx.customer_id(),
+                     .occurred_at_us = ctx_.occurred_at_us,
+                     .account_id = tx.account_id(),
+                     .counterparty_account_id = tx.counterparty().account_id(),
+                     .device_id = tx.device_id(),
+                     .contributions = contributions_},
+      *decision);
   ++counters_.screened;
   return absl::OkStatus();
 }
@@ -326,8 +353,7 @@ void Screener::HistoryFacts(const v1::Transaction& tx,
   }
 }
 
-absl::Status Screener::Windows(const v1::Transaction& tx,
-                               TransactionRecordProto* record) {
+absl::Status Screener::Windows(const v1::Transaction& tx) {
   const auto& defs = rules_->windows();
   pending_.clear();
   // Each entity is looked up once per transaction, not once per window.
@@ -402,17 +428,14 @@ int64_t Screener::WindowValue(int index) {
                                BucketClock::FirstBucket(def, bucket), bucket);
 }
 
-void Screener::ApplyWindows(TransactionRecordProto* record) {
+void Screener::ApplyWindows() {
   for (const PendingAdd& add : pending_) {
     auto& [fingerprint, w] = add.entity->windows[add.window];
     w.Add(add.bucket, add.value, add.key);
     w.EvictBefore(add.evict_before);
     add.entity->dirty = true;
-    record->add_contribution_fingerprint(fingerprint);
-    record->add_contribution_entity(add.kind);
-    record->add_contribution_bucket(add.bucket);
-    record->add_contribution_value(add.value);
-    record->add_contribution_key(add.key);
+    contributions_.push_back(WindowContribution{
+        fingerprint, add.kind, add.bucket, add.value, add.key});
   }
   pending_.clear();
 }

@@ -95,10 +95,9 @@ class Screener {
                        txscreen::v1::Decision* decision);
   void HistoryFacts(const txscreen::v1::Transaction& tx,
                     const CustomerHistory& history);
-  absl::Status Windows(const txscreen::v1::Transaction& tx,
-                       TransactionRecordProto* record);
+  absl::Status Windows(const txscreen::v1::Transaction& tx);
   // Applies pending_ to state and records the contributions.
-  void ApplyWindows(TransactionRecordProto* record);
+  void ApplyWindows();
   void UpdateHistory(const txscreen::v1::Transaction& tx,
                      txscreen::v1::Verdict verdict, CustomerHistory* history);
   // Takes back window contributions; returns how many were found.
@@ -154,8 +153,8 @@ class Screener {
     txscreen::v1::Entity kind;
   };
   std::vector<PendingAdd> pending_;
-  // The current transaction's dedupe record, reused between transactions.
-  TransactionRecordProto record_;
+  // What the current transaction added to windows, for its dedupe record.
+  std::vector<WindowContribution> contributions_;
   std::vector<std::string> errors_;
   ScreenerCounters counters_;
 };

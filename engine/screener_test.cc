@@ -929,6 +929,29 @@ TEST_F(ScreenerTest, RuleVerdictFollowsTheWindow) {
   EXPECT_EQ(d2.ruleset_version(), "t-1");
 }
 
+TEST_F(ScreenerTest, ADecisionReusedForTheNextTransactionKeepsNothingOfIt) {
+  // The same transactions screened twice on separate state: once into one
+  // Decision reused throughout (as the service does), once into a fresh
+  // Decision each time. Every decision must come out byte for byte equal.
+  v1::Transaction bad = Tx("T3", kT0 + 2 * kMinute);
+  bad.set_amount_minor(-5);
+  const std::vector<v1::Transaction> txs = {
+      Tx("T1", kT0, 600000), Tx("T2", kT0 + kMinute, 400000), bad,
+      Tx("T4", kT0 + 3 * kMinute, 100), Tx("T1", kT0, 600000)};
+  std::vector<std::string> fresh;
+  for (const v1::Transaction& tx : txs) {
+    fresh.push_back(Screen(tx, kSecond).SerializeAsString());
+  }
+  store_ = NewMemoryStateStore();
+  Restart();
+  v1::Decision reused;
+  for (size_t i = 0; i < txs.size(); ++i) {
+    clock_.Set(txs[i].occurred_at().seconds() * kSecond + kSecond);
+    ASSERT_TRUE(screener_->Screen(txs[i], &reused).ok());
+    EXPECT_EQ(reused.SerializeAsString(), fresh[i]) << "transaction " << i;
+  }
+}
+
 TEST_F(ScreenerTest, BlockedTransactionLeavesNoContributionOrHistory) {
   v1::Transaction t1 = Tx("T1", kT0, 600000);
   t1.set_region_code("310101");

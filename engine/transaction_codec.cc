@@ -37,7 +37,7 @@ absl::Status DecodeTransactionProto(absl::string_view bytes,
 
 absl::Status DecodeProto(absl::string_view bytes, absl::string_view what,
                          google::protobuf::Message* out) {
-  out->Clear();
+  // ParseFromArray clears `out` first.
   if (!out->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     return absl::InvalidArgumentError(absl::StrCat(
         "not ", what, " in protobuf binary (", bytes.size(), " bytes)"));

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "engine/reused_message.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
@@ -341,6 +342,40 @@ TEST(TransactionCodecTest, JsonErrorIsOneLineWithoutTheInput) {
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.message(),
             "not a Transaction in JSON: Expected , or } after key:value pair.");
+}
+
+}  // namespace
+}  // namespace txscreen::engine
+
+namespace txscreen::engine {
+namespace {
+
+TEST(ReusedMessageTest, EachMessageStartsEmptyAcrossArenaRenewals) {
+  ReusedMessage<txscreen::v1::Transaction> reused;
+  txscreen::v1::Transaction with_parts;
+  with_parts.set_transaction_id("T1");
+  with_parts.mutable_geo()->set_lat(31.2);
+  with_parts.mutable_counterparty()->set_name(std::string(100, 'n'));
+  with_parts.mutable_customer()->set_birth_date("1950-01-01");
+  const std::string full = with_parts.SerializeAsString();
+  txscreen::v1::Transaction bare;
+  bare.set_transaction_id("T2");
+  const std::string empty = bare.SerializeAsString();
+  // Enough messages for the arena to pass its bound and start afresh
+  // several times.
+  for (int i = 0; i < 20000; ++i) {
+    txscreen::v1::Transaction* tx = reused.Next();
+    const bool odd = i % 2 == 1;
+    ASSERT_TRUE(DecodeTransactionProto(odd ? empty : full, tx).ok());
+    if (odd) {
+      ASSERT_EQ(tx->transaction_id(), "T2");
+      ASSERT_FALSE(tx->has_geo());
+      ASSERT_FALSE(tx->has_counterparty());
+      ASSERT_FALSE(tx->has_customer());
+    } else {
+      ASSERT_EQ(tx->SerializeAsString(), full);
+    }
+  }
 }
 
 }  // namespace

@@ -100,6 +100,9 @@ struct EvalContext {
 
   // Normalised forms of transaction string fields, filled on first use.
   mutable std::array<std::string, kNormalizedSlots> normalized;
+  // The normalised form of each slot: `normalized[slot]`, or the field's own
+  // text when normalising leaves it as it is.
+  mutable std::array<absl::string_view, kNormalizedSlots> normalized_view;
   mutable uint32_t normalized_valid = 0;
   // Values of shared subexpressions, valid where the bit of their slot is
   // set. Every input they read (transaction, history, windows) is filled

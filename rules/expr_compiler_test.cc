@@ -141,6 +141,74 @@ class ExprCompilerTest : public testing::Test {
   EvalContext ctx_;
 };
 
+// --- Specialised comparisons (expr_nodes.cc picks them by shape)
+// --------------------------------------------------------------
+
+TEST_F(ExprCompilerTest, ConstantOnEitherSideComparesTheSame) {
+  tx_.set_amount_minor(3);  // tx.amount_minor is an int field
+  const struct {
+    const char* op;
+    bool below, equal, above;  // 3 op 2, 3 op 3, 3 op 4
+  } kOps[] = {{"==", false, true, false}, {"!=", true, false, true},
+              {"<", false, false, true},  {"<=", false, true, true},
+              {">", true, false, false},  {">=", true, true, false}};
+  for (const auto& o : kOps) {
+    for (int k : {2, 3, 4}) {
+      const bool want = k == 2 ? o.below : k == 3 ? o.equal : o.above;
+      EXPECT_EQ(Bool(absl::StrCat("tx.amount_minor ", o.op, " ", k)), want)
+          << o.op << " " << k;
+      // k op 3 is the mirror: 3 op' k.
+      const bool mirrored = k == 2 ? o.above : k == 3 ? o.equal : o.below;
+      EXPECT_EQ(Bool(absl::StrCat(k, " ", o.op, " tx.amount_minor")), mirrored)
+          << k << " " << o.op;
+      // A computed left side against a constant.
+      EXPECT_EQ(Bool(absl::StrCat("tx.amount_minor + 0 ", o.op, " ", k)), want);
+      // Two computed sides.
+      EXPECT_EQ(Bool(absl::StrCat("tx.amount_minor ", o.op, " ", k,
+                                  " + tx.amount_minor - tx.amount_minor")),
+                want);
+    }
+  }
+}
+
+TEST_F(ExprCompilerTest, ScaledConstantsBeyondInt64StillCompare) {
+  // An int compared with a decimal is scaled by 10^6: this constant times
+  // the scale no longer fits in 64 bits, so the comparison stays in 128.
+  tx_.set_amount_minor(5);
+  EXPECT_TRUE(Bool("tx.amount_minor * 1.0 < 9223372036854775807"));
+  EXPECT_FALSE(Bool("tx.amount_minor * 1.0 > 9223372036854775807"));
+  EXPECT_TRUE(Bool("tx.amount_minor * 1.0 > -9223372036854775807"));
+  EXPECT_TRUE(Bool("tx.amount_minor > 0.5"));
+  EXPECT_FALSE(Bool("tx.amount_minor < 4.5"));
+}
+
+TEST_F(ExprCompilerTest, TextEqualityWithTheConstantOnEitherSide) {
+  EXPECT_TRUE(Bool("tx.currency == 'CNY'"));
+  EXPECT_TRUE(Bool("'CNY' == tx.currency"));
+  EXPECT_FALSE(Bool("'CNY' != tx.currency"));
+  EXPECT_TRUE(Bool("tx.currency != 'CN'"));
+  EXPECT_FALSE(Bool("tx.currency == 'CNY '"));
+  EXPECT_TRUE(Bool("tx.currency < 'USD'"));  // ordering: not specialised
+  EXPECT_TRUE(Bool("'USD' > tx.currency"));
+}
+
+TEST_F(ExprCompilerTest, EnumSetsAreBitTests) {
+  EXPECT_TRUE(Bool("tx.type in ('TRANSFER_OUT', 'PAYMENT')"));
+  EXPECT_FALSE(Bool("tx.type not in ('TRANSFER_OUT', 'PAYMENT')"));
+  EXPECT_FALSE(Bool("tx.type in ('CASH_DEPOSIT')"));
+  tx_.set_type(static_cast<txscreen::v1::TransactionType>(70));  // unknown
+  EXPECT_FALSE(Bool("tx.type in ('TRANSFER_OUT', 'PAYMENT')"));
+  EXPECT_TRUE(Bool("tx.type not in ('TRANSFER_OUT', 'PAYMENT')"));
+  // Values outside 0..63 take the general set.
+  tx_.set_amount_minor(100);
+  EXPECT_TRUE(Bool("tx.amount_minor in (5, 100)"));
+  EXPECT_FALSE(Bool("tx.amount_minor in (5, 63)"));
+  tx_.set_amount_minor(63);
+  EXPECT_TRUE(Bool("tx.amount_minor in (5, 63)"));
+  tx_.set_amount_minor(-1);
+  EXPECT_FALSE(Bool("tx.amount_minor in (5, 63)"));
+}
+
 // --- Shared subexpressions
 // --------------------------------------------------------------
 

@@ -48,6 +48,7 @@ class ConstString final : public Expr {
 class Field final : public Expr {
  public:
   explicit Field(const FieldDef* f) : Expr(f->type), f_(f) {}
+  const FieldDef* def() const { return f_; }
   int64_t EvalInt(const EvalContext& ctx) const override {
     return f_->get_int != nullptr ? f_->get_int(ctx) : 0;
   }
@@ -188,6 +189,100 @@ class CompareString final : public Expr {
   ExprPtr a_, b_;
 };
 
+// Specialised comparisons for the common shapes, chosen by the factories
+// below: a field or any int against a constant, with the operator fixed at
+// compile time (no switch, no 128-bit products, fewer virtual calls).
+template <CmpOp Op>
+bool CompareAs(int64_t a, int64_t b) {
+  if constexpr (Op == CmpOp::kEq) return a == b;
+  if constexpr (Op == CmpOp::kNe) return a != b;
+  if constexpr (Op == CmpOp::kLt) return a < b;
+  if constexpr (Op == CmpOp::kLe) return a <= b;
+  if constexpr (Op == CmpOp::kGt) return a > b;
+  if constexpr (Op == CmpOp::kGe) return a >= b;
+}
+
+template <CmpOp Op>
+class CompareFieldConst final : public Expr {
+ public:
+  CompareFieldConst(ExprPtr field, int64_t (*get)(const EvalContext&),
+                    int64_t k)
+      : Expr(BoolType()), field_(std::move(field)), get_(get), k_(k) {}
+  int64_t EvalInt(const EvalContext& ctx) const override {
+    return CompareAs<Op>(get_(ctx), k_);
+  }
+
+ private:
+  ExprPtr field_;  // kept for ownership; read through get_
+  int64_t (*get_)(const EvalContext&);
+  int64_t k_;
+};
+
+template <CmpOp Op>
+class CompareConst final : public Expr {
+ public:
+  CompareConst(ExprPtr a, int64_t k)
+      : Expr(BoolType()), a_(std::move(a)), k_(k) {}
+  int64_t EvalInt(const EvalContext& ctx) const override {
+    return CompareAs<Op>(a_->EvalInt(ctx), k_);
+  }
+
+ private:
+  ExprPtr a_;
+  int64_t k_;
+};
+
+template <CmpOp Op>
+class CompareUnscaled final : public Expr {
+ public:
+  CompareUnscaled(ExprPtr a, ExprPtr b)
+      : Expr(BoolType()), a_(std::move(a)), b_(std::move(b)) {}
+  int64_t EvalInt(const EvalContext& ctx) const override {
+    return CompareAs<Op>(a_->EvalInt(ctx), b_->EvalInt(ctx));
+  }
+
+ private:
+  ExprPtr a_, b_;
+};
+
+// `field == 'text'` and `field != 'text'`.
+class EqualsFieldText final : public Expr {
+ public:
+  EqualsFieldText(ExprPtr field, absl::string_view (*get)(const EvalContext&),
+                  std::string text, bool equal)
+      : Expr(BoolType()),
+        field_(std::move(field)),
+        get_(get),
+        text_(std::move(text)),
+        equal_(equal) {}
+  int64_t EvalInt(const EvalContext& ctx) const override {
+    return (get_(ctx) == text_) == equal_;
+  }
+
+ private:
+  ExprPtr field_;
+  absl::string_view (*get_)(const EvalContext&);
+  std::string text_;
+  bool equal_;
+};
+
+// `value in (...)` where every listed value is in [0, 64): one bit test.
+class InSmallSet final : public Expr {
+ public:
+  InSmallSet(ExprPtr v, uint64_t bits, bool negated)
+      : Expr(BoolType()), v_(std::move(v)), bits_(bits), negated_(negated) {}
+  int64_t EvalInt(const EvalContext& ctx) const override {
+    const uint64_t v = static_cast<uint64_t>(v_->EvalInt(ctx));
+    const bool found = v < 64 && ((bits_ >> v) & 1) != 0;
+    return found != negated_;
+  }
+
+ private:
+  ExprPtr v_;
+  uint64_t bits_;
+  bool negated_;
+};
+
 class Arith final : public Expr {
  public:
   Arith(ArithOp op, Type result, ExprPtr a, ExprPtr b, int64_t sa, int64_t sb,
@@ -301,14 +396,22 @@ class InStringSet final : public Expr {
 absl::string_view Normalized(const Expr& e, int slot, const EvalContext& ctx) {
   const TextNormalizer& normalizer = TextNormalizer::Get();
   if (slot >= 0) {
-    uint32_t bit = 1u << slot;
+    const uint32_t bit = 1u << slot;
     if ((ctx.normalized_valid & bit) == 0) {
-      normalizer.Normalize(e.EvalString(ctx), &ctx.normalized[slot]);
+      const absl::string_view text = e.EvalString(ctx);
+      if (normalizer.IsAsciiFixedPoint(text)) {
+        ctx.normalized_view[slot] = text;  // lives as long as the context
+      } else {
+        normalizer.Normalize(text, &ctx.normalized[slot]);
+        ctx.normalized_view[slot] = ctx.normalized[slot];
+      }
       ctx.normalized_valid |= bit;
     }
-    return ctx.normalized[slot];
+    return ctx.normalized_view[slot];
   }
-  normalizer.Normalize(e.EvalString(ctx), &ctx.scratch);
+  const absl::string_view text = e.EvalString(ctx);
+  if (normalizer.IsAsciiFixedPoint(text)) return text;
+  normalizer.Normalize(text, &ctx.scratch);
   return ctx.scratch;
 }
 
@@ -339,7 +442,7 @@ class ContainsAny final : public Expr {
       : Expr(BoolType()), text_(std::move(text)), slot_(slot), list_(list) {}
   int64_t EvalInt(const EvalContext& ctx) const override {
     absl::string_view n = Normalized(*text_, slot_, ctx);
-    return !n.empty() && !list_->FindPhraseIn(n).empty();
+    return !n.empty() && list_->ContainsPhraseIn(n);
   }
 
  private:
@@ -489,12 +592,86 @@ ExprPtr MakeLogical(bool is_and, std::vector<ExprPtr> operands) {
 ExprPtr MakeNegate(ExprPtr operand) {
   return std::make_unique<Negate>(std::move(operand));
 }
+namespace {
+
+template <template <CmpOp> class Node, typename... Args>
+ExprPtr ByOp(CmpOp op, Args&&... args) {
+  switch (op) {
+    case CmpOp::kEq:
+      return std::make_unique<Node<CmpOp::kEq>>(std::forward<Args>(args)...);
+    case CmpOp::kNe:
+      return std::make_unique<Node<CmpOp::kNe>>(std::forward<Args>(args)...);
+    case CmpOp::kLt:
+      return std::make_unique<Node<CmpOp::kLt>>(std::forward<Args>(args)...);
+    case CmpOp::kLe:
+      return std::make_unique<Node<CmpOp::kLe>>(std::forward<Args>(args)...);
+    case CmpOp::kGt:
+      return std::make_unique<Node<CmpOp::kGt>>(std::forward<Args>(args)...);
+    case CmpOp::kGe:
+      return std::make_unique<Node<CmpOp::kGe>>(std::forward<Args>(args)...);
+  }
+  return nullptr;
+}
+
+CmpOp Mirrored(CmpOp op) {
+  switch (op) {
+    case CmpOp::kLt:
+      return CmpOp::kGt;
+    case CmpOp::kLe:
+      return CmpOp::kGe;
+    case CmpOp::kGt:
+      return CmpOp::kLt;
+    case CmpOp::kGe:
+      return CmpOp::kLe;
+    default:
+      return op;
+  }
+}
+
+}  // namespace
+
 ExprPtr MakeCompareScalar(CmpOp op, ExprPtr a, int64_t scale_a, ExprPtr b,
                           int64_t scale_b) {
+  if (scale_a == 1 && a->IsConstant() && !b->IsConstant()) {
+    // `5 < x` is `x > 5`.
+    std::swap(a, b);
+    std::swap(scale_a, scale_b);
+    op = Mirrored(op);
+  }
+  if (scale_a == 1 && b->IsConstant()) {
+    // a op b * scale_b, with the right side worked out now when it fits.
+    const __int128 k =
+        static_cast<__int128>(b->EvalInt(EvalContext())) * scale_b;
+    if (k >= std::numeric_limits<int64_t>::min() &&
+        k <= std::numeric_limits<int64_t>::max()) {
+      const auto* field = dynamic_cast<const Field*>(a.get());
+      if (field != nullptr && field->def()->get_int != nullptr) {
+        auto get = field->def()->get_int;
+        return ByOp<CompareFieldConst>(op, std::move(a), get,
+                                       static_cast<int64_t>(k));
+      }
+      return ByOp<CompareConst>(op, std::move(a), static_cast<int64_t>(k));
+    }
+  }
+  if (scale_a == 1 && scale_b == 1) {
+    return ByOp<CompareUnscaled>(op, std::move(a), std::move(b));
+  }
   return std::make_unique<CompareScalar>(op, std::move(a), scale_a,
                                          std::move(b), scale_b);
 }
 ExprPtr MakeCompareString(CmpOp op, ExprPtr a, ExprPtr b) {
+  if ((op == CmpOp::kEq || op == CmpOp::kNe) && a->IsConstant() &&
+      !b->IsConstant()) {
+    std::swap(a, b);
+  }
+  const auto* field = dynamic_cast<const Field*>(a.get());
+  if ((op == CmpOp::kEq || op == CmpOp::kNe) && field != nullptr &&
+      field->def()->get_string != nullptr && b->IsConstant()) {
+    auto get = field->def()->get_string;
+    std::string text(b->EvalString(EvalContext()));
+    return std::make_unique<EqualsFieldText>(std::move(a), get, std::move(text),
+                                             op == CmpOp::kEq);
+  }
   return std::make_unique<CompareString>(op, std::move(a), std::move(b));
 }
 ExprPtr MakeArith(ArithOp op, Type result, ExprPtr a, ExprPtr b,
@@ -507,6 +684,12 @@ ExprPtr MakeMinMax(bool is_max, ExprPtr a, ExprPtr b) {
 }
 ExprPtr MakeAbs(ExprPtr a) { return std::make_unique<Abs>(std::move(a)); }
 ExprPtr MakeInScalarSet(ExprPtr value, std::vector<int64_t> set, bool negated) {
+  if (std::all_of(set.begin(), set.end(),
+                  [](int64_t v) { return v >= 0 && v < 64; })) {
+    uint64_t bits = 0;
+    for (int64_t v : set) bits |= uint64_t{1} << v;
+    return std::make_unique<InSmallSet>(std::move(value), bits, negated);
+  }
   return std::make_unique<InScalarSet>(std::move(value), std::move(set),
                                        negated);
 }

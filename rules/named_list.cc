@@ -245,6 +245,12 @@ bool NamedList::ContainsExact(absl::string_view normalized) const {
   return index_.contains(normalized);
 }
 
+bool NamedList::ContainsPhraseIn(absl::string_view normalized_text) const {
+  if (phrases_ == nullptr) return false;
+  const re2::StringPiece text(normalized_text.data(), normalized_text.size());
+  return phrases_->Match(text, 0, text.size(), RE2::UNANCHORED, nullptr, 0);
+}
+
 absl::string_view NamedList::FindPhraseIn(
     absl::string_view normalized_text) const {
   if (phrases_ == nullptr) return {};

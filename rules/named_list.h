@@ -97,6 +97,9 @@ class NamedList {
   // long as it. Does not allocate once the matcher has warmed up (RE2 grows
   // its automaton cache on the first texts it sees).
   absl::string_view FindPhraseIn(absl::string_view normalized_text) const;
+  // Whether FindPhraseIn would find one; cheaper (the matcher need not say
+  // where).
+  bool ContainsPhraseIn(absl::string_view normalized_text) const;
 
  private:
   NamedList(std::string name, txscreen::v1::ListMatch match);

@@ -107,6 +107,11 @@ TEST(NamedListTest, TraditionalEntriesMatchSimplifiedTextAndBack) {
   EXPECT_EQ(list->FindPhraseIn(Norm("安 全 賬 戶")), "安全账户");
   EXPECT_THAT(list->FindPhraseIn(Norm("三月房租")), IsEmpty());
   EXPECT_THAT(list->FindPhraseIn(""), IsEmpty());
+  // The yes/no form agrees.
+  EXPECT_TRUE(list->ContainsPhraseIn(Norm("请立即转入安全账户")));
+  EXPECT_TRUE(list->ContainsPhraseIn(Norm("安 全 賬 戶")));
+  EXPECT_FALSE(list->ContainsPhraseIn(Norm("三月房租")));
+  EXPECT_FALSE(list->ContainsPhraseIn(""));
 }
 
 TEST(NamedListTest, DuplicatesAfterNormalisationAreKeptOnce) {

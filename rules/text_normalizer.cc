@@ -182,6 +182,10 @@ TextNormalizer::TextNormalizer() : bmp_(kBmpSize) {
       ResolveChain(static_cast<UChar32>(entry.code_point), &entry.mapping);
     }
   }
+  for (int c = 0; c < 0x80; ++c) {
+    if (bmp_[c].flags & kIdentity)
+      ascii_fixed_[c >> 6] |= uint64_t{1} << (c & 63);
+  }
 }
 
 TextNormalizer::Mapping TextNormalizer::MakeMapping(UChar32 c,

@@ -61,6 +61,19 @@ class TextNormalizer {
   void Normalize(absl::string_view text, std::string* out) const;
   std::string Normalize(absl::string_view text) const;
 
+  // True when Normalize(text) == text for a cheap reason: every byte is an
+  // ASCII character that normalises to itself (digits, lower-case letters,
+  // most punctuation), as in most account numbers and ids. Callers can then
+  // use `text` as it is.
+  bool IsAsciiFixedPoint(absl::string_view text) const {
+    for (unsigned char c : text) {
+      if (c >= 0x80 || ((ascii_fixed_[c >> 6] >> (c & 63)) & 1) == 0) {
+        return false;
+      }
+    }
+    return true;
+  }
+
  private:
   // How one code point is rewritten: `length` bytes of pool_ from `offset`,
   // or the input bytes themselves when kIdentity is set. The canonical
@@ -92,6 +105,8 @@ class TextNormalizer {
   void PutMarksInCanonicalOrder(std::string* out) const;
 
   std::vector<Mapping> bmp_;  // Indexed by code point, U+0000..U+FFFF.
+  // Bit c: ASCII character c normalises to itself.
+  uint64_t ascii_fixed_[2] = {0, 0};
   // Sorted by code_point; code points not listed map to themselves.
   std::vector<SupplementaryMapping> supplementary_;
   std::string pool_;     // UTF-8 replacements referenced by Mapping::offset.

@@ -19,6 +19,23 @@ std::string Norm(absl::string_view text) {
 
 TEST(TextNormalizerTest, EmptyStaysEmpty) { EXPECT_EQ(Norm(""), ""); }
 
+TEST(TextNormalizerTest, AsciiFixedPointsAreExactlyTheUnchangedAscii) {
+  const TextNormalizer& n = TextNormalizer::Get();
+  EXPECT_TRUE(n.IsAsciiFixedPoint(""));
+  EXPECT_TRUE(n.IsAsciiFixedPoint("6222000000000354"));
+  EXPECT_TRUE(n.IsAsciiFixedPoint("dev-a8c1035f67231c58"));
+  EXPECT_FALSE(n.IsAsciiFixedPoint("ABC123"));     // case folds
+  EXPECT_FALSE(n.IsAsciiFixedPoint("6222 0212"));  // space goes
+  EXPECT_FALSE(n.IsAsciiFixedPoint("\t"));
+  EXPECT_FALSE(n.IsAsciiFixedPoint("安全账户"));
+  // Every single ASCII character: fixed point exactly when it normalises
+  // to itself.
+  for (int c = 0; c < 0x80; ++c) {
+    const std::string one(1, static_cast<char>(c));
+    EXPECT_EQ(n.IsAsciiFixedPoint(one), Norm(one) == one) << c;
+  }
+}
+
 TEST(TextNormalizerTest, FullWidthEqualsHalfWidth) {
   EXPECT_EQ(Norm("ＡＢＣ１２３"), "abc123");
   EXPECT_EQ(Norm("ＡＢＣ１２３"), Norm("abc123"));

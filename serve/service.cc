@@ -689,13 +689,13 @@ void Service::ScreenShadow(Partition& part) {
       part.shadow_checked = true;
     }
   }
-  absl::Status s = part.shadow_screener->Screen(tx_, &shadow_decision_);
+  absl::Status s = part.shadow_screener->Screen(*tx_, &shadow_decision_);
   if (!s.ok()) {
     // The shadow never holds the active path up: counted, logged, and its
     // state starts again from its last flush.
     ++stats_.shadow_failures;
     Log(LogLevel::kWarning,
-        absl::StrCat("shadow rules: transaction ", tx_.transaction_id(), ": ",
+        absl::StrCat("shadow rules: transaction ", tx_->transaction_id(), ": ",
                      s.message()));
     ReopenShadow(part);
     part.shadow_checked = true;
@@ -703,7 +703,7 @@ void Service::ScreenShadow(Partition& part) {
   }
   Encode(shadow_decision_);
   const std::string& key = shadow_decision_.customer_id().empty()
-                               ? tx_.customer_id()
+                               ? tx_->customer_id()
                                : shadow_decision_.customer_id();
   RdKafka::ErrorCode e = shadow_producer_->produce(
       options_.topics.shadow_decisions, RdKafka::Topic::PARTITION_UA,
@@ -720,7 +720,7 @@ void Service::ScreenShadow(Partition& part) {
 }
 
 void Service::ProduceReport(const Partition& part) {
-  if (!engine::BuildReportRecord(tx_, decision_, part.screener->rules(),
+  if (!engine::BuildReportRecord(*tx_, decision_, part.screener->rules(),
                                  &report_)) {
     return;
   }
@@ -780,17 +780,17 @@ void Service::Process(RdKafka::Message& msg) {
   ++stats_.consumed;
   ++since_commit_;
   part.next = msg.offset() + 1;
-  if (!DecodeInput(msg, "a Transaction", &tx_)) return;
-  absl::Status screened = part.screener->Screen(tx_, &decision_);
+  if (!DecodeInput(msg, "a Transaction", tx_.Next())) return;
+  absl::Status screened = part.screener->Screen(*tx_, &decision_);
   if (!screened.ok()) {
     // The rules could not complete: the channel's fail-safe verdict, and
     // the reason, so that a person looks at it.
     ++stats_.fail_safe;
     Log(LogLevel::kError,
-        absl::StrCat("transaction ", tx_.transaction_id(),
+        absl::StrCat("transaction ", tx_->transaction_id(),
                      ": screening failed: ", screened.message()));
-    const int channel = tx_.channel();
-    part.screener->FailSafe(tx_,
+    const int channel = tx_->channel();
+    part.screener->FailSafe(*tx_,
                             channel >= 0 && channel < rules::kChannelCount
                                 ? options_.fail_safe[channel]
                                 : v1::VERDICT_INTERCEPT,
@@ -803,7 +803,7 @@ void Service::Process(RdKafka::Message& msg) {
   if (decision_.verdict() == v1::VERDICT_INTERCEPT ||
       decision_.verdict() == v1::VERDICT_BLOCK) {
     events_.Clear();
-    part.holds->Decided(tx_, decision_, &events_);
+    part.holds->Decided(*tx_, decision_, &events_);
     stats_.holds_opened += static_cast<int64_t>(events_.holds.size());
     Publish(events_);
   }
@@ -813,8 +813,8 @@ void Service::Process(RdKafka::Message& msg) {
   if (observer_ != nullptr) {
     const int64_t now_us = clock_->NowMicros();
     const int64_t age_us =
-        tx_.has_occurred_at()
-            ? now_us - engine::TimestampMicros(tx_.occurred_at())
+        tx_->has_occurred_at()
+            ? now_us - engine::TimestampMicros(tx_->occurred_at())
             : 0;
     observer_->Decided(decision_, now_us - started_us, age_us);
   }

@@ -51,6 +51,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "engine/holds.h"
+#include "engine/reused_message.h"
 #include "engine/roster.h"
 #include "engine/screener.h"
 #include "engine/state_store.h"
@@ -395,7 +396,8 @@ class Service {
   ServeStats stats_;
 
   // Scratch, reused per transaction.
-  txscreen::v1::Transaction tx_;
+  // The transaction being screened, on an arena (engine/reused_message.h).
+  engine::ReusedMessage<txscreen::v1::Transaction> tx_;
   txscreen::v1::Decision decision_;
   txscreen::v1::ReportRecord report_;
   txscreen::v1::Decision shadow_decision_;
