@@ -5,6 +5,7 @@
 
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
+#include "engine/decision_wire.h"
 #include "engine/wire_format.h"
 
 namespace txscreen::engine {
@@ -133,7 +134,9 @@ void EncodeRecord(const ScreenedRecord& r, const v1::Decision& decision,
     buckets += wire::VarintSize(w.bucket);
     values += wire::VarintSize(w.value);
   }
-  const size_t decision_size = decision.ByteSizeLong();
+  size_t decision_size = PlainDecisionSize(decision);
+  const bool plain = decision_size > 0;
+  if (!plain) decision_size = decision.ByteSizeLong();
   const size_t total =
       FieldSize(r.transaction_id.size()) + FieldSize(r.customer_id.size()) +
       (r.occurred_at_us != 0 ? 1 + wire::VarintSize(r.occurred_at_us) : 0) +
@@ -181,7 +184,11 @@ void EncodeRecord(const ScreenedRecord& r, const v1::Decision& decision,
   }
   o = wire::WriteFieldHeader(TransactionRecordProto::kDecisionFieldNumber,
                              decision_size, o);
-  decision.SerializeWithCachedSizesToArray(o);
+  if (plain) {
+    WritePlainDecision(decision, o);
+  } else {
+    decision.SerializeWithCachedSizesToArray(o);
+  }
 }
 
 WindowState* EntityWindows::Find(uint64_t fingerprint) {
