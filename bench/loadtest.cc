@@ -97,6 +97,10 @@ struct RunResult {
   double engine_rss_mb = 0;
   bool sustainable = false;
   std::string why_not;  // when not sustainable
+  // Wall-clock start of the measured window (UTC microseconds): interval
+  // `second` is the decisions received in [start + second, + 1 s), to be
+  // read beside the engine's log.
+  int64_t measured_from_us = 0;
   std::vector<Interval> intervals;
 };
 
@@ -179,6 +183,7 @@ class LoadTest {
     std::atomic<bool> producing{true};
     std::atomic<int64_t> sent{0}, expected_measured{-1};
     RunResult result;
+    result.measured_from_us = measure_from;
     result.offered_tps = rate;
     LatencyHistogram measured;
     const int64_t seconds =
@@ -435,12 +440,15 @@ std::string RunJson(const RunResult& r) {
       "\"unanswered_in_percentiles\":%d,"
       "\"producer_max_behind_ms\":%.1f,\"engine_rss_mb\":%.1f,"
       "\"sustainable\":%s,\"why_not_sustainable\":\"%s\","
-      "\"intervals\":[%s]}",
+      "\"measured_from\":\"%s\",\"intervals\":[%s]}",
       r.offered_tps, r.achieved_tps, r.p50_ms, r.p90_ms, r.p99_ms, r.p999_ms,
       r.max_ms, r.late, r.engine_cpu_us_per_tx, r.broker_cpu_us_per_tx,
       r.driver_cpu_us_per_tx, r.sent, r.decisions, r.measured, r.missing,
       r.unanswered, r.producer_max_behind_ms, r.engine_rss_mb,
       r.sustainable ? "true" : "false", r.why_not,
+      absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ",
+                       absl::FromUnixMicros(r.measured_from_us),
+                       absl::UTCTimeZone()),
       absl::StrJoin(intervals, ","));
 }
 

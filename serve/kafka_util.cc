@@ -192,6 +192,10 @@ void EmbeddedKafka::FailNextRequests(int16_t api_key,
                                           codes.data());
 }
 
+void EmbeddedKafka::SetRoundTripTime(int ms) {
+  rd_kafka_mock_broker_set_rtt(cluster_, /*broker_id=*/1, ms);
+}
+
 EmbeddedKafka::~EmbeddedKafka() {
   if (cluster_ != nullptr) rd_kafka_mock_cluster_destroy(cluster_);
   if (handle_ != nullptr) rd_kafka_destroy(handle_);

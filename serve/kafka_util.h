@@ -69,6 +69,8 @@ class EmbeddedKafka {
   // For tests: the next `errors.size()` requests of Kafka API `api_key`
   // (e.g. 26, EndTxn) fail with these error codes, in order.
   void FailNextRequests(int16_t api_key, const std::vector<int>& errors);
+  // For tests: the broker answers every request `ms` later.
+  void SetRoundTripTime(int ms);
 
  private:
   EmbeddedKafka() = default;

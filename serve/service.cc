@@ -34,6 +34,14 @@ int64_t NowMs() {
       .count();
 }
 
+// For timing the service's own steps (not the event clock, which tests
+// set by hand).
+int64_t SteadyMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 std::string DefaultInstanceId(const std::string& state_dir) {
   char host[256] = {};
   if (gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
@@ -999,10 +1007,12 @@ absl::Status Service::CommitCycle(bool wait) {
     }
   }
   // 1. Every decision and dead letter so far is acknowledged.
+  const int64_t ack_wait_from = SteadyMicros();
   if (producer_->flush(kKafkaTimeoutMs) != RdKafka::ERR_NO_ERROR) {
     return AbortAndRewind(absl::StrCat("decisions not acknowledged within ",
                                        kKafkaTimeoutMs, " ms"));
   }
+  const int64_t hand_off_from = SteadyMicros();
   std::string why;
   if (reports_->Failed(&why)) return AbortAndRewind(why);
 
@@ -1035,6 +1045,14 @@ absl::Status Service::CommitCycle(bool wait) {
     }
   }
   commit->group.reset(consumer_->groupMetadata());
+  const int64_t hand_off_to = SteadyMicros();
+  NoteSlowCommitStep("waiting for decision acknowledgements",
+                     hand_off_from - ack_wait_from);
+  NoteSlowCommitStep("building the state writes", hand_off_to - hand_off_from);
+  if (observer_ != nullptr) {
+    observer_->CommitStarted(hand_off_from - ack_wait_from,
+                             hand_off_to - hand_off_from);
+  }
   since_commit_ = 0;
   commit_in_flight_ = true;
   if (!committer_.joinable()) {
@@ -1074,7 +1092,23 @@ void Service::RunCommitter() {
   }
 }
 
+void Service::NoteSlowCommitStep(absl::string_view step, int64_t us) {
+  if (us < kSlowCommitStepUs) return;
+  Log(LogLevel::kWarning,
+      absl::StrCat("slow commit cycle: ", step, " took ", us / 1000,
+                   " ms (screening waits meanwhile only for the steps on the "
+                   "processing thread)"));
+}
+
 void Service::Execute(PendingCommit& commit) {
+  const int64_t from = SteadyMicros();
+  ExecuteCommit(commit);
+  const int64_t us = SteadyMicros() - from;
+  NoteSlowCommitStep("the Kafka transaction and the local store write", us);
+  if (observer_ != nullptr) observer_->CommitExecuted(us);
+}
+
+void Service::ExecuteCommit(PendingCommit& commit) {
   auto failed = [&commit](absl::string_view what, RdKafka::Error* e) {
     commit.failure = PendingCommit::Failure::kKafka;
     commit.what = std::string(what);

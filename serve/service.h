@@ -209,6 +209,13 @@ class DecisionObserver {
   virtual void Answered(const txscreen::v1::OverrideResult& result,
                         const txscreen::v1::Disposition* disposition,
                         absl::string_view branch_id) {}
+  // A commit cycle's parts, in microseconds. On the processing thread,
+  // which screens nothing meanwhile: `ack_wait_us` waiting for every
+  // decision so far to be acknowledged, `hand_off_us` building the state
+  // writes. On the committer thread (called there): `commit_us`, the Kafka
+  // transaction and the local store write.
+  virtual void CommitStarted(int64_t ack_wait_us, int64_t hand_off_us) {}
+  virtual void CommitExecuted(int64_t commit_us) {}
 };
 
 struct PartitionLag {
@@ -296,8 +303,14 @@ class Service {
   void StopCommitter();
   bool CommitterHasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
   bool CommitIsDone() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
-  // Steps 2 and 3 of a commit, on the committer thread.
+  // Steps 2 and 3 of a commit, on the committer thread: ExecuteCommit,
+  // timed.
   void Execute(PendingCommit& commit);
+  void ExecuteCommit(PendingCommit& commit);
+  // A warning when a step of the commit cycle took longer than
+  // kSlowCommitStepUs (any thread).
+  void NoteSlowCommitStep(absl::string_view step, int64_t us);
+  static constexpr int64_t kSlowCommitStepUs = 50000;
   // After a failed commit: abort, drop in-memory state, rewind.
   absl::Status AbortAndRewind(absl::string_view why);
   absl::Status Assign(const std::vector<RdKafka::TopicPartition*>& parts);

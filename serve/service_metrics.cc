@@ -40,6 +40,21 @@ ServiceMetrics::ServiceMetrics(Service* service) : service_(service) {
       "From occurred_at (event time) to the decision: what the 10-second "
       "budget is about.",
       LatencyBucketsSeconds());
+  commit_ack_wait_ = r.AddHistogram(
+      "txscreen_commit_ack_wait_seconds",
+      "Commit cycle, on the processing thread (screening waits): until every "
+      "decision so far is acknowledged by the brokers.",
+      LatencyBucketsSeconds());
+  commit_hand_off_ = r.AddHistogram(
+      "txscreen_commit_hand_off_seconds",
+      "Commit cycle, on the processing thread (screening waits): building "
+      "the state writes handed to the committer.",
+      LatencyBucketsSeconds());
+  commit_execute_ = r.AddHistogram(
+      "txscreen_commit_execute_seconds",
+      "Commit cycle, on the committer thread (screening goes on): the Kafka "
+      "transaction (changelog, offsets) and the local store write.",
+      LatencyBucketsSeconds());
   const ServeStats* s = &service->stats();
   auto counter = [&](const char* name, const char* help,
                      const std::atomic<int64_t>* value) {
@@ -181,6 +196,15 @@ void ServiceMetrics::Answered(const v1::OverrideResult& result,
         static_cast<double>(disposition->answered_after_ms()) / 1000.0);
   }
   overrides_->With({branch, result.teller_id(), outcome, verdict})->Increment();
+}
+
+void ServiceMetrics::CommitStarted(int64_t ack_wait_us, int64_t hand_off_us) {
+  commit_ack_wait_->Observe(static_cast<double>(ack_wait_us) / 1e6);
+  commit_hand_off_->Observe(static_cast<double>(hand_off_us) / 1e6);
+}
+
+void ServiceMetrics::CommitExecuted(int64_t commit_us) {
+  commit_execute_->Observe(static_cast<double>(commit_us) / 1e6);
 }
 
 }  // namespace txscreen::serve

@@ -5,7 +5,8 @@
 // decisions, hits per rule, dead letters, rejected inputs, commits, restores,
 // rule reloads, state size.
 //
-// Thread safety: Decided() on the processing thread; Render() from any.
+// Thread safety: Decided() on the processing thread; CommitExecuted() on
+// the committer thread; Render() from any.
 #ifndef TXSCREEN_SERVE_SERVICE_METRICS_H_
 #define TXSCREEN_SERVE_SERVICE_METRICS_H_
 
@@ -30,6 +31,8 @@ class ServiceMetrics : public DecisionObserver {
   void Answered(const txscreen::v1::OverrideResult& result,
                 const txscreen::v1::Disposition* disposition,
                 absl::string_view branch_id) override;
+  void CommitStarted(int64_t ack_wait_us, int64_t hand_off_us) override;
+  void CommitExecuted(int64_t commit_us) override;
   std::string Render() const { return registry_.Render(); }
 
  private:
@@ -49,6 +52,9 @@ class ServiceMetrics : public DecisionObserver {
   HistogramFamily* answer_seconds_;
   Histogram* engine_latency_;
   Histogram* decision_age_;
+  Histogram* commit_ack_wait_;
+  Histogram* commit_hand_off_;
+  Histogram* commit_execute_;
 };
 
 }  // namespace txscreen::serve

@@ -3,11 +3,14 @@
 // (TXSCREEN_KAFKA_BROKERS, set by tools/test), with an injected clock:
 // overrides through the overrides topic, refusals and results, retraction
 // on cancel, duplicate overrides, holds surviving a restart and a move to
-// another instance, escalation at expiry, and the audit chain afterwards.
+// another instance, escalation at expiry, and the audit chain afterwards;
+// on the embedded cluster, recovery from a fatal transactional error and
+// the commit cycle's timing with a slow broker.
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -20,12 +23,14 @@
 #include "engine/audit.h"
 #include "engine/clock.h"
 #include "engine/state_store.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "librdkafka/rdkafkacpp.h"
 #include "serve/admin_server.h"
 #include "serve/console.h"
 #include "serve/hold_view.h"
+#include "serve/log.h"
 #include "serve/service.h"
 #include "serve/service_metrics.h"
 #include "tests/kafka_test_util.h"
@@ -647,6 +652,103 @@ TEST(TxnRecoveryIntegrationTest, FatalNonFencingErrorRecreatesTheProducer) {
   // 30 transactions, and those of the two failed commits decided again.
   EXPECT_GE(wait_decided(32), 32);
   a.Stop();
+}
+
+}  // namespace
+}  // namespace txscreen
+
+namespace txscreen {
+namespace {
+
+// Slow brokers show in the commit cycle's metrics and in a log line: here
+// the embedded broker answers every request 120 ms late, so waiting for the
+// decisions' acknowledgements and the Kafka transaction both take longer
+// than the 50 ms the service warns from.
+using ::testing::HasSubstr;
+
+TEST(CommitTimingIntegrationTest, SlowCommitStepsAreLoggedAndObserved) {
+  TempDir dir("txscreen-slow-commit");
+  std::FILE* log = std::tmpfile();
+  ASSERT_NE(log, nullptr);
+  serve::SetLogFile(log);
+  engine::ManualClock clock(absl::ToUnixMicros(absl::Now()));
+  serve::ServeOptions o;
+  o.group = "slow-commit";
+  o.instance_id = "a";
+  o.rules = {absl::StrCat(kSourceDir, "/tests/testdata/hold_pack")};
+  o.state_dir = dir.path() + "/state";
+  o.partitions = 1;
+  o.clock = &clock;
+  {
+    std::unique_ptr<serve::ServiceMetrics> observed;
+    Instance a(o, [&](serve::Service* service) {
+      observed = std::make_unique<serve::ServiceMetrics>(service);
+      service->set_observer(observed.get());
+    });
+    ASSERT_NE(a.service(), nullptr);
+    ASSERT_TRUE(a.WaitAssigned(1, 60000));
+    a.service()->embedded_kafka()->SetRoundTripTime(120);
+    const int64_t commits_before = a.service()->stats().commits.load();
+    std::unique_ptr<RdKafka::Conf> conf(
+        RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+    std::string error;
+    conf->set("bootstrap.servers", a.service()->bootstrap(), error);
+    std::unique_ptr<RdKafka::Producer> producer(
+        RdKafka::Producer::create(conf.get(), error));
+    for (int i = 0; i < 5; ++i) {
+      v1::Transaction tx;
+      tx.set_transaction_id(absl::StrCat("S", i));
+      engine::SetTimestampMicros(clock.NowMicros(), tx.mutable_occurred_at());
+      tx.set_type(v1::TRANSACTION_TYPE_PAYMENT);
+      tx.set_channel(v1::CHANNEL_MOBILE);
+      tx.set_customer_id("C1");
+      tx.set_account_id("6222000011112222");
+      tx.set_amount_minor(100);
+      tx.set_currency("CNY");
+      tx.set_direction(v1::DIRECTION_OUT);
+      const std::string bytes = tx.SerializeAsString();
+      ASSERT_EQ(producer->produce("txscreen.transactions", 0,
+                                  RdKafka::Producer::RK_MSG_COPY,
+                                  const_cast<char*>(bytes.data()), bytes.size(),
+                                  "C1", 2, 0, nullptr),
+                RdKafka::ERR_NO_ERROR);
+    }
+    ASSERT_EQ(producer->flush(20000), RdKafka::ERR_NO_ERROR);
+    const int64_t deadline = NowMs() + 60000;
+    while ((a.service()->stats().decided.load() < 5 ||
+            a.service()->stats().commits.load() <= commits_before) &&
+           NowMs() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_GT(a.service()->stats().commits.load(), commits_before);
+    const std::string metrics = observed->Render();
+    for (const char* name : {"txscreen_commit_ack_wait_seconds_count",
+                             "txscreen_commit_hand_off_seconds_count",
+                             "txscreen_commit_execute_seconds_count"}) {
+      EXPECT_THAT(metrics, HasSubstr(name));
+    }
+    // The waits add up to at least one round trip each.
+    for (const char* sum : {"txscreen_commit_ack_wait_seconds_sum ",
+                            "txscreen_commit_execute_seconds_sum "}) {
+      const size_t at = metrics.find(sum);
+      ASSERT_NE(at, std::string::npos) << sum;
+      EXPECT_GE(std::atof(metrics.c_str() + at + std::strlen(sum)), 0.1) << sum;
+    }
+    a.Stop();
+    observed.reset();
+  }
+  serve::SetLogFile(stderr);
+  std::rewind(log);
+  std::string text;
+  char buffer[4096];
+  while (size_t n = std::fread(buffer, 1, sizeof buffer, log)) {
+    text.append(buffer, n);
+  }
+  std::fclose(log);
+  EXPECT_THAT(text, HasSubstr("WARN slow commit cycle: the Kafka transaction "
+                              "and the local store write took "));
+  EXPECT_THAT(text, HasSubstr("WARN slow commit cycle: waiting for decision "
+                              "acknowledgements took "));
 }
 
 }  // namespace
