@@ -576,6 +576,39 @@ TEST_F(HoldIntegrationTest, ConsoleApiAuthenticatesAndEnforcesRoles) {
   (*admin)->Stop();
 }
 
+// Small payments of customer C1, ids `prefix` + from .. to - 1, at the
+// clock's time, produced to partition 0 of the service's embedded cluster
+// and delivered.
+void ProducePayments(serve::Service* service, engine::Clock& clock,
+                     absl::string_view prefix, int from, int to) {
+  std::unique_ptr<RdKafka::Conf> conf(
+      RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  std::string error;
+  conf->set("bootstrap.servers", service->bootstrap(), error);
+  std::unique_ptr<RdKafka::Producer> producer(
+      RdKafka::Producer::create(conf.get(), error));
+  ASSERT_NE(producer, nullptr) << error;
+  for (int i = from; i < to; ++i) {
+    v1::Transaction tx;
+    tx.set_transaction_id(absl::StrCat(prefix, i));
+    engine::SetTimestampMicros(clock.NowMicros(), tx.mutable_occurred_at());
+    tx.set_type(v1::TRANSACTION_TYPE_PAYMENT);
+    tx.set_channel(v1::CHANNEL_MOBILE);
+    tx.set_customer_id("C1");
+    tx.set_account_id("6222000011112222");
+    tx.set_amount_minor(100);
+    tx.set_currency("CNY");
+    tx.set_direction(v1::DIRECTION_OUT);
+    const std::string bytes = tx.SerializeAsString();
+    ASSERT_EQ(producer->produce("txscreen.transactions", 0,
+                                RdKafka::Producer::RK_MSG_COPY,
+                                const_cast<char*>(bytes.data()), bytes.size(),
+                                "C1", 2, 0, nullptr),
+              RdKafka::ERR_NO_ERROR);
+  }
+  ASSERT_EQ(producer->flush(20000), RdKafka::ERR_NO_ERROR);
+}
+
 // A fatal error of the transactional producer that is not fencing (seen
 // after a broker restart: EndTxn answered INVALID_TXN_STATE) does not stop
 // the service: it recreates the producer, rewinds, and decides everything.
@@ -593,32 +626,8 @@ TEST(TxnRecoveryIntegrationTest, FatalNonFencingErrorRecreatesTheProducer) {
   Instance a(o);
   ASSERT_NE(a.service(), nullptr);
   ASSERT_TRUE(a.WaitAssigned(1, 60000));
-  std::unique_ptr<RdKafka::Conf> conf(
-      RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-  std::string error;
-  conf->set("bootstrap.servers", a.service()->bootstrap(), error);
-  std::unique_ptr<RdKafka::Producer> producer(
-      RdKafka::Producer::create(conf.get(), error));
   auto send = [&](int from, int to) {
-    for (int i = from; i < to; ++i) {
-      v1::Transaction tx;
-      tx.set_transaction_id(absl::StrCat("R", i));
-      engine::SetTimestampMicros(clock.NowMicros(), tx.mutable_occurred_at());
-      tx.set_type(v1::TRANSACTION_TYPE_PAYMENT);
-      tx.set_channel(v1::CHANNEL_MOBILE);
-      tx.set_customer_id("C1");
-      tx.set_account_id("6222000011112222");
-      tx.set_amount_minor(100);
-      tx.set_currency("CNY");
-      tx.set_direction(v1::DIRECTION_OUT);
-      const std::string bytes = tx.SerializeAsString();
-      ASSERT_EQ(producer->produce("txscreen.transactions", 0,
-                                  RdKafka::Producer::RK_MSG_COPY,
-                                  const_cast<char*>(bytes.data()), bytes.size(),
-                                  "C1", 2, 0, nullptr),
-                RdKafka::ERR_NO_ERROR);
-    }
-    ASSERT_EQ(producer->flush(10000), RdKafka::ERR_NO_ERROR);
+    ProducePayments(a.service(), clock, "R", from, to);
   };
   auto wait_decided = [&](int64_t n) {
     const int64_t deadline = NowMs() + 60000;
@@ -689,31 +698,7 @@ TEST(CommitTimingIntegrationTest, SlowCommitStepsAreLoggedAndObserved) {
     ASSERT_TRUE(a.WaitAssigned(1, 60000));
     a.service()->embedded_kafka()->SetRoundTripTime(120);
     const int64_t commits_before = a.service()->stats().commits.load();
-    std::unique_ptr<RdKafka::Conf> conf(
-        RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-    std::string error;
-    conf->set("bootstrap.servers", a.service()->bootstrap(), error);
-    std::unique_ptr<RdKafka::Producer> producer(
-        RdKafka::Producer::create(conf.get(), error));
-    for (int i = 0; i < 5; ++i) {
-      v1::Transaction tx;
-      tx.set_transaction_id(absl::StrCat("S", i));
-      engine::SetTimestampMicros(clock.NowMicros(), tx.mutable_occurred_at());
-      tx.set_type(v1::TRANSACTION_TYPE_PAYMENT);
-      tx.set_channel(v1::CHANNEL_MOBILE);
-      tx.set_customer_id("C1");
-      tx.set_account_id("6222000011112222");
-      tx.set_amount_minor(100);
-      tx.set_currency("CNY");
-      tx.set_direction(v1::DIRECTION_OUT);
-      const std::string bytes = tx.SerializeAsString();
-      ASSERT_EQ(producer->produce("txscreen.transactions", 0,
-                                  RdKafka::Producer::RK_MSG_COPY,
-                                  const_cast<char*>(bytes.data()), bytes.size(),
-                                  "C1", 2, 0, nullptr),
-                RdKafka::ERR_NO_ERROR);
-    }
-    ASSERT_EQ(producer->flush(20000), RdKafka::ERR_NO_ERROR);
+    ProducePayments(a.service(), clock, "S", 0, 5);
     const int64_t deadline = NowMs() + 60000;
     while ((a.service()->stats().decided.load() < 5 ||
             a.service()->stats().commits.load() <= commits_before) &&
