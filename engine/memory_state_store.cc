@@ -25,18 +25,22 @@ class MemoryStateStore : public StateStore {
 
   absl::Status Commit(const std::vector<StateWrite>& writes) override {
     absl::MutexLock lock(&mu_);
-    for (const StateWrite& w : writes) {
+    for (const StateWrite& w : writes)
+      Apply(w, &data_[static_cast<int>(w.family)]);
+    return absl::OkStatus();
+  }
+
+  absl::Status CommitTaking(std::vector<StateWrite>* writes) override {
+    absl::MutexLock lock(&mu_);
+    for (StateWrite& w : *writes) {
       auto& m = data_[static_cast<int>(w.family)];
-      if (w.erase_range) {
-        absl::erase_if(m, [&](const auto& e) {
-          return e.first >= w.key && e.first < w.end_key;
-        });
-      } else if (w.erase) {
-        m.erase(w.key);
+      if (w.erase_range || w.erase) {
+        Apply(w, &m);
       } else {
-        m[w.key] = w.value;
+        m.insert_or_assign(std::move(w.key), std::move(w.value));
       }
     }
+    writes->clear();
     return absl::OkStatus();
   }
 
@@ -72,8 +76,21 @@ class MemoryStateStore : public StateStore {
   }
 
  private:
+  using Family = absl::flat_hash_map<std::string, std::string>;
+  static void Apply(const StateWrite& w, Family* m) {
+    if (w.erase_range) {
+      absl::erase_if(*m, [&](const auto& e) {
+        return e.first >= w.key && e.first < w.end_key;
+      });
+    } else if (w.erase) {
+      m->erase(w.key);
+    } else {
+      (*m)[w.key] = w.value;
+    }
+  }
+
   absl::Mutex mu_;
-  absl::flat_hash_map<std::string, std::string> data_[kStateFamilyCount];
+  Family data_[kStateFamilyCount] ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace

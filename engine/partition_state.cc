@@ -36,24 +36,28 @@ using wire::WriteTag;
 
 }  // namespace
 
+std::string EncodeEntityWindows(const EntityWindows& entity,
+                                std::string* scratch) {
+  // EntityWindowsProto: field 1, one WindowProto per non-empty window;
+  // written in one pass into room for the largest encoding, then copied out
+  // at its size (the stored value keeps no slack).
+  size_t bound = 0;
+  for (const auto& [fp, w] : entity.windows) {
+    if (!w.empty()) bound += 6 + w.MaxEncodedSize();
+  }
+  if (scratch->size() < bound) scratch->resize(bound);
+  uint8_t* const begin = reinterpret_cast<uint8_t*>(scratch->data());
+  uint8_t* p = begin;
+  for (const auto& [fp, w] : entity.windows) {
+    if (w.empty()) continue;
+    p = wire::WriteDelimited(1, p, [&](uint8_t* q) { return w.Encode(fp, q); });
+  }
+  return std::string(scratch->data(), static_cast<size_t>(p - begin));
+}
+
 std::string EncodeEntityWindows(const EntityWindows& entity) {
-  // EntityWindowsProto: field 1, one WindowProto per non-empty window.
-  absl::InlinedVector<size_t, 32> sizes;
-  size_t total = 0;
-  for (const auto& [fp, w] : entity.windows) {
-    if (w.empty()) continue;
-    const size_t n = sizes.emplace_back(w.EncodedSize(fp));
-    total += 1 + LengthSize(n) + n;
-  }
-  std::string out(total, '\0');
-  uint8_t* p = reinterpret_cast<uint8_t*>(out.data());
-  size_t i = 0;
-  for (const auto& [fp, w] : entity.windows) {
-    if (w.empty()) continue;
-    p = wire::WriteFieldHeader(1, sizes[i++], p);
-    p = w.Encode(fp, p);
-  }
-  return out;
+  std::string scratch;
+  return EncodeEntityWindows(entity, &scratch);
 }
 
 std::string EncodeCustomerHistory(const CustomerHistory& history) {
@@ -410,12 +414,17 @@ void PartitionState::Expire(CustomerHistory* history, int64_t now_us) {
 
 std::vector<StateWrite> PartitionState::BuildFlush(
     absl::string_view input_position) {
+  return BuildWrites(input_position, /*move_records=*/false);
+}
+
+std::vector<StateWrite> PartitionState::BuildWrites(
+    absl::string_view input_position, bool move_records) {
   std::vector<StateWrite> writes;
   writes.reserve(records_.size() + touched_windows_.size() +
                  touched_history_.size() + 2);
   for (EntityWindows* entity : touched_windows_) {
     if (!entity->dirty) continue;
-    std::string value = EncodeEntityWindows(*entity);
+    std::string value = EncodeEntityWindows(*entity, &encode_scratch_);
     writes.push_back(
         value.empty() ? StateWrite::Erase(StateFamily::kWindows, *entity->key)
                       : StateWrite::Put(StateFamily::kWindows, *entity->key,
@@ -427,7 +436,9 @@ std::vector<StateWrite> PartitionState::BuildFlush(
                                      EncodeCustomerHistory(*history)));
   }
   for (auto& [key, record] : records_) {
-    writes.push_back(StateWrite::Put(StateFamily::kDedupe, key, record));
+    writes.push_back(StateWrite::Put(
+        StateFamily::kDedupe, key,
+        move_records ? std::move(record) : std::string(record)));
   }
   // Records older than the retention go by range deletion.
   int64_t keep_from_day =
@@ -449,8 +460,16 @@ std::vector<StateWrite> PartitionState::BuildFlush(
 
 absl::Status PartitionState::Flush(absl::string_view input_position) {
   // Nothing is marked clean before the batch is safe: a failed commit leaves
-  // every change pending for the next flush.
-  if (absl::Status s = store_->Commit(BuildFlush(input_position)); !s.ok()) {
+  // every change pending for the next flush. Nothing can look a record up
+  // before this returns, so the records move into the writes instead of
+  // being copied, and move back if the commit fails.
+  std::vector<StateWrite> writes = BuildWrites(input_position, true);
+  if (absl::Status s = store_->CommitTaking(&writes); !s.ok()) {
+    for (StateWrite& w : writes) {
+      if (w.family == StateFamily::kDedupe && !w.erase && !w.erase_range) {
+        records_[w.key] = std::move(w.value);
+      }
+    }
     return s;
   }
   FlushDone();

@@ -60,6 +60,9 @@ struct CustomerHistory {
 // "" when none holds anything) and CustomerHistoryProto (with the dedupe and
 // payee maps), encoded straight from memory.
 std::string EncodeEntityWindows(const EntityWindows& entity);
+// The same, with `scratch` for the work (kept between calls).
+std::string EncodeEntityWindows(const EntityWindows& entity,
+                                std::string* scratch);
 std::string EncodeCustomerHistory(const CustomerHistory& history);
 
 // What a screened transaction added to one window, so that a reversal can
@@ -171,6 +174,10 @@ class PartitionState {
 
  private:
   std::string& Key(txscreen::v1::Entity kind, absl::string_view id);
+  // BuildFlush; with `move_records` the pending records move into the
+  // writes (Flush, which restores them when the commit fails).
+  std::vector<StateWrite> BuildWrites(absl::string_view input_position,
+                                      bool move_records);
   using WindowsMap =
       absl::node_hash_map<std::string, std::unique_ptr<EntityWindows>>;
   using HistoryMap =
@@ -189,6 +196,7 @@ class PartitionState {
   std::string prefix_;
   std::string key_;    // scratch
   std::string value_;  // scratch
+  std::string encode_scratch_;
   // Node-based so that keys stay put; a null entity means "the store has
   // none".
   WindowsMap windows_;

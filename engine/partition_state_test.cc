@@ -737,6 +737,8 @@ TEST_F(PartitionStateTest, FailedFlushKeepsPendingRecordsAndPosition) {
   EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(s.message(), "disk full");
   EXPECT_EQ(state_.pending_records(), 1u);
+  // Still found whole (the flush moved it into its writes and back).
+  EXPECT_EQ(Find(&state_, "T2", t0_), "decision of T2");
   EXPECT_EQ(*Fresh()->CommittedPosition(), "1");
   EXPECT_EQ(Find(Fresh().get(), "T2", t0_), "");
   // The retry writes it.
@@ -866,8 +868,12 @@ TEST(StateEncodingTest, EntityWindowsAreTheBytesOfTheSerializedProto) {
   WindowState* distinct = entity.FindOrAdd(0xFFFFFFFFFFFFFFFFULL);
   distinct->Add(-3, 1, 42);
   distinct->Add(-2, -7, 43);
+  // A window over 128 bytes: its length takes two bytes, as do some of its
+  // packed arrays'.
+  WindowState* wide = entity.FindOrAdd(13);
+  for (int b = 0; b < 60; ++b) wide->Add(29000000 + b, 1000000LL * b, 0);
   EntityWindowsProto proto;
-  for (uint64_t fp : {11ULL, 0xFFFFFFFFFFFFFFFFULL}) {
+  for (uint64_t fp : {11ULL, 0xFFFFFFFFFFFFFFFFULL, 13ULL}) {
     WindowProto* w = proto.add_window();
     w->set_fingerprint(fp);
     entity.Find(fp)->ToProto(w);

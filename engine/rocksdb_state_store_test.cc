@@ -117,6 +117,22 @@ class StateStoreContract : public ::testing::Test {
     EXPECT_EQ(Get(StateFamily::kDedupe, "k"), "<none>");
   }
 
+  void CommitTakingAppliesTheSameWrites() {
+    std::vector<StateWrite> writes = {
+        StateWrite::Put(StateFamily::kHistory, "a", "1"),
+        StateWrite::Put(StateFamily::kHistory, "b", std::string(100, 'v')),
+        StateWrite::Put(StateFamily::kDedupe, P(0, "x"), "r")};
+    ASSERT_TRUE(store_->CommitTaking(&writes).ok());
+    std::vector<StateWrite> more = {
+        StateWrite::Put(StateFamily::kHistory, "a", "3"),
+        StateWrite::Erase(StateFamily::kHistory, "b"),
+        EraseRange(StateFamily::kDedupe, P(0, ""), P(1, ""))};
+    ASSERT_TRUE(store_->CommitTaking(&more).ok());
+    EXPECT_EQ(Get(StateFamily::kHistory, "a"), "3");
+    EXPECT_EQ(Get(StateFamily::kHistory, "b"), "<none>");
+    EXPECT_EQ(Get(StateFamily::kDedupe, P(0, "x")), "<none>");
+  }
+
   void CommitOverwritesAndErases() {
     Commit({StateWrite::Put(StateFamily::kHistory, "a", "1"),
             StateWrite::Put(StateFamily::kHistory, "b", "2")});
@@ -310,6 +326,9 @@ TEST_F(MemoryStateStoreTest, CommitPutsIntoTheNamedFamilyOnly) {
   CommitPutsIntoTheNamedFamilyOnly();
 }
 TEST_F(MemoryStateStoreTest, ValuesAreBinarySafe) { ValuesAreBinarySafe(); }
+TEST_F(MemoryStateStoreTest, CommitTakingAppliesTheSameWrites) {
+  CommitTakingAppliesTheSameWrites();
+}
 TEST_F(MemoryStateStoreTest, CommitOverwritesAndErases) {
   CommitOverwritesAndErases();
 }
@@ -369,6 +388,9 @@ TEST_F(RocksStateStoreIntegrationTest, CommitPutsIntoTheNamedFamilyOnly) {
 }
 TEST_F(RocksStateStoreIntegrationTest, ValuesAreBinarySafe) {
   ValuesAreBinarySafe();
+}
+TEST_F(RocksStateStoreIntegrationTest, CommitTakingAppliesTheSameWrites) {
+  CommitTakingAppliesTheSameWrites();
 }
 TEST_F(RocksStateStoreIntegrationTest, CommitOverwritesAndErases) {
   CommitOverwritesAndErases();

@@ -74,6 +74,11 @@ class StateStore {
                            std::string* value, bool* found) = 0;
   // Applies every write or none.
   virtual absl::Status Commit(const std::vector<StateWrite>& writes) = 0;
+  // The same, free to take the keys and values out of *writes (emptied on
+  // success, untouched on failure). By default, Commit(*writes).
+  virtual absl::Status CommitTaking(std::vector<StateWrite>* writes) {
+    return Commit(*writes);
+  }
   // Removes every key of `partition` in every family.
   virtual absl::Status DropPartition(int32_t partition) = 0;
   // Visits every key of `family` starting with `prefix`, in key order, until

@@ -197,21 +197,10 @@ using wire::VarintSize;
 
 }  // namespace
 
-size_t WindowState::EncodedSize(uint64_t fingerprint) const {
-  size_t index = 0, sum = 0, count = 0, max = 0, dbucket = 0, dcount = 0;
-  for (const Bucket& b : buckets_) {
-    index += VarintSize(b.index);
-    sum += VarintSize(b.sum);
-    count += VarintSize(b.count);
-    max += VarintSize(b.max);
-  }
-  for (const Distinct& d : distinct_) {
-    dbucket += VarintSize(d.bucket);
-    dcount += VarintSize(d.count);
-  }
-  return (fingerprint != 0 ? 9 : 0) + FieldSize(index) + FieldSize(sum) +
-         FieldSize(count) + FieldSize(max) + FieldSize(8 * distinct_.size()) +
-         FieldSize(dbucket) + FieldSize(dcount);
+size_t WindowState::MaxEncodedSize() const {
+  // Fingerprint 9; seven packed fields of tag and length 6 each; a bucket's
+  // four varints 10 each; a distinct key 8 and two varints.
+  return 9 + 7 * 6 + buckets_.size() * 40 + distinct_.size() * 28;
 }
 
 uint8_t* WindowState::Encode(uint64_t fingerprint, uint8_t* out) const {
@@ -219,27 +208,24 @@ uint8_t* WindowState::Encode(uint64_t fingerprint, uint8_t* out) const {
     out = wire::WriteTag(1, wire::kFixed64, out);
     out = wire::CodedOutputStream::WriteLittleEndian64ToArray(fingerprint, out);
   }
-  // Each packed array: its payload size first, then the values.
-  auto varints = [&](int field, auto begin, auto end, auto member) {
-    size_t payload = 0;
-    for (auto it = begin; it != end; ++it) payload += VarintSize((*it).*member);
-    if (payload == 0) return;
-    out = wire::WriteFieldHeader(field, payload, out);
-    for (auto it = begin; it != end; ++it)
-      out = wire::WriteVarint((*it).*member, out);
+  auto varints = [&out](int field, const auto& items, auto member) {
+    out = wire::WriteDelimited(field, out, [&](uint8_t* p) {
+      for (const auto& item : items) p = wire::WriteVarint(item.*member, p);
+      return p;
+    });
   };
-  varints(2, buckets_.begin(), buckets_.end(), &Bucket::index);
-  varints(3, buckets_.begin(), buckets_.end(), &Bucket::sum);
-  varints(4, buckets_.begin(), buckets_.end(), &Bucket::count);
-  varints(5, buckets_.begin(), buckets_.end(), &Bucket::max);
-  if (!distinct_.empty()) {
-    out = wire::WriteFieldHeader(6, 8 * distinct_.size(), out);
+  varints(2, buckets_, &Bucket::index);
+  varints(3, buckets_, &Bucket::sum);
+  varints(4, buckets_, &Bucket::count);
+  varints(5, buckets_, &Bucket::max);
+  out = wire::WriteDelimited(6, out, [&](uint8_t* p) {
     for (const Distinct& d : distinct_) {
-      out = wire::CodedOutputStream::WriteLittleEndian64ToArray(d.key, out);
+      p = wire::CodedOutputStream::WriteLittleEndian64ToArray(d.key, p);
     }
-  }
-  varints(7, distinct_.begin(), distinct_.end(), &Distinct::bucket);
-  varints(8, distinct_.begin(), distinct_.end(), &Distinct::count);
+    return p;
+  });
+  varints(7, distinct_, &Distinct::bucket);
+  varints(8, distinct_, &Distinct::count);
   return out;
 }
 

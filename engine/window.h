@@ -69,11 +69,11 @@ class WindowState {
 
   void ToProto(WindowProto* out) const;
   // The same bytes as ToProto with `fingerprint` set, then serialized, written
-  // straight from the buckets (the write-behind encodes every dirty entity at
-  // each flush; going through WindowProto cost three passes and a copy).
-  // EncodedSize, then Encode into at least that many bytes; Encode returns
+  // straight from the buckets in one pass (the write-behind encodes every
+  // dirty entity at each flush; going through WindowProto cost three passes
+  // and a copy). Encode writes at most MaxEncodedSize() bytes and returns
   // the end of what it wrote.
-  size_t EncodedSize(uint64_t fingerprint) const;
+  size_t MaxEncodedSize() const;
   uint8_t* Encode(uint64_t fingerprint, uint8_t* out) const;
   // False (and an empty state) when the proto's parallel arrays disagree.
   bool FromProto(const WindowProto& in);

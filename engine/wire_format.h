@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "google/protobuf/io/coded_stream.h"
 
@@ -47,6 +48,30 @@ inline size_t FieldSize(size_t payload) {
 
 inline uint8_t* WriteFieldHeader(int field, size_t payload, uint8_t* out) {
   return WriteLength(payload, WriteTag(field, kLength, out));
+}
+
+// A length-delimited field whose payload `write(out)` writes and returns
+// the end of, without its size known first: one byte is set aside for the
+// length (payloads under 128 bytes, nearly all of them here), and the
+// payload is moved along when its length needs more. Nothing at all for an
+// empty payload (packed arrays: proto3 leaves them out). `out` must have
+// room for the tag, 5 bytes of length and the payload.
+template <typename Write>
+uint8_t* WriteDelimited(int field, uint8_t* out, Write&& write) {
+  uint8_t* const tag = out;
+  out = WriteTag(field, kLength, out);
+  uint8_t* const start = out + 1;
+  uint8_t* const end = write(start);
+  const size_t n = static_cast<size_t>(end - start);
+  if (n == 0) return tag;
+  if (n < 128) {
+    *out = static_cast<uint8_t>(n);
+    return end;
+  }
+  const size_t length_size = LengthSize(n);
+  std::memmove(out + length_size, start, n);
+  WriteLength(n, out);
+  return out + length_size + n;
 }
 
 }  // namespace txscreen::engine::wire
