@@ -106,8 +106,33 @@ class RocksStateStore : public StateStore {
   }
 
   absl::Status Commit(const std::vector<StateWrite>& writes) override {
+    // The batch goes into each family's memtable, a skip list, in batch
+    // order; a write next to the one before it is found from where that one
+    // went instead of from the top. So the writes are put in (family, key)
+    // order: stable, so writes of one key keep their order, and only between
+    // range deletions, which take what was written before them and nothing
+    // after. The write-behind's entities come in hash order; sorted, a
+    // flush of 10,000 transactions takes ~20 % less (BM_StateFlush,
+    // bench/README.md).
+    // (Local: holds and audit commit from other threads than the engine's.)
+    std::vector<const StateWrite*> order;
+    order.reserve(writes.size());
+    for (const StateWrite& w : writes) order.push_back(&w);
+    auto by_family_and_key = [](const StateWrite* a, const StateWrite* b) {
+      if (a->family != b->family) return a->family < b->family;
+      return a->key < b->key;
+    };
+    auto segment = order.begin();
+    for (auto it = order.begin();; ++it) {
+      if (it == order.end() || (*it)->erase_range) {
+        std::stable_sort(segment, it, by_family_and_key);
+        if (it == order.end()) break;
+        segment = it + 1;
+      }
+    }
     rocksdb::WriteBatch batch;
-    for (const StateWrite& w : writes) {
+    for (const StateWrite* p : order) {
+      const StateWrite& w = *p;
       rocksdb::Status s =
           w.erase_range ? batch.DeleteRange(Handle(w.family), w.key, w.end_key)
           : w.erase     ? batch.Delete(Handle(w.family), w.key)
