@@ -702,7 +702,10 @@ TEST(ServeIntegrationTest, StoppedInstancesPartitionsMoveWithTheirState) {
 class OwnBroker {
  public:
   explicit OwnBroker(const std::string& data) : data_(data) {
-    port_ = 20000 + getpid() % 20000;
+    // Below Linux's ephemeral range (32768 up): a client connection's local
+    // port there would make the broker's bind fail. Even, so that the
+    // controller's port (one up) is free too.
+    port_ = 20000 + (getpid() % 6000) * 2;
   }
   ~OwnBroker() { Stop(); }
   bool Start(bool keep) {
@@ -718,6 +721,13 @@ class OwnBroker {
     EXPECT_EQ(std::system(command.c_str()), 0);
   }
   std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
+  // What tools/kafka/start and stop said, for a failed start.
+  std::string Log() const {
+    std::ifstream in(data_ + ".log");
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
 
  private:
   std::string data_;
@@ -728,7 +738,7 @@ TEST(ServeIntegrationTest, BrokerRestartMidStreamLosesNothing) {
   REQUIRE_KAFKA();  // the scripts and Java are there
   TempDir dir;
   OwnBroker broker(dir.path() + "/kafka");
-  ASSERT_TRUE(broker.Start(false));
+  ASSERT_TRUE(broker.Start(false)) << broker.Log();
   const std::string brokers = broker.address();
   Names names("outage");
   const std::string rules_dir =
@@ -757,7 +767,7 @@ TEST(ServeIntegrationTest, BrokerRestartMidStreamLosesNothing) {
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   broker.Stop();
   std::this_thread::sleep_for(std::chrono::seconds(5));
-  ASSERT_TRUE(broker.Start(true));
+  ASSERT_TRUE(broker.Start(true)) << broker.Log();
   {
     auto producer = MakeProducer(brokers);
     for (size_t i = txs.size() / 2; i < txs.size(); ++i) {
