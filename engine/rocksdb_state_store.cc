@@ -80,6 +80,11 @@ class RocksStateStore : public StateStore {
       cf.write_buffer_size = std::max<size_t>(4 << 20, budget / 8);
       cf.max_write_buffer_number = 2;
     }
+    // A Bloom filter over each memtable's whole keys: a lookup of a key that
+    // is only in the files (a cold customer's state) skips the search of
+    // the skip list (6.9 % of serve's CPU at 8,000 tx/s before).
+    cf.memtable_whole_key_filtering = true;
+    cf.memtable_prefix_bloom_size_ratio = 0.05;
     cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
     std::vector<rocksdb::ColumnFamilyDescriptor> families;
     families.emplace_back(rocksdb::kDefaultColumnFamilyName, cf);
