@@ -121,6 +121,7 @@ void BM_StateFlush(benchmark::State& state) {
   fs::remove_all(dir);
 }
 BENCHMARK(BM_StateFlush)
+    ->Args({100, 100000})
     ->Args({1000, 100000})
     ->Args({10000, 10000})
     ->Args({10000, 100000})

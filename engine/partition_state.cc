@@ -234,7 +234,10 @@ std::string PartitionState::RecordKey(absl::string_view customer_id,
                                       absl::string_view transaction_id,
                                       int64_t occurred_at_us) const {
   // Ids never contain control characters (validation), so NUL separates.
-  std::string key = prefix_;
+  std::string key;
+  key.reserve(prefix_.size() + 4 + customer_id.size() + 1 +
+              transaction_id.size());
+  key.append(prefix_);
   AppendBigEndian32(DayOf(occurred_at_us), &key);
   key.append(customer_id.data(), customer_id.size());
   key.push_back('\0');

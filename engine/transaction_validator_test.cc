@@ -451,6 +451,30 @@ TEST(TransactionValidatorTest, IdsMustNotContainControlCharacters) {
   }
 }
 
+// The check reads eight bytes at a time: every byte value at every offset
+// of the words and of the tail, in ids of lengths around the word size.
+TEST(TransactionValidatorTest, EveryByteAtEveryOffsetIsCheckedExactly) {
+  for (size_t length : {1, 7, 8, 9, 15, 16, 17, 23, 24}) {
+    for (size_t at = 0; at < length; ++at) {
+      for (int b = 1; b < 256; ++b) {
+        // Filled with bytes on both sides of the bounds: ' ' (0x20), '~'
+        // (0x7e) and 0x80 (a UTF-8 continuation byte, not checked here).
+        std::string id(length, ' ');
+        for (size_t i = 0; i < length; ++i) {
+          id[i] = "~ \x80"[i % 3];
+        }
+        id[at] = static_cast<char>(b);
+        v1::Transaction tx = ValidTransaction();
+        tx.set_device_id(id);
+        const bool control = b < 0x20 || b == 0x7f;
+        const std::vector<std::string> errors = Errors(tx);
+        ASSERT_EQ(errors.size(), control ? 1u : 0u)
+            << "length " << length << " at " << at << " byte " << b;
+      }
+    }
+  }
+}
+
 TEST(TransactionValidatorTest, ControlCharacterIsReportedOncePerId) {
   v1::Transaction tx = ValidTransaction();
   tx.set_device_id("\n\n\n");

@@ -4,20 +4,27 @@
 #include <unicode/uenum.h>
 #include <unicode/utypes.h>
 
+#include <array>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 
 namespace txscreen::rules {
 namespace {
 
-// Keyed by std::string; absl's string hash is transparent, so lookups with an
-// absl::string_view do not build a std::string.
-using DigitsByCode = absl::flat_hash_map<std::string, int>;
+// Every well-formed code has a slot: 26^3 entries of minor-unit digits, -1
+// for codes ICU does not list. A lookup is an index, not a string hash.
+constexpr int kCodes = 26 * 26 * 26;
+using DigitsByCode = std::array<int8_t, kCodes>;
+
+// Only for well-formed codes (three of A-Z).
+int IndexOf(absl::string_view code) {
+  return ((code[0] - 'A') * 26 + (code[1] - 'A')) * 26 + (code[2] - 'A');
+}
 
 // ICU failing here means its data library is missing or broken: every
 // currency would look unknown, so fail loudly instead of rejecting all input.
@@ -29,6 +36,8 @@ using DigitsByCode = absl::flat_hash_map<std::string, int>;
 
 const DigitsByCode* BuildTable() {
   auto* table = new DigitsByCode();
+  table->fill(-1);
+  bool any = false;
   UErrorCode status = U_ZERO_ERROR;
   UEnumeration* codes =
       ucurr_openISOCurrencies(UCURR_COMMON | UCURR_NON_DEPRECATED, &status);
@@ -46,11 +55,16 @@ const DigitsByCode* BuildTable() {
     if (U_FAILURE(digits_status)) {
       DieIcu("ucurr_getDefaultFractionDigits", digits_status);
     }
-    table->emplace(std::string(view), static_cast<int>(digits));
+    if (digits < 0 || digits > 9) {
+      DieIcu("ucurr_getDefaultFractionDigits (digits out of range)",
+             U_INVALID_FORMAT_ERROR);
+    }
+    (*table)[IndexOf(view)] = static_cast<int8_t>(digits);
+    any = true;
   }
   if (U_FAILURE(status)) DieIcu("uenum_next", status);
   uenum_close(codes);
-  if (table->empty()) DieIcu("currency list (empty)", U_MISSING_RESOURCE_ERROR);
+  if (!any) DieIcu("currency list (empty)", U_MISSING_RESOURCE_ERROR);
   return table;
 }
 
@@ -83,15 +97,13 @@ bool IsWellFormedCurrencyCode(absl::string_view code) {
 
 absl::StatusOr<int> CurrencyMinorDigits(absl::string_view code) {
   if (IsWellFormedCurrencyCode(code)) {
-    const DigitsByCode& table = Table();
-    auto it = table.find(code);
-    if (it != table.end()) return it->second;
+    if (const int digits = Table()[IndexOf(code)]; digits >= 0) return digits;
   }
   return NotACurrencyError(code);
 }
 
 bool IsKnownCurrency(absl::string_view code) {
-  return IsWellFormedCurrencyCode(code) && Table().contains(code);
+  return IsWellFormedCurrencyCode(code) && Table()[IndexOf(code)] >= 0;
 }
 
 absl::Status ValidateCurrencyCode(absl::string_view code) {

@@ -30,7 +30,7 @@ bool IsWellFormedCurrencyCode(absl::string_view code);
 // Errors (InvalidArgument):
 //   "currency must be 3 upper-case letters (ISO 4217), got 'usd'"
 //   "unknown currency 'XYZ' (not an ISO 4217 code)"
-// Hot path: a hash lookup; does not allocate on success.
+// Hot path: a table index; does not allocate on success.
 absl::StatusOr<int> CurrencyMinorDigits(absl::string_view code);
 
 // True iff CurrencyMinorDigits(code) would succeed. Does not allocate.
