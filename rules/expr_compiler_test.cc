@@ -246,6 +246,48 @@ TEST_F(ExprCompilerTest, SharedSubexpressionsKeepTheirValueUntilReset) {
   EXPECT_FALSE(window_again->EvalBool(ctx_));
 }
 
+// and / or / not read a shared operand's value from the context once it is
+// known (no virtual call); before that they evaluate it, which stores it.
+TEST_F(ExprCompilerTest, LogicalOperatorsReadSharedOperandsOnceKnown) {
+  SharedSubexpressions shared;
+  const char* kTexts[] = {"window.count_5m + 1 > 3 and tx.amount_minor > 0",
+                          "window.count_5m + 1 > 3 or tx.amount_minor < 0",
+                          "not (window.count_5m + 1 > 3)",
+                          "window.count_5m + 1 > 3"};
+  for (const char* text : kTexts) {
+    ExprError error;
+    std::unique_ptr<AstNode> ast = ParseExpression(text, &error);
+    ASSERT_NE(ast, nullptr);
+    shared.Count(*ast);
+  }
+  ExprScope scope = scope_;
+  scope.shared = &shared;
+  ExprPtr conjunction = Compile(kTexts[0], scope);
+  ExprPtr disjunction = Compile(kTexts[1], scope);
+  ExprPtr negation = Compile(kTexts[2], scope);
+  ExprPtr plain = Compile(kTexts[3], scope);
+  ASSERT_TRUE(conjunction && disjunction && negation && plain);
+  tx_.set_amount_minor(100);
+  for (int64_t count : {3, 0, 5, 1}) {
+    SCOPED_TRACE(count);
+    const bool above = count + 1 > 3;
+    windows_[1] = count;
+    ctx_.ResetCaches();
+    // First use inside `and`: evaluated there and kept.
+    EXPECT_EQ(conjunction->EvalBool(ctx_), above);
+    windows_[1] = above ? 0 : 10;  // too late: the value is kept
+    EXPECT_EQ(disjunction->EvalBool(ctx_), above);
+    EXPECT_EQ(negation->EvalBool(ctx_), !above);
+    EXPECT_EQ(plain->EvalBool(ctx_), above);
+    // First use inside `not`.
+    windows_[1] = count;
+    ctx_.ResetCaches();
+    EXPECT_EQ(negation->EvalBool(ctx_), !above);
+    windows_[1] = above ? 0 : 10;
+    EXPECT_EQ(conjunction->EvalBool(ctx_), above);
+  }
+}
+
 // --- Unknown names
 // --------------------------------------------------------------
 

@@ -95,15 +95,61 @@ class Score final : public Expr {
   int index_;
 };
 
+class Memo final : public Expr {
+ public:
+  Memo(int slot, ExprPtr e)
+      : Expr(e->type()),
+        bit_(uint64_t{1} << slot),
+        slot_(slot),
+        e_(std::move(e)) {}
+  int64_t EvalInt(const EvalContext& ctx) const override {
+    if (ctx.memo_valid & bit_) return ctx.memo[slot_];
+    const int64_t v = e_->EvalInt(ctx);
+    ctx.memo[slot_] = v;
+    ctx.memo_valid |= bit_;
+    return v;
+  }
+  uint64_t bit() const { return bit_; }
+  int slot() const { return slot_; }
+
+ private:
+  uint64_t bit_;
+  int slot_;
+  ExprPtr e_;
+};
+
+// An operand that may be shared (a Memo): once its value is known in this
+// transaction it is read from the context without a virtual call. The
+// window filters and rule conditions of a pack are mostly conjunctions of
+// shared tests (`tx.type != 'REVERSAL'`, `tx.direction == 'OUT'`, ...), so
+// most operands evaluated are such reads.
+struct Operand {
+  explicit Operand(const Expr* expr) : e(expr) {
+    if (const auto* memo = dynamic_cast<const Memo*>(expr)) {
+      bit = memo->bit();
+      slot = memo->slot();
+    }
+  }
+  int64_t Eval(const EvalContext& ctx) const {
+    if (ctx.memo_valid & bit) return ctx.memo[slot];  // never when bit is 0
+    return e->EvalInt(ctx);
+  }
+  const Expr* e;
+  uint64_t bit = 0;
+  int slot = 0;
+};
+
 class Not final : public Expr {
  public:
-  explicit Not(ExprPtr a) : Expr(BoolType()), a_(std::move(a)) {}
+  explicit Not(ExprPtr a)
+      : Expr(BoolType()), a_(std::move(a)), operand_(a_.get()) {}
   int64_t EvalInt(const EvalContext& ctx) const override {
-    return !a_->EvalBool(ctx);
+    return operand_.Eval(ctx) == 0;
   }
 
  private:
   ExprPtr a_;
+  Operand operand_;
 };
 
 // `a and b and c ...` (or `or`) as one node over all operands, left to
@@ -112,17 +158,21 @@ class Not final : public Expr {
 class Logical final : public Expr {
  public:
   Logical(bool is_and, std::vector<ExprPtr> operands)
-      : Expr(BoolType()), is_and_(is_and), operands_(std::move(operands)) {}
+      : Expr(BoolType()), is_and_(is_and), operands_(std::move(operands)) {
+    ops_.reserve(operands_.size());
+    for (const ExprPtr& e : operands_) ops_.emplace_back(e.get());
+  }
   int64_t EvalInt(const EvalContext& ctx) const override {
-    for (const ExprPtr& e : operands_) {
-      if (e->EvalBool(ctx) != is_and_) return !is_and_;
+    for (const Operand& op : ops_) {
+      if ((op.Eval(ctx) != 0) != is_and_) return !is_and_;
     }
     return is_and_;
   }
 
  private:
   bool is_and_;
-  std::vector<ExprPtr> operands_;
+  std::vector<ExprPtr> operands_;  // owns what ops_ points to
+  std::vector<Operand> ops_;
 };
 
 class Negate final : public Expr {
@@ -529,27 +579,6 @@ class Prefix final : public Expr {
  private:
   ExprPtr text_;
   int n_;
-};
-
-class Memo final : public Expr {
- public:
-  Memo(int slot, ExprPtr e)
-      : Expr(e->type()),
-        bit_(uint64_t{1} << slot),
-        slot_(slot),
-        e_(std::move(e)) {}
-  int64_t EvalInt(const EvalContext& ctx) const override {
-    if (ctx.memo_valid & bit_) return ctx.memo[slot_];
-    const int64_t v = e_->EvalInt(ctx);
-    ctx.memo[slot_] = v;
-    ctx.memo_valid |= bit_;
-    return v;
-  }
-
- private:
-  uint64_t bit_;
-  int slot_;
-  ExprPtr e_;
 };
 
 class DurationUnits final : public Expr {
