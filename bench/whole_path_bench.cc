@@ -74,7 +74,7 @@ class WholePath {
   // One transaction through the whole path.
   absl::Status Step() {
     const std::string& bytes = batch_[next_++];
-    v1::Transaction* tx = tx_.Next();
+    v1::Transaction* tx = tx_.ForDecoding();
     if (absl::Status s = engine::DecodeTransactionProto(bytes, tx); !s.ok()) {
       return s;
     }

@@ -788,7 +788,7 @@ void Service::Process(RdKafka::Message& msg) {
   ++stats_.consumed;
   ++since_commit_;
   part.next = msg.offset() + 1;
-  if (!DecodeInput(msg, "a Transaction", tx_.Next())) return;
+  if (!DecodeInput(msg, "a Transaction", tx_.ForDecoding())) return;
   absl::Status screened = part.screener->Screen(*tx_, &decision_);
   if (!screened.ok()) {
     // The rules could not complete: the channel's fail-safe verdict, and
