@@ -3,9 +3,11 @@
 #include <unicode/uchar.h>
 #include <unicode/utf8.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <utility>
 
 #include "absl/memory/memory.h"
@@ -143,6 +145,14 @@ absl::Status ReadFile(const std::string& path, std::string* contents) {
 
 }  // namespace
 
+namespace {
+// MayContainPhrase: entries' first bytes hashed into 2^16 bits (8 KiB per
+// phrase list).
+constexpr size_t kMaxPrefix = 4;
+constexpr int kStartHashBits = 16;
+constexpr size_t kStartBits = size_t{1} << kStartHashBits;
+}  // namespace
+
 NamedList::NamedList(std::string name, txscreen::v1::ListMatch match)
     : name_(std::move(name)), match_(match) {}
 
@@ -238,7 +248,42 @@ absl::StatusOr<std::unique_ptr<NamedList>> NamedList::Create(
                      list->entries_.size(),
                      " entries cannot be compiled: ", list->phrases_->error()));
   }
+  list->prefix_len_ = kMaxPrefix;
+  for (const std::string& entry : list->entries_) {
+    list->prefix_len_ = std::min(list->prefix_len_, entry.size());
+  }
+  list->starts_.assign(kStartBits / 64, 0);
+  for (const std::string& entry : list->entries_) {
+    const uint32_t h = PrefixHash(entry.data(), list->prefix_len_);
+    list->starts_[h >> 6] |= uint64_t{1} << (h & 63);
+  }
   return list;
+}
+
+uint32_t NamedList::PrefixHash(const char* p, size_t length) {
+  uint32_t v = 0;
+  if (length == kMaxPrefix) {
+    std::memcpy(&v, p, kMaxPrefix);
+  } else {
+    for (size_t i = 0; i < length; ++i) {
+      v |= uint32_t{static_cast<unsigned char>(p[i])} << (8 * i);
+    }
+  }
+  return (v * 0x9E3779B1u) >> (32 - kStartHashBits);
+}
+
+bool NamedList::MayContainPhrase(absl::string_view text) const {
+  const size_t k = prefix_len_;
+  if (text.size() < k) return false;  // every entry has at least k bytes
+  const char* p = text.data();
+  for (size_t i = 0; i + k <= text.size(); ++i) {
+    // Entries are UTF-8 and start with a first byte, never with a
+    // continuation byte (10xxxxxx): no match starts there.
+    if ((static_cast<unsigned char>(p[i]) & 0xC0) == 0x80) continue;
+    const uint32_t h = PrefixHash(p + i, k);
+    if ((starts_[h >> 6] >> (h & 63)) & 1) return true;
+  }
+  return false;
 }
 
 bool NamedList::ContainsExact(absl::string_view normalized) const {
@@ -246,14 +291,14 @@ bool NamedList::ContainsExact(absl::string_view normalized) const {
 }
 
 bool NamedList::ContainsPhraseIn(absl::string_view normalized_text) const {
-  if (phrases_ == nullptr) return false;
+  if (phrases_ == nullptr || !MayContainPhrase(normalized_text)) return false;
   const re2::StringPiece text(normalized_text.data(), normalized_text.size());
   return phrases_->Match(text, 0, text.size(), RE2::UNANCHORED, nullptr, 0);
 }
 
 absl::string_view NamedList::FindPhraseIn(
     absl::string_view normalized_text) const {
-  if (phrases_ == nullptr) return {};
+  if (phrases_ == nullptr || !MayContainPhrase(normalized_text)) return {};
   const re2::StringPiece text(normalized_text.data(), normalized_text.size());
   re2::StringPiece found;
   if (!phrases_->Match(text, 0, text.size(), RE2::UNANCHORED, &found, 1)) {

@@ -25,6 +25,7 @@
 #define TXSCREEN_RULES_NAMED_LIST_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -111,6 +112,14 @@ class NamedList {
       std::string name, txscreen::v1::ListMatch match,
       std::vector<std::string> normalized_entries, absl::string_view origin);
 
+  // For PHRASE lists: whether an entry may start somewhere in `text`, by
+  // the hashes of the entries' first prefix_len_ bytes (a set of 65,536
+  // bits). False means no entry occurs; true, that the matcher must look.
+  // Most texts (memos) contain none, and this costs a few instructions per
+  // character where the matcher costs hundreds per call.
+  bool MayContainPhrase(absl::string_view text) const;
+  static uint32_t PrefixHash(const char* p, size_t length);
+
   std::string name_;
   txscreen::v1::ListMatch match_;
   // Distinct normalised entries in first-seen order; index_ views them.
@@ -118,6 +127,10 @@ class NamedList {
   absl::flat_hash_set<absl::string_view> index_;
   // PHRASE lists with entries: all entries as one alternation of literals.
   std::unique_ptr<re2::RE2> phrases_;
+  // The shortest entry's length in bytes, at most 4, and the set of the
+  // hashes of every entry's first prefix_len_ bytes (MayContainPhrase).
+  size_t prefix_len_ = 0;
+  std::vector<uint64_t> starts_;
 };
 
 }  // namespace txscreen::rules

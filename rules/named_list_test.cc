@@ -1,12 +1,14 @@
 #include "rules/named_list.h"
 
 #include <fstream>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rules/text_normalizer.h"
@@ -147,6 +149,51 @@ TEST(NamedListTest, PhrasesAreLiteralsNotRegularExpressions) {
   EXPECT_THAT(list->FindPhraseIn("axb x 86 d 5"), IsEmpty());
   EXPECT_EQ(list->FindPhraseIn("f(x)"), "(x)");
   EXPECT_EQ(list->FindPhraseIn("\\d"), "\\d");
+}
+
+// The matcher is skipped when no entry's first bytes occur in the text:
+// against a brute-force search, lists with entries of one to four
+// characters (so the prefix the filter hashes is 1-4 bytes long, and may be
+// part of a character), texts from the same few characters.
+TEST(NamedListTest, PhraseSearchAgreesWithBruteForce) {
+  const std::vector<std::string> alphabet = {"a",  "b",  "1",  "-",  "安",
+                                             "全", "账", "户", "冻", "é"};
+  std::mt19937 rng(20261206);
+  auto random_text = [&](size_t max_chars) {
+    std::string t;
+    const size_t n = rng() % (max_chars + 1);
+    for (size_t i = 0; i < n; ++i) t += alphabet[rng() % alphabet.size()];
+    return t;
+  };
+  for (int round = 0; round < 300; ++round) {
+    std::vector<std::string> entries;
+    const int count = 1 + static_cast<int>(rng() % 4);
+    for (int i = 0; i < count; ++i) {
+      std::string e;
+      while (e.empty()) e = random_text(4);
+      entries.push_back(e);
+    }
+    auto list = NamedList::FromEntries("p", LIST_MATCH_PHRASE, entries, "t");
+    ASSERT_TRUE(list.ok()) << list.status();
+    for (int i = 0; i < 50; ++i) {
+      const std::string text = random_text(12);
+      size_t best_at = std::string::npos;
+      std::string best;
+      for (const std::string& e : entries) {
+        const std::string n = Norm(e);
+        const size_t at = text.find(n);
+        if (at == std::string::npos) continue;
+        if (at < best_at || (at == best_at && n.size() > best.size())) {
+          best_at = at;
+          best = n;
+        }
+      }
+      SCOPED_TRACE(absl::StrCat("entries ", absl::StrJoin(entries, "|"),
+                                " text ", text));
+      EXPECT_EQ((*list)->ContainsPhraseIn(text), !best.empty());
+      EXPECT_EQ((*list)->FindPhraseIn(text), best);
+    }
+  }
 }
 
 TEST(NamedListTest, EntriesGivenDirectlyKeepHash) {
