@@ -28,6 +28,7 @@
 #define TXSCREEN_RULES_TEXT_NORMALIZER_H_
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -66,7 +67,22 @@ class TextNormalizer {
   // most punctuation), as in most account numbers and ids. Callers can then
   // use `text` as it is.
   bool IsAsciiFixedPoint(absl::string_view text) const {
-    for (unsigned char c : text) {
+    size_t i = 0;
+    // Eight digits at a time while they last (account numbers are digits,
+    // and digits are fixed points): every byte's high nibble 3, low nibble
+    // at most 9 (adding 6 to it stays below 0x10).
+    constexpr uint64_t kHigh = 0xF0F0F0F0F0F0F0F0ULL;
+    constexpr uint64_t kLow = 0x0F0F0F0F0F0F0F0FULL;
+    for (; i + 8 <= text.size(); i += 8) {
+      uint64_t x;
+      std::memcpy(&x, text.data() + i, 8);
+      if ((x & kHigh) != 0x3030303030303030ULL ||
+          (((x & kLow) + 0x0606060606060606ULL) & kHigh) != 0) {
+        break;
+      }
+    }
+    for (; i < text.size(); ++i) {
+      const auto c = static_cast<unsigned char>(text[i]);
       if (c >= 0x80 || ((ascii_fixed_[c >> 6] >> (c & 63)) & 1) == 0) {
         return false;
       }

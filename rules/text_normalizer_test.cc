@@ -34,6 +34,20 @@ TEST(TextNormalizerTest, AsciiFixedPointsAreExactlyTheUnchangedAscii) {
     const std::string one(1, static_cast<char>(c));
     EXPECT_EQ(n.IsAsciiFixedPoint(one), Norm(one) == one) << c;
   }
+  // Longer texts (read eight digits at a time): fixed exactly when every
+  // character is, wherever a non-digit or non-fixed byte sits.
+  for (size_t length : {7, 8, 9, 16, 17, 24}) {
+    for (size_t at = 0; at < length; ++at) {
+      for (int c = 0; c < 0x100; ++c) {
+        std::string text(length, '7');
+        text[at] = static_cast<char>(c);
+        const bool fixed = c < 0x80 && n.IsAsciiFixedPoint(std::string(
+                                           1, static_cast<char>(c)));
+        ASSERT_EQ(n.IsAsciiFixedPoint(text), fixed)
+            << "length " << length << " at " << at << " byte " << c;
+      }
+    }
+  }
 }
 
 TEST(TextNormalizerTest, FullWidthEqualsHalfWidth) {
