@@ -1,11 +1,13 @@
 #include "engine/holds.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/time.h"
+#include "rules/rule_set.h"
 
 namespace txscreen::engine {
 
@@ -283,7 +285,7 @@ void HoldBook::Audit(v1::AuditEntry::Kind kind, absl::string_view tx_id,
 }
 
 void HoldBook::Decided(const v1::Transaction& tx, const v1::Decision& decision,
-                       HoldEvents* out) {
+                       const absl::TimeZone& zone, HoldEvents* out) {
   if (decision.duplicate() || (decision.verdict() != v1::VERDICT_INTERCEPT &&
                                decision.verdict() != v1::VERDICT_BLOCK)) {
     return;
@@ -357,21 +359,13 @@ void HoldBook::Decided(const v1::Transaction& tx, const v1::Decision& decision,
   hold.set_status(v1::HOLD_STATUS_PENDING);
   hold.set_ruleset_version(decision.ruleset_version());
   hold.set_partition(partition_);
-  // customer.age as the rules saw it is not in the decision; derive the
-  // same way from the birth date ("YYYY-MM-DD") at event time.
-  const std::string& birth = tx.customer().birth_date();
-  if (birth.size() == 10 && tx.has_occurred_at()) {
-    absl::CivilDay born;
-    if (absl::ParseCivilTime(birth, &born)) {
-      const absl::CivilDay on = absl::ToCivilDay(
-          absl::FromUnixMicros(TimestampMicros(tx.occurred_at())),
-          absl::UTCTimeZone());
-      int age = static_cast<int>(on.year() - born.year());
-      if (on.month() < born.month() ||
-          (on.month() == born.month() && on.day() < born.day())) {
-        --age;
-      }
-      if (age >= 0 && age < 150) hold.set_customer_age(age);
+  // customer.age as the rules saw it is not in the decision; derived the
+  // same way: from the birth date to the event's date in the pack's zone.
+  if (tx.has_occurred_at()) {
+    const std::optional<int64_t> age = rules::CustomerAgeAt(
+        tx.customer().birth_date(), TimestampMicros(tx.occurred_at()), zone);
+    if (age.has_value() && *age < 150) {
+      hold.set_customer_age(static_cast<int32_t>(*age));
     }
   }
   expiry_.emplace(now + options_.timeout_us, id);

@@ -32,6 +32,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "engine/audit.h"
 #include "engine/clock.h"
 #include "engine/roster.h"
@@ -98,9 +99,11 @@ class HoldBook {
   absl::Status Load();
 
   // After a decision: opens a hold for a first (not duplicate) INTERCEPT or
-  // BLOCK, and audits the decision.
+  // BLOCK, and audits the decision. `zone` is the time zone of the pack
+  // that decided (the customer's age on the hold is counted in it).
   void Decided(const txscreen::v1::Transaction& tx,
-               const txscreen::v1::Decision& decision, HoldEvents* out);
+               const txscreen::v1::Decision& decision,
+               const absl::TimeZone& zone, HoldEvents* out);
 
   // Validates and, when accepted, applies `o`; `screener` settles the held
   // transaction. Errors are state store failures only.

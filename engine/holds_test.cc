@@ -641,7 +641,7 @@ class HoldBookTest : public ::testing::Test {
     EXPECT_TRUE(s.ok()) << s;
     EXPECT_NE(d.verdict(), v1::VERDICT_REJECTED_INPUT) << d.DebugString();
     events_.Clear();
-    book_->Decided(tx, d, &events_);
+    book_->Decided(tx, d, rules_->time_zone(), &events_);
     return d;
   }
 
@@ -757,6 +757,22 @@ TEST_F(HoldBookTest, HoldKnowsTheCustomersAgeAtTheTransaction) {
   EXPECT_EQ(events_.holds[0].customer_age(), 69);
 }
 
+TEST_F(HoldBookTest, HoldCountsTheAgeInThePacksTimeZone) {
+  // 00:30 in Beijing on the 70th birthday: still the day before in UTC,
+  // but the rules (Asia/Shanghai) already count 70, and so does the hold.
+  v1::Transaction tx = Tx("TX1", Micros("2026-11-21T00:30:00+08:00"), kBig);
+  tx.mutable_customer()->set_birth_date("1956-11-21");
+  Screen(tx);
+  ASSERT_EQ(events_.holds.size(), 1u);
+  EXPECT_EQ(events_.holds[0].customer_age(), 70);
+  // One minute before midnight it is the day before: 69.
+  tx = Tx("TX2", Micros("2026-11-20T23:59:00+08:00"), kBig);
+  tx.mutable_customer()->set_birth_date("1956-11-21");
+  Screen(tx);
+  ASSERT_EQ(events_.holds.size(), 1u);
+  EXPECT_EQ(events_.holds[0].customer_age(), 69);
+}
+
 TEST_F(HoldBookTest, AllowAndReviewOpenNoHold) {
   v1::Decision d = Screen(Tx("TX1", kT0, kSmall));
   EXPECT_EQ(d.verdict(), v1::VERDICT_REVIEW);
@@ -764,7 +780,7 @@ TEST_F(HoldBookTest, AllowAndReviewOpenNoHold) {
   v1::Decision allow;
   allow.set_transaction_id("TX2");
   allow.set_verdict(v1::VERDICT_ALLOW);
-  book_->Decided(Tx("TX2", kT0, kSmall), allow, &events_);
+  book_->Decided(Tx("TX2", kT0, kSmall), allow, rules_->time_zone(), &events_);
   EXPECT_THAT(events_.holds, IsEmpty());
   EXPECT_EQ(book_->pending(), 0u);
   EXPECT_FALSE(book_->dirty());

@@ -5,6 +5,36 @@
 #include "absl/strings/str_cat.h"
 
 namespace txscreen::rules {
+namespace {
+
+// Whole years from `birth` (YYYY-MM-DD) to the date year-month-day.
+std::optional<int64_t> AgeOn(absl::string_view birth, int64_t year, int month,
+                             int day) {
+  if (birth.size() != 10 || birth[4] != '-' || birth[7] != '-') {
+    return std::nullopt;
+  }
+  int v[3] = {0, 0, 0};
+  const int from[3] = {0, 5, 8}, len[3] = {4, 2, 2};
+  for (int f = 0; f < 3; ++f) {
+    for (int i = from[f]; i < from[f] + len[f]; ++i) {
+      if (birth[i] < '0' || birth[i] > '9') return std::nullopt;
+      v[f] = v[f] * 10 + (birth[i] - '0');
+    }
+  }
+  int64_t age = year - v[0];
+  if (month < v[1] || (month == v[1] && day < v[2])) --age;
+  if (age < 0) return std::nullopt;
+  return age;
+}
+
+}  // namespace
+
+std::optional<int64_t> CustomerAgeAt(absl::string_view birth_date,
+                                     int64_t at_us,
+                                     const absl::TimeZone& zone) {
+  const absl::CivilDay on = absl::ToCivilDay(absl::FromUnixMicros(at_us), zone);
+  return AgeOn(birth_date, on.year(), on.month(), on.day());
+}
 
 namespace v1 = ::txscreen::v1;
 
@@ -57,22 +87,10 @@ absl::Status RuleSet::PrepareTransactionFacts(const v1::Transaction& tx,
     lm.hour = minute.hour();
   }
   ctx->local_hour = lm.hour;
-  ctx->customer_age_known = false;
-  ctx->customer_age = 0;
-  // Validation guarantees the YYYY-MM-DD shape.
-  const std::string& birth = tx.customer().birth_date();
-  if (birth.size() == 10) {
-    auto num = [&](int from, int n) {
-      int v = 0;
-      for (int i = from; i < from + n; ++i) v = v * 10 + (birth[i] - '0');
-      return v;
-    };
-    int64_t age = lm.year - num(0, 4);
-    const int month = num(5, 2), day = num(8, 2);
-    if (lm.month < month || (lm.month == month && lm.day < day)) --age;
-    ctx->customer_age = age;
-    ctx->customer_age_known = age >= 0;
-  }
+  const std::optional<int64_t> age =
+      AgeOn(tx.customer().birth_date(), lm.year, lm.month, lm.day);
+  ctx->customer_age_known = age.has_value();
+  ctx->customer_age = age.value_or(0);
   ctx->account_age_known = tx.has_account_opened_at();
   ctx->account_age_us =
       ctx->account_age_known

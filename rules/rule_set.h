@@ -17,6 +17,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -96,6 +97,13 @@ struct CompiledRule {
   int64_t effective_until_us = 0;
   bool reads_scores = false;
 };
+
+// customer.age as the rules see it: whole years from `birth_date`
+// ("YYYY-MM-DD") to the date of `at_us` in `zone` (the pack's time zone,
+// RuleSet::time_zone()). nullopt when birth_date is not of that form or
+// lies after that date. The console's hold shows the same figure.
+std::optional<int64_t> CustomerAgeAt(absl::string_view birth_date,
+                                     int64_t at_us, const absl::TimeZone& zone);
 
 class RuleSet {
  public:

@@ -617,5 +617,47 @@ TEST(VerdictForActionTest, VerdictsAreOrderedByStrength) {
   EXPECT_LT(v1::VERDICT_INTERCEPT, v1::VERDICT_BLOCK);
 }
 
+TEST(CustomerAgeAtTest, WholeYearsToTheDateInTheZone) {
+  absl::TimeZone shanghai;
+  ASSERT_TRUE(absl::LoadTimeZone("Asia/Shanghai", &shanghai));
+  auto at = [&](const char* local) {
+    absl::Time t;
+    std::string error;
+    EXPECT_TRUE(absl::ParseTime(absl::RFC3339_full, local, &t, &error))
+        << error;
+    return absl::ToUnixMicros(t);
+  };
+  // The birthday begins at local midnight, not at UTC midnight.
+  EXPECT_EQ(
+      CustomerAgeAt("1966-12-06", at("2026-12-05T23:59:59+08:00"), shanghai),
+      59);
+  EXPECT_EQ(
+      CustomerAgeAt("1966-12-06", at("2026-12-06T00:00:00+08:00"), shanghai),
+      60);
+  EXPECT_EQ(CustomerAgeAt("1966-12-06", at("2026-12-06T00:00:00+08:00"),
+                          absl::UTCTimeZone()),
+            59);
+  // Born on 29 February: a year older from 1 March in common years.
+  EXPECT_EQ(
+      CustomerAgeAt("2000-02-29", at("2026-02-28T12:00:00+08:00"), shanghai),
+      25);
+  EXPECT_EQ(
+      CustomerAgeAt("2000-02-29", at("2026-03-01T12:00:00+08:00"), shanghai),
+      26);
+  // Born today: 0. Not born yet, or not a date: no age.
+  EXPECT_EQ(
+      CustomerAgeAt("2026-12-06", at("2026-12-06T08:00:00+08:00"), shanghai),
+      0);
+  EXPECT_EQ(
+      CustomerAgeAt("2026-12-07", at("2026-12-06T08:00:00+08:00"), shanghai),
+      std::nullopt);
+  for (const char* bad : {"", "1966-12-6", "1966/12/06", "19661206xx",
+                          "1966-1a-06", "abcd-12-06"}) {
+    EXPECT_EQ(CustomerAgeAt(bad, at("2026-12-06T08:00:00+08:00"), shanghai),
+              std::nullopt)
+        << bad;
+  }
+}
+
 }  // namespace
 }  // namespace txscreen::rules

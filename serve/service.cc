@@ -811,7 +811,8 @@ void Service::Process(RdKafka::Message& msg) {
   if (decision_.verdict() == v1::VERDICT_INTERCEPT ||
       decision_.verdict() == v1::VERDICT_BLOCK) {
     events_.Clear();
-    part.holds->Decided(*tx_, decision_, &events_);
+    part.holds->Decided(*tx_, decision_, part.screener->rules().time_zone(),
+                        &events_);
     stats_.holds_opened += static_cast<int64_t>(events_.holds.size());
     Publish(events_);
   }
