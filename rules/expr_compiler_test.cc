@@ -85,6 +85,22 @@ class ExprCompilerTest : public testing::Test {
     return e;
   }
 
+  // scope_ with `shared` counting the subexpressions `texts` repeat (as the
+  // pack loader counts them over a whole pack).
+  template <size_t N>
+  ExprScope SharingScope(const char* const (&texts)[N],
+                         SharedSubexpressions* shared) {
+    for (const char* text : texts) {
+      ExprError error;
+      std::unique_ptr<AstNode> ast = ParseExpression(text, &error);
+      EXPECT_NE(ast, nullptr) << text;
+      if (ast != nullptr) shared->Count(*ast);
+    }
+    ExprScope scope = scope_;
+    scope.shared = shared;
+    return scope;
+  }
+
   // "OFFSET: message" of an expression that must not compile.
   std::string Error(absl::string_view text) { return Error(text, scope_); }
   std::string Error(absl::string_view text, const ExprScope& scope) {
@@ -216,14 +232,7 @@ TEST_F(ExprCompilerTest, SharedSubexpressionsKeepTheirValueUntilReset) {
   SharedSubexpressions shared;
   const char* kTexts[] = {"window.count_5m + 1 > 3", "window.count_5m + 1 > 3",
                           "score.fraud + 1 > 3", "score.fraud + 1 > 3"};
-  for (const char* text : kTexts) {
-    ExprError error;
-    std::unique_ptr<AstNode> ast = ParseExpression(text, &error);
-    ASSERT_NE(ast, nullptr);
-    shared.Count(*ast);
-  }
-  ExprScope scope = scope_;
-  scope.shared = &shared;
+  const ExprScope scope = SharingScope(kTexts, &shared);
   ExprPtr window = Compile(kTexts[0], scope);
   ExprPtr window_again = Compile(kTexts[1], scope);
   ExprPtr score = Compile(kTexts[2], scope);
@@ -254,14 +263,7 @@ TEST_F(ExprCompilerTest, LogicalOperatorsReadSharedOperandsOnceKnown) {
                           "window.count_5m + 1 > 3 or tx.amount_minor < 0",
                           "not (window.count_5m + 1 > 3)",
                           "window.count_5m + 1 > 3"};
-  for (const char* text : kTexts) {
-    ExprError error;
-    std::unique_ptr<AstNode> ast = ParseExpression(text, &error);
-    ASSERT_NE(ast, nullptr);
-    shared.Count(*ast);
-  }
-  ExprScope scope = scope_;
-  scope.shared = &shared;
+  const ExprScope scope = SharingScope(kTexts, &shared);
   ExprPtr conjunction = Compile(kTexts[0], scope);
   ExprPtr disjunction = Compile(kTexts[1], scope);
   ExprPtr negation = Compile(kTexts[2], scope);
