@@ -2,12 +2,14 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <random>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "engine/transaction_codec.h"
 #include "serve/kafka_util.h"
 
@@ -49,6 +51,62 @@ int64_t WallMicros() {
   return static_cast<int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
 }
 
+void WaitUntil(RdKafka::Producer* producer, int64_t due_us) {
+  for (int64_t now = WallMicros(); now < due_us; now = WallMicros()) {
+    if (due_us - now > 2000) {
+      producer->poll(static_cast<int>((due_us - now) / 2000));
+    } else if (due_us - now > 100) {
+      std::this_thread::sleep_for(std::chrono::microseconds(due_us - now - 50));
+    }
+  }
+}
+
+absl::Status Produce(RdKafka::Producer* producer, const std::string& topic,
+                     absl::string_view bytes, absl::string_view key,
+                     RdKafka::Headers* headers) {
+  for (;;) {
+    RdKafka::ErrorCode e = producer->produce(
+        topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+        const_cast<char*>(bytes.data()), bytes.size(), key.data(), key.size(),
+        0, headers, nullptr);
+    if (e == RdKafka::ERR_NO_ERROR) return absl::OkStatus();
+    if (e != RdKafka::ERR__QUEUE_FULL) {
+      delete headers;  // ours unless produce succeeded
+      return absl::UnavailableError(
+          absl::StrCat("produce to ", topic, " failed: ", RdKafka::err2str(e)));
+    }
+    producer->poll(1);
+  }
+}
+
+absl::Status ParseKeyValues(absl::string_view pairs,
+                            std::map<std::string, std::string>* settings) {
+  for (absl::string_view kv : absl::StrSplit(pairs, ',', absl::SkipEmpty())) {
+    const size_t eq = kv.find('=');
+    if (eq == 0 || eq == absl::string_view::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("KEY=VALUE pairs expected, not '", kv, "'"));
+    }
+    (*settings)[std::string(kv.substr(0, eq))] = std::string(kv.substr(eq + 1));
+  }
+  return absl::OkStatus();
+}
+
+int64_t ReplaySchedule::Next(int64_t event_us) {
+  int64_t due;
+  if (rate_ > 0) {
+    // From the index, so that rounding never accumulates.
+    due = static_cast<int64_t>(static_cast<double>(count_) * 1e6 / rate_);
+  } else {
+    if (count_ == 0) first_event_us_ = event_us;
+    due = static_cast<int64_t>(static_cast<double>(event_us - first_event_us_) /
+                               speed_);
+  }
+  ++count_;
+  latest_us_ = std::max(latest_us_, due);
+  return latest_us_;
+}
+
 absl::StatusOr<OpenLoopResult> RunOpenLoop(
     const OpenLoopOptions& options, TransactionGenerator* gen,
     RdKafka::Producer* producer,
@@ -79,14 +137,7 @@ absl::StatusOr<OpenLoopResult> RunOpenLoop(
     } else {
       tx.SerializeToString(&bytes);
     }
-    for (int64_t now = WallMicros(); now < intended_us; now = WallMicros()) {
-      if (intended_us - now > 2000) {
-        producer->poll(static_cast<int>((intended_us - now) / 2000));
-      } else if (intended_us - now > 100) {
-        std::this_thread::sleep_for(
-            std::chrono::microseconds(intended_us - now - 50));
-      }
-    }
+    WaitUntil(producer, intended_us);
     result.max_behind_us =
         std::max(result.max_behind_us, WallMicros() - intended_us);
     if (on_send) on_send(tx, intended_us, gen->resent());
@@ -98,19 +149,10 @@ absl::StatusOr<OpenLoopResult> RunOpenLoop(
       headers->add("txscreen.suspicious", label.suspicious ? "1" : "0");
     }
     result.suspicious += label.suspicious;
-    for (;;) {
-      RdKafka::ErrorCode e =
-          producer->produce(options.topic, RdKafka::Topic::PARTITION_UA,
-                            RdKafka::Producer::RK_MSG_COPY, bytes.data(),
-                            bytes.size(), tx.customer_id().data(),
-                            tx.customer_id().size(), 0, headers, nullptr);
-      if (e == RdKafka::ERR_NO_ERROR) break;
-      if (e != RdKafka::ERR__QUEUE_FULL) {
-        delete headers;  // ours unless produce succeeded
-        return absl::UnavailableError(absl::StrCat(
-            "produce to ", options.topic, " failed: ", RdKafka::err2str(e)));
-      }
-      producer->poll(1);
+    if (absl::Status s =
+            Produce(producer, options.topic, bytes, tx.customer_id(), headers);
+        !s.ok()) {
+      return s;
     }
     ++result.sent;
     if ((result.sent & 1023) == 0) producer->poll(0);

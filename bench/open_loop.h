@@ -22,6 +22,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "bench/transaction_generator.h"
 #include "librdkafka/rdkafkacpp.h"
 
@@ -59,6 +60,40 @@ absl::StatusOr<std::unique_ptr<RdKafka::Producer>> MakeOpenLoopProducer(
 
 // Wall-clock microseconds since the Unix epoch (CLOCK_REALTIME).
 int64_t WallMicros();
+
+// Waits (serving the producer's delivery reports) until the wall clock
+// reaches `due_us`; returns at once when it has.
+void WaitUntil(RdKafka::Producer* producer, int64_t due_us);
+
+// Produces a copy of `bytes` keyed by `key`, waiting while librdkafka's
+// queue is full. Takes `headers` (deleted on failure).
+absl::Status Produce(RdKafka::Producer* producer, const std::string& topic,
+                     absl::string_view bytes, absl::string_view key,
+                     RdKafka::Headers* headers);
+
+// KEY=VALUE[,KEY=VALUE...] (a `--producer` flag) into `settings`.
+absl::Status ParseKeyValues(absl::string_view pairs,
+                            std::map<std::string, std::string>* settings);
+
+// When each transaction of a replayed file is due, in microseconds after
+// the first one: at `speed` times the recorded pace (the gaps between
+// event times divided by speed; an event time earlier than the latest so
+// far is due at once, so nothing is sent out of file order), or at `rate`
+// a second regardless of event times.
+class ReplaySchedule {
+ public:
+  static ReplaySchedule AtSpeed(double speed) { return {speed, 0}; }
+  static ReplaySchedule AtRate(double rate) { return {0, rate}; }
+  // The next transaction's offset; `event_us` is its event time.
+  int64_t Next(int64_t event_us);
+
+ private:
+  ReplaySchedule(double speed, double rate) : speed_(speed), rate_(rate) {}
+  double speed_, rate_;
+  int64_t count_ = 0;
+  int64_t first_event_us_ = 0;
+  int64_t latest_us_ = 0;
+};
 
 // Produces until end_us or max_count, then returns; the caller
 // flushes. `on_send(tx, intended_us, resent)` is called before each

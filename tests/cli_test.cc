@@ -28,6 +28,7 @@
 #include "absl/strings/str_split.h"
 #include "engine/audit.h"
 #include "engine/state_store.h"
+#include "engine/transaction_codec.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
@@ -873,6 +874,128 @@ TEST_F(CliTest, GenProducesOpenLoopToKafka) {
   EXPECT_NEAR(static_cast<double>(intended.back() - intended.front()),
               1999 * 500.0, 2000.0);
   EXPECT_GT(labelled, 20);
+}
+
+// --- replay
+// ------------------------------------------------------------------
+
+TEST_F(CliTest, ReplayUsageErrors) {
+  auto expect = [&](const std::vector<std::string>& args,
+                    const std::string& first_line) {
+    Result r = Run(args);
+    EXPECT_EQ(r.exit_code, 2) << absl::StrJoin(args, " ");
+    EXPECT_THAT(r.err, StartsWith("txscreen replay: " + first_line +
+                                  "\n"
+                                  "usage: txscreen replay"));
+  };
+  const std::string in = Path("in.jsonl");
+  WriteFile(in, "");
+  expect({"replay", "--input", in}, "--brokers is required");
+  expect({"replay", "--brokers", "127.0.0.1:1"}, "--input is required");
+  expect({"replay", "--brokers", "127.0.0.1:1", "--input", in, "--speed", "2",
+          "--rate", "5"},
+         "--speed and --rate exclude each other");
+  expect({"replay", "--brokers", "127.0.0.1:1", "--input", in, "--speed", "0"},
+         "--speed needs a factor in (0, 1e9], not '0'");
+  expect({"replay", "--brokers", "127.0.0.1:1", "--input", in, "--rate", "x"},
+         "--rate needs transactions per second in (0, 1e7], not 'x'");
+  expect(
+      {"replay", "--brokers", "127.0.0.1:1", "--input", in, "--format", "xml"},
+      "--format is proto or json, not 'xml'");
+  expect({"replay", "--brokers", "127.0.0.1:1", "--input", in, "--producer",
+          "acks"},
+         "--producer: KEY=VALUE pairs expected, not 'acks'");
+  expect({"replay", "--brokers", "127.0.0.1:1", "--input", in, "extra"},
+         "unexpected argument 'extra'");
+  Result missing =
+      Run({"replay", "--brokers", "127.0.0.1:1", "--input", Path("none")});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_THAT(missing.err, HasSubstr(Path("none") + ": cannot read"));
+  Result help = Run({"replay", "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_THAT(help.out, StartsWith("usage: txscreen replay"));
+}
+
+// Recorded gaps of 0, 1, 1 (then an earlier time), 3 s at ten times the
+// speed; an unreadable line is reported, not sent, and makes the exit 2.
+TEST_F(CliTest, ReplaySendsAFileAtTheRecordedPace) {
+  REQUIRE_KAFKA();
+  auto tx = [](const char* id, const char* customer, const char* at) {
+    return absl::StrCat(
+        R"({"transaction_id":")", id, R"(","occurred_at":")", at,
+        R"(","type":"TRANSACTION_TYPE_PAYMENT","channel":"CHANNEL_POS",)",
+        R"("customer_id":")", customer,
+        R"(","account_id":"6222000000000001","amount_minor":"3650",)",
+        R"("currency":"CNY","direction":"DIRECTION_OUT","memo":"早餐"})");
+  };
+  const std::string in = Path("replay.jsonl");
+  WriteFile(in,
+            absl::StrCat(tx("R1", "C1", "2026-11-20T08:00:00+08:00"), "\n",
+                         tx("R2", "C2", "2026-11-20T08:00:01+08:00"), "\n",
+                         "{not json\n",
+                         tx("R3", "C1", "2026-11-20T08:00:00.500+08:00"), "\n",
+                         tx("R4", "C3", "2026-11-20T08:00:03+08:00"), "\n"));
+  const std::string topic = absl::StrCat("replay-test-", ::getpid());
+  Result r = Run({"replay", "--brokers", testing::Brokers(), "--topic", topic,
+                  "--input", in, "--speed", "10"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr(in + ":3: "));
+  EXPECT_THAT(r.err, MatchesRegex("(.*\n)*replayed 4 transactions in 0.3 s "
+                                  "\\(recorded span 3.0 s\\), delivered 4, "
+                                  "failed 0, at most [0-9.]+ ms behind "
+                                  "schedule; 1 unreadable, 0 skipped\n"));
+
+  testing::TopicReader reader(testing::Brokers(), topic);
+  reader.ReadUntil([](const auto& m) { return m.size() >= 4; }, 60000);
+  ASSERT_EQ(reader.messages().size(), 4u);
+  std::map<std::string, int64_t> intended;
+  for (const testing::TopicReader::Message& m : reader.messages()) {
+    v1::Transaction t;
+    ASSERT_TRUE(t.ParseFromString(m.value));
+    EXPECT_EQ(m.key, t.customer_id());
+    EXPECT_EQ(t.memo(), "早餐");
+    ASSERT_TRUE(m.headers.count("txscreen.intended-send-us"));
+    ASSERT_TRUE(absl::SimpleAtoi(m.headers.at("txscreen.intended-send-us"),
+                                 &intended[t.transaction_id()]));
+    // The recorded times are kept.
+    if (t.transaction_id() == "R1") {
+      EXPECT_EQ(t.occurred_at().seconds(), 1795132800);
+    }
+  }
+  ASSERT_EQ(intended.size(), 4u);
+  EXPECT_EQ(intended["R2"] - intended["R1"], 100000);
+  EXPECT_EQ(intended["R3"] - intended["R1"], 100000);  // earlier: at once
+  EXPECT_EQ(intended["R4"] - intended["R1"], 300000);
+}
+
+TEST_F(CliTest, ReplayAtARateRetimesAsJson) {
+  REQUIRE_KAFKA();
+  Result gen = Run({"gen", "--customers", "100", "--count", "50", "--output",
+                    Path("gen.jsonl")});
+  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  const std::string topic = absl::StrCat("replay-rate-test-", ::getpid());
+  Result r = Run({"replay", "--brokers", testing::Brokers(), "--topic", topic,
+                  "--input", Path("gen.jsonl"), "--rate", "500", "--retime",
+                  "--format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  testing::TopicReader reader(testing::Brokers(), topic);
+  reader.ReadUntil([](const auto& m) { return m.size() >= 50; }, 60000);
+  ASSERT_EQ(reader.messages().size(), 50u);
+  std::vector<int64_t> intended;
+  for (const testing::TopicReader::Message& m : reader.messages()) {
+    v1::Transaction t;
+    ASSERT_TRUE(engine::DecodeTransactionJson(m.value, &t).ok()) << m.value;
+    int64_t us = 0;
+    ASSERT_TRUE(
+        absl::SimpleAtoi(m.headers.at("txscreen.intended-send-us"), &us));
+    // Retimed: the event time is the send time.
+    EXPECT_EQ(
+        t.occurred_at().seconds() * 1000000 + t.occurred_at().nanos() / 1000,
+        us);
+    intended.push_back(us);
+  }
+  std::sort(intended.begin(), intended.end());
+  EXPECT_EQ(intended.back() - intended.front(), 49 * 2000);
 }
 
 // --- report large-value

@@ -20,6 +20,9 @@ int ScreenCommand(const std::vector<std::string>& args);
 int ServeCommand(const std::vector<std::string>& args);
 // txscreen gen [--customers N] ... [--output FILE | --brokers B --rate R]
 int GenCommand(const std::vector<std::string>& args);
+// txscreen replay --brokers B --input FILE [--mapping M] [--speed X | --rate
+// R] [--retime]   exit 2 when rows could not be read.
+int ReplayCommand(const std::vector<std::string>& args);
 // txscreen backtest --rules R --input FILE [--mapping M] [--label COLUMN] ...
 int BacktestCommand(const std::vector<std::string>& args);
 // txscreen rules diff --old A --new B --input FILE [--mapping M]

@@ -9,7 +9,6 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "bench/open_loop.h"
 #include "bench/transaction_generator.h"
@@ -18,6 +17,7 @@
 #include "serve/kafka_util.h"
 #include "tools/command_line.h"
 #include "tools/commands.h"
+#include "tools/producer_flags.h"
 
 namespace txscreen::tools {
 
@@ -120,31 +120,18 @@ int ToKafka(const CommandLine& cl, bench::GeneratorOptions options,
     return Usage(absl::StrCat("--duration needs seconds > 0, not '",
                               cl.Get("duration"), "'"));
   }
-  const std::string format = cl.Get("format", "proto");
-  if (format != "proto" && format != "json") {
-    return Usage(absl::StrCat("--format is proto or json, not '", format, "'"));
-  }
-  serve::KafkaSettings settings = {{"bootstrap.servers", cl.Get("brokers")}};
-  if (cl.Has("producer")) {
-    for (absl::string_view kv :
-         absl::StrSplit(cl.Get("producer"), ',', absl::SkipEmpty())) {
-      std::pair<std::string, std::string> p = absl::StrSplit(kv, '=');
-      if (p.first.empty() || kv.find('=') == absl::string_view::npos) {
-        return Usage(
-            absl::StrCat("--producer takes KEY=VALUE pairs, not '", kv, "'"));
-      }
-      settings[p.first] = p.second;
-    }
+  ProducerFlags kafka;
+  if (std::string problem = ParseProducerFlags(cl, &kafka); !problem.empty()) {
+    return Usage(problem);
   }
   bench::DeliveryCounter deliveries;
   absl::StatusOr<std::unique_ptr<RdKafka::Producer>> made =
-      bench::MakeOpenLoopProducer(settings, &deliveries);
+      bench::MakeOpenLoopProducer(kafka.settings, &deliveries);
   if (!made.ok()) {
     std::cerr << "txscreen gen: " << made.status().message() << "\n";
     return 1;
   }
   std::unique_ptr<RdKafka::Producer> producer = std::move(*made);
-  const std::string topic = cl.Get("topic", "txscreen.transactions");
   // The generator's event time runs with the wall clock: scenario steps
   // minutes apart are sent minutes apart.
   options.per_customer_per_day =
@@ -160,8 +147,8 @@ int ToKafka(const CommandLine& cl, bench::GeneratorOptions options,
   loop.max_count = count;
   loop.poisson = cl.Has("poisson");
   loop.seed = options.seed;
-  loop.topic = topic;
-  loop.json = format == "json";
+  loop.topic = kafka.topic;
+  loop.json = kafka.json;
   absl::StatusOr<bench::OpenLoopResult> run =
       bench::RunOpenLoop(loop, gen, producer.get(), nullptr);
   if (!run.ok()) {

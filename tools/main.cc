@@ -35,6 +35,10 @@ constexpr char kUsage[] =
     "      [--brokers B --rate R --duration S]\n"
     "                             synthetic traffic with labelled scenarios,\n"
     "                             to JSONL or open-loop to Kafka; gen --help\n"
+    "  replay --brokers B --input FILE [--mapping M] [--speed X | --rate R]\n"
+    "         [--retime]\n"
+    "                             a file of transactions into Kafka at the\n"
+    "                             recorded pace, faster, or at a rate\n"
     "  audit verify --state-dir DIR\n"
     "                             check the tamper-evident audit log\n"
     "  audit export --state-dir DIR [--from T] [--to T] [--output FILE]\n"
@@ -77,6 +81,10 @@ int main(int argc, char** argv) {
   }
   if (command == "gen") {
     return txscreen::tools::GenCommand(
+        std::vector<std::string>(args.begin() + 1, args.end()));
+  }
+  if (command == "replay") {
+    return txscreen::tools::ReplayCommand(
         std::vector<std::string>(args.begin() + 1, args.end()));
   }
   if (command == "demo") {

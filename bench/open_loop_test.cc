@@ -1,0 +1,64 @@
+#include "bench/open_loop.h"
+
+#include <map>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace txscreen::bench {
+namespace {
+
+TEST(ReplayScheduleTest, RecordedGapsDividedBySpeed) {
+  ReplaySchedule s = ReplaySchedule::AtSpeed(10);
+  const int64_t t0 = 1'790'000'000'000'000;
+  EXPECT_EQ(s.Next(t0), 0);
+  EXPECT_EQ(s.Next(t0 + 1'000'000), 100'000);
+  EXPECT_EQ(s.Next(t0 + 1'000'000), 100'000);  // the same time: together
+  EXPECT_EQ(s.Next(t0 + 60'000'000), 6'000'000);
+}
+
+TEST(ReplayScheduleTest, AnEarlierTimeIsSentAtOnceNeverBeforeItsPredecessor) {
+  ReplaySchedule s = ReplaySchedule::AtSpeed(1);
+  const int64_t t0 = 1'790'000'000'000'000;
+  EXPECT_EQ(s.Next(t0 + 5'000'000), 0);
+  EXPECT_EQ(s.Next(t0 + 9'000'000), 4'000'000);
+  EXPECT_EQ(s.Next(t0 + 6'000'000), 4'000'000);  // out of order
+  EXPECT_EQ(s.Next(t0), 4'000'000);              // before the first
+  EXPECT_EQ(s.Next(t0 + 10'000'000), 5'000'000);
+}
+
+TEST(ReplayScheduleTest, SlowerThanRecorded) {
+  ReplaySchedule s = ReplaySchedule::AtSpeed(0.5);
+  EXPECT_EQ(s.Next(1'000'000), 0);
+  EXPECT_EQ(s.Next(2'000'000), 2'000'000);
+}
+
+TEST(ReplayScheduleTest, RateIgnoresTheRecordedTimes) {
+  ReplaySchedule s = ReplaySchedule::AtRate(4);
+  EXPECT_EQ(s.Next(99), 0);
+  EXPECT_EQ(s.Next(5), 250'000);
+  EXPECT_EQ(s.Next(1'000'000'000), 500'000);
+  // From the index: no drift after many.
+  for (int i = 3; i < 4000; ++i) s.Next(0);
+  EXPECT_EQ(s.Next(0), 1'000'000'000);
+}
+
+TEST(ParseKeyValuesTest, PairsAndErrors) {
+  std::map<std::string, std::string> settings = {{"acks", "1"}};
+  ASSERT_TRUE(
+      ParseKeyValues("acks=all,linger.ms=5,,sasl.password=a=b", &settings)
+          .ok());
+  EXPECT_EQ(
+      settings,
+      (std::map<std::string, std::string>{
+          {"acks", "all"}, {"linger.ms", "5"}, {"sasl.password", "a=b"}}));
+  EXPECT_TRUE(ParseKeyValues("", &settings).ok());
+  EXPECT_EQ(ParseKeyValues("acks", &settings).message(),
+            "KEY=VALUE pairs expected, not 'acks'");
+  EXPECT_EQ(ParseKeyValues("=5", &settings).message(),
+            "KEY=VALUE pairs expected, not '=5'");
+}
+
+}  // namespace
+}  // namespace txscreen::bench
