@@ -968,6 +968,34 @@ TEST_F(CliTest, ReplaySendsAFileAtTheRecordedPace) {
   EXPECT_EQ(intended["R4"] - intended["R1"], 300000);
 }
 
+// Another system's CSV export through a mapping, as backtest reads it:
+// skipped rows are not sent, a row that cannot be mapped is reported.
+TEST_F(CliTest, ReplayOfAForeignCsvThroughAMapping) {
+  REQUIRE_KAFKA();
+  const std::string topic = absl::StrCat("replay-csv-test-", ::getpid());
+  Result r = Run({"replay", "--brokers", testing::Brokers(), "--topic", topic,
+                  "--input", TXSCREEN_SOURCE_DIR "/examples/ibm-aml-sample.csv",
+                  "--mapping",
+                  TXSCREEN_SOURCE_DIR "/examples/mappings/ibm-aml.textproto",
+                  "--rate", "1000"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("ibm-aml-sample.csv:13: column 'Payment "
+                               "Format': value 'Money Order' is not mapped"));
+  EXPECT_THAT(r.err, HasSubstr("replayed 10 transactions"));
+  EXPECT_THAT(r.err, HasSubstr("delivered 10, failed 0"));
+  EXPECT_THAT(r.err, HasSubstr("1 unreadable, 1 skipped"));
+  testing::TopicReader reader(testing::Brokers(), topic);
+  reader.ReadUntil([](const auto& m) { return m.size() >= 10; }, 60000);
+  ASSERT_EQ(reader.messages().size(), 10u);
+  for (const testing::TopicReader::Message& m : reader.messages()) {
+    v1::Transaction t;
+    ASSERT_TRUE(t.ParseFromString(m.value));
+    EXPECT_EQ(m.key, t.customer_id());
+    EXPECT_FALSE(t.transaction_id().empty());
+    EXPECT_GT(t.amount_minor(), 0);
+  }
+}
+
 TEST_F(CliTest, ReplayAtARateRetimesAsJson) {
   REQUIRE_KAFKA();
   Result gen = Run({"gen", "--customers", "100", "--count", "50", "--output",
