@@ -6,12 +6,14 @@
 // Exit statuses: 0 success, 1 the input is wrong (invalid pack, failing rule
 // test, unreadable file), 2 usage errors and unreadable input lines.
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -20,6 +22,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -92,9 +95,10 @@ class CliTest : public ::testing::Test {
 
   std::string Path(const std::string& name) const { return dir_ + "/" + name; }
 
-  // Runs `txscreen ARGS...` with `stdin_text` on its standard input.
+  // Runs `txscreen ARGS...` with `stdin_text` on its standard input; with
+  // `interrupt_after_ms`, sends it SIGINT that long after the start.
   Result Run(const std::vector<std::string>& args,
-             const std::string& stdin_text = "") {
+             const std::string& stdin_text = "", int interrupt_after_ms = 0) {
     const std::string in = Path(".stdin"), out = Path(".stdout"),
                       err = Path(".stderr");
     WriteFile(in, stdin_text);
@@ -122,6 +126,11 @@ class CliTest : public ::testing::Test {
       return r;
     }
     int status = 0;
+    if (interrupt_after_ms > 0) {
+      std::this_thread::sleep_for(
+          std::chrono::milliseconds(interrupt_after_ms));
+      kill(pid, SIGINT);
+    }
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
     if (WIFEXITED(status)) {
@@ -966,6 +975,34 @@ TEST_F(CliTest, ReplaySendsAFileAtTheRecordedPace) {
   EXPECT_EQ(intended["R2"] - intended["R1"], 100000);
   EXPECT_EQ(intended["R3"] - intended["R1"], 100000);  // earlier: at once
   EXPECT_EQ(intended["R4"] - intended["R1"], 300000);
+}
+
+// Ctrl-C during a long recorded gap: what was sent is delivered and
+// counted, the rest is not sent, exit 130.
+TEST_F(CliTest, ReplayStopsOnCtrlCAfterDeliveringWhatItSent) {
+  REQUIRE_KAFKA();
+  const std::string in = Path("long.jsonl");
+  std::string text;
+  for (const char* at :
+       {"2026-11-20T08:00:00+08:00", "2026-11-20T09:00:00+08:00"}) {
+    text += absl::StrCat(
+        R"({"transaction_id":"L-)", text.size(), R"(","occurred_at":")", at,
+        R"(","type":"TRANSACTION_TYPE_PAYMENT","channel":"CHANNEL_POS",)",
+        R"("customer_id":"C1","account_id":"6222000000000001",)",
+        R"("amount_minor":"100","currency":"CNY","direction":"DIRECTION_OUT"})",
+        "\n");
+  }
+  WriteFile(in, text);
+  const std::string topic = absl::StrCat("replay-stop-test-", ::getpid());
+  Result r = Run({"replay", "--brokers", testing::Brokers(), "--topic", topic,
+                  "--input", in},
+                 "", 3000);
+  EXPECT_EQ(r.exit_code, 130) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("stopped by a signal: replayed 1 transactions"));
+  EXPECT_THAT(r.err, HasSubstr("delivered 1, failed 0"));
+  testing::TopicReader reader(testing::Brokers(), topic);
+  reader.ReadUntil([](const auto& m) { return m.size() >= 1; }, 60000);
+  EXPECT_EQ(reader.messages().size(), 1u);
 }
 
 // Another system's CSV export through a mapping, as backtest reads it:

@@ -1,6 +1,11 @@
 // txscreen replay: the transactions of a file (JSONL in txscreen's schema,
 // or another system's CSV through a mapping file, as backtest reads them)
 // into Kafka at the recorded pace, sped up, or at a given rate.
+#include <pthread.h>
+#include <signal.h>
+#include <time.h>
+
+#include <algorithm>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -47,12 +52,19 @@ constexpr char kUsage[] =
     "  --producer K=V,...  librdkafka producer settings\n"
     "Rows that cannot be read are reported as FILE:LINE and not sent. Exit 0\n"
     "when every row was sent and delivered, 2 when some could not be read,\n"
-    "1 when a message was not delivered or the input cannot be opened.\n";
+    "1 when a message was not delivered or the input cannot be opened, 130\n"
+    "when stopped by Ctrl-C or SIGTERM (what was sent is delivered first).\n";
 
 int Usage(absl::string_view problem) {
   if (!problem.empty()) std::cerr << "txscreen replay: " << problem << "\n";
   std::cerr << kUsage;
   return 2;
+}
+
+// Whether SIGINT or SIGTERM (blocked, see ReplayCommand) has arrived.
+bool StopAsked(const sigset_t& signals) {
+  const timespec zero = {0, 0};
+  return sigtimedwait(&signals, nullptr, &zero) >= 0;
 }
 
 int64_t EventMicros(const v1::Transaction& tx) {
@@ -113,6 +125,15 @@ int ReplayCommand(const std::vector<std::string>& args) {
     for (const std::string& e : errors) std::cerr << e << "\n";
     return 1;
   }
+  // Ctrl-C or SIGTERM stops the replay between messages: what was sent is
+  // delivered and counted, then exit 130. Blocked before librdkafka starts
+  // its threads, so that they inherit the mask and this thread takes them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  bool stopped = false;
   bench::DeliveryCounter deliveries;
   absl::StatusOr<std::unique_ptr<RdKafka::Producer>> made =
       bench::MakeOpenLoopProducer(kafka.settings, &deliveries);
@@ -128,7 +149,7 @@ int ReplayCommand(const std::vector<std::string>& args) {
                                        : bench::ReplaySchedule::AtSpeed(speed);
   const int64_t start_us = bench::WallMicros() + 100000;
   int64_t sent = 0, bad = 0, skipped = 0, max_behind_us = 0, last_due_us = 0;
-  int64_t first_event_us = 0, last_event_us = 0;
+  int64_t first_event_us = 0, last_event_us = 0, latest_event_us = 0;
   v1::Transaction tx;
   compliance::InputRow row;
   std::string why, bytes;
@@ -148,8 +169,9 @@ int ReplayCommand(const std::vector<std::string>& args) {
     // with the one before.
     const int64_t event_us =
         tx.has_occurred_at() ? EventMicros(tx) : last_event_us;
-    if (sent == 0) first_event_us = event_us;
+    if (sent == 0) first_event_us = latest_event_us = event_us;
     last_event_us = event_us;
+    latest_event_us = std::max(latest_event_us, event_us);
     const int64_t due_us = start_us + schedule.Next(event_us);
     last_due_us = due_us;
     if (retime) {
@@ -166,7 +188,16 @@ int ReplayCommand(const std::vector<std::string>& args) {
     } else {
       tx.SerializeToString(&bytes);
     }
-    bench::WaitUntil(producer.get(), due_us);
+    // In slices, to notice a signal during a long recorded gap.
+    for (int64_t now = bench::WallMicros(); now < due_us && !stopped;
+         now = bench::WallMicros()) {
+      bench::WaitUntil(producer.get(), std::min(due_us, now + 100000));
+      stopped = StopAsked(signals);
+    }
+    if (stopped || StopAsked(signals)) {
+      stopped = true;
+      break;
+    }
     max_behind_us = std::max(max_behind_us, bench::WallMicros() - due_us);
     RdKafka::Headers* headers = RdKafka::Headers::create();
     headers->add("txscreen.intended-send-us", absl::StrCat(due_us));
@@ -185,7 +216,8 @@ int ReplayCommand(const std::vector<std::string>& args) {
               << ": the rest of the file cannot be read\n";
   }
   const RdKafka::ErrorCode flushed = producer->flush(30000);
-  std::cerr << "replayed " << sent << " transactions in "
+  std::cerr << (stopped ? "stopped by a signal: " : "") << "replayed " << sent
+            << " transactions in "
             << absl::StrFormat(
                    "%.1f",
                    static_cast<double>(sent > 0 ? last_due_us - start_us : 0) /
@@ -193,7 +225,7 @@ int ReplayCommand(const std::vector<std::string>& args) {
             << " s (recorded span "
             << absl::StrFormat(
                    "%.1f",
-                   static_cast<double>(last_event_us - first_event_us) / 1e6)
+                   static_cast<double>(latest_event_us - first_event_us) / 1e6)
             << " s), delivered " << deliveries.delivered.load() << ", failed "
             << deliveries.failed.load() << ", at most "
             << absl::StrFormat("%.1f", static_cast<double>(max_behind_us) / 1e3)
@@ -204,6 +236,7 @@ int ReplayCommand(const std::vector<std::string>& args) {
     std::cerr << "txscreen replay: not every message was delivered\n";
     return 1;
   }
+  if (stopped) return 130;
   return bad > 0 ? 2 : 0;
 }
 
