@@ -1,8 +1,12 @@
 // File: changelog_test.cc
 #include "serve/changelog.h"
 
+#include <unistd.h>
+
+#include <cstdlib>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -234,7 +238,7 @@ TEST_F(ChangelogTest, CheckpointKeyAndWrite) {
 }
 
 // ---------------------------------------------------------------------------
-// RestorePartition against the embedded (mock) cluster.
+// RestorePartition against the embedded (mock) cluster and a real broker.
 
 constexpr int kTimeoutMs = 10000;
 constexpr char kStateTopic[] = "it.state-changelog";
@@ -247,7 +251,16 @@ constexpr int32_t kPartitions = 64;
 // Written to by tests as "another partition"; never restored.
 constexpr int32_t kForeignPartition = kPartitions - 1;
 
-class ChangelogRestoreIntegrationTest : public ::testing::Test {
+// Each test runs on both: librdkafka's mock cluster (what `serve` embeds)
+// and the real broker tools/test starts (TXSCREEN_KAFKA_BROKERS), which
+// alone writes transaction markers and reports aborted transactions.
+enum class Backend { kMock, kBroker };
+void PrintTo(Backend b, std::ostream* os) {
+  *os << (b == Backend::kMock ? "the mock cluster" : "a real broker");
+}
+
+class ChangelogRestoreIntegrationTest
+    : public ::testing::TestWithParam<Backend> {
  protected:
   static void SetUpTestSuite() {
     absl::StatusOr<std::unique_ptr<EmbeddedKafka>> kafka =
@@ -255,18 +268,50 @@ class ChangelogRestoreIntegrationTest : public ::testing::Test {
                                TopicSpec{kDedupeTopic, kPartitions, {}}});
     ASSERT_TRUE(kafka.ok()) << kafka.status();
     kafka_ = kafka->release();
+    const char* brokers = std::getenv("TXSCREEN_KAFKA_BROKERS");
+    if (brokers == nullptr || *brokers == '\0') return;
+    // Topics of this run only: the broker outlives the test binary.
+    broker_ =
+        new BrokerTopics{brokers, absl::StrCat(kStateTopic, "-", ::getpid()),
+                         absl::StrCat(kDedupeTopic, "-", ::getpid())};
+    absl::StatusOr<std::unique_ptr<RdKafka::Conf>> conf =
+        MakeKafkaConf({{"bootstrap.servers", brokers}, {"log_level", "3"}});
+    ASSERT_TRUE(conf.ok()) << conf.status();
+    std::string error;
+    std::unique_ptr<RdKafka::Producer> admin(
+        RdKafka::Producer::create(conf->get(), error));
+    ASSERT_NE(admin, nullptr) << error;
+    absl::Status created =
+        CreateTopics(admin.get(),
+                     {TopicSpec{broker_->state, kPartitions, {}},
+                      TopicSpec{broker_->dedupe, kPartitions, {}}},
+                     30000);
+    ASSERT_TRUE(created.ok()) << created;
   }
   static void TearDownTestSuite() {
     delete kafka_;
     kafka_ = nullptr;
+    delete broker_;
+    broker_ = nullptr;
   }
 
   void SetUp() override {
     ASSERT_NE(kafka_, nullptr);
+    if (GetParam() == Backend::kBroker) {
+      if (broker_ == nullptr) {
+        if (std::getenv("TXSCREEN_REQUIRE_KAFKA") != nullptr) {
+          FAIL() << "TXSCREEN_KAFKA_BROKERS is not set (tools/test sets it)";
+        }
+        GTEST_SKIP() << "no Kafka broker: run through tools/test";
+      }
+      topics_.state = broker_->state;
+      topics_.dedupe = broker_->dedupe;
+    } else {
+      topics_.state = kStateTopic;
+      topics_.dedupe = kDedupeTopic;
+    }
     ASSERT_LT(next_partition_, kForeignPartition) << "too many tests";
     part_ = next_partition_++;
-    topics_.state = kStateTopic;
-    topics_.dedupe = kDedupeTopic;
     store_ = engine::NewMemoryStateStore();
     consumer_ = MakeConsumer();
     ASSERT_NE(consumer_, nullptr);
@@ -278,9 +323,14 @@ class ChangelogRestoreIntegrationTest : public ::testing::Test {
     if (consumer_ != nullptr) consumer_->close();
   }
 
+  const std::string& bootstrap() const {
+    return GetParam() == Backend::kBroker ? broker_->bootstrap
+                                          : kafka_->bootstrap();
+  }
+
   std::unique_ptr<RdKafka::KafkaConsumer> MakeConsumer() {
     absl::StatusOr<std::unique_ptr<RdKafka::Conf>> conf =
-        MakeKafkaConf({{"bootstrap.servers", kafka_->bootstrap()},
+        MakeKafkaConf({{"bootstrap.servers", bootstrap()},
                        {"group.id", "changelog-restore-test"},
                        {"isolation.level", "read_committed"},
                        {"enable.partition.eof", "true"},
@@ -300,7 +350,7 @@ class ChangelogRestoreIntegrationTest : public ::testing::Test {
   // Transactional when `transactional_id` is not empty.
   std::unique_ptr<RdKafka::Producer> MakeProducer(
       const std::string& transactional_id) {
-    KafkaSettings settings = {{"bootstrap.servers", kafka_->bootstrap()},
+    KafkaSettings settings = {{"bootstrap.servers", bootstrap()},
                               {"linger.ms", "0"},
                               {"log_level", "3"}};
     if (!transactional_id.empty()) {
@@ -409,7 +459,11 @@ class ChangelogRestoreIntegrationTest : public ::testing::Test {
     return high;
   }
 
+  struct BrokerTopics {
+    std::string bootstrap, state, dedupe;
+  };
   static EmbeddedKafka* kafka_;
+  static BrokerTopics* broker_;  // null without a real broker
   static int32_t next_partition_;
   // This test's partition.
   int32_t part_ = 0;
@@ -420,9 +474,18 @@ class ChangelogRestoreIntegrationTest : public ::testing::Test {
 };
 
 EmbeddedKafka* ChangelogRestoreIntegrationTest::kafka_ = nullptr;
+ChangelogRestoreIntegrationTest::BrokerTopics*
+    ChangelogRestoreIntegrationTest::broker_ = nullptr;
 int32_t ChangelogRestoreIntegrationTest::next_partition_ = 1;
 
-TEST_F(ChangelogRestoreIntegrationTest, RestoresRecordsAndWritesCheckpoint) {
+INSTANTIATE_TEST_SUITE_P(Backends, ChangelogRestoreIntegrationTest,
+                         ::testing::Values(Backend::kMock, Backend::kBroker),
+                         [](const ::testing::TestParamInfo<Backend>& info) {
+                           return info.param == Backend::kMock ? "MockCluster"
+                                                               : "Broker";
+                         });
+
+TEST_P(ChangelogRestoreIntegrationTest, RestoresRecordsAndWritesCheckpoint) {
   ProduceAll({
       StateWrite::Put(StateFamily::kWindows, P(part_, "acct:1"), "w1"),
       StateWrite::Put(StateFamily::kHistory, P(part_, "cust:1"), "h1"),
@@ -460,7 +523,7 @@ TEST_F(ChangelogRestoreIntegrationTest, RestoresRecordsAndWritesCheckpoint) {
   RdKafka::TopicPartition::destroy(assignment);
 }
 
-TEST_F(ChangelogRestoreIntegrationTest, TombstoneErasesAStoredKey) {
+TEST_P(ChangelogRestoreIntegrationTest, TombstoneErasesAStoredKey) {
   ASSERT_TRUE(store_
                   ->Commit({StateWrite::Put(StateFamily::kHistory,
                                             P(part_, "cust:9"), "old")})
@@ -472,7 +535,7 @@ TEST_F(ChangelogRestoreIntegrationTest, TombstoneErasesAStoredKey) {
   EXPECT_EQ(Get(StateFamily::kHistory, "cust:9"), std::nullopt);
 }
 
-TEST_F(ChangelogRestoreIntegrationTest, DedupeTopicHasItsOwnCheckpoint) {
+TEST_P(ChangelogRestoreIntegrationTest, DedupeTopicHasItsOwnCheckpoint) {
   const std::string* topic =
       Produce(producer_.get(),
               StateWrite::Put(StateFamily::kDedupe, P(part_, "tx:1"), "rec1"));
@@ -497,7 +560,7 @@ TEST_F(ChangelogRestoreIntegrationTest, DedupeTopicHasItsOwnCheckpoint) {
   EXPECT_EQ(Checkpoint(topics_.dedupe), "2");
 }
 
-TEST_F(ChangelogRestoreIntegrationTest, SecondRestoreReadsNothingNew) {
+TEST_P(ChangelogRestoreIntegrationTest, SecondRestoreReadsNothingNew) {
   ProduceAll({
       StateWrite::Put(StateFamily::kWindows, P(part_, "a"), "1"),
       StateWrite::Put(StateFamily::kWindows, P(part_, "b"), "2"),
@@ -516,7 +579,7 @@ TEST_F(ChangelogRestoreIntegrationTest, SecondRestoreReadsNothingNew) {
   EXPECT_EQ(Checkpoint(topics_.state), "3");
 }
 
-TEST_F(ChangelogRestoreIntegrationTest, ContinuesFromTheCheckpoint) {
+TEST_P(ChangelogRestoreIntegrationTest, ContinuesFromTheCheckpoint) {
   ProduceAll({
       StateWrite::Put(StateFamily::kWindows, P(part_, "a"), "1"),
       StateWrite::Put(StateFamily::kWindows, P(part_, "b"), "2"),
@@ -549,7 +612,7 @@ TEST_F(ChangelogRestoreIntegrationTest, ContinuesFromTheCheckpoint) {
   EXPECT_EQ(Checkpoint(topics_.state), "5");
 }
 
-TEST_F(ChangelogRestoreIntegrationTest, CheckpointBeyondTheEndIsReset) {
+TEST_P(ChangelogRestoreIntegrationTest, CheckpointBeyondTheEndIsReset) {
   ProduceAll({
       StateWrite::Put(StateFamily::kWindows, P(part_, "a"), "remote"),
       StateWrite::Put(StateFamily::kWindows, P(part_, "b"), "remote"),
@@ -582,7 +645,7 @@ TEST_F(ChangelogRestoreIntegrationTest, CheckpointBeyondTheEndIsReset) {
   EXPECT_EQ(Checkpoint(topics_.state), "4");
 }
 
-TEST_F(ChangelogRestoreIntegrationTest, CheckpointBeyondAnEmptyPartition) {
+TEST_P(ChangelogRestoreIntegrationTest, CheckpointBeyondAnEmptyPartition) {
   ASSERT_TRUE(store_->Commit({CheckpointWrite(part_, topics_.state, 7)}).ok());
   absl::StatusOr<RestoreStats> stats = Restore(topics_.state);
   ASSERT_TRUE(stats.ok()) << stats.status();
@@ -592,7 +655,7 @@ TEST_F(ChangelogRestoreIntegrationTest, CheckpointBeyondAnEmptyPartition) {
   EXPECT_EQ(Checkpoint(topics_.state), "0");
 }
 
-TEST_F(ChangelogRestoreIntegrationTest, EmptyPartition) {
+TEST_P(ChangelogRestoreIntegrationTest, EmptyPartition) {
   // Records on the other partition only.
   Produce(producer_.get(),
           StateWrite::Put(StateFamily::kWindows, P(part_, "x"), "1"),
@@ -608,7 +671,7 @@ TEST_F(ChangelogRestoreIntegrationTest, EmptyPartition) {
   EXPECT_EQ(Get(StateFamily::kWindows, "x"), std::nullopt);
 }
 
-TEST_F(ChangelogRestoreIntegrationTest, EmptyValueIsRestoredAsAnEmptyValue) {
+TEST_P(ChangelogRestoreIntegrationTest, EmptyValueIsRestoredAsAnEmptyValue) {
   ProduceAll({StateWrite::Put(StateFamily::kWindows, P(part_, "e"), "")});
   absl::StatusOr<RestoreStats> stats = Restore(topics_.state);
   ASSERT_TRUE(stats.ok()) << stats.status();
@@ -616,7 +679,7 @@ TEST_F(ChangelogRestoreIntegrationTest, EmptyValueIsRestoredAsAnEmptyValue) {
   EXPECT_EQ(Get(StateFamily::kWindows, "e"), "");
 }
 
-TEST_F(ChangelogRestoreIntegrationTest, RestoresCommittedTransactions) {
+TEST_P(ChangelogRestoreIntegrationTest, RestoresCommittedTransactions) {
   std::unique_ptr<RdKafka::Producer> txn =
       MakeProducer(absl::StrCat(topics_.state, ".txn"));
   ASSERT_NE(txn, nullptr);
@@ -650,7 +713,7 @@ TEST_F(ChangelogRestoreIntegrationTest, RestoresCommittedTransactions) {
   EXPECT_EQ(stats->from_offset, high);
 }
 
-TEST_F(ChangelogRestoreIntegrationTest, AbortedTransactionsAreNotRestored) {
+TEST_P(ChangelogRestoreIntegrationTest, AbortedTransactionsAreNotRestored) {
   std::unique_ptr<RdKafka::Producer> txn =
       MakeProducer(absl::StrCat(topics_.state, ".txn"));
   ASSERT_NE(txn, nullptr);
@@ -691,7 +754,7 @@ TEST_F(ChangelogRestoreIntegrationTest, AbortedTransactionsAreNotRestored) {
   EXPECT_EQ(Checkpoint(topics_.state), absl::StrCat(high));
 }
 
-TEST_F(ChangelogRestoreIntegrationTest, ManyRecordsInSeveralBatches) {
+TEST_P(ChangelogRestoreIntegrationTest, ManyRecordsInSeveralBatches) {
   // More than two of RestorePartition's store batches (5000 writes).
   constexpr int kRecords = 12345;
   for (int i = 0; i < kRecords; ++i) {
@@ -712,7 +775,7 @@ TEST_F(ChangelogRestoreIntegrationTest, ManyRecordsInSeveralBatches) {
   }
 }
 
-TEST_F(ChangelogRestoreIntegrationTest, MissingPartitionIsUnavailable) {
+TEST_P(ChangelogRestoreIntegrationTest, MissingPartitionIsUnavailable) {
   absl::StatusOr<RestoreStats> stats =
       RestorePartition(consumer_.get(), topics_.state, kPartitions,
                        store_.get(), /*timeout_ms=*/300);
@@ -722,7 +785,7 @@ TEST_F(ChangelogRestoreIntegrationTest, MissingPartitionIsUnavailable) {
                 "]: cannot read its offsets: Local: Unknown partition")));
 }
 
-TEST_F(ChangelogRestoreIntegrationTest, UnknownFamilyByteIsDataLoss) {
+TEST_P(ChangelogRestoreIntegrationTest, UnknownFamilyByteIsDataLoss) {
   ProduceAll({StateWrite::Put(StateFamily::kWindows, P(part_, "a"), "1")});
   ProduceRaw(producer_.get(), topics_.state, part_, "Zbad", "x");
   Flush(producer_.get());
@@ -736,7 +799,7 @@ TEST_F(ChangelogRestoreIntegrationTest, UnknownFamilyByteIsDataLoss) {
   EXPECT_EQ(Checkpoint(topics_.state), std::nullopt);
 }
 
-TEST_F(ChangelogRestoreIntegrationTest, RecordWithoutKeyIsDataLoss) {
+TEST_P(ChangelogRestoreIntegrationTest, RecordWithoutKeyIsDataLoss) {
   ProduceRaw(producer_.get(), topics_.state, part_, "", "x",
              /*with_key=*/false);
   Flush(producer_.get());
@@ -746,7 +809,7 @@ TEST_F(ChangelogRestoreIntegrationTest, RecordWithoutKeyIsDataLoss) {
                                 "] offset 0: changelog record without a key")));
 }
 
-TEST_F(ChangelogRestoreIntegrationTest, CheckpointFromTheChangelogIsRefused) {
+TEST_P(ChangelogRestoreIntegrationTest, CheckpointFromTheChangelogIsRefused) {
   ProduceRaw(producer_.get(), topics_.state, part_,
              absl::StrCat("Ochangelog:", topics_.state), "1000");
   Flush(producer_.get());
@@ -758,7 +821,7 @@ TEST_F(ChangelogRestoreIntegrationTest, CheckpointFromTheChangelogIsRefused) {
   EXPECT_EQ(Checkpoint(topics_.state), std::nullopt);
 }
 
-TEST_F(ChangelogRestoreIntegrationTest, CheckpointThatIsNotANumber) {
+TEST_P(ChangelogRestoreIntegrationTest, CheckpointThatIsNotANumber) {
   ASSERT_TRUE(store_
                   ->Commit({StateWrite::Put(StateFamily::kOffsets,
                                             CheckpointKey(part_, topics_.state),
