@@ -998,11 +998,37 @@ TEST_F(CliTest, ReplayStopsOnCtrlCAfterDeliveringWhatItSent) {
                   "--input", in},
                  "", 3000);
   EXPECT_EQ(r.exit_code, 130) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("long.jsonl:2: next send in 59m"));
   EXPECT_THAT(r.err, HasSubstr("stopped by a signal: replayed 1 transactions"));
   EXPECT_THAT(r.err, HasSubstr("delivered 1, failed 0"));
   testing::TopicReader reader(testing::Brokers(), topic);
   reader.ReadUntil([](const auto& m) { return m.size() >= 1; }, 60000);
   EXPECT_EQ(reader.messages().size(), 1u);
+}
+
+// A first transaction without occurred_at (the engine will reject it) is
+// sent at once and does not start the recorded clock at 1970.
+TEST_F(CliTest, ReplayOfATransactionWithoutTimeDoesNotStall) {
+  REQUIRE_KAFKA();
+  const std::string rest =
+      R"(","type":"TRANSACTION_TYPE_PAYMENT","channel":"CHANNEL_POS",)"
+      R"("customer_id":"C1","account_id":"6222000000000001",)"
+      R"("amount_minor":"100","currency":"CNY","direction":"DIRECTION_OUT"})";
+  const std::string in = Path("untimed.jsonl");
+  WriteFile(
+      in,
+      absl::StrCat(
+          R"({"transaction_id":"U1)", rest, "\n",
+          R"({"transaction_id":"U2","occurred_at":"2026-11-20T08:00:00+08:00)",
+          rest, "\n",
+          R"({"transaction_id":"U3","occurred_at":"2026-11-20T08:00:01+08:00)",
+          rest, "\n"));
+  const std::string topic = absl::StrCat("replay-untimed-test-", ::getpid());
+  Result r = Run({"replay", "--brokers", testing::Brokers(), "--topic", topic,
+                  "--input", in, "--speed", "10"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("replayed 3 transactions in 0.1 s (recorded "
+                               "span 1.0 s), delivered 3"));
 }
 
 // Another system's CSV export through a mapping, as backtest reads it:

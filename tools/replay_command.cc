@@ -14,6 +14,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/time.h"
 #include "bench/open_loop.h"
 #include "compliance/input.h"
 #include "engine/transaction_codec.h"
@@ -149,7 +150,8 @@ int ReplayCommand(const std::vector<std::string>& args) {
                                        : bench::ReplaySchedule::AtSpeed(speed);
   const int64_t start_us = bench::WallMicros() + 100000;
   int64_t sent = 0, bad = 0, skipped = 0, max_behind_us = 0, last_due_us = 0;
-  int64_t first_event_us = 0, last_event_us = 0, latest_event_us = 0;
+  int64_t first_event_us = 0, latest_event_us = 0;
+  bool timed = false;  // a transaction with occurred_at was seen
   v1::Transaction tx;
   compliance::InputRow row;
   std::string why, bytes;
@@ -166,14 +168,26 @@ int ReplayCommand(const std::vector<std::string>& args) {
       continue;
     }
     // Without occurred_at (the engine rejects such a transaction) it goes
-    // with the one before.
-    const int64_t event_us =
-        tx.has_occurred_at() ? EventMicros(tx) : last_event_us;
-    if (sent == 0) first_event_us = latest_event_us = event_us;
-    last_event_us = event_us;
-    latest_event_us = std::max(latest_event_us, event_us);
-    const int64_t due_us = start_us + schedule.Next(event_us);
+    // with the one before, and its missing time does not start the
+    // recorded clock.
+    int64_t due_us = sent > 0 ? last_due_us : start_us;
+    if (tx.has_occurred_at() || rate > 0) {
+      const int64_t event_us = EventMicros(tx);
+      if (tx.has_occurred_at()) {
+        if (!timed) first_event_us = latest_event_us = event_us;
+        timed = true;
+        latest_event_us = std::max(latest_event_us, event_us);
+      }
+      due_us = start_us + schedule.Next(event_us);
+    }
     last_due_us = due_us;
+    if (const int64_t wait_us = due_us - bench::WallMicros();
+        wait_us > 60 * 1000000) {
+      // A long recorded gap (a night, or a wrong time in the file).
+      std::cerr << input->name() << ":" << row.line << ": next send in "
+                << absl::FormatDuration(absl::Seconds(wait_us / 1000000))
+                << " (the recorded gap / speed); Ctrl-C stops\n";
+    }
     if (retime) {
       tx.mutable_occurred_at()->set_seconds(due_us / 1000000);
       tx.mutable_occurred_at()->set_nanos(
