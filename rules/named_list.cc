@@ -143,14 +143,12 @@ absl::Status ReadFile(const std::string& path, std::string* contents) {
   return absl::OkStatus();
 }
 
-}  // namespace
-
-namespace {
 // MayContainPhrase: entries' first bytes hashed into 2^16 bits (8 KiB per
 // phrase list).
 constexpr size_t kMaxPrefix = 4;
 constexpr int kStartHashBits = 16;
 constexpr size_t kStartBits = size_t{1} << kStartHashBits;
+
 }  // namespace
 
 NamedList::NamedList(std::string name, txscreen::v1::ListMatch match)
