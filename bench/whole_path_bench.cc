@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "bench/shipped_pack.h"
 #include "bench/transaction_generator.h"
@@ -157,7 +158,23 @@ void BM_WholePath(benchmark::State& state) {
   state.counters["rejected"] =
       static_cast<double>(after.rejected - before.rejected);
 }
-BENCHMARK(BM_WholePath)->Arg(10000)->Arg(100000)->Arg(1000000);
+// TXSCREEN_BENCH_ITERATIONS=N fixes the timed transactions (after the
+// warm-up) instead of letting the framework choose by time, so that two
+// builds counted under callgrind (tools/bench-compare --instructions) screen
+// exactly the same transactions.
+benchmark::internal::Benchmark* const kWholePath = [] {
+  benchmark::internal::Benchmark* b =
+      benchmark::RegisterBenchmark("BM_WholePath", BM_WholePath)
+          ->Arg(10000)
+          ->Arg(100000)
+          ->Arg(1000000);
+  int64_t n = 0;
+  if (const char* v = std::getenv("TXSCREEN_BENCH_ITERATIONS");
+      v != nullptr && absl::SimpleAtoi(v, &n) && n > 0) {
+    b->Iterations(n);
+  }
+  return b;
+}();
 
 // The same path when state is cold: RocksDB in a temporary directory with a
 // 64 MiB budget (serve --state-memory-mb 64) and 20,000 entities kept in
