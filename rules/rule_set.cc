@@ -13,16 +13,22 @@ std::optional<int64_t> AgeOn(absl::string_view birth, int64_t year, int month,
   if (birth.size() != 10 || birth[4] != '-' || birth[7] != '-') {
     return std::nullopt;
   }
-  int v[3] = {0, 0, 0};
-  const int from[3] = {0, 5, 8}, len[3] = {4, 2, 2};
-  for (int f = 0; f < 3; ++f) {
-    for (int i = from[f]; i < from[f] + len[f]; ++i) {
-      if (birth[i] < '0' || birth[i] > '9') return std::nullopt;
-      v[f] = v[f] * 10 + (birth[i] - '0');
-    }
+  // Straight-line (per transaction): a byte that is not a digit gives a
+  // value above 9 once taken unsigned.
+  auto digit = [&](int i) {
+    return static_cast<unsigned>(static_cast<unsigned char>(birth[i])) - '0';
+  };
+  const unsigned y0 = digit(0), y1 = digit(1), y2 = digit(2), y3 = digit(3);
+  const unsigned m0 = digit(5), m1 = digit(6), d0 = digit(8), d1 = digit(9);
+  if ((y0 > 9) | (y1 > 9) | (y2 > 9) | (y3 > 9) | (m0 > 9) | (m1 > 9) |
+      (d0 > 9) | (d1 > 9)) {
+    return std::nullopt;
   }
-  int64_t age = year - v[0];
-  if (month < v[1] || (month == v[1] && day < v[2])) --age;
+  const int born_year = static_cast<int>(((y0 * 10 + y1) * 10 + y2) * 10 + y3);
+  const int born_month = static_cast<int>(m0 * 10 + m1);
+  const int born_day = static_cast<int>(d0 * 10 + d1);
+  int64_t age = year - born_year;
+  if (month < born_month || (month == born_month && day < born_day)) --age;
   if (age < 0) return std::nullopt;
   return age;
 }
