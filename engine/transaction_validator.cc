@@ -12,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "rules/currency.h"
+#include "rules/iso_date.h"
 
 namespace txscreen::engine {
 
@@ -45,16 +46,8 @@ bool IsRegionCode(absl::string_view code) {
 // out because absl::ParseCivilTime costs ~3,000 instructions per call on the
 // hot path and also takes "1990-5-17" or " 1990-05-17".
 bool IsIsoDate(absl::string_view d, int* year) {
-  if (d.size() != 10 || d[4] != '-' || d[7] != '-') return false;
-  int v[3] = {0, 0, 0};
-  const int from[3] = {0, 5, 8}, len[3] = {4, 2, 2};
-  for (int f = 0; f < 3; ++f) {
-    for (int i = from[f]; i < from[f] + len[f]; ++i) {
-      if (d[i] < '0' || d[i] > '9') return false;
-      v[f] = v[f] * 10 + (d[i] - '0');
-    }
-  }
-  const int y = v[0], m = v[1], day = v[2];
+  int y = 0, m = 0, day = 0;
+  if (!rules::ParseIsoDateDigits(d, &y, &m, &day)) return false;
   if (m < 1 || m > 12 || day < 1) return false;
   static constexpr int kDays[12] = {31, 28, 31, 30, 31, 30,
                                     31, 31, 30, 31, 30, 31};

@@ -136,6 +136,9 @@ bool FxTable::Has(absl::string_view currency) const {
 
 absl::StatusOr<int64_t> FxTable::ToBase(int64_t amount_minor,
                                         absl::string_view currency) const {
+  // The base currency converts to itself exactly (Create insists on a rate
+  // of 1): no look-up, no 128-bit division, for most transactions.
+  if (currency == base_currency_) return amount_minor;
   auto it = conversions_.find(currency);
   if (it == conversions_.end()) {
     return absl::NotFoundError(

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "rules/iso_date.h"
 
 namespace txscreen::rules {
 namespace {
@@ -10,23 +11,10 @@ namespace {
 // Whole years from `birth` (YYYY-MM-DD) to the date year-month-day.
 std::optional<int64_t> AgeOn(absl::string_view birth, int64_t year, int month,
                              int day) {
-  if (birth.size() != 10 || birth[4] != '-' || birth[7] != '-') {
+  int born_year = 0, born_month = 0, born_day = 0;
+  if (!ParseIsoDateDigits(birth, &born_year, &born_month, &born_day)) {
     return std::nullopt;
   }
-  // Straight-line (per transaction): a byte that is not a digit gives a
-  // value above 9 once taken unsigned.
-  auto digit = [&](int i) {
-    return static_cast<unsigned>(static_cast<unsigned char>(birth[i])) - '0';
-  };
-  const unsigned y0 = digit(0), y1 = digit(1), y2 = digit(2), y3 = digit(3);
-  const unsigned m0 = digit(5), m1 = digit(6), d0 = digit(8), d1 = digit(9);
-  if ((y0 > 9) | (y1 > 9) | (y2 > 9) | (y3 > 9) | (m0 > 9) | (m1 > 9) |
-      (d0 > 9) | (d1 > 9)) {
-    return std::nullopt;
-  }
-  const int born_year = static_cast<int>(((y0 * 10 + y1) * 10 + y2) * 10 + y3);
-  const int born_month = static_cast<int>(m0 * 10 + m1);
-  const int born_day = static_cast<int>(d0 * 10 + d1);
   int64_t age = year - born_year;
   if (month < born_month || (month == born_month && day < born_day)) --age;
   if (age < 0) return std::nullopt;

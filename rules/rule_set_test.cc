@@ -12,6 +12,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "rules/iso_date.h"
 #include "rules/rule_pack_loader.h"
 
 namespace txscreen::rules {
@@ -657,6 +658,28 @@ TEST(CustomerAgeAtTest, WholeYearsToTheDateInTheZone) {
               std::nullopt)
         << bad;
   }
+}
+
+TEST(ParseIsoDateDigitsTest, EveryByteAtEveryPosition) {
+  int y = 0, m = 0, d = 0;
+  ASSERT_TRUE(ParseIsoDateDigits("1990-05-17", &y, &m, &d));
+  EXPECT_EQ(y, 1990);
+  EXPECT_EQ(m, 5);
+  EXPECT_EQ(d, 17);
+  ASSERT_TRUE(ParseIsoDateDigits("0000-99-99", &y, &m, &d));  // shape only
+  EXPECT_EQ(y * 10000 + m * 100 + d, 9999);
+  for (int at = 0; at < 10; ++at) {
+    for (int b = 0; b < 256; ++b) {
+      std::string text = "1990-05-17";
+      text[at] = static_cast<char>(b);
+      const bool hyphen_place = at == 4 || at == 7;
+      const bool ok = hyphen_place ? b == '-' : (b >= '0' && b <= '9');
+      EXPECT_EQ(ParseIsoDateDigits(text, &y, &m, &d), ok)
+          << "at " << at << " byte " << b;
+    }
+  }
+  EXPECT_FALSE(ParseIsoDateDigits("1990-05-1", &y, &m, &d));
+  EXPECT_FALSE(ParseIsoDateDigits("1990-05-170", &y, &m, &d));
 }
 
 }  // namespace
