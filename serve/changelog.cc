@@ -142,13 +142,17 @@ absl::StatusOr<RestoreStats> RestorePartition(RdKafka::KafkaConsumer* consumer,
   }
   int64_t low = 0, high = 0;
   RdKafka::ErrorCode err;
-  // A topic created a moment ago may not have a leader yet.
+  // A topic created a moment ago may not have a leader yet, or not be in
+  // this client's metadata yet (librdkafka's local "Unknown partition" /
+  // "Unknown topic": seen on a real broker right after creating the topic).
   for (const int64_t until = NowMs() + std::min(timeout_ms, 60000);;) {
     err = consumer->query_watermark_offsets(topic, partition, &low, &high,
                                             std::min(timeout_ms, 10000));
     const bool transient = err == RdKafka::ERR_NOT_LEADER_FOR_PARTITION ||
                            err == RdKafka::ERR_LEADER_NOT_AVAILABLE ||
                            err == RdKafka::ERR_UNKNOWN_TOPIC_OR_PART ||
+                           err == RdKafka::ERR__UNKNOWN_PARTITION ||
+                           err == RdKafka::ERR__UNKNOWN_TOPIC ||
                            err == RdKafka::ERR__TRANSPORT ||
                            err == RdKafka::ERR__TIMED_OUT;
     if (!transient || NowMs() > until) break;
