@@ -1029,6 +1029,30 @@ TEST_F(CliTest, ReplayOfATransactionWithoutTimeDoesNotStall) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.err, HasSubstr("replayed 3 transactions in 0.1 s (recorded "
                                "span 1.0 s), delivered 3"));
+
+  // --retime stamps the timed ones with their send time and leaves the
+  // untimed one without a time (for the engine to reject, not mended here).
+  const std::string retimed = topic + "-retimed";
+  r = Run({"replay", "--brokers", testing::Brokers(), "--topic", retimed,
+           "--input", in, "--speed", "10", "--retime"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  testing::TopicReader reader(testing::Brokers(), retimed);
+  reader.ReadUntil([](const auto& m) { return m.size() >= 3; }, 60000);
+  ASSERT_EQ(reader.messages().size(), 3u);
+  for (const testing::TopicReader::Message& m : reader.messages()) {
+    v1::Transaction t;
+    ASSERT_TRUE(t.ParseFromString(m.value));
+    if (t.transaction_id() == "U1") {
+      EXPECT_FALSE(t.has_occurred_at());
+    } else {
+      int64_t us = 0;
+      ASSERT_TRUE(
+          absl::SimpleAtoi(m.headers.at("txscreen.intended-send-us"), &us));
+      EXPECT_EQ(
+          t.occurred_at().seconds() * 1000000 + t.occurred_at().nanos() / 1000,
+          us);
+    }
+  }
 }
 
 // Another system's CSV export through a mapping, as backtest reads it:

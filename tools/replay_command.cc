@@ -17,6 +17,7 @@
 #include "absl/time/time.h"
 #include "bench/open_loop.h"
 #include "compliance/input.h"
+#include "engine/clock.h"
 #include "engine/transaction_codec.h"
 #include "librdkafka/rdkafkacpp.h"
 #include "serve/kafka_util.h"
@@ -66,10 +67,6 @@ int Usage(absl::string_view problem) {
 bool StopAsked(const sigset_t& signals) {
   const timespec zero = {0, 0};
   return sigtimedwait(&signals, nullptr, &zero) >= 0;
-}
-
-int64_t EventMicros(const v1::Transaction& tx) {
-  return tx.occurred_at().seconds() * 1000000 + tx.occurred_at().nanos() / 1000;
 }
 
 }  // namespace
@@ -172,7 +169,7 @@ int ReplayCommand(const std::vector<std::string>& args) {
     // recorded clock.
     int64_t due_us = sent > 0 ? last_due_us : start_us;
     if (tx.has_occurred_at() || rate > 0) {
-      const int64_t event_us = EventMicros(tx);
+      const int64_t event_us = engine::TimestampMicros(tx.occurred_at());
       if (tx.has_occurred_at()) {
         if (!timed) first_event_us = latest_event_us = event_us;
         timed = true;
@@ -188,10 +185,9 @@ int ReplayCommand(const std::vector<std::string>& args) {
                 << absl::FormatDuration(absl::Seconds(wait_us / 1000000))
                 << " (the recorded gap / speed); Ctrl-C stops\n";
     }
-    if (retime) {
-      tx.mutable_occurred_at()->set_seconds(due_us / 1000000);
-      tx.mutable_occurred_at()->set_nanos(
-          static_cast<int32_t>(due_us % 1000000) * 1000);
+    // A transaction without a time keeps none: replay does not mend input.
+    if (retime && tx.has_occurred_at()) {
+      engine::SetTimestampMicros(due_us, tx.mutable_occurred_at());
     }
     if (kafka.json) {
       if (absl::Status s = engine::EncodeJson(tx, &bytes); !s.ok()) {
