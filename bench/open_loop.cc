@@ -99,8 +99,11 @@ int64_t ReplaySchedule::Next(int64_t event_us) {
     due = static_cast<int64_t>(static_cast<double>(count_) * 1e6 / rate_);
   } else {
     if (count_ == 0) first_event_us_ = event_us;
-    due = static_cast<int64_t>(static_cast<double>(event_us - first_event_us_) /
-                               speed_);
+    // Clamped: a far-off time in the file, or a tiny speed, must not
+    // overflow the conversion (~30,000 years either way is "never").
+    const double gap_us = std::clamp(
+        static_cast<double>(event_us - first_event_us_) / speed_, -1e18, 1e18);
+    due = static_cast<int64_t>(gap_us);
   }
   ++count_;
   latest_us_ = std::max(latest_us_, due);

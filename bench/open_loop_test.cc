@@ -34,6 +34,13 @@ TEST(ReplayScheduleTest, SlowerThanRecorded) {
   EXPECT_EQ(s.Next(2'000'000), 2'000'000);
 }
 
+TEST(ReplayScheduleTest, FarOffTimesAndTinySpeedsDoNotOverflow) {
+  ReplaySchedule s = ReplaySchedule::AtSpeed(1e-9);
+  EXPECT_EQ(s.Next(0), 0);
+  EXPECT_EQ(s.Next(-253'402'300'799'000'000), 0);  // before: at once
+  EXPECT_EQ(s.Next(253'402'300'799'000'000), 1'000'000'000'000'000'000);
+}
+
 TEST(ReplayScheduleTest, RateIgnoresTheRecordedTimes) {
   ReplaySchedule s = ReplaySchedule::AtRate(4);
   EXPECT_EQ(s.Next(99), 0);
