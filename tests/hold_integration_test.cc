@@ -722,13 +722,20 @@ TEST(CommitTimingIntegrationTest, SlowCommitStepsAreLoggedAndObserved) {
                              "txscreen_commit_execute_seconds_count"}) {
       EXPECT_THAT(metrics, HasSubstr(name));
     }
-    // The waits add up to at least one round trip each.
-    for (const char* sum : {"txscreen_commit_ack_wait_seconds_sum ",
-                            "txscreen_commit_execute_seconds_sum "}) {
+    // The Kafka transaction takes several round trips (AddPartitions,
+    // AddOffsets, EndTxn): at least one in all. The wait for the decisions'
+    // acknowledgements is only part of one: it starts when the cycle does,
+    // which may be well after the decisions were sent (0.084 s was seen),
+    // but a slow broker makes it more than nothing.
+    auto sum_of = [&](const char* sum) {
       const size_t at = metrics.find(sum);
-      ASSERT_NE(at, std::string::npos) << sum;
-      EXPECT_GE(std::atof(metrics.c_str() + at + std::strlen(sum)), 0.1) << sum;
-    }
+      EXPECT_NE(at, std::string::npos) << sum;
+      return at == std::string::npos
+                 ? 0.0
+                 : std::atof(metrics.c_str() + at + std::strlen(sum));
+    };
+    EXPECT_GE(sum_of("txscreen_commit_execute_seconds_sum "), 0.1);
+    EXPECT_GT(sum_of("txscreen_commit_ack_wait_seconds_sum "), 0.0);
     a.Stop();
     observed.reset();
   }
