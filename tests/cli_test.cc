@@ -30,6 +30,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "engine/audit.h"
+#include "engine/clock.h"
 #include "engine/state_store.h"
 #include "engine/transaction_codec.h"
 #include "gmock/gmock.h"
@@ -141,6 +142,47 @@ class CliTest : public ::testing::Test {
     r.out = ReadFile(out);
     r.err = ReadFile(err);
     return r;
+  }
+
+  // `txscreen ARGS...` exits 2 with "txscreen COMMAND: FIRST_LINE" and the
+  // command's usage on stderr.
+  void ExpectUsageError(const std::vector<std::string>& args,
+                        const std::string& first_line) {
+    Result r = Run(args);
+    EXPECT_EQ(r.exit_code, 2) << absl::StrJoin(args, " ");
+    EXPECT_THAT(r.err, StartsWith("txscreen " + args[0] + ": " + first_line +
+                                  "\nusage: txscreen " + args[0]));
+  }
+
+  // A transaction read back from a topic that gen or replay wrote.
+  struct Sent {
+    std::string key;
+    v1::Transaction tx;
+    int64_t intended_us = -1;  // header txscreen.intended-send-us
+  };
+  // The `n` messages of `topic` (binary protobuf, or protobuf JSON),
+  // parsed; a test failure when fewer arrive in a minute or one does not
+  // parse.
+  static std::vector<Sent> ReadSent(const std::string& topic, size_t n,
+                                    bool json = false) {
+    testing::TopicReader reader(testing::Brokers(), topic);
+    reader.ReadUntil([n](const auto& m) { return m.size() >= n; }, 60000);
+    EXPECT_EQ(reader.messages().size(), n) << topic;
+    std::vector<Sent> out;
+    for (const testing::TopicReader::Message& m : reader.messages()) {
+      Sent sent;
+      sent.key = m.key;
+      const bool parsed =
+          json ? engine::DecodeTransactionJson(m.value, &sent.tx).ok()
+               : sent.tx.ParseFromString(m.value);
+      EXPECT_TRUE(parsed) << m.value;
+      auto it = m.headers.find("txscreen.intended-send-us");
+      EXPECT_TRUE(it != m.headers.end() &&
+                  absl::SimpleAtoi(it->second, &sent.intended_us))
+          << "no intended send time";
+      out.push_back(std::move(sent));
+    }
+    return out;
   }
 
   // Decisions, one per line of `jsonl`.
@@ -793,11 +835,7 @@ TEST_F(CliTest, GenIsDeterministicAndItsScenariosAlertWhereLabelled) {
 TEST_F(CliTest, GenUsageErrors) {
   auto expect = [&](const std::vector<std::string>& args,
                     const std::string& first_line) {
-    Result r = Run(args);
-    EXPECT_EQ(r.exit_code, 2) << absl::StrJoin(args, " ");
-    EXPECT_THAT(r.err, StartsWith("txscreen gen: " + first_line +
-                                  "\n"
-                                  "usage: txscreen gen"));
+    ExpectUsageError(args, first_line);
   };
   std::vector<std::string> gen = {"gen"};
   expect({"gen", "--skew", "-1"}, "--skew needs 0 to 3, not '-1'");
@@ -891,11 +929,7 @@ TEST_F(CliTest, GenProducesOpenLoopToKafka) {
 TEST_F(CliTest, ReplayUsageErrors) {
   auto expect = [&](const std::vector<std::string>& args,
                     const std::string& first_line) {
-    Result r = Run(args);
-    EXPECT_EQ(r.exit_code, 2) << absl::StrJoin(args, " ");
-    EXPECT_THAT(r.err, StartsWith("txscreen replay: " + first_line +
-                                  "\n"
-                                  "usage: txscreen replay"));
+    ExpectUsageError(args, first_line);
   };
   const std::string in = Path("in.jsonl");
   WriteFile(in, "");
@@ -954,21 +988,14 @@ TEST_F(CliTest, ReplaySendsAFileAtTheRecordedPace) {
                                   "failed 0, at most [0-9.]+ ms behind "
                                   "schedule; 1 unreadable, 0 skipped\n"));
 
-  testing::TopicReader reader(testing::Brokers(), topic);
-  reader.ReadUntil([](const auto& m) { return m.size() >= 4; }, 60000);
-  ASSERT_EQ(reader.messages().size(), 4u);
   std::map<std::string, int64_t> intended;
-  for (const testing::TopicReader::Message& m : reader.messages()) {
-    v1::Transaction t;
-    ASSERT_TRUE(t.ParseFromString(m.value));
-    EXPECT_EQ(m.key, t.customer_id());
-    EXPECT_EQ(t.memo(), "早餐");
-    ASSERT_TRUE(m.headers.count("txscreen.intended-send-us"));
-    ASSERT_TRUE(absl::SimpleAtoi(m.headers.at("txscreen.intended-send-us"),
-                                 &intended[t.transaction_id()]));
+  for (const Sent& m : ReadSent(topic, 4)) {
+    EXPECT_EQ(m.key, m.tx.customer_id());
+    EXPECT_EQ(m.tx.memo(), "早餐");
+    intended[m.tx.transaction_id()] = m.intended_us;
     // The recorded times are kept.
-    if (t.transaction_id() == "R1") {
-      EXPECT_EQ(t.occurred_at().seconds(), 1795132800);
+    if (m.tx.transaction_id() == "R1") {
+      EXPECT_EQ(m.tx.occurred_at().seconds(), 1795132800);
     }
   }
   ASSERT_EQ(intended.size(), 4u);
@@ -1036,21 +1063,11 @@ TEST_F(CliTest, ReplayOfATransactionWithoutTimeDoesNotStall) {
   r = Run({"replay", "--brokers", testing::Brokers(), "--topic", retimed,
            "--input", in, "--speed", "10", "--retime"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  testing::TopicReader reader(testing::Brokers(), retimed);
-  reader.ReadUntil([](const auto& m) { return m.size() >= 3; }, 60000);
-  ASSERT_EQ(reader.messages().size(), 3u);
-  for (const testing::TopicReader::Message& m : reader.messages()) {
-    v1::Transaction t;
-    ASSERT_TRUE(t.ParseFromString(m.value));
-    if (t.transaction_id() == "U1") {
-      EXPECT_FALSE(t.has_occurred_at());
+  for (const Sent& m : ReadSent(retimed, 3)) {
+    if (m.tx.transaction_id() == "U1") {
+      EXPECT_FALSE(m.tx.has_occurred_at());
     } else {
-      int64_t us = 0;
-      ASSERT_TRUE(
-          absl::SimpleAtoi(m.headers.at("txscreen.intended-send-us"), &us));
-      EXPECT_EQ(
-          t.occurred_at().seconds() * 1000000 + t.occurred_at().nanos() / 1000,
-          us);
+      EXPECT_EQ(engine::TimestampMicros(m.tx.occurred_at()), m.intended_us);
     }
   }
 }
@@ -1071,15 +1088,10 @@ TEST_F(CliTest, ReplayOfAForeignCsvThroughAMapping) {
   EXPECT_THAT(r.err, HasSubstr("replayed 10 transactions"));
   EXPECT_THAT(r.err, HasSubstr("delivered 10, failed 0"));
   EXPECT_THAT(r.err, HasSubstr("1 unreadable, 1 skipped"));
-  testing::TopicReader reader(testing::Brokers(), topic);
-  reader.ReadUntil([](const auto& m) { return m.size() >= 10; }, 60000);
-  ASSERT_EQ(reader.messages().size(), 10u);
-  for (const testing::TopicReader::Message& m : reader.messages()) {
-    v1::Transaction t;
-    ASSERT_TRUE(t.ParseFromString(m.value));
-    EXPECT_EQ(m.key, t.customer_id());
-    EXPECT_FALSE(t.transaction_id().empty());
-    EXPECT_GT(t.amount_minor(), 0);
+  for (const Sent& m : ReadSent(topic, 10)) {
+    EXPECT_EQ(m.key, m.tx.customer_id());
+    EXPECT_FALSE(m.tx.transaction_id().empty());
+    EXPECT_GT(m.tx.amount_minor(), 0);
   }
 }
 
@@ -1093,22 +1105,13 @@ TEST_F(CliTest, ReplayAtARateRetimesAsJson) {
                   "--input", Path("gen.jsonl"), "--rate", "500", "--retime",
                   "--format", "json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  testing::TopicReader reader(testing::Brokers(), topic);
-  reader.ReadUntil([](const auto& m) { return m.size() >= 50; }, 60000);
-  ASSERT_EQ(reader.messages().size(), 50u);
   std::vector<int64_t> intended;
-  for (const testing::TopicReader::Message& m : reader.messages()) {
-    v1::Transaction t;
-    ASSERT_TRUE(engine::DecodeTransactionJson(m.value, &t).ok()) << m.value;
-    int64_t us = 0;
-    ASSERT_TRUE(
-        absl::SimpleAtoi(m.headers.at("txscreen.intended-send-us"), &us));
+  for (const Sent& m : ReadSent(topic, 50, /*json=*/true)) {
     // Retimed: the event time is the send time.
-    EXPECT_EQ(
-        t.occurred_at().seconds() * 1000000 + t.occurred_at().nanos() / 1000,
-        us);
-    intended.push_back(us);
+    EXPECT_EQ(engine::TimestampMicros(m.tx.occurred_at()), m.intended_us);
+    intended.push_back(m.intended_us);
   }
+  ASSERT_EQ(intended.size(), 50u);
   std::sort(intended.begin(), intended.end());
   EXPECT_EQ(intended.back() - intended.front(), 49 * 2000);
 }
