@@ -204,7 +204,8 @@ WindowState* EntityWindows::Find(uint64_t fingerprint) {
 
 WindowState* EntityWindows::FindOrAdd(uint64_t fingerprint) {
   if (WindowState* w = Find(fingerprint)) return w;
-  windows.emplace_back(fingerprint, WindowState());
+  windows.emplace_back(std::piecewise_construct,
+                       std::forward_as_tuple(fingerprint), std::tuple<>());
   return &windows.back().second;
 }
 
@@ -212,7 +213,8 @@ uint32_t EntityWindows::IndexOrAdd(uint64_t fingerprint) {
   for (uint32_t i = 0; i < windows.size(); ++i) {
     if (windows[i].first == fingerprint) return i;
   }
-  windows.emplace_back(fingerprint, WindowState());
+  windows.emplace_back(std::piecewise_construct,
+                       std::forward_as_tuple(fingerprint), std::tuple<>());
   return static_cast<uint32_t>(windows.size() - 1);
 }
 
@@ -269,7 +271,9 @@ absl::StatusOr<EntityWindows*> PartitionState::FindWindows(
   auto entity = std::make_unique<EntityWindows>();
   entity->windows.reserve(proto.window_size());
   for (const WindowProto& w : proto.window()) {
-    entity->windows.emplace_back(w.fingerprint(), WindowState());
+    entity->windows.emplace_back(std::piecewise_construct,
+                                 std::forward_as_tuple(w.fingerprint()),
+                                 std::tuple<>());
     if (!entity->windows.back().second.FromProto(w)) {
       return absl::DataLossError(absl::StrCat("state: a window of entity '", id,
                                               "' is damaged (bucket arrays of "
