@@ -206,16 +206,15 @@ WindowState* EntityWindows::Find(uint64_t fingerprint) {
 }
 
 WindowState* EntityWindows::FindOrAdd(uint64_t fingerprint) {
-  if (WindowState* w = Find(fingerprint)) return w;
-  windows.emplace_back(std::piecewise_construct,
-                       std::forward_as_tuple(fingerprint), std::tuple<>());
-  return &windows.back().second;
+  return &windows[IndexOrAdd(fingerprint)].second;
 }
 
 uint32_t EntityWindows::IndexOrAdd(uint64_t fingerprint) {
   for (uint32_t i = 0; i < windows.size(); ++i) {
     if (windows[i].first == fingerprint) return i;
   }
+  // Built in place: moving a fresh WindowState in trips GCC 12's
+  // -Wmaybe-uninitialized inside absl::InlinedVector.
   windows.emplace_back(std::piecewise_construct,
                        std::forward_as_tuple(fingerprint), std::tuple<>());
   return static_cast<uint32_t>(windows.size() - 1);
