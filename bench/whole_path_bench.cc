@@ -12,7 +12,8 @@
 // and carries over between the framework's runs of the same size.
 //
 // The clock is a ManualClock set to each transaction's event time + 2 ms, so
-// no decision is late and no wall-clock read is timed.
+// no decision is late and the screening reads no wall clock (the only reads
+// timed are the two around each flush, for flush_us).
 #include <unistd.h>
 
 #include <cstdlib>

@@ -442,10 +442,11 @@ std::vector<StateWrite> PartitionState::BuildWrites(
     }
     if (i + 2 * kPrefetchDistance < n_windows) {
       const EntityWindows* e = touched_windows_[i + 2 * kPrefetchDistance];
-      const char* begin = reinterpret_cast<const char*>(e->windows.data());
-      const char* end = reinterpret_cast<const char*>(e->windows.data() +
-                                                      e->windows.size());
-      for (const char* p = begin; p < end; p += 64) __builtin_prefetch(p);
+      const char* windows = reinterpret_cast<const char*>(e->windows.data());
+      const size_t bytes = e->windows.size() * sizeof(e->windows[0]);
+      for (size_t at = 0; at < bytes; at += 64) {
+        __builtin_prefetch(windows + at);
+      }
       __builtin_prefetch(e->key);
     }
     if (i + kPrefetchDistance < n_windows) {

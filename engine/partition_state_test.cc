@@ -400,7 +400,8 @@ TEST_F(PartitionStateTest, ExpireForgetsSeenAndPayeesOlderThanTheRetention) {
 
   // Expired entries stay forgotten after a flush and reload.
   Flush(state.get(), "p");
-  CustomerHistory* loaded = *Fresh(3, options)->History("C1");
+  std::unique_ptr<PartitionState> reopened = Fresh(3, options);
+  CustomerHistory* loaded = *reopened->History("C1");
   EXPECT_EQ(loaded->seen.size(), 2u);
   EXPECT_EQ(loaded->payees.size(), 2u);
 }
@@ -565,8 +566,9 @@ TEST_F(PartitionStateTest, PutRecordReplacesALoadedRecord) {
   ASSERT_TRUE(now.ok());
   EXPECT_TRUE((*now)->reversed());
   Flush(fresh.get(), "2");
+  std::unique_ptr<PartitionState> reopened = Fresh();
   absl::StatusOr<const TransactionRecordProto*> reloaded =
-      Fresh()->FindRecord("C1", "T1", t0_);
+      reopened->FindRecord("C1", "T1", t0_);
   ASSERT_TRUE(reloaded.ok());
   ASSERT_NE(*reloaded, nullptr);
   EXPECT_TRUE((*reloaded)->reversed());
