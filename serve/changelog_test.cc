@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <ostream>
@@ -37,11 +38,14 @@ class ChangelogTest : public ::testing::Test {
     topics_.state = "t.state";
     topics_.dedupe = "t.dedupe";
   }
-  std::optional<ChangelogRecord> ToRecord(const StateWrite& w,
-                                          int32_t partition = 3) {
-    return ToChangelogRecord(w, PartitionPrefix(partition), topics_);
+  // The record's value is a view of the write's: the write is kept for the
+  // test (a temporary would be gone by the time the value is read).
+  std::optional<ChangelogRecord> ToRecord(StateWrite w, int32_t partition = 3) {
+    kept_.push_back(std::move(w));
+    return ToChangelogRecord(kept_.back(), PartitionPrefix(partition), topics_);
   }
   ChangelogTopics topics_;
+  std::deque<StateWrite> kept_;
 };
 
 TEST_F(ChangelogTest, WindowsPutGoesToTheStateTopic) {
