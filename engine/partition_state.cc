@@ -285,24 +285,83 @@ absl::StatusOr<EntityWindows*> PartitionState::FindWindows(
   return Touch(windows_.emplace(key, std::move(entity)).first);
 }
 
+template <typename T>
+void PartitionState::Touch(T* entry, const std::string* key,
+                           TouchedList<T>* list) {
+  if (!entry->touched) {
+    entry->touched = true;
+    entry->key = key;
+    entry->touched_index = static_cast<uint32_t>(list->entries.size());
+    list->open.push_back(entry->touched_index);
+    list->entries.emplace_back();
+    list->entries.back().entry = entry;
+    return;
+  }
+  Touched<T>& t = list->entries[entry->touched_index];
+  switch (t.pending) {
+    case Pending::kClean:
+      t.pending = Pending::kOpen;
+      list->open.push_back(entry->touched_index);
+      break;
+    case Pending::kEncoded:
+      // Encoding again at the end of every transaction would cost the
+      // customers with many transactions per flush one encoding each.
+      t.pending = Pending::kStale;
+      t.key.clear();
+      t.value.clear();
+      break;
+    case Pending::kOpen:
+    case Pending::kStale:
+      break;
+  }
+}
+
 EntityWindows* PartitionState::Touch(WindowsMap::iterator it) {
   EntityWindows* e = it->second.get();
-  if (e != nullptr && !e->touched) {
-    e->touched = true;
-    e->key = &it->first;
-    touched_windows_.push_back(e);
-  }
+  if (e != nullptr) Touch(e, &it->first, &touched_windows_);
   return e;
 }
 
 CustomerHistory* PartitionState::Touch(HistoryMap::iterator it) {
   CustomerHistory* h = it->second.get();
-  if (!h->touched) {
-    h->touched = true;
-    h->key = &it->first;
-    touched_history_.push_back(h);
-  }
+  Touch(h, &it->first, &touched_history_);
   return h;
+}
+
+void PartitionState::EndTransaction() {
+  // Screening read only some of an entity's windows; the encoding reads
+  // them all: every entity's are requested first, so that their misses
+  // overlap.
+  for (uint32_t i : touched_windows_.open) {
+    const EntityWindows* e = touched_windows_.entries[i].entry;
+    const char* windows = reinterpret_cast<const char*>(e->windows.data());
+    const size_t bytes = e->windows.size() * sizeof(e->windows[0]);
+    for (size_t at = 0; at < bytes; at += 64) __builtin_prefetch(windows + at);
+  }
+  for (uint32_t i : touched_windows_.open) {
+    Touched<EntityWindows>& t = touched_windows_.entries[i];
+    if (t.pending != Pending::kOpen) continue;
+    if (!t.entry->dirty) {
+      t.pending = Pending::kClean;
+      continue;
+    }
+    t.value = EncodeEntityWindows(*t.entry, &encode_scratch_);
+    t.key = *t.entry->key;
+    t.pending = Pending::kEncoded;
+  }
+  touched_windows_.open.clear();
+  for (uint32_t i : touched_history_.open) {
+    Touched<CustomerHistory>& t = touched_history_.entries[i];
+    if (t.pending != Pending::kOpen) continue;
+    if (!t.entry->dirty) {
+      t.pending = Pending::kClean;
+      continue;
+    }
+    t.value = EncodeCustomerHistory(*t.entry);
+    t.key = *t.entry->key;
+    t.pending = Pending::kEncoded;
+  }
+  touched_history_.open.clear();
 }
 
 absl::StatusOr<EntityWindows*> PartitionState::Windows(v1::Entity kind,
@@ -421,6 +480,34 @@ void PartitionState::Expire(CustomerHistory* history, int64_t now_us) {
   }
 }
 
+template <typename T>
+void PartitionState::TakeEncoded(StateFamily family, TouchedList<T>* list,
+                                 std::vector<StateWrite>* writes,
+                                 std::vector<T*>* left) {
+  left->clear();
+  for (Touched<T>& t : list->entries) {
+    switch (t.pending) {
+      case Pending::kEncoded:
+        // Moved out, so stale: should these writes not become safe (a
+        // failed commit, a BuildFlush again), the next flush encodes the
+        // entry again; it stays dirty until the hand-off.
+        t.pending = Pending::kStale;
+        // An entity whose windows all emptied is erased, as at the flush.
+        writes->push_back(family == StateFamily::kWindows && t.value.empty()
+                              ? StateWrite::Erase(family, std::move(t.key))
+                              : StateWrite::Put(family, std::move(t.key),
+                                                std::move(t.value)));
+        break;
+      case Pending::kClean:
+        break;
+      case Pending::kOpen:
+      case Pending::kStale:
+        left->push_back(t.entry);
+        break;
+    }
+  }
+}
+
 std::vector<StateWrite> PartitionState::BuildFlush(
     absl::string_view input_position) {
   return BuildWrites(input_position, /*move_records=*/false);
@@ -429,19 +516,23 @@ std::vector<StateWrite> PartitionState::BuildFlush(
 std::vector<StateWrite> PartitionState::BuildWrites(
     absl::string_view input_position, bool move_records) {
   std::vector<StateWrite> writes;
-  writes.reserve(records_.size() + touched_windows_.size() +
-                 touched_history_.size() + 2);
-  // By now the touched entities are scattered over the heap and mostly out
-  // of cache, each behind dependent loads (the entity, its windows, its
-  // key): their memory is requested in stages, a few entities ahead, so
+  writes.reserve(records_.size() + touched_windows_.entries.size() +
+                 touched_history_.entries.size() + 2);
+  TakeEncoded(StateFamily::kWindows, &touched_windows_, &writes,
+              &left_windows_);
+  TakeEncoded(StateFamily::kHistory, &touched_history_, &writes,
+              &left_history_);
+  // The entries left to encode are scattered over the heap and mostly out
+  // of cache by now, each behind dependent loads (the entity, its windows,
+  // its key): their memory is requested in stages, a few entities ahead, so
   // that the loads of several entities overlap.
-  const size_t n_windows = touched_windows_.size();
+  const size_t n_windows = left_windows_.size();
   for (size_t i = 0; i < n_windows; ++i) {
     if (i + 3 * kPrefetchDistance < n_windows) {
-      __builtin_prefetch(touched_windows_[i + 3 * kPrefetchDistance]);
+      __builtin_prefetch(left_windows_[i + 3 * kPrefetchDistance]);
     }
     if (i + 2 * kPrefetchDistance < n_windows) {
-      const EntityWindows* e = touched_windows_[i + 2 * kPrefetchDistance];
+      const EntityWindows* e = left_windows_[i + 2 * kPrefetchDistance];
       const char* windows = reinterpret_cast<const char*>(e->windows.data());
       const size_t bytes = e->windows.size() * sizeof(e->windows[0]);
       for (size_t at = 0; at < bytes; at += 64) {
@@ -450,9 +541,9 @@ std::vector<StateWrite> PartitionState::BuildWrites(
       __builtin_prefetch(e->key);
     }
     if (i + kPrefetchDistance < n_windows) {
-      __builtin_prefetch(touched_windows_[i + kPrefetchDistance]->key->data());
+      __builtin_prefetch(left_windows_[i + kPrefetchDistance]->key->data());
     }
-    EntityWindows* entity = touched_windows_[i];
+    EntityWindows* entity = left_windows_[i];
     if (!entity->dirty) continue;
     std::string value = EncodeEntityWindows(*entity, &encode_scratch_);
     writes.push_back(
@@ -460,16 +551,16 @@ std::vector<StateWrite> PartitionState::BuildWrites(
                       : StateWrite::Put(StateFamily::kWindows, *entity->key,
                                         std::move(value)));
   }
-  const size_t n_history = touched_history_.size();
+  const size_t n_history = left_history_.size();
   for (size_t i = 0; i < n_history; ++i) {
     if (i + kPrefetchDistance < n_history) {
-      const char* h = reinterpret_cast<const char*>(
-          touched_history_[i + kPrefetchDistance]);
+      const char* h =
+          reinterpret_cast<const char*>(left_history_[i + kPrefetchDistance]);
       for (size_t line = 0; line < sizeof(CustomerHistory); line += 64) {
         __builtin_prefetch(h + line);
       }
     }
-    CustomerHistory* history = touched_history_[i];
+    CustomerHistory* history = left_history_[i];
     if (!history->dirty) continue;
     writes.push_back(StateWrite::Put(StateFamily::kHistory, *history->key,
                                      EncodeCustomerHistory(*history)));
@@ -521,16 +612,18 @@ void PartitionState::FlushDone() {
 }
 
 void PartitionState::HandOff() {
-  for (EntityWindows* entity : touched_windows_) {
-    entity->dirty = false;
-    entity->touched = false;
+  for (Touched<EntityWindows>& t : touched_windows_.entries) {
+    t.entry->dirty = false;
+    t.entry->touched = false;
   }
-  for (CustomerHistory* history : touched_history_) {
-    history->dirty = false;
-    history->touched = false;
+  for (Touched<CustomerHistory>& t : touched_history_.entries) {
+    t.entry->dirty = false;
+    t.entry->touched = false;
   }
-  touched_windows_.clear();
-  touched_history_.clear();
+  touched_windows_.entries.clear();
+  touched_windows_.open.clear();
+  touched_history_.entries.clear();
+  touched_history_.open.clear();
   handed_off_expiring_ = expiring_before_day_;
   expiring_before_day_ = 0;
   // The new table starts at the size the last one reached.

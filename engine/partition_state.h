@@ -5,6 +5,9 @@
 // from the StateStore; changes are written behind by Flush(), in one atomic
 // batch together with the input position, so that after a crash the state
 // and the position agree and every transaction affects state exactly once.
+// The screener ends each transaction with EndTransaction(), which encodes
+// what it changed while that is still in cache; the flush then mostly moves
+// finished values into its batch.
 //
 // Thread safety: none. One partition is processed by one thread.
 #ifndef TXSCREEN_ENGINE_PARTITION_STATE_H_
@@ -31,9 +34,11 @@ namespace txscreen::engine {
 struct EntityWindows {
   std::vector<std::pair<uint64_t, WindowState>> windows;
   bool dirty = false;
-  // Bookkeeping of PartitionState: handed out since the last flush, and the
-  // entity's key (stable: the map is node-based).
+  // Bookkeeping of PartitionState: handed out since the last flush, its
+  // place in the list of those, and the entity's key (stable: the map is
+  // node-based).
   bool touched = false;
+  uint32_t touched_index = 0;
   const std::string* key = nullptr;
 
   WindowState* Find(uint64_t fingerprint);
@@ -53,6 +58,7 @@ struct CustomerHistory {
   int64_t next_expiry_us = 0;
   bool dirty = false;
   bool touched = false;  // see EntityWindows
+  uint32_t touched_index = 0;
   const std::string* key = nullptr;
 };
 
@@ -146,6 +152,15 @@ class PartitionState {
   // before `now_us` (event time).
   void Expire(CustomerHistory* history, int64_t now_us);
 
+  // Says that the transaction under way has made all its changes: the
+  // entities and the history it changed, handed out for the first time
+  // since the last flush, are encoded for that flush now, while their
+  // memory is still in cache (at the flush it mostly is not). Optional (the
+  // flush encodes whatever is left), but once called, a change to an entry
+  // is only seen if the entry is handed out again first: set `dirty` on a
+  // pointer from this transaction, never on one kept from an earlier one.
+  void EndTransaction();
+
   // Writes every change since the last flush, with `input_position` in the
   // offsets family, atomically: BuildFlush, the store's Commit, FlushDone.
   absl::Status Flush(absl::string_view input_position);
@@ -182,9 +197,39 @@ class PartitionState {
       absl::node_hash_map<std::string, std::unique_ptr<EntityWindows>>;
   using HistoryMap =
       absl::node_hash_map<std::string, std::unique_ptr<CustomerHistory>>;
+
+  // Where the value of an entry handed out since the last flush stands.
+  enum class Pending : uint8_t {
+    kOpen,     // handed out in the transaction under way (or outside one)
+    kClean,    // unchanged when its transaction ended
+    kEncoded,  // changed: `key` and `value` are its write (EndTransaction)
+    kStale,    // handed out again after it was encoded: the flush encodes it
+  };
+  template <typename T>
+  struct Touched {
+    T* entry;
+    Pending pending = Pending::kOpen;
+    std::string key;
+    std::string value;
+  };
+  template <typename T>
+  struct TouchedList {
+    std::vector<Touched<T>> entries;
+    // Indexes into `entries` of those in state kOpen.
+    std::vector<uint32_t> open;
+  };
   // Notes that the entry was handed out since the last flush.
   EntityWindows* Touch(WindowsMap::iterator it);
   CustomerHistory* Touch(HistoryMap::iterator it);
+  template <typename T>
+  static void Touch(T* entry, const std::string* key, TouchedList<T>* list);
+  // Appends the writes EndTransaction encoded to *writes, and to *left the
+  // entries that may have changed since (or were never ended): the caller
+  // encodes those that are dirty.
+  template <typename T>
+  static void TakeEncoded(StateFamily family, TouchedList<T>* list,
+                          std::vector<StateWrite>* writes,
+                          std::vector<T*>* left);
   void EvictClean();
   std::string RecordKey(absl::string_view customer_id,
                         absl::string_view transaction_id,
@@ -202,8 +247,11 @@ class PartitionState {
   WindowsMap windows_;
   HistoryMap history_;
   // Handed out since the last flush: only these can be dirty.
-  std::vector<EntityWindows*> touched_windows_;
-  std::vector<CustomerHistory*> touched_history_;
+  TouchedList<EntityWindows> touched_windows_;
+  TouchedList<CustomerHistory> touched_history_;
+  // Scratch of BuildWrites.
+  std::vector<EntityWindows*> left_windows_;
+  std::vector<CustomerHistory*> left_history_;
   // Records written since the last flush, serialized; and those of the
   // flush handed off and not yet committed.
   absl::flat_hash_map<std::string, std::string> records_;

@@ -2,6 +2,7 @@
 // a miss and written behind by Flush() with the input position.
 #include "engine/partition_state.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -314,6 +315,204 @@ TEST_F(PartitionStateTest, HandedOffChangesStayInMemoryUntilCommitted) {
   EXPECT_EQ(SumOf(Fresh().get(), v1::ENTITY_ACCOUNT, "A7"), 1007);
   EXPECT_EQ(Find(Fresh().get(), "T2", t0_), "decision of T2");
   EXPECT_EQ(*Fresh()->CommittedPosition(), "2");
+}
+
+// --- Values encoded at the end of a transaction (EndTransaction) ------------
+
+TEST_F(PartitionStateTest, ValuesEncodedAtTheEndOfATransactionAreWritten) {
+  AddTo(&state_, v1::ENTITY_CUSTOMER, "C1", 5);
+  CustomerHistory* h = *state_.History("C1");
+  h->seen[42] = t0_;
+  h->dirty = true;
+  state_.EndTransaction();
+  Flush(&state_, "1");
+  auto fresh = Fresh();
+  EXPECT_EQ(SumOf(fresh.get(), v1::ENTITY_CUSTOMER, "C1"), 5);
+  EXPECT_THAT((*fresh->History("C1"))->seen,
+              UnorderedElementsAre(Pair(42u, t0_)));
+}
+
+TEST_F(PartitionStateTest, ChangesAfterTheEncodingAreWrittenToo) {
+  // Encoded at the end of the first transaction, then changed again by the
+  // next two: the flush writes the latest state, not the encoded one.
+  AddTo(&state_, v1::ENTITY_CUSTOMER, "C1", 5);
+  (*state_.History("C1"))->seen[1] = t0_;
+  (*state_.History("C1"))->dirty = true;
+  state_.EndTransaction();
+  AddTo(&state_, v1::ENTITY_CUSTOMER, "C1", 10);
+  (*state_.History("C1"))->seen[2] = t0_;
+  (*state_.History("C1"))->dirty = true;
+  state_.EndTransaction();
+  AddTo(&state_, v1::ENTITY_CUSTOMER, "C1", 100);
+  state_.EndTransaction();
+  Flush(&state_, "1");
+  auto fresh = Fresh();
+  EXPECT_EQ(SumOf(fresh.get(), v1::ENTITY_CUSTOMER, "C1"), 115);
+  EXPECT_THAT((*fresh->History("C1"))->seen,
+              UnorderedElementsAre(Pair(1u, t0_), Pair(2u, t0_)));
+}
+
+TEST_F(PartitionStateTest, AnEntryCleanAtTheEndOfATransactionCanChangeLater) {
+  AddTo(&state_, v1::ENTITY_CUSTOMER, "C1", 5);
+  Flush(&state_, "1");
+  // Read only, then changed by a later transaction.
+  EXPECT_EQ(SumOf(&state_, v1::ENTITY_CUSTOMER, "C1"), 5);
+  EXPECT_NE(*state_.History("C1"), nullptr);
+  state_.EndTransaction();
+  AddTo(&state_, v1::ENTITY_CUSTOMER, "C1", 7);
+  (*state_.History("C1"))->seen[9] = t0_;
+  (*state_.History("C1"))->dirty = true;
+  state_.EndTransaction();
+  Flush(&state_, "2");
+  auto fresh = Fresh();
+  EXPECT_EQ(SumOf(fresh.get(), v1::ENTITY_CUSTOMER, "C1"), 12);
+  EXPECT_THAT((*fresh->History("C1"))->seen,
+              UnorderedElementsAre(Pair(9u, t0_)));
+}
+
+TEST_F(PartitionStateTest, AChangeWithoutAHandOutAfterEndTransactionIsNotSeen) {
+  // The contract: after EndTransaction a change counts only through a
+  // pointer handed out again (as OnlyDirtyEntitiesAreWritten for `dirty`).
+  absl::StatusOr<EntityWindows*> e =
+      state_.Windows(v1::ENTITY_CUSTOMER, "C1");
+  (*e)->FindOrAdd(kFp)->Add(100, 5, 0);
+  (*e)->dirty = true;
+  state_.EndTransaction();
+  (*e)->FindOrAdd(kFp)->Add(100, 1000, 0);
+  Flush(&state_, "1");
+  EXPECT_EQ(SumOf(Fresh().get(), v1::ENTITY_CUSTOMER, "C1"), 5);
+}
+
+TEST_F(PartitionStateTest, AnEntityEmptiedBeforeTheEndOfATransactionIsErased) {
+  AddTo(&state_, v1::ENTITY_DEVICE, "D1", 5);
+  Flush(&state_, "1");
+  absl::StatusOr<EntityWindows*> e =
+      state_.FindWindows(v1::ENTITY_DEVICE, "D1");
+  ASSERT_TRUE((*e)->Find(kFp)->Retract(100, 5, 0));
+  (*e)->dirty = true;
+  state_.EndTransaction();
+  Flush(&state_, "2");
+  EXPECT_EQ(SumOf(Fresh().get(), v1::ENTITY_DEVICE, "D1"), -1);
+}
+
+TEST_F(PartitionStateTest, EncodedValuesSurviveAFailedFlushAndARepeatedBuild) {
+  AddTo(&state_, v1::ENTITY_CUSTOMER, "C1", 5);
+  (*state_.History("C1"))->seen[42] = t0_;
+  (*state_.History("C1"))->dirty = true;
+  state_.EndTransaction();
+  store_.fail_commits = 1;
+  ASSERT_FALSE(state_.Flush("1").ok());
+  // BuildFlush twice (the first never made safe): the same writes.
+  std::vector<StateWrite> first = state_.BuildFlush("1");
+  std::vector<StateWrite> again = state_.BuildFlush("1");
+  ASSERT_EQ(again.size(), first.size());
+  for (size_t i = 0; i < first.size(); ++i) {
+    EXPECT_EQ(again[i].family, first[i].family) << i;
+    EXPECT_EQ(again[i].key, first[i].key) << i;
+    EXPECT_EQ(again[i].value, first[i].value) << i;
+  }
+  ASSERT_TRUE(store_.Commit(again).ok());
+  state_.FlushDone();
+  auto fresh = Fresh();
+  EXPECT_EQ(SumOf(fresh.get(), v1::ENTITY_CUSTOMER, "C1"), 5);
+  EXPECT_THAT((*fresh->History("C1"))->seen,
+              UnorderedElementsAre(Pair(42u, t0_)));
+}
+
+TEST_F(PartitionStateTest, EndTransactionChangesNothingStored) {
+  // The same random changes to two states, one told where transactions
+  // end, with flushes (some failing) in between: the stores end up holding
+  // the same state.
+  FlakyStore other;
+  PartitionState ended(&store_, 3);
+  PartitionState plain(&other, 3);
+  std::mt19937 rng(20261207);
+  auto pick = [&rng](int n) {
+    return static_cast<int>(std::uniform_int_distribution<int>(0, n - 1)(rng));
+  };
+  const v1::Entity kinds[] = {v1::ENTITY_CUSTOMER, v1::ENTITY_ACCOUNT,
+                              v1::ENTITY_DEVICE};
+  for (int step = 0; step < 4000; ++step) {
+    const int op = pick(10);
+    const std::string id = absl::StrCat("E", pick(12));
+    const v1::Entity kind = kinds[pick(3)];
+    const int64_t bucket = 100 + pick(3);
+    const int64_t value = 1 + pick(50);
+    if (op < 4) {  // add to a window
+      for (PartitionState* s : {&ended, &plain}) {
+        EntityWindows* e = *s->Windows(kind, id);
+        e->FindOrAdd(kFp + static_cast<uint64_t>(op))->Add(bucket, value, 0);
+        e->dirty = true;
+      }
+    } else if (op == 4) {  // take back (maybe emptying the entity)
+      for (PartitionState* s : {&ended, &plain}) {
+        EntityWindows* e = *s->FindWindows(kind, id);
+        if (e == nullptr) continue;
+        for (auto& [fp, w] : e->windows) {
+          if (w.Retract(bucket, value, 0)) e->dirty = true;
+        }
+      }
+    } else if (op == 5) {  // read only
+      for (PartitionState* s : {&ended, &plain}) {
+        ASSERT_TRUE(s->FindWindows(kind, id).ok());
+        ASSERT_TRUE(s->History(id).ok());
+      }
+    } else if (op < 8) {  // history
+      const uint64_t seen = static_cast<uint64_t>(pick(1000)) + 1;
+      for (PartitionState* s : {&ended, &plain}) {
+        CustomerHistory* h = *s->History(id);
+        h->seen[seen] = t0_ + value;
+        h->dirty = true;
+      }
+    } else if (op == 8) {
+      ended.EndTransaction();
+    } else if (pick(4) == 0) {  // flush, sometimes failing
+      const bool fail = pick(3) == 0;
+      store_.fail_commits = other.fail_commits = fail ? 1 : 0;
+      const std::string position = absl::StrCat(step);
+      EXPECT_EQ(ended.Flush(position).ok(), !fail);
+      EXPECT_EQ(plain.Flush(position).ok(), !fail);
+    }
+  }
+  ended.EndTransaction();
+  Flush(&ended, "end");
+  Flush(&plain, "end");
+  // What the stores hold; a history's dedupe and payee arrays in the order
+  // of a hash table, so compared as sets.
+  auto contents = [](StateStore* store, StateFamily family) {
+    std::vector<std::pair<std::string, std::string>> out;
+    EXPECT_TRUE(store
+                    ->Scan(family, "",
+                           [&](absl::string_view k, absl::string_view v) {
+                             out.emplace_back(k, v);
+                             return true;
+                           })
+                    .ok());
+    if (family != StateFamily::kHistory) return out;
+    for (auto& [key, value] : out) {
+      CustomerHistoryProto h;
+      EXPECT_TRUE(h.ParseFromString(value));
+      std::vector<std::pair<uint64_t, int64_t>> seen;
+      for (int i = 0; i < h.seen_id_hash_size(); ++i) {
+        seen.emplace_back(h.seen_id_hash(i), h.seen_occurred_at_us(i));
+      }
+      std::sort(seen.begin(), seen.end());
+      h.clear_seen_id_hash();
+      h.clear_seen_occurred_at_us();
+      for (const auto& [hash, at] : seen) {
+        h.add_seen_id_hash(hash);
+        h.add_seen_occurred_at_us(at);
+      }
+      value = h.SerializeAsString();
+    }
+    return out;
+  };
+  for (StateFamily family : {StateFamily::kWindows, StateFamily::kHistory}) {
+    std::vector<std::pair<std::string, std::string>> a =
+        contents(&store_, family);
+    EXPECT_FALSE(a.empty());
+    EXPECT_TRUE(a == contents(&other, family)) << static_cast<int>(family);
+  }
 }
 
 // --- History -----------------------------------------------------------------

@@ -171,6 +171,7 @@ absl::Status Screener::Screen(const v1::Transaction& tx,
       }
       decision->set_duplicate(true);
       ++counters_.duplicates;
+      state_->EndTransaction();
       return absl::OkStatus();
     }
   }
@@ -204,6 +205,7 @@ absl::Status Screener::Screen(const v1::Transaction& tx,
                      .device_id = tx.device_id(),
                      .contributions = contributions_},
       *decision);
+  state_->EndTransaction();
   ++counters_.screened;
   return absl::OkStatus();
 }
