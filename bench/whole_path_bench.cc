@@ -4,7 +4,7 @@
 // decision, dedupe record) -> state write-behind to an in-memory state store
 // every 10,000 transactions, as the pipeline flushes after each batch.
 //
-// Traffic: TransactionGenerator over range(0) customers (10k, 100k, 1M),
+// Traffic: TransactionGenerator over range(0) customers (1k, 10k, 100k, 1M),
 // each making ~4 transactions a day of event time, with memos, habitual and
 // new payees, cash, FX, scams, reversals and resends. Transactions are
 // generated and serialized in batches outside the timed region. The state
@@ -180,6 +180,7 @@ void BM_WholePath(benchmark::State& state) {
 benchmark::internal::Benchmark* const kWholePath = [] {
   benchmark::internal::Benchmark* b =
       benchmark::RegisterBenchmark("BM_WholePath", BM_WholePath)
+          ->Arg(1000)  // every customer's state in cache: the compute alone
           ->Arg(10000)
           ->Arg(100000)
           ->Arg(1000000);
