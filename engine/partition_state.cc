@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include "absl/container/inlined_vector.h"
+#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "engine/decision_wire.h"
 #include "engine/wire_format.h"
@@ -249,20 +251,43 @@ std::string PartitionState::RecordKey(absl::string_view customer_id,
   return key;
 }
 
+template <typename T>
+PartitionState::Name PartitionState::ByName<T>::Of(const T& entry) {
+  // Every key starts with the 4-byte partition prefix; a windows key then
+  // has the kind.
+  absl::string_view key = entry.key.view();
+  key.remove_prefix(4);
+  if constexpr (std::is_same_v<T, EntityWindows>) {
+    const char kind = key.empty() ? '\0' : key[0];
+    key.remove_prefix(key.empty() ? 0 : 1);
+    return Name{kind, key};
+  }
+  return Name{0, key};
+}
+
+template <typename T>
+size_t PartitionState::ByName<T>::operator()(const Name& n) const {
+  return absl::HashOf(n.kind, n.id);
+}
+
 absl::StatusOr<EntityWindows*> PartitionState::FindWindows(
     v1::Entity kind, absl::string_view id) {
+  const Name name{static_cast<char>('0' + kind), id};
+  if (auto it = windows_.find(name); it != windows_.end()) {
+    EntityWindows* e = it->get();
+    return e->absent ? nullptr : Touch(e);
+  }
   std::string& key = Key(kind, id);
-  auto it = windows_.find(key);
-  // A null entry remembers that the store has nothing for this entity, so
-  // entities without state cost no store read per transaction.
-  if (it != windows_.end()) return Touch(it);
   bool found = false;
   if (absl::Status s = store_->Get(StateFamily::kWindows, key, &value_, &found);
       !s.ok()) {
     return s;
   }
+  auto entity = std::make_unique<EntityWindows>();
+  entity->key.assign(key);
   if (!found) {
-    windows_.emplace(key, nullptr);
+    entity->absent = true;
+    windows_.insert(std::move(entity));
     return nullptr;
   }
   EntityWindowsProto proto;
@@ -270,7 +295,6 @@ absl::StatusOr<EntityWindows*> PartitionState::FindWindows(
     return absl::DataLossError(
         absl::StrCat("state: windows of entity '", id, "' do not parse"));
   }
-  auto entity = std::make_unique<EntityWindows>();
   entity->windows.reserve(proto.window_size());
   for (const WindowProto& w : proto.window()) {
     entity->windows.emplace_back(std::piecewise_construct,
@@ -282,15 +306,15 @@ absl::StatusOr<EntityWindows*> PartitionState::FindWindows(
                                               "different lengths)"));
     }
   }
-  return Touch(windows_.emplace(key, std::move(entity)).first);
+  EntityWindows* e = entity.get();
+  windows_.insert(std::move(entity));
+  return Touch(e);
 }
 
 template <typename T>
-void PartitionState::Touch(T* entry, const std::string* key,
-                           TouchedList<T>* list) {
+void PartitionState::Touch(T* entry, TouchedList<T>* list) {
   if (!entry->touched) {
     entry->touched = true;
-    entry->key = key;
     entry->touched_index = static_cast<uint32_t>(list->entries.size());
     list->open.push_back(entry->touched_index);
     list->entries.emplace_back();
@@ -316,18 +340,6 @@ void PartitionState::Touch(T* entry, const std::string* key,
   }
 }
 
-EntityWindows* PartitionState::Touch(WindowsMap::iterator it) {
-  EntityWindows* e = it->second.get();
-  if (e != nullptr) Touch(e, &it->first, &touched_windows_);
-  return e;
-}
-
-CustomerHistory* PartitionState::Touch(HistoryMap::iterator it) {
-  CustomerHistory* h = it->second.get();
-  Touch(h, &it->first, &touched_history_);
-  return h;
-}
-
 void PartitionState::EndTransaction() {
   // Screening read only some of an entity's windows; the encoding reads
   // them all: every entity's are requested first, so that their misses
@@ -346,7 +358,7 @@ void PartitionState::EndTransaction() {
       continue;
     }
     t.value = EncodeEntityWindows(*t.entry, &encode_scratch_);
-    t.key = *t.entry->key;
+    t.key = t.entry->key.str();
     t.pending = Pending::kEncoded;
   }
   touched_windows_.open.clear();
@@ -358,7 +370,7 @@ void PartitionState::EndTransaction() {
       continue;
     }
     t.value = EncodeCustomerHistory(*t.entry);
-    t.key = *t.entry->key;
+    t.key = t.entry->key.str();
     t.pending = Pending::kEncoded;
   }
   touched_history_.open.clear();
@@ -368,18 +380,22 @@ absl::StatusOr<EntityWindows*> PartitionState::Windows(v1::Entity kind,
                                                        absl::string_view id) {
   absl::StatusOr<EntityWindows*> found = FindWindows(kind, id);
   if (!found.ok() || *found != nullptr) return found;
-  auto it = windows_.find(Key(kind, id));
-  it->second = std::make_unique<EntityWindows>();
-  return Touch(it);
+  // The marker of an entity without state becomes the entity.
+  EntityWindows* e =
+      windows_.find(Name{static_cast<char>('0' + kind), id})->get();
+  e->absent = false;
+  return Touch(e);
 }
 
 absl::StatusOr<CustomerHistory*> PartitionState::History(
     absl::string_view customer_id) {
+  if (auto it = history_.find(Name{0, customer_id}); it != history_.end()) {
+    return Touch(it->get());
+  }
   key_.assign(prefix_);
   key_.append(customer_id.data(), customer_id.size());
-  auto it = history_.find(key_);
-  if (it != history_.end()) return Touch(it);
   auto history = std::make_unique<CustomerHistory>();
+  history->key.assign(key_);
   bool found = false;
   if (absl::Status s =
           store_->Get(StateFamily::kHistory, key_, &value_, &found);
@@ -411,7 +427,9 @@ absl::StatusOr<CustomerHistory*> PartitionState::History(
     p.clear_payee_key();
     p.clear_payee_last_paid_us();
   }
-  return Touch(history_.emplace(key_, std::move(history)).first);
+  CustomerHistory* h = history.get();
+  history_.insert(std::move(history));
+  return Touch(h);
 }
 
 absl::StatusOr<const TransactionRecordProto*> PartitionState::FindRecord(
@@ -538,18 +556,19 @@ std::vector<StateWrite> PartitionState::BuildWrites(
       for (size_t at = 0; at < bytes; at += 64) {
         __builtin_prefetch(windows + at);
       }
-      __builtin_prefetch(e->key);
     }
     if (i + kPrefetchDistance < n_windows) {
-      __builtin_prefetch(left_windows_[i + kPrefetchDistance]->key->data());
+      __builtin_prefetch(
+          left_windows_[i + kPrefetchDistance]->key.view().data());
     }
     EntityWindows* entity = left_windows_[i];
     if (!entity->dirty) continue;
     std::string value = EncodeEntityWindows(*entity, &encode_scratch_);
     writes.push_back(
-        value.empty() ? StateWrite::Erase(StateFamily::kWindows, *entity->key)
-                      : StateWrite::Put(StateFamily::kWindows, *entity->key,
-                                        std::move(value)));
+        value.empty()
+            ? StateWrite::Erase(StateFamily::kWindows, entity->key.str())
+            : StateWrite::Put(StateFamily::kWindows, entity->key.str(),
+                              std::move(value)));
   }
   const size_t n_history = left_history_.size();
   for (size_t i = 0; i < n_history; ++i) {
@@ -562,7 +581,7 @@ std::vector<StateWrite> PartitionState::BuildWrites(
     }
     CustomerHistory* history = left_history_[i];
     if (!history->dirty) continue;
-    writes.push_back(StateWrite::Put(StateFamily::kHistory, *history->key,
+    writes.push_back(StateWrite::Put(StateFamily::kHistory, history->key.str(),
                                      EncodeCustomerHistory(*history)));
   }
   for (auto& [key, record] : records_) {
@@ -648,7 +667,7 @@ void PartitionState::EvictClean() {
     if (map.size() <= limit) return;
     size_t target = limit - limit / 10;
     for (auto it = map.begin(); it != map.end() && map.size() > target;) {
-      if (it->second != nullptr && it->second->touched) {
+      if ((*it)->touched) {
         ++it;
       } else {
         map.erase(it++);

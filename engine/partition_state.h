@@ -20,8 +20,10 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/container/node_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "engine/state.pb.h"
 #include "engine/state_store.h"
@@ -30,16 +32,31 @@
 
 namespace txscreen::engine {
 
+// An entry's key in the store, its bytes inside the entry when they fit
+// (a look-up compares them: no cache miss on a string elsewhere). 24 bytes
+// hold the 4-byte partition prefix, the kind and a 19-digit account number.
+class EntryKey {
+ public:
+  absl::string_view view() const { return {bytes_.data(), bytes_.size()}; }
+  std::string str() const { return std::string(view()); }
+  void assign(absl::string_view key) { bytes_.assign(key.begin(), key.end()); }
+
+ private:
+  absl::InlinedVector<char, 24> bytes_;
+};
+
 // All windows of one entity, by feature fingerprint.
 struct EntityWindows {
   std::vector<std::pair<uint64_t, WindowState>> windows;
   bool dirty = false;
-  // Bookkeeping of PartitionState: handed out since the last flush, its
-  // place in the list of those, and the entity's key (stable: the map is
-  // node-based).
+  // Bookkeeping of PartitionState: handed out since the last flush, and its
+  // place in the list of those; the store has nothing for this entity (a
+  // marker, never handed out, so that such entities cost no store read per
+  // transaction); the entity's key in the store.
   bool touched = false;
+  bool absent = false;
   uint32_t touched_index = 0;
-  const std::string* key = nullptr;
+  EntryKey key;
 
   WindowState* Find(uint64_t fingerprint);
   WindowState* FindOrAdd(uint64_t fingerprint);
@@ -59,7 +76,7 @@ struct CustomerHistory {
   bool dirty = false;
   bool touched = false;  // see EntityWindows
   uint32_t touched_index = 0;
-  const std::string* key = nullptr;
+  EntryKey key;
 };
 
 // The stored values: EntityWindowsProto (windows that hold nothing left out;
@@ -193,10 +210,39 @@ class PartitionState {
   // writes (Flush, which restores them when the commit fails).
   std::vector<StateWrite> BuildWrites(absl::string_view input_position,
                                       bool move_records);
-  using WindowsMap =
-      absl::node_hash_map<std::string, std::unique_ptr<EntityWindows>>;
-  using HistoryMap =
-      absl::node_hash_map<std::string, std::unique_ptr<CustomerHistory>>;
+  // The entries in memory, each holding its own store key, found by the
+  // key without the partition prefix: a look-up reads the table and the
+  // entry, with no key node (and key bytes elsewhere) in between.
+  struct Name {
+    char kind;  // '0' + the entity kind; 0 for a history
+    absl::string_view id;
+  };
+  template <typename T>
+  struct ByName {
+    using is_transparent = void;
+    static Name Of(const T& entry);
+    size_t operator()(const Name& n) const;
+    size_t operator()(const std::unique_ptr<T>& e) const {
+      return (*this)(Of(*e));
+    }
+    bool operator()(const std::unique_ptr<T>& a,
+                    const std::unique_ptr<T>& b) const {
+      return a->key.view() == b->key.view();
+    }
+    bool operator()(const std::unique_ptr<T>& a, const Name& b) const {
+      const Name n = Of(*a);
+      return n.kind == b.kind && n.id == b.id;
+    }
+    bool operator()(const Name& a, const std::unique_ptr<T>& b) const {
+      return (*this)(b, a);
+    }
+  };
+  using WindowsTable =
+      absl::flat_hash_set<std::unique_ptr<EntityWindows>, ByName<EntityWindows>,
+                          ByName<EntityWindows>>;
+  using HistoryTable =
+      absl::flat_hash_set<std::unique_ptr<CustomerHistory>,
+                          ByName<CustomerHistory>, ByName<CustomerHistory>>;
 
   // Where the value of an entry handed out since the last flush stands.
   enum class Pending : uint8_t {
@@ -219,10 +265,16 @@ class PartitionState {
     std::vector<uint32_t> open;
   };
   // Notes that the entry was handed out since the last flush.
-  EntityWindows* Touch(WindowsMap::iterator it);
-  CustomerHistory* Touch(HistoryMap::iterator it);
+  EntityWindows* Touch(EntityWindows* entity) {
+    Touch(entity, &touched_windows_);
+    return entity;
+  }
+  CustomerHistory* Touch(CustomerHistory* history) {
+    Touch(history, &touched_history_);
+    return history;
+  }
   template <typename T>
-  static void Touch(T* entry, const std::string* key, TouchedList<T>* list);
+  static void Touch(T* entry, TouchedList<T>* list);
   // Appends the writes EndTransaction encoded to *writes, and to *left the
   // entries that may have changed since (or were never ended): the caller
   // encodes those that are dirty.
@@ -242,10 +294,8 @@ class PartitionState {
   std::string key_;    // scratch
   std::string value_;  // scratch
   std::string encode_scratch_;
-  // Node-based so that keys stay put; a null entity means "the store has
-  // none".
-  WindowsMap windows_;
-  HistoryMap history_;
+  WindowsTable windows_;
+  HistoryTable history_;
   // Handed out since the last flush: only these can be dirty.
   TouchedList<EntityWindows> touched_windows_;
   TouchedList<CustomerHistory> touched_history_;
