@@ -80,20 +80,20 @@ absl::StatusOr<CustomerState> InspectCustomer(engine::StateStore* store,
     absl::StatusOr<engine::EntityWindows*> windows =
         state.FindWindows(v1::ENTITY_CUSTOMER, customer_id);
     if (!windows.ok()) return windows.status();
-    const engine::CustomerHistoryProto& h = (*history)->proto;
-    const bool known = h.has_previous() || !(*history)->payees.empty() ||
-                       !(*history)->seen.empty() || *windows != nullptr;
+    const engine::CustomerHistory& h = **history;
+    const bool known = h.has_previous || !h.payees.empty() || !h.seen.empty() ||
+                       *windows != nullptr;
     if (!known) continue;
     out.partition = p;
-    out.has_history = h.has_previous();
-    out.last_at_us = h.last_at_us();
-    out.last_region_code = h.last_region_code();
-    out.has_geo = h.has_geo();
-    out.last_lat = h.last_lat();
-    out.last_lon = h.last_lon();
+    out.has_history = h.has_previous;
+    out.last_at_us = h.last_at_us;
+    out.last_region_code = h.last_region_code;
+    out.has_geo = h.has_geo;
+    out.last_lat = h.last_lat;
+    out.last_lon = h.last_lon;
     // The customer's latest event time: the last activity, else the latest
     // remembered transaction (one that was held or blocked).
-    int64_t latest = h.has_previous() ? h.last_at_us() : 0;
+    int64_t latest = h.has_previous ? h.last_at_us : 0;
     for (const auto& [id, at] : (*history)->seen) latest = std::max(latest, at);
     out.as_of_us = as_of_us.has_value() ? *as_of_us
                    : latest != 0        ? latest

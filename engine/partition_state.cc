@@ -68,7 +68,7 @@ std::string EncodeEntityWindows(const EntityWindows& entity) {
 std::string EncodeCustomerHistory(const CustomerHistory& history) {
   // CustomerHistoryProto, with the dedupe and payee maps as its packed
   // arrays (fields 7-10); proto3 leaves out fields at their defaults.
-  const CustomerHistoryProto& p = history.proto;
+  const CustomerHistory& p = history;
   auto raw = [](double d) {
     uint64_t bits;
     std::memcpy(&bits, &d, sizeof bits);
@@ -81,40 +81,40 @@ std::string EncodeCustomerHistory(const CustomerHistory& history) {
   for (const auto& [hash, at] : history.seen) {
     seen_times += wire::VarintSize(at);
   }
-  const std::string& region = p.last_region_code();
-  size_t total =
-      (p.has_previous() ? 2 : 0) +
-      (p.last_at_us() != 0 ? 1 + wire::VarintSize(p.last_at_us()) : 0) +
-      FieldSize(region.size()) + (p.has_geo() ? 2 : 0) +
-      (raw(p.last_lat()) != 0 ? 9 : 0) + (raw(p.last_lon()) != 0 ? 9 : 0) +
-      FieldSize(8 * history.payees.size()) + FieldSize(payee_times) +
-      FieldSize(8 * history.seen.size()) + FieldSize(seen_times);
+  const std::string& region = p.last_region_code;
+  size_t total = (p.has_previous ? 2 : 0) +
+                 (p.last_at_us != 0 ? 1 + wire::VarintSize(p.last_at_us) : 0) +
+                 FieldSize(region.size()) + (p.has_geo ? 2 : 0) +
+                 (raw(p.last_lat) != 0 ? 9 : 0) +
+                 (raw(p.last_lon) != 0 ? 9 : 0) +
+                 FieldSize(8 * history.payees.size()) + FieldSize(payee_times) +
+                 FieldSize(8 * history.seen.size()) + FieldSize(seen_times);
   std::string out(total, '\0');
   uint8_t* o = reinterpret_cast<uint8_t*>(out.data());
-  if (p.has_previous()) {
+  if (p.has_previous) {
     o = WriteTag(1, wire::kVarint, o);
     *o++ = 1;
   }
-  if (p.last_at_us() != 0) {
+  if (p.last_at_us != 0) {
     o = WriteTag(2, wire::kVarint, o);
-    o = wire::WriteVarint(p.last_at_us(), o);
+    o = wire::WriteVarint(p.last_at_us, o);
   }
   if (!region.empty()) {
     o = wire::WriteFieldHeader(3, region.size(), o);
     o = CodedOutputStream::WriteRawToArray(region.data(),
                                            static_cast<int>(region.size()), o);
   }
-  if (p.has_geo()) {
+  if (p.has_geo) {
     o = WriteTag(4, wire::kVarint, o);
     *o++ = 1;
   }
-  if (raw(p.last_lat()) != 0) {
+  if (raw(p.last_lat) != 0) {
     o = WriteTag(5, wire::kFixed64, o);
-    o = CodedOutputStream::WriteLittleEndian64ToArray(raw(p.last_lat()), o);
+    o = CodedOutputStream::WriteLittleEndian64ToArray(raw(p.last_lat), o);
   }
-  if (raw(p.last_lon()) != 0) {
+  if (raw(p.last_lon) != 0) {
     o = WriteTag(6, wire::kFixed64, o);
-    o = CodedOutputStream::WriteLittleEndian64ToArray(raw(p.last_lon()), o);
+    o = CodedOutputStream::WriteLittleEndian64ToArray(raw(p.last_lon), o);
   }
   auto pairs = [&o](int key_field, int time_field, const auto& map,
                     size_t times) {
@@ -270,6 +270,10 @@ size_t PartitionState::ByName<T>::operator()(const Name& n) const {
   return absl::HashOf(n.kind, n.id);
 }
 
+// The two tables' (their members, defined here, are used by the header's).
+template struct PartitionState::ByName<EntityWindows>;
+template struct PartitionState::ByName<CustomerHistory>;
+
 absl::StatusOr<EntityWindows*> PartitionState::FindWindows(
     v1::Entity kind, absl::string_view id) {
   const Name name{static_cast<char>('0' + kind), id};
@@ -403,17 +407,23 @@ absl::StatusOr<CustomerHistory*> PartitionState::History(
     return s;
   }
   if (found) {
-    if (!history->proto.ParseFromString(value_)) {
+    CustomerHistoryProto p;
+    if (!p.ParseFromString(value_)) {
       return absl::DataLossError(absl::StrCat("state: history of customer '",
                                               customer_id, "' does not parse"));
     }
-    CustomerHistoryProto& p = history->proto;
     if (p.seen_id_hash_size() != p.seen_occurred_at_us_size() ||
         p.payee_key_size() != p.payee_last_paid_us_size()) {
       return absl::DataLossError(
           absl::StrCat("state: history of customer '", customer_id,
                        "' is damaged (arrays of different lengths)"));
     }
+    history->has_previous = p.has_previous();
+    history->last_at_us = p.last_at_us();
+    history->last_region_code = p.last_region_code();
+    history->has_geo = p.has_geo();
+    history->last_lat = p.last_lat();
+    history->last_lon = p.last_lon();
     history->seen.reserve(p.seen_id_hash_size());
     for (int i = 0; i < p.seen_id_hash_size(); ++i) {
       history->seen[p.seen_id_hash(i)] = p.seen_occurred_at_us(i);
@@ -422,10 +432,6 @@ absl::StatusOr<CustomerHistory*> PartitionState::History(
     for (int i = 0; i < p.payee_key_size(); ++i) {
       history->payees[p.payee_key(i)] = p.payee_last_paid_us(i);
     }
-    p.clear_seen_id_hash();
-    p.clear_seen_occurred_at_us();
-    p.clear_payee_key();
-    p.clear_payee_last_paid_us();
   }
   CustomerHistory* h = history.get();
   history_.insert(std::move(history));
@@ -542,7 +548,8 @@ std::vector<StateWrite> PartitionState::BuildWrites(
               &left_history_);
   // The entries left to encode are scattered over the heap and mostly out
   // of cache by now, each behind dependent loads (the entity, its windows,
-  // its key): their memory is requested in stages, a few entities ahead, so
+  // a long key's bytes): their memory is requested in stages, a few
+  // entities ahead, so
   // that the loads of several entities overlap.
   const size_t n_windows = left_windows_.size();
   for (size_t i = 0; i < n_windows; ++i) {
@@ -661,7 +668,7 @@ void PartitionState::Committed() {
 
 void PartitionState::EvictClean() {
   // Entries handed out since the last flush (maybe changed since a
-  // hand-off) stay. Iteration order of the hash maps is effectively random,
+  // hand-off) stay. Iteration order of the hash tables is effectively random,
   // so this evicts a random sample.
   auto shrink = [](auto& map, size_t limit) {
     if (map.size() <= limit) return;

@@ -65,8 +65,17 @@ struct EntityWindows {
   uint32_t IndexOrAdd(uint64_t fingerprint);
 };
 
+// A customer's history: CustomerHistoryProto's fields as plain members (a
+// message kept its region code in a string of its own on the heap, one more
+// cache miss per transaction, and spanned twice the cache lines).
 struct CustomerHistory {
-  CustomerHistoryProto proto;
+  // The last transaction that moved money (fields 1-6).
+  bool has_previous = false;
+  bool has_geo = false;
+  int64_t last_at_us = 0;
+  double last_lat = 0;
+  double last_lon = 0;
+  std::string last_region_code;
   // id hash -> event time, for duplicate detection.
   absl::flat_hash_map<uint64_t, int64_t> seen;
   // counterparty account hash -> last payment time.
@@ -137,7 +146,8 @@ class PartitionState {
                  PartitionStateOptions options = {});
 
   // Loaded or created. The pointer is valid until Flush(); set `dirty` on
-  // it to have the change written by the next Flush().
+  // it to have the change written by the next Flush() (once EndTransaction
+  // has been called, only through a pointer handed out since: see there).
   absl::StatusOr<EntityWindows*> Windows(txscreen::v1::Entity kind,
                                          absl::string_view id);
   // The entity if it has state (memory or store), else nullptr.
@@ -170,8 +180,9 @@ class PartitionState {
   void Expire(CustomerHistory* history, int64_t now_us);
 
   // Says that the transaction under way has made all its changes: the
-  // entities and the history it changed, handed out for the first time
-  // since the last flush, are encoded for that flush now, while their
+  // entities and the history it changed for the first time since the last
+  // flush are encoded for that flush now (those changed again later are
+  // encoded by the flush), while their
   // memory is still in cache (at the flush it mostly is not). Optional (the
   // flush encodes whatever is left), but once called, a change to an entry
   // is only seen if the entry is handed out again first: set `dirty` on a

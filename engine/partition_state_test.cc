@@ -9,10 +9,12 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -267,7 +269,7 @@ TEST_F(PartitionStateTest, EvictedEntitiesReloadFromTheStore) {
     AddTo(state.get(), v1::ENTITY_ACCOUNT, absl::StrCat("A", i), i);
     absl::StatusOr<CustomerHistory*> h = state->History(absl::StrCat("C", i));
     ASSERT_TRUE(h.ok());
-    (*h)->proto.set_last_region_code(absl::StrCat(i));
+    (*h)->last_region_code = absl::StrCat(i);
     (*h)->dirty = true;
   }
   Flush(state.get(), "1");
@@ -275,7 +277,7 @@ TEST_F(PartitionStateTest, EvictedEntitiesReloadFromTheStore) {
     EXPECT_EQ(SumOf(state.get(), v1::ENTITY_ACCOUNT, absl::StrCat("A", i)), i);
     absl::StatusOr<CustomerHistory*> h = state->History(absl::StrCat("C", i));
     ASSERT_TRUE(h.ok());
-    EXPECT_EQ((*h)->proto.last_region_code(), absl::StrCat(i));
+    EXPECT_EQ((*h)->last_region_code, absl::StrCat(i));
   }
   // Changes after the reload are flushed as usual.
   AddTo(state.get(), v1::ENTITY_ACCOUNT, "A7", 1000);
@@ -373,8 +375,7 @@ TEST_F(PartitionStateTest, AnEntryCleanAtTheEndOfATransactionCanChangeLater) {
 TEST_F(PartitionStateTest, AChangeWithoutAHandOutAfterEndTransactionIsNotSeen) {
   // The contract: after EndTransaction a change counts only through a
   // pointer handed out again (as OnlyDirtyEntitiesAreWritten for `dirty`).
-  absl::StatusOr<EntityWindows*> e =
-      state_.Windows(v1::ENTITY_CUSTOMER, "C1");
+  absl::StatusOr<EntityWindows*> e = state_.Windows(v1::ENTITY_CUSTOMER, "C1");
   (*e)->FindOrAdd(kFp)->Add(100, 5, 0);
   (*e)->dirty = true;
   state_.EndTransaction();
@@ -419,100 +420,209 @@ TEST_F(PartitionStateTest, EncodedValuesSurviveAFailedFlushAndARepeatedBuild) {
               UnorderedElementsAre(Pair(42u, t0_)));
 }
 
-TEST_F(PartitionStateTest, EndTransactionChangesNothingStored) {
-  // The same random changes to two states, one told where transactions
-  // end, with flushes (some failing) in between: the stores end up holding
-  // the same state.
-  FlakyStore other;
-  PartitionState ended(&store_, 3);
-  PartitionState plain(&other, 3);
-  std::mt19937 rng(20261207);
-  auto pick = [&rng](int n) {
-    return static_cast<int>(std::uniform_int_distribution<int>(0, n - 1)(rng));
-  };
-  const v1::Entity kinds[] = {v1::ENTITY_CUSTOMER, v1::ENTITY_ACCOUNT,
-                              v1::ENTITY_DEVICE};
-  for (int step = 0; step < 4000; ++step) {
-    const int op = pick(10);
-    const std::string id = absl::StrCat("E", pick(12));
-    const v1::Entity kind = kinds[pick(3)];
-    const int64_t bucket = 100 + pick(3);
-    const int64_t value = 1 + pick(50);
-    if (op < 4) {  // add to a window
-      for (PartitionState* s : {&ended, &plain}) {
-        EntityWindows* e = *s->Windows(kind, id);
-        e->FindOrAdd(kFp + static_cast<uint64_t>(op))->Add(bucket, value, 0);
-        e->dirty = true;
+// The writes (or a store's contents) in a canonical form: in key order,
+// an entity's windows sorted (their order is that of their first addition
+// since the entity was loaded, and an entity reloaded after an eviction
+// has lost its empty ones), a history's dedupe and payee arrays (in the
+// order of a hash table) sorted.
+std::vector<std::tuple<int, std::string, std::string, bool>> Canonical(
+    const std::vector<StateWrite>& writes) {
+  std::vector<std::tuple<int, std::string, std::string, bool>> out;
+  for (const StateWrite& w : writes) {
+    std::string value = w.value;
+    if (w.family == StateFamily::kWindows && !w.erase) {
+      EntityWindowsProto entity;
+      EXPECT_TRUE(entity.ParseFromString(value));
+      std::vector<std::string> windows;
+      for (const WindowProto& window : entity.window()) {
+        windows.push_back(window.SerializeAsString());
       }
-    } else if (op == 4) {  // take back (maybe emptying the entity)
-      for (PartitionState* s : {&ended, &plain}) {
-        EntityWindows* e = *s->FindWindows(kind, id);
-        if (e == nullptr) continue;
-        for (auto& [fp, w] : e->windows) {
-          if (w.Retract(bucket, value, 0)) e->dirty = true;
-        }
-      }
-    } else if (op == 5) {  // read only
-      for (PartitionState* s : {&ended, &plain}) {
-        ASSERT_TRUE(s->FindWindows(kind, id).ok());
-        ASSERT_TRUE(s->History(id).ok());
-      }
-    } else if (op < 8) {  // history
-      const uint64_t seen = static_cast<uint64_t>(pick(1000)) + 1;
-      for (PartitionState* s : {&ended, &plain}) {
-        CustomerHistory* h = *s->History(id);
-        h->seen[seen] = t0_ + value;
-        h->dirty = true;
-      }
-    } else if (op == 8) {
-      ended.EndTransaction();
-    } else if (pick(4) == 0) {  // flush, sometimes failing
-      const bool fail = pick(3) == 0;
-      store_.fail_commits = other.fail_commits = fail ? 1 : 0;
-      const std::string position = absl::StrCat(step);
-      EXPECT_EQ(ended.Flush(position).ok(), !fail);
-      EXPECT_EQ(plain.Flush(position).ok(), !fail);
+      std::sort(windows.begin(), windows.end());
+      value = absl::StrJoin(windows, "|");
     }
+    if (w.family == StateFamily::kHistory && !w.erase) {
+      CustomerHistoryProto h;
+      EXPECT_TRUE(h.ParseFromString(value));
+      auto sorted = [](auto* keys, auto* times) {
+        std::vector<std::pair<uint64_t, int64_t>> pairs;
+        for (int i = 0; i < keys->size(); ++i) {
+          pairs.emplace_back(keys->Get(i), times->Get(i));
+        }
+        std::sort(pairs.begin(), pairs.end());
+        keys->Clear();
+        times->Clear();
+        for (const auto& [k, t] : pairs) {
+          keys->Add(k);
+          times->Add(t);
+        }
+      };
+      sorted(h.mutable_seen_id_hash(), h.mutable_seen_occurred_at_us());
+      sorted(h.mutable_payee_key(), h.mutable_payee_last_paid_us());
+      value = h.SerializeAsString();
+    }
+    out.emplace_back(static_cast<int>(w.family), w.key, value, w.erase);
   }
-  ended.EndTransaction();
-  Flush(&ended, "end");
-  Flush(&plain, "end");
-  // What the stores hold; a history's dedupe and payee arrays in the order
-  // of a hash table, so compared as sets.
-  auto contents = [](StateStore* store, StateFamily family) {
-    std::vector<std::pair<std::string, std::string>> out;
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::tuple<int, std::string, std::string, bool>> StoredState(
+    StateStore* store) {
+  std::vector<StateWrite> all;
+  for (StateFamily family : {StateFamily::kWindows, StateFamily::kHistory}) {
     EXPECT_TRUE(store
                     ->Scan(family, "",
                            [&](absl::string_view k, absl::string_view v) {
-                             out.emplace_back(k, v);
+                             all.push_back(StateWrite::Put(
+                                 family, std::string(k), std::string(v)));
                              return true;
                            })
                     .ok());
-    if (family != StateFamily::kHistory) return out;
-    for (auto& [key, value] : out) {
-      CustomerHistoryProto h;
-      EXPECT_TRUE(h.ParseFromString(value));
-      std::vector<std::pair<uint64_t, int64_t>> seen;
-      for (int i = 0; i < h.seen_id_hash_size(); ++i) {
-        seen.emplace_back(h.seen_id_hash(i), h.seen_occurred_at_us(i));
-      }
-      std::sort(seen.begin(), seen.end());
-      h.clear_seen_id_hash();
-      h.clear_seen_occurred_at_us();
-      for (const auto& [hash, at] : seen) {
-        h.add_seen_id_hash(hash);
-        h.add_seen_occurred_at_us(at);
-      }
-      value = h.SerializeAsString();
-    }
-    return out;
-  };
-  for (StateFamily family : {StateFamily::kWindows, StateFamily::kHistory}) {
-    std::vector<std::pair<std::string, std::string>> a =
-        contents(&store_, family);
-    EXPECT_FALSE(a.empty());
-    EXPECT_TRUE(a == contents(&other, family)) << static_cast<int>(family);
   }
+  return Canonical(all);
+}
+
+TEST_F(PartitionStateTest, EndTransactionChangesNothingStored) {
+  // The same random changes to two states: one told where transactions end
+  // and flushed the way the streaming service does (BuildFlush, HandOff,
+  // the commit later, Committed), with flushes that fail and builds never
+  // made safe in between; the other flushed plainly at the same points.
+  // Few entities are kept in memory, so entries come and go (and with them
+  // the markers of entities the store has nothing for). At every read and
+  // at the end, both hold the same state.
+  const v1::Entity kinds[] = {v1::ENTITY_CUSTOMER, v1::ENTITY_ACCOUNT,
+                              v1::ENTITY_DEVICE};
+  for (uint32_t seed = 1; seed <= 40; ++seed) {
+    FlakyStore ended_store, plain_store;
+    PartitionStateOptions options;
+    options.max_cached_entities = 1 + seed % 6;
+    PartitionState ended(&ended_store, 3, options);
+    PartitionState plain(&plain_store, 3, options);
+    std::mt19937 rng(seed);
+    auto pick = [&rng](int n) {
+      return std::uniform_int_distribution<int>(0, n - 1)(rng);
+    };
+    std::vector<StateWrite> in_flight;
+    bool handed_off = false;
+    for (int step = 0; step < 2000; ++step) {
+      const int op = pick(14);
+      const std::string id = absl::StrCat("E", pick(8));
+      const v1::Entity kind = kinds[pick(3)];
+      const int64_t bucket = 100 + pick(3);
+      const int64_t value = 1 + pick(5);
+      SCOPED_TRACE(absl::StrCat("seed ", seed, ", step ", step, ", op ", op));
+      if (op < 4) {  // add to a window
+        for (PartitionState* s : {&ended, &plain}) {
+          EntityWindows* e = *s->Windows(kind, id);
+          e->FindOrAdd(kFp + static_cast<uint64_t>(op))->Add(bucket, value, 0);
+          e->dirty = true;
+        }
+      } else if (op == 4) {  // take back (maybe emptying the entity)
+        for (PartitionState* s : {&ended, &plain}) {
+          EntityWindows* e = *s->FindWindows(kind, id);
+          if (e == nullptr) continue;
+          for (auto& [fp, w] : e->windows) {
+            if (w.Retract(bucket, value, 0)) e->dirty = true;
+          }
+        }
+      } else if (op == 5) {  // read: the same in both
+        int64_t sums[2] = {0, 0};
+        std::vector<std::pair<uint64_t, int64_t>> seen[2];
+        int i = 0;
+        for (PartitionState* s : {&ended, &plain}) {
+          EntityWindows* e = *s->FindWindows(kind, id);
+          if (e != nullptr) {
+            for (auto& [fp, w] : e->windows) {
+              sums[i] += w.Value(v1::AGGREGATE_SUM, 0, 1000);
+            }
+          }
+          CustomerHistory* h = *s->History(id);
+          seen[i].assign(h->seen.begin(), h->seen.end());
+          std::sort(seen[i].begin(), seen[i].end());
+          ++i;
+        }
+        ASSERT_EQ(sums[0], sums[1]);
+        ASSERT_EQ(seen[0], seen[1]);
+      } else if (op < 8) {  // history
+        const uint64_t seen = static_cast<uint64_t>(pick(50)) + 1;
+        for (PartitionState* s : {&ended, &plain}) {
+          CustomerHistory* h = *s->History(id);
+          h->seen[seen] = t0_ + value;
+          h->dirty = true;
+        }
+      } else if (op < 10) {
+        ended.EndTransaction();
+      } else if (op == 10 && !handed_off) {
+        // Builds never made safe: the same writes each time.
+        ASSERT_EQ(Canonical(ended.BuildFlush("p")),
+                  Canonical(ended.BuildFlush("p")));
+      } else if (op == 11) {  // the committer's cycle, one step at a time
+        if (handed_off) {
+          ASSERT_TRUE(ended_store.Commit(in_flight).ok());
+          ended.Committed();
+        } else {
+          in_flight = ended.BuildFlush(absl::StrCat(step));
+          ended.HandOff();
+        }
+        handed_off = !handed_off;
+        ASSERT_TRUE(plain.Flush(absl::StrCat(step)).ok());
+      } else if (op == 12 && !handed_off) {  // a failed commit
+        ended_store.fail_commits = plain_store.fail_commits = 1;
+        ASSERT_FALSE(ended.Flush("failed").ok());
+        ASSERT_FALSE(plain.Flush("failed").ok());
+      } else if (op == 13 && !handed_off) {
+        ASSERT_TRUE(ended.Flush(absl::StrCat(step)).ok());
+        ASSERT_TRUE(plain.Flush(absl::StrCat(step)).ok());
+      }
+    }
+    if (handed_off) {
+      ASSERT_TRUE(ended_store.Commit(in_flight).ok());
+      ended.Committed();
+    }
+    ended.EndTransaction();
+    ASSERT_TRUE(ended.Flush("end").ok());
+    ASSERT_TRUE(plain.Flush("end").ok());
+    const auto stored = StoredState(&ended_store);
+    EXPECT_FALSE(stored.empty());
+    ASSERT_EQ(stored, StoredState(&plain_store)) << "seed " << seed;
+  }
+}
+
+TEST_F(PartitionStateTest, LongIdsOfEveryKindSurviveEvictionAndReload) {
+  // Ids too long for the key bytes kept inside an entry, of every entity
+  // kind and as customers, under a partition whose prefix bytes are all
+  // different; most entries are evicted after each flush.
+  PartitionStateOptions options;
+  options.max_cached_entities = 3;
+  const int32_t partition = 0x01020304;
+  auto state = Fresh(partition, options);
+  const std::string long_id(100, 'x');
+  for (int round = 0; round < 20; ++round) {
+    for (int kind = 1; kind <= 4; ++kind) {
+      for (int i = 0; i < 6; ++i) {
+        const std::string id = long_id + std::to_string(i);
+        EntityWindows* e = *state->Windows(static_cast<v1::Entity>(kind), id);
+        e->FindOrAdd(kFp)->Add(100, kind * 10 + i, 0);
+        e->dirty = true;
+        CustomerHistory* h = *state->History(id);
+        h->seen[static_cast<uint64_t>(round) + 1] = t0_;
+        h->dirty = true;
+        state->EndTransaction();
+      }
+    }
+    Flush(state.get(), absl::StrCat(round));
+  }
+  auto fresh = Fresh(partition);
+  for (int kind = 1; kind <= 4; ++kind) {
+    for (int i = 0; i < 6; ++i) {
+      const std::string id = long_id + std::to_string(i);
+      EXPECT_EQ(SumOf(fresh.get(), static_cast<v1::Entity>(kind), id),
+                20 * (kind * 10 + i));
+      EXPECT_EQ((*fresh->History(id))->seen.size(), 20u);
+    }
+  }
+  // The same id without its last character is another entity.
+  EXPECT_EQ(SumOf(fresh.get(), v1::ENTITY_ACCOUNT, long_id), -1);
 }
 
 // --- History -----------------------------------------------------------------
@@ -520,14 +630,14 @@ TEST_F(PartitionStateTest, EndTransactionChangesNothingStored) {
 TEST_F(PartitionStateTest, FlushedHistoryReloadsInANewState) {
   absl::StatusOr<CustomerHistory*> h = state_.History("C1");
   ASSERT_TRUE(h.ok());
-  EXPECT_FALSE((*h)->proto.has_previous());
+  EXPECT_FALSE((*h)->has_previous);
   EXPECT_TRUE((*h)->seen.empty());
-  (*h)->proto.set_has_previous(true);
-  (*h)->proto.set_last_at_us(t0_);
-  (*h)->proto.set_last_region_code("310101");
-  (*h)->proto.set_has_geo(true);
-  (*h)->proto.set_last_lat(31.23);
-  (*h)->proto.set_last_lon(121.47);
+  (*h)->has_previous = true;
+  (*h)->last_at_us = t0_;
+  (*h)->last_region_code = "310101";
+  (*h)->has_geo = true;
+  (*h)->last_lat = 31.23;
+  (*h)->last_lon = 121.47;
   (*h)->seen[11] = t0_ - kHour;
   (*h)->seen[22] = t0_;
   (*h)->payees[33] = t0_ - kDay;
@@ -539,25 +649,22 @@ TEST_F(PartitionStateTest, FlushedHistoryReloadsInANewState) {
   auto fresh = Fresh();
   absl::StatusOr<CustomerHistory*> loaded = fresh->History("C1");
   ASSERT_TRUE(loaded.ok());
-  const CustomerHistoryProto& p = (*loaded)->proto;
-  EXPECT_TRUE(p.has_previous());
-  EXPECT_EQ(p.last_at_us(), t0_);
-  EXPECT_EQ(p.last_region_code(), "310101");
-  EXPECT_TRUE(p.has_geo());
-  EXPECT_DOUBLE_EQ(p.last_lat(), 31.23);
-  EXPECT_DOUBLE_EQ(p.last_lon(), 121.47);
-  // Seen and payees live in the maps, not in the proto.
+  const CustomerHistory& p = **loaded;
+  EXPECT_TRUE(p.has_previous);
+  EXPECT_EQ(p.last_at_us, t0_);
+  EXPECT_EQ(p.last_region_code, "310101");
+  EXPECT_TRUE(p.has_geo);
+  EXPECT_DOUBLE_EQ(p.last_lat, 31.23);
+  EXPECT_DOUBLE_EQ(p.last_lon, 121.47);
   EXPECT_THAT((*loaded)->seen,
               UnorderedElementsAre(Pair(11u, t0_ - kHour), Pair(22u, t0_)));
   EXPECT_THAT((*loaded)->payees, UnorderedElementsAre(Pair(33u, t0_ - kDay)));
-  EXPECT_EQ(p.seen_id_hash_size(), 0);
-  EXPECT_EQ(p.payee_key_size(), 0);
   EXPECT_FALSE((*loaded)->dirty);
 
   // Another customer is new.
   absl::StatusOr<CustomerHistory*> other = fresh->History("C2");
   ASSERT_TRUE(other.ok());
-  EXPECT_FALSE((*other)->proto.has_previous());
+  EXPECT_FALSE((*other)->has_previous);
 }
 
 TEST_F(PartitionStateTest, CleanHistoryIsNotWritten) {
@@ -861,7 +968,7 @@ TEST_F(PartitionStateTest, DropPartitionForgetsOnlyThatPartition) {
   auto other = Fresh(4);
   for (PartitionState* s : {&state_, other.get()}) {
     AddTo(s, v1::ENTITY_CUSTOMER, "C1", 10);
-    (*s->History("C1"))->proto.set_has_previous(true);
+    (*s->History("C1"))->has_previous = true;
     (*s->History("C1"))->dirty = true;
     s->PutRecord(Record("T1", t0_));
     Flush(s, "9");
@@ -869,12 +976,12 @@ TEST_F(PartitionStateTest, DropPartitionForgetsOnlyThatPartition) {
   ASSERT_TRUE(store_.DropPartition(3).ok());
   auto gone = Fresh(3);
   EXPECT_EQ(SumOf(gone.get(), v1::ENTITY_CUSTOMER, "C1"), -1);
-  EXPECT_FALSE((*gone->History("C1"))->proto.has_previous());
+  EXPECT_FALSE((*gone->History("C1"))->has_previous);
   EXPECT_EQ(Find(gone.get(), "T1", t0_), "");
   EXPECT_EQ(*gone->CommittedPosition(), "");
   auto kept = Fresh(4);
   EXPECT_EQ(SumOf(kept.get(), v1::ENTITY_CUSTOMER, "C1"), 10);
-  EXPECT_TRUE((*kept->History("C1"))->proto.has_previous());
+  EXPECT_TRUE((*kept->History("C1"))->has_previous);
   EXPECT_EQ(Find(kept.get(), "T1", t0_), "decision of T1");
   EXPECT_EQ(*kept->CommittedPosition(), "9");
 }
@@ -1090,7 +1197,13 @@ TEST(StateEncodingTest, CustomerHistoryIsTheBytesOfTheSerializedProto) {
   CustomerHistory history;
   EXPECT_EQ(EncodeCustomerHistory(history), "");
   auto expected = [&history] {
-    CustomerHistoryProto proto = history.proto;
+    CustomerHistoryProto proto;
+    proto.set_has_previous(history.has_previous);
+    proto.set_last_at_us(history.last_at_us);
+    proto.set_last_region_code(history.last_region_code);
+    proto.set_has_geo(history.has_geo);
+    proto.set_last_lat(history.last_lat);
+    proto.set_last_lon(history.last_lon);
     for (const auto& [k, at] : history.payees) {
       proto.add_payee_key(k);
       proto.add_payee_last_paid_us(at);
@@ -1103,12 +1216,12 @@ TEST(StateEncodingTest, CustomerHistoryIsTheBytesOfTheSerializedProto) {
   };
   history.seen[1000] = 1700000000000000;
   EXPECT_EQ(EncodeCustomerHistory(history), expected());
-  history.proto.set_has_previous(true);
-  history.proto.set_last_at_us(-5);
-  history.proto.set_last_region_code("310115");
-  history.proto.set_has_geo(true);
-  history.proto.set_last_lat(-0.0);  // not the default: its bits are not 0
-  history.proto.set_last_lon(121.4737);
+  history.has_previous = true;
+  history.last_at_us = -5;
+  history.last_region_code = "310115";
+  history.has_geo = true;
+  history.last_lat = -0.0;  // not the default: its bits are not 0
+  history.last_lon = 121.4737;
   for (uint64_t k = 1; k <= 300; ++k) {
     history.payees[k * 0x9E3779B97F4A7C15ULL] = static_cast<int64_t>(k) << 40;
     history.seen[k] = static_cast<int64_t>(k);

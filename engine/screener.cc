@@ -332,14 +332,13 @@ void Screener::HistoryFacts(const v1::Transaction& tx,
                             const CustomerHistory& history) {
   rules::HistoryFacts& h = ctx_.history;
   h = rules::HistoryFacts();
-  const CustomerHistoryProto& p = history.proto;
-  if (p.has_previous()) {
+  if (history.has_previous) {
     h.has_previous = true;
     h.since_previous_us =
-        std::max<int64_t>(0, ctx_.occurred_at_us - p.last_at_us());
-    h.previous_region_code = p.last_region_code();
-    if (p.has_geo() && tx.has_geo()) {
-      double km = DistanceKm(p.last_lat(), p.last_lon(), tx.geo().lat(),
+        std::max<int64_t>(0, ctx_.occurred_at_us - history.last_at_us);
+    h.previous_region_code = history.last_region_code;
+    if (history.has_geo && tx.has_geo()) {
+      double km = DistanceKm(history.last_lat, history.last_lon, tx.geo().lat(),
                              tx.geo().lon());
       h.distance_known = true;
       h.distance_km = static_cast<int64_t>(km);
@@ -455,14 +454,13 @@ void Screener::UpdateHistory(const v1::Transaction& tx, v1::Verdict verdict,
       (verdict != v1::VERDICT_ALLOW && verdict != v1::VERDICT_REVIEW)) {
     return;
   }
-  CustomerHistoryProto& p = history->proto;
-  if (!p.has_previous() || t >= p.last_at_us()) {
-    p.set_has_previous(true);
-    p.set_last_at_us(t);
-    p.set_last_region_code(tx.region_code());
-    p.set_has_geo(tx.has_geo());
-    p.set_last_lat(tx.geo().lat());
-    p.set_last_lon(tx.geo().lon());
+  if (!history->has_previous || t >= history->last_at_us) {
+    history->has_previous = true;
+    history->last_at_us = t;
+    history->last_region_code = tx.region_code();
+    history->has_geo = tx.has_geo();
+    history->last_lat = tx.geo().lat();
+    history->last_lon = tx.geo().lon();
   }
   if (tx.direction() == v1::DIRECTION_OUT &&
       !tx.counterparty().account_id().empty()) {
