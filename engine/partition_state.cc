@@ -21,6 +21,13 @@ constexpr int64_t kMicrosPerDay = 86400LL * 1000000;
 // memory (see BuildWrites).
 constexpr size_t kPrefetchDistance = 4;
 
+// Requests every cache line of an entity's windows.
+void PrefetchWindows(const EntityWindows& e) {
+  const char* windows = reinterpret_cast<const char*>(e.windows.data());
+  const size_t bytes = e.windows.size() * sizeof(e.windows[0]);
+  for (size_t at = 0; at < bytes; at += 64) __builtin_prefetch(windows + at);
+}
+
 int64_t DayOf(int64_t t_us) {
   return t_us >= 0 ? t_us / kMicrosPerDay
                    : (t_us - kMicrosPerDay + 1) / kMicrosPerDay;
@@ -344,40 +351,34 @@ void PartitionState::Touch(T* entry, TouchedList<T>* list) {
   }
 }
 
+template <typename T, typename Encode>
+void PartitionState::EncodeOpen(TouchedList<T>* list, Encode encode) {
+  for (uint32_t i : list->open) {
+    Touched<T>& t = list->entries[i];
+    if (t.pending != Pending::kOpen) continue;
+    if (!t.entry->dirty) {
+      t.pending = Pending::kClean;
+      continue;
+    }
+    t.value = encode(*t.entry);
+    t.key = t.entry->key.str();
+    t.pending = Pending::kEncoded;
+  }
+  list->open.clear();
+}
+
 void PartitionState::EndTransaction() {
   // Screening read only some of an entity's windows; the encoding reads
   // them all: every entity's are requested first, so that their misses
   // overlap.
   for (uint32_t i : touched_windows_.open) {
-    const EntityWindows* e = touched_windows_.entries[i].entry;
-    const char* windows = reinterpret_cast<const char*>(e->windows.data());
-    const size_t bytes = e->windows.size() * sizeof(e->windows[0]);
-    for (size_t at = 0; at < bytes; at += 64) __builtin_prefetch(windows + at);
+    PrefetchWindows(*touched_windows_.entries[i].entry);
   }
-  for (uint32_t i : touched_windows_.open) {
-    Touched<EntityWindows>& t = touched_windows_.entries[i];
-    if (t.pending != Pending::kOpen) continue;
-    if (!t.entry->dirty) {
-      t.pending = Pending::kClean;
-      continue;
-    }
-    t.value = EncodeEntityWindows(*t.entry, &encode_scratch_);
-    t.key = t.entry->key.str();
-    t.pending = Pending::kEncoded;
-  }
-  touched_windows_.open.clear();
-  for (uint32_t i : touched_history_.open) {
-    Touched<CustomerHistory>& t = touched_history_.entries[i];
-    if (t.pending != Pending::kOpen) continue;
-    if (!t.entry->dirty) {
-      t.pending = Pending::kClean;
-      continue;
-    }
-    t.value = EncodeCustomerHistory(*t.entry);
-    t.key = t.entry->key.str();
-    t.pending = Pending::kEncoded;
-  }
-  touched_history_.open.clear();
+  EncodeOpen(&touched_windows_, [this](const EntityWindows& e) {
+    return EncodeEntityWindows(e, &encode_scratch_);
+  });
+  EncodeOpen(&touched_history_,
+             [](const CustomerHistory& h) { return EncodeCustomerHistory(h); });
 }
 
 absl::StatusOr<EntityWindows*> PartitionState::Windows(v1::Entity kind,
@@ -557,12 +558,7 @@ std::vector<StateWrite> PartitionState::BuildWrites(
       __builtin_prefetch(left_windows_[i + 3 * kPrefetchDistance]);
     }
     if (i + 2 * kPrefetchDistance < n_windows) {
-      const EntityWindows* e = left_windows_[i + 2 * kPrefetchDistance];
-      const char* windows = reinterpret_cast<const char*>(e->windows.data());
-      const size_t bytes = e->windows.size() * sizeof(e->windows[0]);
-      for (size_t at = 0; at < bytes; at += 64) {
-        __builtin_prefetch(windows + at);
-      }
+      PrefetchWindows(*left_windows_[i + 2 * kPrefetchDistance]);
     }
     if (i + kPrefetchDistance < n_windows) {
       __builtin_prefetch(

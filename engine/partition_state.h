@@ -286,6 +286,10 @@ class PartitionState {
   }
   template <typename T>
   static void Touch(T* entry, TouchedList<T>* list);
+  // EndTransaction's work on one list: the open entries that are dirty
+  // encoded by `encode`, the others marked clean.
+  template <typename T, typename Encode>
+  static void EncodeOpen(TouchedList<T>* list, Encode encode);
   // Appends the writes EndTransaction encoded to *writes, and to *left the
   // entries that may have changed since (or were never ended): the caller
   // encodes those that are dirty.

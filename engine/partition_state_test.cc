@@ -86,6 +86,15 @@ class PartitionStateTest : public ::testing::Test {
     (*e)->dirty = true;
   }
 
+  // Remembers transaction `id_hash` at `at_us` in a customer's history.
+  static void See(PartitionState* state, const std::string& customer,
+                  uint64_t id_hash, int64_t at_us) {
+    absl::StatusOr<CustomerHistory*> h = state->History(customer);
+    ASSERT_TRUE(h.ok()) << h.status();
+    (*h)->seen[id_hash] = at_us;
+    (*h)->dirty = true;
+  }
+
   // Sum in the window kFp of an entity, or -1 when the entity has no state.
   static int64_t SumOf(PartitionState* state, v1::Entity kind,
                        const std::string& id) {
@@ -323,9 +332,7 @@ TEST_F(PartitionStateTest, HandedOffChangesStayInMemoryUntilCommitted) {
 
 TEST_F(PartitionStateTest, ValuesEncodedAtTheEndOfATransactionAreWritten) {
   AddTo(&state_, v1::ENTITY_CUSTOMER, "C1", 5);
-  CustomerHistory* h = *state_.History("C1");
-  h->seen[42] = t0_;
-  h->dirty = true;
+  See(&state_, "C1", 42, t0_);
   state_.EndTransaction();
   Flush(&state_, "1");
   auto fresh = Fresh();
@@ -338,12 +345,10 @@ TEST_F(PartitionStateTest, ChangesAfterTheEncodingAreWrittenToo) {
   // Encoded at the end of the first transaction, then changed again by the
   // next two: the flush writes the latest state, not the encoded one.
   AddTo(&state_, v1::ENTITY_CUSTOMER, "C1", 5);
-  (*state_.History("C1"))->seen[1] = t0_;
-  (*state_.History("C1"))->dirty = true;
+  See(&state_, "C1", 1, t0_);
   state_.EndTransaction();
   AddTo(&state_, v1::ENTITY_CUSTOMER, "C1", 10);
-  (*state_.History("C1"))->seen[2] = t0_;
-  (*state_.History("C1"))->dirty = true;
+  See(&state_, "C1", 2, t0_);
   state_.EndTransaction();
   AddTo(&state_, v1::ENTITY_CUSTOMER, "C1", 100);
   state_.EndTransaction();
@@ -362,8 +367,7 @@ TEST_F(PartitionStateTest, AnEntryCleanAtTheEndOfATransactionCanChangeLater) {
   EXPECT_NE(*state_.History("C1"), nullptr);
   state_.EndTransaction();
   AddTo(&state_, v1::ENTITY_CUSTOMER, "C1", 7);
-  (*state_.History("C1"))->seen[9] = t0_;
-  (*state_.History("C1"))->dirty = true;
+  See(&state_, "C1", 9, t0_);
   state_.EndTransaction();
   Flush(&state_, "2");
   auto fresh = Fresh();
@@ -398,8 +402,7 @@ TEST_F(PartitionStateTest, AnEntityEmptiedBeforeTheEndOfATransactionIsErased) {
 
 TEST_F(PartitionStateTest, EncodedValuesSurviveAFailedFlushAndARepeatedBuild) {
   AddTo(&state_, v1::ENTITY_CUSTOMER, "C1", 5);
-  (*state_.History("C1"))->seen[42] = t0_;
-  (*state_.History("C1"))->dirty = true;
+  See(&state_, "C1", 42, t0_);
   state_.EndTransaction();
   store_.fail_commits = 1;
   ASSERT_FALSE(state_.Flush("1").ok());
