@@ -65,9 +65,10 @@ struct EntityWindows {
   uint32_t IndexOrAdd(uint64_t fingerprint);
 };
 
-// A customer's history: CustomerHistoryProto's fields as plain members (a
+// A customer's history: CustomerHistoryProto's fields as plain members (the
 // message kept its region code in a string of its own on the heap, one more
-// cache miss per transaction, and spanned twice the cache lines).
+// cache miss per transaction, and spanned twice the cache lines); the
+// repeated fields live in the two tables.
 struct CustomerHistory {
   // The last transaction that moved money (fields 1-6).
   bool has_previous = false;
@@ -181,12 +182,12 @@ class PartitionState {
 
   // Says that the transaction under way has made all its changes: the
   // entities and the history it changed for the first time since the last
-  // flush are encoded for that flush now (those changed again later are
-  // encoded by the flush), while their
-  // memory is still in cache (at the flush it mostly is not). Optional (the
-  // flush encodes whatever is left), but once called, a change to an entry
-  // is only seen if the entry is handed out again first: set `dirty` on a
-  // pointer from this transaction, never on one kept from an earlier one.
+  // flush are encoded for that flush now, while their memory is still in
+  // cache (at the flush it mostly is not); those changed again later are
+  // encoded by the flush. Optional (the flush encodes whatever is left),
+  // but once called, a change to an entry is only seen if the entry is
+  // handed out again first: set `dirty` on a pointer from this
+  // transaction, never on one kept from an earlier one.
   void EndTransaction();
 
   // Writes every change since the last flush, with `input_position` in the
