@@ -128,5 +128,32 @@ BENCHMARK(BM_StateFlush)
     ->Args({10000, 1000000})
     ->Unit(benchmark::kMillisecond);
 
+// A customer's history as each transaction meets it: the retention applied
+// (PartitionState::Expire, once per hour of event time), the transaction
+// remembered, maybe a payment to a known payee; for a customer with range(0)
+// payees (a business paying its suppliers), one transaction every 2 hours of
+// event time, each id forgotten after the dedupe retention.
+void BM_HistoryRetention(benchmark::State& state) {
+  auto store = engine::NewMemoryStateStore();
+  engine::PartitionState partition(store.get(), 0);
+  engine::CustomerHistory* h = *partition.History("C1");
+  const int64_t payees = state.range(0);
+  constexpr int64_t kHour = 3600LL * 1000000;
+  int64_t now = 1795140000LL * 1000000;
+  for (int64_t k = 0; k < payees; ++k) {
+    partition.Pay(h, static_cast<uint64_t>(k) + 1, now);
+  }
+  uint64_t id = 0;
+  for (auto _ : state) {
+    now += 2 * kHour;
+    partition.Expire(h, now);
+    partition.See(h, ++id, now);
+    partition.Pay(h, id % static_cast<uint64_t>(payees) + 1, now);
+  }
+  benchmark::DoNotOptimize(h->seen.size());
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_HistoryRetention)->Arg(10)->Arg(1000);
+
 }  // namespace
 }  // namespace txscreen::bench

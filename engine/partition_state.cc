@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <type_traits>
 
 #include "absl/container/inlined_vector.h"
@@ -26,6 +27,19 @@ void PrefetchWindows(const EntityWindows& e) {
   const char* windows = reinterpret_cast<const char*>(e.windows.data());
   const size_t bytes = e.windows.size() * sizeof(e.windows[0]);
   for (size_t at = 0; at < bytes; at += 64) __builtin_prefetch(windows + at);
+}
+
+constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
+
+// The first event time at which an entry from `at_us` is past a retention
+// (Expire forgets entries older than now - retention).
+int64_t ExpiresAt(int64_t at_us, int64_t retention_us) {
+  if (at_us == kNever) return kNever;
+  int64_t out;
+  if (__builtin_add_overflow(at_us, retention_us, &out) || out == kNever) {
+    return kNever;
+  }
+  return out + 1;
 }
 
 int64_t DayOf(int64_t t_us) {
@@ -481,28 +495,73 @@ void PartitionState::PutRecord(const ScreenedRecord& record,
 }
 
 void PartitionState::Expire(CustomerHistory* history, int64_t now_us) {
-  const int64_t seen_cutoff = now_us - options_.dedupe_retention_us;
-  size_t before = history->seen.size();
-  absl::erase_if(history->seen,
-                 [&](const auto& e) { return e.second < seen_cutoff; });
-  const int64_t payee_cutoff = now_us - options_.payee_retention_us;
-  size_t payees_before = history->payees.size();
-  absl::erase_if(history->payees,
-                 [&](const auto& e) { return e.second < payee_cutoff; });
-  if (history->payees.size() > options_.max_payees) {
-    // Forget exactly the payees paid longest ago.
-    std::vector<std::pair<int64_t, uint64_t>> by_time;
-    by_time.reserve(history->payees.size());
-    for (const auto& [k, t] : history->payees) by_time.emplace_back(t, k);
-    size_t drop = history->payees.size() - options_.max_payees;
-    std::nth_element(by_time.begin(), by_time.begin() + static_cast<long>(drop),
-                     by_time.end());
-    for (size_t i = 0; i < drop; ++i) history->payees.erase(by_time[i].second);
+  bool changed = false;
+  if (now_us >= history->seen_expire_from_us) {
+    const int64_t cutoff = now_us - options_.dedupe_retention_us;
+    int64_t oldest = kNever;
+    const size_t before = history->seen.size();
+    absl::erase_if(history->seen, [&](const auto& e) {
+      if (e.second < cutoff) return true;
+      oldest = std::min(oldest, e.second);
+      return false;
+    });
+    history->seen_expire_from_us =
+        ExpiresAt(oldest, options_.dedupe_retention_us);
+    changed |= history->seen.size() != before;
   }
-  if (history->seen.size() != before ||
-      history->payees.size() != payees_before) {
-    history->dirty = true;
+  if (now_us >= history->payees_expire_from_us ||
+      history->payees.size() > options_.max_payees) {
+    const int64_t cutoff = now_us - options_.payee_retention_us;
+    int64_t oldest = kNever;
+    const size_t before = history->payees.size();
+    absl::erase_if(history->payees, [&](const auto& e) {
+      if (e.second < cutoff) return true;
+      oldest = std::min(oldest, e.second);
+      return false;
+    });
+    if (history->payees.size() > options_.max_payees) {
+      // Forget exactly the payees paid longest ago.
+      std::vector<std::pair<int64_t, uint64_t>> by_time;
+      by_time.reserve(history->payees.size());
+      for (const auto& [k, t] : history->payees) by_time.emplace_back(t, k);
+      const size_t drop = history->payees.size() - options_.max_payees;
+      std::nth_element(by_time.begin(),
+                       by_time.begin() + static_cast<long>(drop),
+                       by_time.end());
+      for (size_t i = 0; i < drop; ++i) {
+        history->payees.erase(by_time[i].second);
+      }
+      // The earliest of those kept (none when the limit is 0).
+      oldest = drop < by_time.size() ? by_time[drop].first : kNever;
+    }
+    history->payees_expire_from_us =
+        ExpiresAt(oldest, options_.payee_retention_us);
+    changed |= history->payees.size() != before;
   }
+  if (changed) history->dirty = true;
+}
+
+void PartitionState::See(CustomerHistory* history, uint64_t id_hash,
+                         int64_t at_us) {
+  history->seen[id_hash] = at_us;
+  history->seen_expire_from_us =
+      std::min(history->seen_expire_from_us,
+               ExpiresAt(at_us, options_.dedupe_retention_us));
+  history->dirty = true;
+}
+
+void PartitionState::Pay(CustomerHistory* history, uint64_t payee,
+                         int64_t at_us) {
+  auto [it, added] = history->payees.try_emplace(payee, at_us);
+  if (added) {
+    history->payees_expire_from_us =
+        std::min(history->payees_expire_from_us,
+                 ExpiresAt(at_us, options_.payee_retention_us));
+  } else {
+    // Later is all a payment can make an entry: no earlier expiry.
+    it->second = std::max(it->second, at_us);
+  }
+  history->dirty = true;
 }
 
 template <typename T>

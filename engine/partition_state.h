@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -83,6 +84,13 @@ struct CustomerHistory {
   absl::flat_hash_map<uint64_t, int64_t> payees;
   // Event time at which retention is next applied (not persisted).
   int64_t next_expiry_us = 0;
+  // The earliest event time at which an entry of `seen` (of `payees`) can
+  // be past its retention: PartitionState::Expire walks a table only from
+  // then on. Kept by Expire, See and Pay (not persisted; the lowest value,
+  // "walk at the next Expire", after a load). An entry written into a table
+  // directly is only expired once Expire walks that table for another.
+  int64_t seen_expire_from_us = std::numeric_limits<int64_t>::min();
+  int64_t payees_expire_from_us = std::numeric_limits<int64_t>::min();
   bool dirty = false;
   bool touched = false;  // see EntityWindows
   uint32_t touched_index = 0;
@@ -177,8 +185,15 @@ class PartitionState {
       const std::function<void(const TransactionRecordProto&)>& visit);
 
   // Forgets a customer's dedupe and payee entries older than the retention
-  // before `now_us` (event time).
+  // before `now_us` (event time), and payees beyond `max_payees`. Walks a
+  // table only when one of its entries can be that old, so a customer with
+  // hundreds of payees does not pay for all of them at each transaction.
   void Expire(CustomerHistory* history, int64_t now_us);
+  // Remembers in a history the transaction `id_hash` at `at_us`, and a
+  // payment to `payee` at `at_us` (the latest payment kept): the way to
+  // add to its tables, which keeps Expire's bounds. Both mark it dirty.
+  void See(CustomerHistory* history, uint64_t id_hash, int64_t at_us);
+  void Pay(CustomerHistory* history, uint64_t payee, int64_t at_us);
 
   // Says that the transaction under way has made all its changes: the
   // entities and the history it changed for the first time since the last

@@ -91,8 +91,7 @@ class PartitionStateTest : public ::testing::Test {
                   uint64_t id_hash, int64_t at_us) {
     absl::StatusOr<CustomerHistory*> h = state->History(customer);
     ASSERT_TRUE(h.ok()) << h.status();
-    (*h)->seen[id_hash] = at_us;
-    (*h)->dirty = true;
+    state->See(*h, id_hash, at_us);
   }
 
   // Sum in the window kFp of an entity, or -1 when the entity has no state.
@@ -738,6 +737,68 @@ TEST_F(PartitionStateTest, ExpireKeepsTheMostRecentPayeesUpToTheLimit) {
                                               Pair(5u, t0_ - 5 * kHour),
                                               Pair(6u, t0_ - 4 * kHour)));
   EXPECT_TRUE(h->dirty);
+}
+
+TEST_F(PartitionStateTest, ExpireWalksATableOnlyOnceAnEntryCanBeThatOld) {
+  PartitionStateOptions options;
+  options.dedupe_retention_us = 7 * kDay;
+  options.payee_retention_us = 30 * kDay;
+  auto state = Fresh(3, options);
+  CustomerHistory* h = *state->History("C1");
+  state->See(h, 1, t0_);
+  state->Pay(h, 10, t0_);
+  state->Pay(h, 11, t0_ + kDay);
+  state->Pay(h, 10, t0_ + 2 * kDay);  // later payment to the same payee
+  state->Expire(h, t0_);
+  // The earliest entry of each table sets when it is next walked.
+  EXPECT_EQ(h->seen_expire_from_us, t0_ + 7 * kDay + 1);
+  EXPECT_EQ(h->payees_expire_from_us, t0_ + kDay + 30 * kDay + 1);
+  // Late arrivals, older than the rest, bring the walk forward: both are
+  // past their retention an hour on.
+  state->See(h, 2, t0_ - 8 * kDay);
+  state->Pay(h, 12, t0_ - 40 * kDay);
+  EXPECT_EQ(h->seen_expire_from_us, t0_ - kDay + 1);
+  h->dirty = false;
+  state->Expire(h, t0_ + kHour);
+  EXPECT_THAT(h->seen, UnorderedElementsAre(Pair(1u, t0_)));
+  EXPECT_THAT(h->payees, UnorderedElementsAre(Pair(10u, t0_ + 2 * kDay),
+                                              Pair(11u, t0_ + kDay)));
+  EXPECT_TRUE(h->dirty);
+  // At the retention exactly an entry stays; a microsecond later it goes.
+  h->dirty = false;
+  state->Expire(h, t0_ + 7 * kDay);
+  EXPECT_EQ(h->seen.size(), 1u);
+  EXPECT_FALSE(h->dirty);
+  state->Expire(h, t0_ + 7 * kDay + 1);
+  EXPECT_TRUE(h->seen.empty());
+  EXPECT_TRUE(h->dirty);
+  EXPECT_EQ(h->seen_expire_from_us, std::numeric_limits<int64_t>::max());
+  state->Expire(h, t0_ + kDay + 30 * kDay + 1);
+  EXPECT_THAT(h->payees, UnorderedElementsAre(Pair(10u, t0_ + 2 * kDay)));
+}
+
+TEST_F(PartitionStateTest, PayeesBeyondTheLimitGoBeforeAnyIsPastItsRetention) {
+  PartitionStateOptions options;
+  options.max_payees = 2;
+  auto state = Fresh(3, options);
+  CustomerHistory* h = *state->History("C1");
+  state->Expire(h, t0_);
+  for (uint64_t k = 1; k <= 3; ++k) {
+    state->Pay(h, k, t0_ + static_cast<int64_t>(k) * kHour);
+  }
+  state->Expire(h, t0_ + 4 * kHour);
+  EXPECT_THAT(h->payees, UnorderedElementsAre(Pair(2u, t0_ + 2 * kHour),
+                                              Pair(3u, t0_ + 3 * kHour)));
+  EXPECT_EQ(h->payees_expire_from_us,
+            t0_ + 2 * kHour + options.payee_retention_us + 1);
+  // With no payee allowed at all, every one goes.
+  options.max_payees = 0;
+  auto none = Fresh(4, options);
+  CustomerHistory* g = *none->History("C1");
+  none->Pay(g, 1, t0_);
+  none->Pay(g, 2, t0_);
+  none->Expire(g, t0_);
+  EXPECT_TRUE(g->payees.empty());
 }
 
 // --- Transaction records

@@ -264,10 +264,8 @@ absl::Status Screener::Settle(absl::string_view customer_id,
     absl::StatusOr<CustomerHistory*> history = state_->History(customer_id);
     if (!history.ok()) return history.status();
     if (!record.counterparty_account_id().empty()) {
-      int64_t& last =
-          (*history)->payees[StableTextHash(record.counterparty_account_id())];
-      last = std::max(last, occurred_at_us);
-      (*history)->dirty = true;
+      state_->Pay(*history, StableTextHash(record.counterparty_account_id()),
+                  occurred_at_us);
     }
     *note = "released: the transaction stands";
     return absl::OkStatus();
@@ -444,8 +442,7 @@ void Screener::ApplyWindows() {
 void Screener::UpdateHistory(const v1::Transaction& tx, v1::Verdict verdict,
                              CustomerHistory* history) {
   const int64_t t = ctx_.occurred_at_us;
-  history->seen[StableTextHash(tx.transaction_id())] = t;
-  history->dirty = true;
+  state_->See(history, StableTextHash(tx.transaction_id()), t);
   // Only money that moves makes history: a blocked transaction did not
   // happen, and a held one (INTERCEPT, DELAY, WARN) has not happened yet, so
   // its payee must not become "known" — a coached victim retrying on another
@@ -464,9 +461,7 @@ void Screener::UpdateHistory(const v1::Transaction& tx, v1::Verdict verdict,
   }
   if (tx.direction() == v1::DIRECTION_OUT &&
       !tx.counterparty().account_id().empty()) {
-    int64_t& last =
-        history->payees[StableTextHash(tx.counterparty().account_id())];
-    last = std::max(last, t);
+    state_->Pay(history, StableTextHash(tx.counterparty().account_id()), t);
   }
 }
 
