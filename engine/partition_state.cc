@@ -42,6 +42,19 @@ int64_t ExpiresAt(int64_t at_us, int64_t retention_us) {
   return out + 1;
 }
 
+// Erases the entries of `table` older than `cutoff`; the oldest time of
+// those left (kNever when none).
+int64_t ForgetBefore(int64_t cutoff,
+                     absl::flat_hash_map<uint64_t, int64_t>* table) {
+  int64_t oldest = kNever;
+  absl::erase_if(*table, [&](const auto& e) {
+    if (e.second < cutoff) return true;
+    oldest = std::min(oldest, e.second);
+    return false;
+  });
+  return oldest;
+}
+
 int64_t DayOf(int64_t t_us) {
   return t_us >= 0 ? t_us / kMicrosPerDay
                    : (t_us - kMicrosPerDay + 1) / kMicrosPerDay;
@@ -497,28 +510,18 @@ void PartitionState::PutRecord(const ScreenedRecord& record,
 void PartitionState::Expire(CustomerHistory* history, int64_t now_us) {
   bool changed = false;
   if (now_us >= history->seen_expire_from_us) {
-    const int64_t cutoff = now_us - options_.dedupe_retention_us;
-    int64_t oldest = kNever;
     const size_t before = history->seen.size();
-    absl::erase_if(history->seen, [&](const auto& e) {
-      if (e.second < cutoff) return true;
-      oldest = std::min(oldest, e.second);
-      return false;
-    });
+    const int64_t oldest =
+        ForgetBefore(now_us - options_.dedupe_retention_us, &history->seen);
     history->seen_expire_from_us =
         ExpiresAt(oldest, options_.dedupe_retention_us);
     changed |= history->seen.size() != before;
   }
   if (now_us >= history->payees_expire_from_us ||
       history->payees.size() > options_.max_payees) {
-    const int64_t cutoff = now_us - options_.payee_retention_us;
-    int64_t oldest = kNever;
     const size_t before = history->payees.size();
-    absl::erase_if(history->payees, [&](const auto& e) {
-      if (e.second < cutoff) return true;
-      oldest = std::min(oldest, e.second);
-      return false;
-    });
+    int64_t oldest =
+        ForgetBefore(now_us - options_.payee_retention_us, &history->payees);
     if (history->payees.size() > options_.max_payees) {
       // Forget exactly the payees paid longest ago.
       std::vector<std::pair<int64_t, uint64_t>> by_time;
