@@ -12,8 +12,6 @@ namespace v1 = ::txscreen::v1;
 
 namespace {
 
-constexpr int64_t kMicrosPerHour = 3600LL * 1000000;
-
 absl::string_view EntityId(v1::Entity kind, const v1::Transaction& tx) {
   switch (kind) {
     case v1::ENTITY_CUSTOMER:
@@ -175,10 +173,8 @@ absl::Status Screener::Screen(const v1::Transaction& tx,
       return absl::OkStatus();
     }
   }
-  if (ctx_.occurred_at_us >= (*history)->next_expiry_us) {
-    state_->Expire(*history, ctx_.occurred_at_us);
-    (*history)->next_expiry_us = ctx_.occurred_at_us + kMicrosPerHour;
-  }
+  // Cheap unless an entry is due (PartitionState::Expire).
+  state_->Expire(*history, ctx_.occurred_at_us);
   contributions_.clear();
   if (tx.type() == v1::TRANSACTION_TYPE_REVERSAL) {
     if (absl::Status s = Reverse(tx, *history, decision); !s.ok()) return s;
