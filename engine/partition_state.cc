@@ -102,7 +102,6 @@ std::string EncodeEntityWindows(const EntityWindows& entity) {
 std::string EncodeCustomerHistory(const CustomerHistory& history) {
   // CustomerHistoryProto, with the dedupe and payee maps as its packed
   // arrays (fields 7-10); proto3 leaves out fields at their defaults.
-  const CustomerHistory& p = history;
   auto raw = [](double d) {
     uint64_t bits;
     std::memcpy(&bits, &d, sizeof bits);
@@ -115,40 +114,41 @@ std::string EncodeCustomerHistory(const CustomerHistory& history) {
   for (const auto& [hash, at] : history.seen) {
     seen_times += wire::VarintSize(at);
   }
-  const std::string& region = p.last_region_code;
-  size_t total = (p.has_previous ? 2 : 0) +
-                 (p.last_at_us != 0 ? 1 + wire::VarintSize(p.last_at_us) : 0) +
-                 FieldSize(region.size()) + (p.has_geo ? 2 : 0) +
-                 (raw(p.last_lat) != 0 ? 9 : 0) +
-                 (raw(p.last_lon) != 0 ? 9 : 0) +
-                 FieldSize(8 * history.payees.size()) + FieldSize(payee_times) +
-                 FieldSize(8 * history.seen.size()) + FieldSize(seen_times);
+  const std::string& region = history.last_region_code;
+  size_t total =
+      (history.has_previous ? 2 : 0) +
+      (history.last_at_us != 0 ? 1 + wire::VarintSize(history.last_at_us) : 0) +
+      FieldSize(region.size()) + (history.has_geo ? 2 : 0) +
+      (raw(history.last_lat) != 0 ? 9 : 0) +
+      (raw(history.last_lon) != 0 ? 9 : 0) +
+      FieldSize(8 * history.payees.size()) + FieldSize(payee_times) +
+      FieldSize(8 * history.seen.size()) + FieldSize(seen_times);
   std::string out(total, '\0');
   uint8_t* o = reinterpret_cast<uint8_t*>(out.data());
-  if (p.has_previous) {
+  if (history.has_previous) {
     o = WriteTag(1, wire::kVarint, o);
     *o++ = 1;
   }
-  if (p.last_at_us != 0) {
+  if (history.last_at_us != 0) {
     o = WriteTag(2, wire::kVarint, o);
-    o = wire::WriteVarint(p.last_at_us, o);
+    o = wire::WriteVarint(history.last_at_us, o);
   }
   if (!region.empty()) {
     o = wire::WriteFieldHeader(3, region.size(), o);
     o = CodedOutputStream::WriteRawToArray(region.data(),
                                            static_cast<int>(region.size()), o);
   }
-  if (p.has_geo) {
+  if (history.has_geo) {
     o = WriteTag(4, wire::kVarint, o);
     *o++ = 1;
   }
-  if (raw(p.last_lat) != 0) {
+  if (raw(history.last_lat) != 0) {
     o = WriteTag(5, wire::kFixed64, o);
-    o = CodedOutputStream::WriteLittleEndian64ToArray(raw(p.last_lat), o);
+    o = CodedOutputStream::WriteLittleEndian64ToArray(raw(history.last_lat), o);
   }
-  if (raw(p.last_lon) != 0) {
+  if (raw(history.last_lon) != 0) {
     o = WriteTag(6, wire::kFixed64, o);
-    o = CodedOutputStream::WriteLittleEndian64ToArray(raw(p.last_lon), o);
+    o = CodedOutputStream::WriteLittleEndian64ToArray(raw(history.last_lon), o);
   }
   auto pairs = [&o](int key_field, int time_field, const auto& map,
                     size_t times) {
@@ -612,8 +612,7 @@ std::vector<StateWrite> PartitionState::BuildWrites(
   // The entries left to encode are scattered over the heap and mostly out
   // of cache by now, each behind dependent loads (the entity, its windows,
   // a long key's bytes): their memory is requested in stages, a few
-  // entities ahead, so
-  // that the loads of several entities overlap.
+  // entities ahead, so that the loads of several entities overlap.
   const size_t n_windows = left_windows_.size();
   for (size_t i = 0; i < n_windows; ++i) {
     if (i + 3 * kPrefetchDistance < n_windows) {
