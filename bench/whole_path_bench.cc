@@ -1,5 +1,5 @@
 // The hot path without Kafka (SPEC §7: target >= 300,000 transactions/s on
-// one core): binary protobuf bytes -> DecodeTransactionProto -> validation ->
+// one core): binary protobuf bytes -> TransactionDecoder -> validation ->
 // Screener::Screen with the shipped pack (history, window features, rules,
 // decision, dedupe record) -> state write-behind to an in-memory state store
 // every 10,000 transactions, as the pipeline flushes after each batch.
@@ -32,7 +32,6 @@
 #include "benchmark/benchmark.h"
 #include "engine/clock.h"
 #include "engine/partition_state.h"
-#include "engine/reused_message.h"
 #include "engine/screener.h"
 #include "engine/state_store.h"
 #include "engine/transaction_codec.h"
@@ -78,13 +77,11 @@ class WholePath {
   // One transaction through the whole path.
   absl::Status Step() {
     const std::string& bytes = batch_[next_++];
-    v1::Transaction* tx = tx_.ForDecoding();
-    if (absl::Status s = engine::DecodeTransactionProto(bytes, tx); !s.ok()) {
-      return s;
-    }
-    clock_.Set(tx->occurred_at().seconds() * 1000000 +
-               tx->occurred_at().nanos() / 1000 + 2000);
-    if (absl::Status s = screener_.Screen(*tx, &decision_); !s.ok()) return s;
+    if (absl::Status s = decoder_.DecodeProto(bytes); !s.ok()) return s;
+    const v1::Transaction& tx = *decoder_;
+    clock_.Set(tx.occurred_at().seconds() * 1000000 +
+               tx.occurred_at().nanos() / 1000 + 2000);
+    if (absl::Status s = screener_.Screen(tx, &decision_); !s.ok()) return s;
     if (decision_.verdict() != v1::VERDICT_ALLOW) ++alerts_;
     if (++since_flush_ == kFlushEvery) {
       since_flush_ = 0;
@@ -120,7 +117,7 @@ class WholePath {
   int64_t since_flush_ = 0;
   int64_t alerts_ = 0;
   absl::Duration flush_time_;
-  engine::ReusedMessage<v1::Transaction> tx_;
+  engine::TransactionDecoder decoder_;
   v1::Decision decision_;
 };
 

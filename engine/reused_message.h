@@ -42,9 +42,14 @@ class ReusedMessage {
     if (++uses_ % kCheckEvery == 0 && arena_.SpaceAllocated() > kMaxBytes) {
       arena_.Reset();  // runs the destructors of what lives on it
       message_ = google::protobuf::Arena::CreateMessage<T>(&arena_);
+      ++renewals_;
     }
     return message_;
   }
+
+  // How often the arena started afresh: whatever else lived on it (parts
+  // kept aside from the message) is gone with each renewal.
+  uint64_t renewals() const { return renewals_; }
 
   T& operator*() { return *message_; }
   const T& operator*() const { return *message_; }
@@ -66,6 +71,7 @@ class ReusedMessage {
   google::protobuf::Arena arena_;
   T* message_ = nullptr;
   uint64_t uses_ = 0;
+  uint64_t renewals_ = 0;
 };
 
 }  // namespace txscreen::engine

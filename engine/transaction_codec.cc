@@ -1,11 +1,189 @@
 #include "engine/transaction_codec.h"
 
+#include <utility>
+
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/message_lite.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace txscreen::engine {
 
 namespace v1 = ::txscreen::v1;
+
+namespace {
+
+absl::Status NotInProtobuf(absl::string_view bytes, absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat(
+      "not ", what, " in protobuf binary (", bytes.size(), " bytes)"));
+}
+
+// The varint at *p, moving *p past it; false when `end` comes first or it
+// is longer than ten bytes.
+bool ReadVarint(const char** p, const char* end, uint64_t* value) {
+  uint64_t v = 0;
+  for (int shift = 0; shift < 70 && *p != end; shift += 7) {
+    const auto byte = static_cast<uint8_t>(*(*p)++);
+    v |= uint64_t{byte & 0x7fu} << shift;
+    if (byte < 0x80) {
+      *value = v;
+      return true;
+    }
+  }
+  return false;
+}
+
+constexpr uint64_t Bit(int field) { return uint64_t{1} << field; }
+
+}  // namespace
+
+uint64_t TopLevelLengthDelimitedFields(absl::string_view bytes) {
+  uint64_t fields = 0;
+  const char* p = bytes.data();
+  const char* const end = p + bytes.size();
+  int groups = 0;  // open groups (unknown fields of the old wire type 3)
+  // Nearly every tag and length is one byte: read inline, the rest by
+  // ReadVarint.
+  auto read = [&p, end](uint64_t* v) {
+    if (p != end && static_cast<uint8_t>(*p) < 0x80) {
+      *v = static_cast<uint8_t>(*p++);
+      return true;
+    }
+    return ReadVarint(&p, end, v);
+  };
+  while (p != end) {
+    uint64_t tag = 0;
+    uint64_t n = 0;
+    if (!read(&tag)) return fields;
+    switch (tag & 7) {
+      case 0:
+        if (!read(&n)) return fields;
+        break;
+      case 1:
+        if (end - p < 8) return fields;
+        p += 8;
+        break;
+      case 2:
+        if (!read(&n) || n > static_cast<uint64_t>(end - p)) return fields;
+        if (groups == 0 && (tag >> 3) < 64) fields |= Bit(tag >> 3);
+        p += n;
+        break;
+      case 3:
+        ++groups;
+        break;
+      case 4:
+        if (groups == 0) return fields;
+        --groups;
+        break;
+      case 5:
+        if (end - p < 4) return fields;
+        p += 4;
+        break;
+      default:
+        return fields;
+    }
+  }
+  return fields;
+}
+
+namespace {
+
+// One sub-message field of v1::Transaction, by its generated accessors.
+template <typename T, int kField, bool (v1::Transaction::*kHas)() const,
+          const T& (v1::Transaction::*kGet)() const,
+          T* (v1::Transaction::*kRelease)(),
+          void (v1::Transaction::*kSetAllocated)(T*)>
+struct PartField {
+  // Before Clear(): the message's part, cleared, is kept aside.
+  template <typename P>
+  static void Keep(v1::Transaction* tx, P* part) {
+    part->had = (tx->*kHas)();
+    if (!part->had) return;
+    part->kept = (tx->*kRelease)();
+    part->kept->Clear();
+  }
+  // After Clear(): set again, for the bytes to merge into.
+  template <typename P>
+  static void SetAgain(v1::Transaction* tx, P* part) {
+    if (part->had) (tx->*kSetAllocated)(std::exchange(part->kept, nullptr));
+  }
+  // After the parse: a part set again that is still empty is taken back
+  // unless the bytes hold the field (`present`, scanned when first needed).
+  // It is left to the arena (freed at its renewal), as are parts the last
+  // transaction did not have: setting those too would need the scan for
+  // every transaction without them.
+  template <typename P, typename Present>
+  static void Settle(v1::Transaction* tx, const P& part, Present present) {
+    if (part.had && (tx->*kGet)().ByteSizeLong() == 0 &&
+        (present() & Bit(kField)) == 0) {
+      (tx->*kRelease)();
+    }
+  }
+};
+
+#define TXSCREEN_PART_FIELD(T, name, Name)                              \
+  PartField<T, v1::Transaction::k##Name##FieldNumber,                   \
+            &v1::Transaction::has_##name, &v1::Transaction::name,       \
+            &v1::Transaction::unsafe_arena_release_##name,              \
+            &v1::Transaction::unsafe_arena_set_allocated_##name>
+using OccurredAt =
+    TXSCREEN_PART_FIELD(google::protobuf::Timestamp, occurred_at, OccurredAt);
+using GeoPart = TXSCREEN_PART_FIELD(v1::Geo, geo, Geo);
+using CounterpartyPart =
+    TXSCREEN_PART_FIELD(v1::Counterparty, counterparty, Counterparty);
+using CustomerPart = TXSCREEN_PART_FIELD(v1::Customer, customer, Customer);
+using AccountOpenedAt = TXSCREEN_PART_FIELD(google::protobuf::Timestamp,
+                                            account_opened_at, AccountOpenedAt);
+using SessionPart = TXSCREEN_PART_FIELD(v1::SessionSignals, session, Session);
+#undef TXSCREEN_PART_FIELD
+
+}  // namespace
+
+absl::Status TransactionDecoder::DecodeProto(absl::string_view bytes) {
+  v1::Transaction* tx = message_.ForDecoding();
+  if (message_.renewals() != renewals_) {
+    // A new message on a new arena: nothing to keep.
+    renewals_ = message_.renewals();
+    parts_ = Parts();
+  } else {
+    OccurredAt::Keep(tx, &parts_.occurred_at);
+    GeoPart::Keep(tx, &parts_.geo);
+    CounterpartyPart::Keep(tx, &parts_.counterparty);
+    CustomerPart::Keep(tx, &parts_.customer);
+    AccountOpenedAt::Keep(tx, &parts_.account_opened_at);
+    SessionPart::Keep(tx, &parts_.session);
+  }
+  tx->Clear();
+  OccurredAt::SetAgain(tx, &parts_.occurred_at);
+  GeoPart::SetAgain(tx, &parts_.geo);
+  CounterpartyPart::SetAgain(tx, &parts_.counterparty);
+  CustomerPart::SetAgain(tx, &parts_.customer);
+  AccountOpenedAt::SetAgain(tx, &parts_.account_opened_at);
+  SessionPart::SetAgain(tx, &parts_.session);
+  if (!tx->ParseFrom<google::protobuf::MessageLite::kMergePartial>(
+          google::protobuf::StringPiece(bytes.data(), bytes.size()))) {
+    return NotInProtobuf(bytes, "a Transaction");
+  }
+  bool scanned = false;
+  uint64_t fields = 0;
+  auto present = [&] {
+    if (!scanned) {
+      fields = TopLevelLengthDelimitedFields(bytes);
+      scanned = true;
+    }
+    return fields;
+  };
+  OccurredAt::Settle(tx, parts_.occurred_at, present);
+  GeoPart::Settle(tx, parts_.geo, present);
+  CounterpartyPart::Settle(tx, parts_.counterparty, present);
+  CustomerPart::Settle(tx, parts_.customer, present);
+  AccountOpenedAt::Settle(tx, parts_.account_opened_at, present);
+  SessionPart::Settle(tx, parts_.session, present);
+  return absl::OkStatus();
+}
+
+v1::Transaction* TransactionDecoder::ForDecoding() {
+  return message_.ForDecoding();
+}
 
 absl::Status DecodeTransactionJson(absl::string_view json,
                                    v1::Transaction* out) {
@@ -39,8 +217,7 @@ absl::Status DecodeProto(absl::string_view bytes, absl::string_view what,
                          google::protobuf::Message* out) {
   // ParseFromArray clears `out` first.
   if (!out->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "not ", what, " in protobuf binary (", bytes.size(), " bytes)"));
+    return NotInProtobuf(bytes, what);
   }
   return absl::OkStatus();
 }

@@ -3,8 +3,10 @@
 #include "engine/transaction_codec.h"
 
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "engine/reused_message.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -378,6 +380,160 @@ TEST(ReusedMessageTest, EachMessageStartsEmptyAcrossArenaRenewals) {
       ASSERT_EQ(tx->SerializeAsString(), full);
     }
   }
+}
+
+}  // namespace
+}  // namespace txscreen::engine
+
+namespace txscreen::engine {
+namespace {
+
+namespace v1 = ::txscreen::v1;
+
+TEST(TopLevelLengthDelimitedFieldsTest, OnlyTopLevelLengthDelimitedFields) {
+  v1::Transaction tx;
+  tx.set_transaction_id("T1");  // 1
+  tx.set_amount_minor(500);     // 7, a varint
+  tx.mutable_geo()->set_lat(1);  // 19, with a fixed64 inside
+  tx.mutable_counterparty()->set_account_id("A");  // 20, with 1 inside
+  tx.set_purpose_code("P");     // 25
+  EXPECT_EQ(TopLevelLengthDelimitedFields(tx.SerializeAsString()),
+            (uint64_t{1} << 1) | (uint64_t{1} << 19) | (uint64_t{1} << 20) |
+                (uint64_t{1} << 25));
+  EXPECT_EQ(TopLevelLengthDelimitedFields(""), 0u);
+}
+
+TEST(TopLevelLengthDelimitedFieldsTest, FieldsInsideAGroupAreNotTopLevel) {
+  // Field 30 as a group (wire type 3) holding field 19, length-delimited;
+  // then field 21, and a fixed32 field 31.
+  const std::string bytes(
+      "\xf3\x01"   // field 30, start group
+      "\x9a\x01\x00"  // field 19, length 0
+      "\xf4\x01"   // field 30, end group
+      "\xaa\x01\x00"  // field 21, length 0
+      "\xfd\x01\x01\x02\x03\x04",  // field 31, fixed32
+      16);
+  EXPECT_EQ(TopLevelLengthDelimitedFields(bytes), uint64_t{1} << 21);
+}
+
+TEST(TopLevelLengthDelimitedFieldsTest, StopsAtBytesThatEndEarly) {
+  v1::Transaction tx;
+  tx.set_transaction_id("T1");
+  tx.set_memo(std::string(300, 'm'));  // 12, a two-byte length
+  const std::string bytes = tx.SerializeAsString();
+  EXPECT_EQ(TopLevelLengthDelimitedFields(bytes),
+            (uint64_t{1} << 1) | (uint64_t{1} << 12));
+  for (size_t cut = 0; cut < bytes.size(); ++cut) {
+    // Some subset of the fields, and no read past the end (ASan).
+    const std::string head = bytes.substr(0, cut);
+    EXPECT_EQ(TopLevelLengthDelimitedFields(head) &
+                  ~((uint64_t{1} << 1) | (uint64_t{1} << 12)),
+              0u);
+  }
+  EXPECT_EQ(TopLevelLengthDelimitedFields(std::string(11, '\xff')), 0u);
+}
+
+// Every combination of sub-messages present, absent, and present but empty
+// (which proto3 keeps apart for messages), one after another through one
+// decoder, JSON between them, and past several renewals of its arena: each
+// must decode exactly as a fresh message does.
+TEST(TransactionDecoderTest, DecodesAsAFreshMessageDoes) {
+  std::vector<std::string> variants;
+  for (int mask = 0; mask < 729; mask += 7) {  // 3^6 combinations, sampled
+    v1::Transaction tx;
+    tx.set_transaction_id(absl::StrCat("T", mask));
+    tx.set_memo(mask % 2 == 0 ? std::string(40, 'm') : "");
+    int m = mask;
+    auto next = [&m] {
+      const int state = m % 3;  // 0 absent, 1 empty, 2 with values
+      m /= 3;
+      return state;
+    };
+    if (int s = next(); s > 0) {
+      tx.mutable_occurred_at()->set_seconds(s == 2 ? 1795138200 : 0);
+    }
+    if (int s = next(); s > 0) tx.mutable_geo()->set_lat(s == 2 ? 31.2 : 0);
+    if (int s = next(); s > 0) {
+      tx.mutable_counterparty()->set_name(s == 2 ? std::string(50, 'n') : "");
+      if (s == 2) tx.mutable_counterparty()->set_account_id("6222");
+    }
+    if (int s = next(); s > 0) {
+      tx.mutable_customer()->set_birth_date(s == 2 ? "1950-01-01" : "");
+    }
+    if (int s = next(); s > 0) {
+      tx.mutable_account_opened_at()->set_nanos(s == 2 ? 5 : 0);
+    }
+    if (int s = next(); s > 0) tx.mutable_session()->set_on_call(s == 2);
+    variants.push_back(tx.SerializeAsString());
+  }
+  TransactionDecoder decoder;
+  for (int i = 0; i < 30000; ++i) {
+    const std::string& bytes = variants[(i * 37) % variants.size()];
+    if (i % 97 == 0) {
+      ASSERT_TRUE(DecodeTransactionJson(R"({"transaction_id":"J","geo":{}})",
+                                        decoder.ForDecoding())
+                      .ok());
+      ASSERT_TRUE(decoder->has_geo());
+      ASSERT_FALSE(decoder->has_counterparty());
+    }
+    if (i % 101 == 0) {
+      EXPECT_FALSE(decoder.DecodeProto("\xff\xff").ok());
+    }
+    ASSERT_TRUE(decoder.DecodeProto(bytes).ok()) << i;
+    v1::Transaction fresh;
+    ASSERT_TRUE(fresh.ParseFromString(bytes));
+    const v1::Transaction& got = *decoder;
+    ASSERT_EQ(got.has_occurred_at(), fresh.has_occurred_at()) << i;
+    ASSERT_EQ(got.has_geo(), fresh.has_geo()) << i;
+    ASSERT_EQ(got.has_counterparty(), fresh.has_counterparty()) << i;
+    ASSERT_EQ(got.has_customer(), fresh.has_customer()) << i;
+    ASSERT_EQ(got.has_account_opened_at(), fresh.has_account_opened_at())
+        << i;
+    ASSERT_EQ(got.has_session(), fresh.has_session()) << i;
+    ASSERT_TRUE(
+        google::protobuf::util::MessageDifferencer::Equals(got, fresh))
+        << i << ": " << got.ShortDebugString() << " vs "
+        << fresh.ShortDebugString();
+  }
+}
+
+// JSON decodes take new parts from the arena, and parts that come and go
+// are left to it, until it starts afresh; parts kept across a decode must
+// not outlive it.
+TEST(TransactionDecoderTest, KeptPartsGoWithTheArena) {
+  v1::Transaction full;
+  full.set_transaction_id("P");
+  full.mutable_occurred_at()->set_seconds(1795138200);
+  full.mutable_geo()->set_lat(31.2);
+  full.mutable_counterparty()->set_name(std::string(64, 'n'));
+  full.mutable_customer()->set_birth_date("1950-01-01");
+  full.mutable_account_opened_at()->set_seconds(1);
+  full.mutable_session()->set_on_call(true);
+  const std::string bytes = full.SerializeAsString();
+  const std::string json =
+      R"({"transaction_id":"J","occurred_at":"2026-11-20T09:30:00Z",)"
+      R"("geo":{"lat":1},"counterparty":{"name":"n"},)"
+      R"("customer":{"birth_date":"1950-01-01"},)"
+      R"("account_opened_at":"2026-01-01T00:00:00Z",)"
+      R"("session":{"on_call":true}})";
+  TransactionDecoder decoder;
+  for (int i = 0; i < 20000 && decoder.renewals() < 2; ++i) {
+    ASSERT_TRUE(DecodeTransactionJson(json, decoder.ForDecoding()).ok());
+    ASSERT_TRUE(decoder.DecodeProto(bytes).ok());
+    ASSERT_TRUE(google::protobuf::util::MessageDifferencer::Equals(*decoder,
+                                                                   full));
+    // Absent parts after present ones, and back.
+    ASSERT_TRUE(decoder.DecodeProto("\x0a\x01X").ok());
+    ASSERT_FALSE(decoder->has_counterparty());
+  }
+  EXPECT_GE(decoder.renewals(), 2u);
+}
+
+TEST(TransactionDecoderTest, ErrorNamesTheSize) {
+  TransactionDecoder decoder;
+  absl::Status s = decoder.DecodeProto("\x0a\x05T");
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(), "not a Transaction in protobuf binary (3 bytes)");
 }
 
 }  // namespace

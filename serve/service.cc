@@ -772,6 +772,19 @@ bool Service::DecodeInput(const RdKafka::Message& msg, absl::string_view what,
   return true;
 }
 
+bool Service::DecodeTransaction(const RdKafka::Message& msg) {
+  if (options_.input_format == WireFormat::kJson || msg.payload() == nullptr) {
+    return DecodeInput(msg, "a Transaction", tx_.ForDecoding());
+  }
+  absl::Status decoded = tx_.DecodeProto(absl::string_view(
+      static_cast<const char*>(msg.payload()), msg.len()));
+  if (!decoded.ok()) {
+    ProduceDeadLetter(msg, decoded.message());
+    return false;
+  }
+  return true;
+}
+
 void Service::Process(RdKafka::Message& msg) {
   auto it = partitions_.find(msg.partition());
   if (it == partitions_.end()) return;  // revoked meanwhile
@@ -788,7 +801,7 @@ void Service::Process(RdKafka::Message& msg) {
   ++stats_.consumed;
   ++since_commit_;
   part.next = msg.offset() + 1;
-  if (!DecodeInput(msg, "a Transaction", tx_.ForDecoding())) return;
+  if (!DecodeTransaction(msg)) return;
   absl::Status screened = part.screener->Screen(*tx_, &decision_);
   if (!screened.ok()) {
     // The rules could not complete: the channel's fail-safe verdict, and

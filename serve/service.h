@@ -51,10 +51,10 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "engine/holds.h"
-#include "engine/reused_message.h"
 #include "engine/roster.h"
 #include "engine/screener.h"
 #include "engine/state_store.h"
+#include "engine/transaction_codec.h"
 #include "rules/rule_set.h"
 #include "serve/changelog.h"
 #include "serve/kafka_util.h"
@@ -285,6 +285,8 @@ class Service {
   // undecodable value goes to the dead-letter topic and false is returned.
   bool DecodeInput(const RdKafka::Message& msg, absl::string_view what,
                    google::protobuf::Message* out);
+  // DecodeInput for the transaction, into tx_.
+  bool DecodeTransaction(const RdKafka::Message& msg);
   void ProcessOverride(RdKafka::Message& msg, Partition& part);
   // Publishes what the hold book produced (holds, results, dispositions).
   void Publish(const engine::HoldEvents& events);
@@ -409,8 +411,9 @@ class Service {
   ServeStats stats_;
 
   // Scratch, reused per transaction.
-  // The transaction being screened, on an arena (engine/reused_message.h).
-  engine::ReusedMessage<txscreen::v1::Transaction> tx_;
+  // The transaction being screened, on an arena, decoded into the
+  // sub-messages of the one before (engine/transaction_codec.h).
+  engine::TransactionDecoder tx_;
   txscreen::v1::Decision decision_;
   txscreen::v1::ReportRecord report_;
   txscreen::v1::Decision shadow_decision_;
