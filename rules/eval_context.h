@@ -110,6 +110,8 @@ struct EvalContext {
   // until ResetCaches.
   mutable std::array<int64_t, kMemoSlots> memo;
   mutable uint64_t memo_valid = 0;
+  // Of the valid ones, those whose value is not 0 (true, for conditions).
+  mutable uint64_t memo_true = 0;
   // Scratch for normalising computed strings.
   mutable std::string scratch;
   // Runtime divisions by zero (the result is 0); the engine counts them.
@@ -119,6 +121,7 @@ struct EvalContext {
   void ResetCaches() {
     normalized_valid = 0;
     memo_valid = 0;
+    memo_true = 0;
     division_by_zero = 0;
   }
 };

@@ -1,9 +1,11 @@
 #include "rules/expr_compiler.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -287,6 +289,57 @@ TEST_F(ExprCompilerTest, LogicalOperatorsReadSharedOperandsOnceKnown) {
     EXPECT_EQ(negation->EvalBool(ctx_), !above);
     windows_[1] = above ? 0 : 10;
     EXPECT_EQ(conjunction->EvalBool(ctx_), above);
+  }
+}
+
+// and / or decide from the shared operands already known before walking
+// the others: whatever order the expressions of a pack are evaluated in,
+// each gives what it gives on its own, without sharing.
+TEST_F(ExprCompilerTest, LogicalOperatorsDecideAsWithoutSharing) {
+  SharedSubexpressions shared;
+  const char* kTexts[] = {
+      "tx.amount_minor > 100 and tx.cash and tx.cross_border",
+      "tx.cash or tx.cross_border or tx.amount_minor < 50",
+      "tx.amount_minor > 100 and (tx.cash or tx.amount_minor < 50)",
+      "not (tx.amount_minor > 100) or tx.cross_border",
+      "(tx.amount_minor > 100 or tx.cash) and (tx.cross_border or "
+      "tx.amount_minor < 50)",
+      "tx.cross_border and tx.amount_minor > 100",
+      "tx.amount_minor < 50 or tx.amount_minor > 100",
+      "tx.cash and not tx.cross_border and tx.amount_minor > 100",
+      "(tx.cash or tx.cross_border or tx.amount_minor < 50) and "
+      "(tx.amount_minor > 100 and tx.cash and tx.cross_border)"};
+  const ExprScope scope = SharingScope(kTexts, &shared);
+  std::vector<ExprPtr> sharing;
+  std::vector<ExprPtr> alone;
+  for (const char* text : kTexts) {
+    sharing.push_back(Compile(text, scope));
+    alone.push_back(Compile(text));
+    ASSERT_TRUE(sharing.back() && alone.back()) << text;
+  }
+  ASSERT_GE(shared.slots_used(), 4);
+  std::vector<size_t> order(sharing.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::mt19937 random(7);
+  for (int64_t amount : {10, 75, 200}) {
+    for (int bits = 0; bits < 4; ++bits) {
+      tx_.set_amount_minor(amount);
+      tx_.set_cash(bits & 1);
+      tx_.set_cross_border(bits & 2);
+      std::vector<bool> expected;
+      for (const ExprPtr& e : alone) {
+        ctx_.ResetCaches();
+        expected.push_back(e->EvalBool(ctx_));
+      }
+      for (int round = 0; round < 20; ++round) {
+        std::shuffle(order.begin(), order.end(), random);
+        ctx_.ResetCaches();
+        for (size_t i : order) {
+          EXPECT_EQ(sharing[i]->EvalBool(ctx_), expected[i])
+              << kTexts[i] << " amount " << amount << " bits " << bits;
+        }
+      }
+    }
   }
 }
 

@@ -107,6 +107,7 @@ class Memo final : public Expr {
     const int64_t v = e_->EvalInt(ctx);
     ctx.memo[slot_] = v;
     ctx.memo_valid |= bit_;
+    if (v != 0) ctx.memo_true |= bit_;
     return v;
   }
   uint64_t bit() const { return bit_; }
@@ -154,16 +155,28 @@ class Not final : public Expr {
 
 // `a and b and c ...` (or `or`) as one node over all operands, left to
 // right, stopping at the first that decides: one virtual call per operand
-// instead of two per level of a binary tree.
+// instead of two per level of a binary tree. The operands already known in
+// this transaction (shared ones evaluated by an earlier expression) are
+// tested all at once first, from the context's bits: a window filter or
+// rule condition that shares a false test with one evaluated before (most
+// of them: the tests of type, direction, currency) ends there, without a
+// walk.
 class Logical final : public Expr {
  public:
   Logical(bool is_and, std::vector<ExprPtr> operands)
       : Expr(BoolType()), is_and_(is_and), operands_(std::move(operands)) {
     ops_.reserve(operands_.size());
-    for (const ExprPtr& e : operands_) ops_.emplace_back(e.get());
+    for (const ExprPtr& e : operands_) {
+      ops_.emplace_back(e.get());
+      shared_ |= ops_.back().bit;
+    }
   }
   int64_t EvalInt(const EvalContext& ctx) const override {
+    const uint64_t known = ctx.memo_valid & shared_;
+    const uint64_t known_true = ctx.memo_true & known;
+    if (is_and_ ? known_true != known : known_true != 0) return !is_and_;
     for (const Operand& op : ops_) {
+      if (op.bit & known) continue;  // known not to decide
       if ((op.Eval(ctx) != 0) != is_and_) return !is_and_;
     }
     return is_and_;
@@ -171,6 +184,7 @@ class Logical final : public Expr {
 
  private:
   bool is_and_;
+  uint64_t shared_ = 0;  // the memo bits of the shared operands
   std::vector<ExprPtr> operands_;  // owns what ops_ points to
   std::vector<Operand> ops_;
 };
