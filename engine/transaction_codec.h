@@ -39,8 +39,7 @@ absl::Status DecodeTransactionProto(absl::string_view bytes,
 // top-level fields tells, and the absent ones are taken back. Presence is
 // always what DecodeTransactionProto gives. In BM_WholePath, whose
 // counterparty and geo come and go, the parse takes ~1,000 instructions
-// less and the checks and scans ~750 more; the arena, no longer taking
-// ~400 new bytes per transaction, stays in cache (bench/README.md).
+// less and the checks and scans ~750 more (bench/README.md).
 class TransactionDecoder {
  public:
   TransactionDecoder() = default;
