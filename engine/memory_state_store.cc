@@ -89,7 +89,7 @@ class MemoryStateStore : public StateStore {
   static void Apply(const StateWrite& w, Family* m) {
     if (w.erase_range) {
       absl::erase_if(*m, [&](const auto& e) {
-        return e.first >= w.key && e.first < w.end_key;
+        return e.first >= w.key && e.first < w.end_key();
       });
     } else if (w.erase) {
       m->erase(w.key);

@@ -659,11 +659,10 @@ std::vector<StateWrite> PartitionState::BuildWrites(
   const bool expire = max_event_us_ > 0 && keep_from_day > expired_before_day_;
   expiring_before_day_ = expire ? keep_from_day : 0;
   if (expire) {
-    StateWrite range = StateWrite::Erase(StateFamily::kDedupe, prefix_);
-    range.erase_range = true;
-    range.end_key = prefix_;
-    AppendBigEndian32(keep_from_day, &range.end_key);
-    writes.push_back(std::move(range));
+    std::string end = prefix_;
+    AppendBigEndian32(keep_from_day, &end);
+    writes.push_back(
+        StateWrite::EraseRange(StateFamily::kDedupe, prefix_, std::move(end)));
   }
   writes.push_back(StateWrite::Put(StateFamily::kOffsets,
                                    absl::StrCat(prefix_, "input"),

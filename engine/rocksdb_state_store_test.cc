@@ -83,10 +83,7 @@ class StateStoreContract : public ::testing::Test {
 
   static StateWrite EraseRange(StateFamily family, std::string begin,
                                std::string end) {
-    StateWrite w = StateWrite::Erase(family, std::move(begin));
-    w.erase_range = true;
-    w.end_key = std::move(end);
-    return w;
+    return StateWrite::EraseRange(family, std::move(begin), std::move(end));
   }
 
   // --- The contract ---------------------------------------------------------

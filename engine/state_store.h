@@ -26,7 +26,7 @@
 
 namespace txscreen::engine {
 
-enum class StateFamily {
+enum class StateFamily : uint8_t {
   kWindows,  // entity -> EntityWindowsProto
   kHistory,  // customer -> CustomerHistoryProto
   kDedupe,   // transaction id -> TransactionRecordProto
@@ -39,14 +39,18 @@ inline constexpr int kStateFamilyCount = 6;
 // 4 bytes, big-endian, so a partition's keys sort together.
 std::string PartitionPrefix(int32_t partition);
 
+// 72 bytes (libstdc++): a flush builds one per changed entry (~4 per
+// transaction), and the vector of them is new memory every flush.
 struct StateWrite {
-  StateFamily family;
   std::string key;
+  // The value of a put; of a range deletion, the end of the range.
   std::string value;
+  StateFamily family;
   bool erase = false;
-  // Erases every key in [key, end_key) instead (range deletion).
+  // Erases every key in [key, end_key()) instead (range deletion).
   bool erase_range = false;
-  std::string end_key;
+
+  const std::string& end_key() const { return value; }
 
   static StateWrite Put(StateFamily family, std::string key,
                         std::string value) {
@@ -61,6 +65,16 @@ struct StateWrite {
     w.family = family;
     w.key = std::move(key);
     w.erase = true;
+    return w;
+  }
+  // Every key of `family` in [begin, end).
+  static StateWrite EraseRange(StateFamily family, std::string begin,
+                               std::string end) {
+    StateWrite w;
+    w.family = family;
+    w.key = std::move(begin);
+    w.value = std::move(end);
+    w.erase_range = true;
     return w;
   }
 };

@@ -113,12 +113,9 @@ TEST_F(ChangelogTest, BinaryKeysAreKeptWhole) {
 }
 
 TEST_F(ChangelogTest, RangeDeletionsStayLocal) {
-  StateWrite w;
-  w.family = StateFamily::kDedupe;
-  w.key = P(3, "a");
-  w.end_key = P(3, "z");
-  w.erase_range = true;
-  EXPECT_EQ(ToRecord(w), std::nullopt);
+  EXPECT_EQ(ToRecord(StateWrite::EraseRange(StateFamily::kDedupe, P(3, "a"),
+                                            P(3, "z"))),
+            std::nullopt);
 }
 
 TEST_F(ChangelogTest, CheckpointsStayLocal) {
