@@ -54,27 +54,28 @@ struct StateWrite {
 
   static StateWrite Put(StateFamily family, std::string key,
                         std::string value) {
-    StateWrite w;
-    w.family = family;
-    w.key = std::move(key);
-    w.value = std::move(value);
-    return w;
+    return Make(family, std::move(key), std::move(value), false, false);
   }
   static StateWrite Erase(StateFamily family, std::string key) {
-    StateWrite w;
-    w.family = family;
-    w.key = std::move(key);
-    w.erase = true;
-    return w;
+    std::string none;
+    return Make(family, std::move(key), std::move(none), true, false);
   }
   // Every key of `family` in [begin, end).
   static StateWrite EraseRange(StateFamily family, std::string begin,
                                std::string end) {
+    return Make(family, std::move(begin), std::move(end), false, true);
+  }
+
+ private:
+  // By reference: each write's strings are moved once, not twice.
+  static StateWrite Make(StateFamily family, std::string&& key,
+                         std::string&& value, bool erase, bool erase_range) {
     StateWrite w;
+    w.key = std::move(key);
+    w.value = std::move(value);
     w.family = family;
-    w.key = std::move(begin);
-    w.value = std::move(end);
-    w.erase_range = true;
+    w.erase = erase;
+    w.erase_range = erase_range;
     return w;
   }
 };
