@@ -136,6 +136,18 @@ using AccountOpenedAt = TXSCREEN_PART_FIELD(google::protobuf::Timestamp,
 using SessionPart = TXSCREEN_PART_FIELD(v1::SessionSignals, session, Session);
 #undef TXSCREEN_PART_FIELD
 
+// Calls f(field, part) for each sub-message field (a PartField, as a tag)
+// and its part in `parts`.
+template <typename Parts, typename F>
+void ForEachPart(Parts& parts, F f) {
+  f(OccurredAt(), parts.occurred_at);
+  f(GeoPart(), parts.geo);
+  f(CounterpartyPart(), parts.counterparty);
+  f(CustomerPart(), parts.customer);
+  f(AccountOpenedAt(), parts.account_opened_at);
+  f(SessionPart(), parts.session);
+}
+
 }  // namespace
 
 absl::Status TransactionDecoder::DecodeProto(absl::string_view bytes) {
@@ -145,20 +157,11 @@ absl::Status TransactionDecoder::DecodeProto(absl::string_view bytes) {
     renewals_ = message_.renewals();
     parts_ = Parts();
   } else {
-    OccurredAt::Keep(tx, &parts_.occurred_at);
-    GeoPart::Keep(tx, &parts_.geo);
-    CounterpartyPart::Keep(tx, &parts_.counterparty);
-    CustomerPart::Keep(tx, &parts_.customer);
-    AccountOpenedAt::Keep(tx, &parts_.account_opened_at);
-    SessionPart::Keep(tx, &parts_.session);
+    ForEachPart(parts_, [tx](auto field, auto& part) { field.Keep(tx, &part); });
   }
   tx->Clear();
-  OccurredAt::SetAgain(tx, &parts_.occurred_at);
-  GeoPart::SetAgain(tx, &parts_.geo);
-  CounterpartyPart::SetAgain(tx, &parts_.counterparty);
-  CustomerPart::SetAgain(tx, &parts_.customer);
-  AccountOpenedAt::SetAgain(tx, &parts_.account_opened_at);
-  SessionPart::SetAgain(tx, &parts_.session);
+  ForEachPart(parts_,
+              [tx](auto field, auto& part) { field.SetAgain(tx, &part); });
   if (!tx->ParseFrom<google::protobuf::MessageLite::kMergePartial>(
           google::protobuf::StringPiece(bytes.data(), bytes.size()))) {
     return NotInProtobuf(bytes, "a Transaction");
@@ -172,12 +175,9 @@ absl::Status TransactionDecoder::DecodeProto(absl::string_view bytes) {
     }
     return fields;
   };
-  OccurredAt::Settle(tx, parts_.occurred_at, present);
-  GeoPart::Settle(tx, parts_.geo, present);
-  CounterpartyPart::Settle(tx, parts_.counterparty, present);
-  CustomerPart::Settle(tx, parts_.customer, present);
-  AccountOpenedAt::Settle(tx, parts_.account_opened_at, present);
-  SessionPart::Settle(tx, parts_.session, present);
+  ForEachPart(parts_, [tx, &present](auto field, const auto& part) {
+    field.Settle(tx, part, present);
+  });
   return absl::OkStatus();
 }
 
