@@ -59,8 +59,31 @@ void Decode(benchmark::State& state, bool json) {
 void BM_DecodeJson(benchmark::State& state) { Decode(state, true); }
 void BM_DecodeProto(benchmark::State& state) { Decode(state, false); }
 
+// As `serve` and BM_WholePath decode: engine::TransactionDecoder, one
+// message on an arena that keeps the sub-messages of the transaction
+// before.
+void BM_DecodeProtoReusing(benchmark::State& state) {
+  const std::vector<std::string> pool = Pool(false);
+  engine::TransactionDecoder decoder;
+  size_t i = 0;
+  int64_t bytes = 0;
+  for (auto _ : state) {
+    const std::string& in = pool[i];
+    if (absl::Status s = decoder.DecodeProto(in); !s.ok()) {
+      state.SkipWithError(std::string(s.message()).c_str());
+      break;
+    }
+    benchmark::DoNotOptimize(&*decoder);
+    bytes += static_cast<int64_t>(in.size());
+    if (++i == pool.size()) i = 0;
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetBytesProcessed(bytes);
+}
+
 BENCHMARK(BM_DecodeJson);
 BENCHMARK(BM_DecodeProto);
+BENCHMARK(BM_DecodeProtoReusing);
 
 }  // namespace
 }  // namespace txscreen::bench
