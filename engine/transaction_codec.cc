@@ -54,6 +54,8 @@ uint64_t TopLevelLengthDelimitedFields(absl::string_view bytes) {
     uint64_t tag = 0;
     uint64_t n = 0;
     if (!read(&tag)) return fields;
+    // As protobuf's ReadTag: at most five bytes, of which 32 bits are kept.
+    tag = static_cast<uint32_t>(tag);
     switch (tag & 7) {
       case 0:
         if (!read(&n)) return fields;
@@ -93,6 +95,7 @@ template <typename T, int kField, bool (v1::Transaction::*kHas)() const,
           T* (v1::Transaction::*kRelease)(),
           void (v1::Transaction::*kSetAllocated)(T*)>
 struct PartField {
+  static_assert(kField < 64, "TopLevelLengthDelimitedFields has 64 bits");
   // Before Clear(): the message's part, cleared, is kept aside.
   template <typename P>
   static void Keep(v1::Transaction* tx, P* part) {
@@ -120,16 +123,16 @@ struct PartField {
   }
 };
 
-#define TXSCREEN_PART_FIELD(T, name, Name)                              \
-  PartField<T, v1::Transaction::k##Name##FieldNumber,                   \
-            &v1::Transaction::has_##name, &v1::Transaction::name,       \
-            &v1::Transaction::unsafe_arena_release_##name,              \
+#define TXSCREEN_PART_FIELD(T, name, Name)                        \
+  PartField<T, v1::Transaction::k##Name##FieldNumber,             \
+            &v1::Transaction::has_##name, &v1::Transaction::name, \
+            &v1::Transaction::unsafe_arena_release_##name,        \
             &v1::Transaction::unsafe_arena_set_allocated_##name>
-using OccurredAt =
-    TXSCREEN_PART_FIELD(google::protobuf::Timestamp, occurred_at, OccurredAt);
+using OccurredAt = TXSCREEN_PART_FIELD(google::protobuf::Timestamp, occurred_at,
+                                       OccurredAt);
 using GeoPart = TXSCREEN_PART_FIELD(v1::Geo, geo, Geo);
-using CounterpartyPart =
-    TXSCREEN_PART_FIELD(v1::Counterparty, counterparty, Counterparty);
+using CounterpartyPart = TXSCREEN_PART_FIELD(v1::Counterparty, counterparty,
+                                             Counterparty);
 using CustomerPart = TXSCREEN_PART_FIELD(v1::Customer, customer, Customer);
 using AccountOpenedAt = TXSCREEN_PART_FIELD(google::protobuf::Timestamp,
                                             account_opened_at, AccountOpenedAt);
@@ -157,7 +160,8 @@ absl::Status TransactionDecoder::DecodeProto(absl::string_view bytes) {
     renewals_ = message_.renewals();
     parts_ = Parts();
   } else {
-    ForEachPart(parts_, [tx](auto field, auto& part) { field.Keep(tx, &part); });
+    ForEachPart(parts_,
+                [tx](auto field, auto& part) { field.Keep(tx, &part); });
   }
   tx->Clear();
   ForEachPart(parts_,

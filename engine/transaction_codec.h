@@ -48,7 +48,8 @@ class TransactionDecoder {
 
   // Decodes protobuf binary `bytes` as DecodeTransactionProto does. The
   // transaction of the last call (and references into it) become invalid;
-  // after an error the message holds no transaction.
+  // after an error the message holds what was merged before it: not to be
+  // read.
   absl::Status DecodeProto(absl::string_view bytes);
   // The message for another decoder (DecodeTransactionJson), which clears
   // it; the same invalidation.

@@ -2,6 +2,9 @@
 // JSON and binary protobuf, decisions out as JSON.
 #include "engine/transaction_codec.h"
 
+#include <cstdio>
+#include <cstdlib>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -392,11 +395,11 @@ namespace v1 = ::txscreen::v1;
 
 TEST(TopLevelLengthDelimitedFieldsTest, OnlyTopLevelLengthDelimitedFields) {
   v1::Transaction tx;
-  tx.set_transaction_id("T1");  // 1
-  tx.set_amount_minor(500);     // 7, a varint
-  tx.mutable_geo()->set_lat(1);  // 19, with a fixed64 inside
+  tx.set_transaction_id("T1");                     // 1
+  tx.set_amount_minor(500);                        // 7, a varint
+  tx.mutable_geo()->set_lat(1);                    // 19, with a fixed64 inside
   tx.mutable_counterparty()->set_account_id("A");  // 20, with 1 inside
-  tx.set_purpose_code("P");     // 25
+  tx.set_purpose_code("P");                        // 25
   EXPECT_EQ(TopLevelLengthDelimitedFields(tx.SerializeAsString()),
             (uint64_t{1} << 1) | (uint64_t{1} << 19) | (uint64_t{1} << 20) |
                 (uint64_t{1} << 25));
@@ -407,10 +410,10 @@ TEST(TopLevelLengthDelimitedFieldsTest, FieldsInsideAGroupAreNotTopLevel) {
   // Field 30 as a group (wire type 3) holding field 19, length-delimited;
   // then field 21, and a fixed32 field 31.
   const std::string bytes(
-      "\xf3\x01"   // field 30, start group
-      "\x9a\x01\x00"  // field 19, length 0
-      "\xf4\x01"   // field 30, end group
-      "\xaa\x01\x00"  // field 21, length 0
+      "\xf3\x01"                   // field 30, start group
+      "\x9a\x01\x00"               // field 19, length 0
+      "\xf4\x01"                   // field 30, end group
+      "\xaa\x01\x00"               // field 21, length 0
       "\xfd\x01\x01\x02\x03\x04",  // field 31, fixed32
       16);
   EXPECT_EQ(TopLevelLengthDelimitedFields(bytes), uint64_t{1} << 21);
@@ -487,11 +490,9 @@ TEST(TransactionDecoderTest, DecodesAsAFreshMessageDoes) {
     ASSERT_EQ(got.has_geo(), fresh.has_geo()) << i;
     ASSERT_EQ(got.has_counterparty(), fresh.has_counterparty()) << i;
     ASSERT_EQ(got.has_customer(), fresh.has_customer()) << i;
-    ASSERT_EQ(got.has_account_opened_at(), fresh.has_account_opened_at())
-        << i;
+    ASSERT_EQ(got.has_account_opened_at(), fresh.has_account_opened_at()) << i;
     ASSERT_EQ(got.has_session(), fresh.has_session()) << i;
-    ASSERT_TRUE(
-        google::protobuf::util::MessageDifferencer::Equals(got, fresh))
+    ASSERT_TRUE(google::protobuf::util::MessageDifferencer::Equals(got, fresh))
         << i << ": " << got.ShortDebugString() << " vs "
         << fresh.ShortDebugString();
   }
@@ -520,8 +521,8 @@ TEST(TransactionDecoderTest, KeptPartsGoWithTheArena) {
   for (int i = 0; i < 20000 && decoder.renewals() < 2; ++i) {
     ASSERT_TRUE(DecodeTransactionJson(json, decoder.ForDecoding()).ok());
     ASSERT_TRUE(decoder.DecodeProto(bytes).ok());
-    ASSERT_TRUE(google::protobuf::util::MessageDifferencer::Equals(*decoder,
-                                                                   full));
+    ASSERT_TRUE(
+        google::protobuf::util::MessageDifferencer::Equals(*decoder, full));
     // Absent parts after present ones, and back.
     ASSERT_TRUE(decoder.DecodeProto("\x0a\x01X").ok());
     ASSERT_FALSE(decoder->has_counterparty());
@@ -534,6 +535,321 @@ TEST(TransactionDecoderTest, ErrorNamesTheSize) {
   absl::Status s = decoder.DecodeProto("\x0a\x05T");
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(s.message(), "not a Transaction in protobuf binary (3 bytes)");
+}
+
+}  // namespace
+}  // namespace txscreen::engine
+
+namespace txscreen::engine {
+namespace {
+
+namespace v1 = ::txscreen::v1;
+
+// protobuf 3.21's ReadTag reads at most five bytes and keeps 32 bits: a tag
+// whose fifth byte sets bits past 32 is the tag of its low 32 bits. Here geo
+// (field 19, length-delimited, tag 154), present and empty, written as
+// 154 + 2^32: ParseFromArray gives has_geo().
+TEST(TransactionDecoderTest, TagWithBitsPast32IsThe32BitTag) {
+  const std::string bytes("\x9a\x81\x80\x80\x10\x00", 6);
+  v1::Transaction fresh;
+  ASSERT_TRUE(fresh.ParseFromString(bytes));
+  ASSERT_TRUE(fresh.has_geo());
+  EXPECT_EQ(TopLevelLengthDelimitedFields(bytes), uint64_t{1} << 19);
+
+  v1::Transaction with_geo;
+  with_geo.mutable_geo()->set_lat(31.2);
+  TransactionDecoder decoder;
+  ASSERT_TRUE(decoder.DecodeProto(with_geo.SerializeAsString()).ok());
+  ASSERT_TRUE(decoder.DecodeProto(bytes).ok());
+  EXPECT_EQ(decoder->has_geo(), fresh.has_geo());
+}
+
+// --- A randomized differential test against ParseFromString: top-level
+// wire data of every kind the parser accepts or refuses (parts empty, full,
+// with only unknown or default fields, with other wire types; groups;
+// tags and lengths padded to five bytes; tags with bits past 32; mutated
+// bytes), through one decoder between full transactions, JSON and failed
+// decodes.
+
+void PutVarint(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+// `v` in exactly five bytes (v < 2^35).
+void PutFiveBytes(std::string* out, uint64_t v) {
+  for (int i = 0; i < 4; ++i) {
+    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+class WireWriter {
+ public:
+  explicit WireWriter(uint32_t seed) : rng_(seed) {}
+
+  std::string Message() {
+    std::string out;
+    const int items = Below(9);
+    for (int i = 0; i < items; ++i) Item(&out, 0);
+    if (Below(8) == 0) Mutate(&out);
+    return out;
+  }
+
+  int Below(int n) { return static_cast<int>(rng_() % n); }
+
+ private:
+  static constexpr int kParts[] = {2, 19, 20, 21, 22, 24};
+  static constexpr int kStrings[] = {1,  5,  6,  8,  12, 13, 14, 15,
+                                     16, 17, 18, 23, 25, 26, 27};
+  static constexpr int kVarints[] = {3, 4, 7, 9, 10, 11};
+  static constexpr uint32_t kUnknown[] = {28, 40, 63, 64, 100, 536870911};
+
+  template <typename T, size_t N>
+  T Pick(const T (&a)[N]) {
+    return a[Below(N)];
+  }
+
+  void Tag(std::string* out, uint32_t field, int wire_type) {
+    const uint64_t tag = (uint64_t{field} << 3) | wire_type;
+    switch (Below(8)) {
+      case 0:  // the same value, padded to five bytes
+        PutFiveBytes(out, tag);
+        break;
+      case 1:  // five bytes, bits past 32 set
+        PutFiveBytes(
+            out, tag | (uint64_t{1 + static_cast<uint64_t>(Below(7))} << 32));
+        break;
+      default:
+        PutVarint(out, tag);
+    }
+  }
+
+  void Length(std::string* out, size_t n) {
+    if (Below(6) == 0) {
+      PutFiveBytes(out, n);
+    } else {
+      PutVarint(out, n);
+    }
+  }
+
+  std::string PartPayload(int field) {
+    switch (Below(4)) {
+      case 0:
+      case 1:
+        return "";
+      case 2: {
+        v1::Transaction tx;
+        switch (field) {
+          case 2:
+            tx.mutable_occurred_at()->set_seconds(1 + Below(1000));
+            return tx.occurred_at().SerializeAsString();
+          case 19:
+            tx.mutable_geo()->set_lat(Below(2) ? 1.5 : -0.0);
+            return tx.geo().SerializeAsString();
+          case 20:
+            tx.mutable_counterparty()->set_name("n");
+            return tx.counterparty().SerializeAsString();
+          case 21:
+            tx.mutable_customer()->set_vulnerable(true);
+            return tx.customer().SerializeAsString();
+          case 22:
+            tx.mutable_account_opened_at()->set_nanos(7);
+            return tx.account_opened_at().SerializeAsString();
+          default:
+            tx.mutable_session()->set_on_call(true);
+            return tx.session().SerializeAsString();
+        }
+      }
+      default:  // only an unknown field inside, or a default value written out
+        return Below(2) ? std::string("\x50\x01", 2)
+                        : std::string("\x08\x00", 2);
+    }
+  }
+
+  void Item(std::string* out, int depth) {
+    switch (Below(depth < 3 ? 10 : 9)) {
+      case 0:
+      case 1:
+      case 2:
+      case 3: {
+        const int field = Pick(kParts);
+        const std::string payload = PartPayload(field);
+        Tag(out, field, 2);
+        Length(out, payload.size());
+        *out += payload;
+        break;
+      }
+      case 4: {  // a part with another wire type
+        const int field = Pick(kParts);
+        switch (Below(3)) {
+          case 0:
+            Tag(out, field, 0);
+            PutVarint(out, Below(300));
+            break;
+          case 1:
+            Tag(out, field, 1);
+            out->append(8, '\x01');
+            break;
+          default:
+            Tag(out, field, 5);
+            out->append(4, '\x01');
+            break;
+        }
+        break;
+      }
+      case 5: {
+        Tag(out, Pick(kStrings), 2);
+        const std::string s(Below(5), 'a' + Below(26));
+        Length(out, s.size());
+        *out += s;
+        break;
+      }
+      case 6:
+        Tag(out, Pick(kVarints), 0);
+        PutVarint(out, Below(2) ? Below(200) : ~uint64_t{0});
+        break;
+      case 7: {
+        const uint32_t field = Pick(kUnknown);
+        switch (Below(4)) {
+          case 0:
+            Tag(out, field, 0);
+            PutVarint(out, rng_());
+            break;
+          case 1:
+            Tag(out, field, 1);
+            out->append(8, '\x02');
+            break;
+          case 2:
+            Tag(out, field, 2);
+            Length(out, 1);
+            out->push_back('x');
+            break;
+          default:
+            Tag(out, field, 5);
+            out->append(4, '\x02');
+            break;
+        }
+        break;
+      }
+      case 8:  // an empty string field
+        Tag(out, Pick(kStrings), 2);
+        Length(out, 0);
+        break;
+      default: {  // a group (depth < 3)
+        const uint32_t field = Below(2) ? Pick(kParts) : Pick(kUnknown);
+        Tag(out, field, 3);
+        const int items = Below(4);
+        for (int i = 0; i < items; ++i) Item(out, depth + 1);
+        Tag(out, field, 4);
+      }
+    }
+  }
+
+  void Mutate(std::string* out) {
+    if (out->empty()) return;
+    const size_t at = Below(static_cast<int>(out->size()));
+    switch (Below(4)) {
+      case 0:
+        (*out)[at] ^= static_cast<char>(1 << Below(8));
+        break;
+      case 1:
+        out->resize(at);
+        break;
+      case 2:
+        out->insert(at, 1, static_cast<char>(rng_()));
+        break;
+      default:
+        out->erase(at, 1);
+    }
+  }
+
+  std::mt19937 rng_;
+};
+
+std::string Hex(const std::string& s) {
+  std::string h;
+  char buf[4];
+  for (unsigned char c : s) {
+    std::snprintf(buf, sizeof(buf), "%02x ", c);
+    h += buf;
+  }
+  return h;
+}
+
+TEST(TransactionDecoderTest, DifferentialAgainstParseFromString) {
+  v1::Transaction full;
+  full.set_transaction_id("F");
+  full.mutable_occurred_at()->set_seconds(1795138200);
+  full.mutable_geo()->set_lat(31.2);
+  full.mutable_counterparty()->set_name(std::string(40, 'n'));
+  full.mutable_customer()->set_birth_date("1950-01-01");
+  full.mutable_account_opened_at()->set_seconds(1);
+  full.mutable_session()->set_on_call(true);
+  const std::string full_bytes = full.SerializeAsString();
+
+  // SEED=n in the environment for another sequence.
+  WireWriter writer(std::getenv("SEED") ? std::atoi(std::getenv("SEED"))
+                                        : 20261207);
+  TransactionDecoder decoder;
+  int decoded = 0, failed = 0, mismatches = 0;
+  for (int i = 0; i < 300000; ++i) {
+    switch (writer.Below(20)) {
+      case 0:
+      case 1:
+      case 2:
+      case 3:
+      case 4:
+      case 5:
+        ASSERT_TRUE(decoder.DecodeProto(full_bytes).ok());
+        break;
+      case 6:
+        ASSERT_TRUE(
+            DecodeTransactionJson(
+                R"({"transaction_id":"J","geo":{},"session":{"on_call":true}})",
+                decoder.ForDecoding())
+                .ok());
+        break;
+      case 7:
+        EXPECT_FALSE(decoder.DecodeProto("\x0a\x05T").ok());
+        break;
+      default:
+        break;
+    }
+    const std::string bytes = writer.Message();
+    v1::Transaction fresh;
+    const bool fresh_ok = fresh.ParseFromString(bytes);
+    const bool ok = decoder.DecodeProto(bytes).ok();
+    ASSERT_EQ(ok, fresh_ok) << Hex(bytes);
+    if (!ok) {
+      ++failed;
+      continue;
+    }
+    ++decoded;
+    const v1::Transaction& got = *decoder;
+    const bool same =
+        got.SerializeAsString() == fresh.SerializeAsString() &&
+        got.has_occurred_at() == fresh.has_occurred_at() &&
+        got.has_geo() == fresh.has_geo() &&
+        got.has_counterparty() == fresh.has_counterparty() &&
+        got.has_customer() == fresh.has_customer() &&
+        got.has_account_opened_at() == fresh.has_account_opened_at() &&
+        got.has_session() == fresh.has_session();
+    if (!same && ++mismatches <= 5) {
+      ADD_FAILURE() << "bytes: " << Hex(bytes)
+                    << "\n got: " << got.ShortDebugString()
+                    << "\n fresh: " << fresh.ShortDebugString();
+    }
+  }
+  // Both outcomes and the arena's renewals happen.
+  EXPECT_GT(decoded, 100000);
+  EXPECT_GT(failed, 1000);
+  EXPECT_GT(decoder.renewals(), 0u);
+  EXPECT_EQ(mismatches, 0);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@ set(TXSCREEN_FUZZ_TARGETS
   expression_fuzzer
   transaction_json_fuzzer
   transaction_proto_fuzzer
+  transaction_decoder_fuzzer
   csv_mapping_fuzzer
 )
 
