@@ -65,4 +65,42 @@ v1::Transaction SampleTransaction() {
   return tx;
 }
 
+namespace {
+
+// A base-128 varint of at most 10 bytes; false at the end of the input or
+// on an over-long varint.
+bool ReadVarint(const uint8_t** p, const uint8_t* end, uint64_t* value) {
+  *value = 0;
+  for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+    const uint8_t byte = *(*p)++;
+    *value |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::vector<absl::string_view> SplitRecords(const uint8_t* data, size_t size,
+                                            size_t max) {
+  std::vector<absl::string_view> records;
+  const uint8_t* p = data;
+  const uint8_t* const end = data + size;
+  while (p < end && records.size() < max) {
+    const uint8_t* record = p;
+    uint64_t length = 0;
+    size_t record_size;
+    if (ReadVarint(&p, end, &length) &&
+        length <= static_cast<uint64_t>(end - p)) {
+      record = p;
+      record_size = static_cast<size_t>(length);
+    } else {
+      record_size = static_cast<size_t>(end - record);
+    }
+    records.emplace_back(reinterpret_cast<const char*>(record), record_size);
+    p = record + record_size;
+  }
+  return records;
+}
+
 }  // namespace txscreen::fuzz

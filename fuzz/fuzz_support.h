@@ -13,10 +13,13 @@
 #ifndef TXSCREEN_FUZZ_FUZZ_SUPPORT_H_
 #define TXSCREEN_FUZZ_FUZZ_SUPPORT_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "absl/strings/string_view.h"
 #include "rules/rule_set.h"
 #include "txscreen/v1/transaction.pb.h"
 
@@ -37,6 +40,12 @@ txscreen::v1::Transaction SampleTransaction();
 // the sample dates are in the past and the validator's future check is
 // exercised by inputs, not by the wall clock (replays are deterministic).
 inline constexpr int64_t kFuzzNowMicros = 1795305600LL * 1000000;
+
+// The records of an input made of records, each a base-128 varint length
+// and that many bytes; when a length does not fit (or does not parse), the
+// rest of the input is the last record. At most `max` records.
+std::vector<absl::string_view> SplitRecords(const uint8_t* data, size_t size,
+                                            size_t max);
 
 // Aborts with `what` on stderr (a harness invariant or a property of the
 // code under test that an input broke).

@@ -8,27 +8,18 @@
 // first byte is 0xff goes through ForDecoding() as JSON instead.
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
+#include <string>
 
 #include "engine/transaction_codec.h"
+#include "fuzz/fuzz_support.h"
 
 namespace {
 
-bool ReadVarint(const uint8_t** p, const uint8_t* end, uint64_t* value) {
-  *value = 0;
-  for (int shift = 0; shift < 64 && *p < end; shift += 7) {
-    const uint8_t byte = *(*p)++;
-    *value |= static_cast<uint64_t>(byte & 0x7f) << shift;
-    if ((byte & 0x80) == 0) return true;
-  }
-  return false;
-}
+constexpr size_t kMaxRecords = 16;
 
 void Check(bool ok, const char* what) {
   if (!ok) {
-    std::fprintf(stderr, "TransactionDecoder differs: %s\n", what);
-    std::abort();
+    txscreen::fuzz::Fail(std::string("TransactionDecoder differs: ") + what);
   }
 }
 
@@ -37,23 +28,8 @@ void Check(bool ok, const char* what) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   namespace engine = txscreen::engine;
   static engine::TransactionDecoder* decoder = new engine::TransactionDecoder;
-  const uint8_t* p = data;
-  const uint8_t* const end = data + size;
-  for (int records = 0; p < end && records < 16; ++records) {
-    const uint8_t* record = p;
-    uint64_t length = 0;
-    size_t record_size;
-    if (ReadVarint(&p, end, &length) &&
-        length <= static_cast<uint64_t>(end - p)) {
-      record = p;
-      record_size = static_cast<size_t>(length);
-    } else {
-      record_size = static_cast<size_t>(end - record);
-      p = record;
-    }
-    const absl::string_view bytes(reinterpret_cast<const char*>(record),
-                                  record_size);
-    p = record + record_size;
+  for (absl::string_view bytes :
+       txscreen::fuzz::SplitRecords(data, size, kMaxRecords)) {
     if (!bytes.empty() && static_cast<uint8_t>(bytes[0]) == 0xff) {
       (void)engine::DecodeTransactionJson(bytes.substr(1),
                                           decoder->ForDecoding());

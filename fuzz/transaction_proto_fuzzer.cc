@@ -9,51 +9,23 @@
 #include <vector>
 
 #include "engine/transaction_codec.h"
+#include "fuzz/fuzz_support.h"
 #include "fuzz/screening_harness.h"
 
 namespace {
 
 constexpr size_t kMaxTransactions = 16;
 
-// Reads a base-128 varint (at most 10 bytes). False at the end of input or
-// on an over-long varint.
-bool ReadVarint(const uint8_t** p, const uint8_t* end, uint64_t* value) {
-  *value = 0;
-  for (int shift = 0; shift < 64 && *p < end; shift += 7) {
-    const uint8_t byte = *(*p)++;
-    *value |= static_cast<uint64_t>(byte & 0x7f) << shift;
-    if ((byte & 0x80) == 0) return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<txscreen::v1::Transaction> transactions;
-  const uint8_t* p = data;
-  const uint8_t* const end = data + size;
-  while (p < end && transactions.size() < kMaxTransactions) {
-    const uint8_t* record = p;
-    uint64_t length = 0;
-    size_t record_size;
-    if (ReadVarint(&p, end, &length) &&
-        length <= static_cast<uint64_t>(end - p)) {
-      record = p;
-      record_size = static_cast<size_t>(length);
-    } else {
-      record_size = static_cast<size_t>(end - record);
-      p = record;
-    }
+  for (absl::string_view record :
+       txscreen::fuzz::SplitRecords(data, size, kMaxTransactions)) {
     txscreen::v1::Transaction tx;
-    if (txscreen::engine::DecodeTransactionProto(
-            absl::string_view(reinterpret_cast<const char*>(record),
-                              record_size),
-            &tx)
-            .ok()) {
+    if (txscreen::engine::DecodeTransactionProto(record, &tx).ok()) {
       transactions.push_back(std::move(tx));
     }
-    p = record + record_size;
   }
   txscreen::fuzz::ScreenAndCheck(transactions);
   return 0;
