@@ -2,6 +2,7 @@
 #include "serve/admin_server.h"
 
 #include <netdb.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -312,6 +313,7 @@ absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(
     absl::MutexLock lock(&admin->stop_mu_);
     AdminServer* self = admin.get();
     admin->listener_ = std::thread([self] {
+      pthread_setname_np(pthread_self(), "txscreen-http");
       self->server_->listen_after_bind();
       self->listen_returned_.store(true);
     });

@@ -1,5 +1,7 @@
 #include "serve/hold_view.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
@@ -23,7 +25,10 @@ absl::StatusOr<std::unique_ptr<HoldView>> HoldView::Start(
   std::unique_ptr<HoldView> view(new HoldView(std::move(options)));
   if (absl::Status s = view->Connect(); !s.ok()) return s;
   HoldView* self = view.get();
-  view->thread_ = std::thread([self] { self->Consume(); });
+  view->thread_ = std::thread([self] {
+    pthread_setname_np(pthread_self(), "txscreen-holds");
+    self->Consume();
+  });
   return view;
 }
 

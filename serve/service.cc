@@ -1,5 +1,6 @@
 #include "serve/service.h"
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -1516,7 +1517,12 @@ absl::Status Service::Run() {
                                     " at ", bootstrap_, " as ", options_.group,
                                     "/", options_.instance_id));
   next_commit_ms_ = NowMs() + options_.commit_interval_ms;
-  committer_ = std::thread([this] { RunCommitter(); });
+  committer_ = std::thread([this] {
+    // Named for `top -H` and tools/loadtest's CPU per thread (15 bytes at
+    // most); the screening thread keeps the process's name.
+    pthread_setname_np(pthread_self(), "txscreen-commit");
+    RunCommitter();
+  });
   int64_t last_error_log_ms = 0;
   while (!stop_.load() && fatal_.ok()) {
     ApplyPendingRules();
