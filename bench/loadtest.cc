@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -27,6 +28,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -89,6 +91,10 @@ struct RunResult {
   // The same for the broker and for this driver (generator, producer,
   // decision consumer): where the machine's CPU goes.
   double broker_cpu_us_per_tx = 0, driver_cpu_us_per_tx = 0;
+  // engine_cpu_us_per_tx by the engine's threads (ThreadGroup).
+  std::map<std::string, double> engine_cpu_by_thread;
+  // How many of the engine's threads each group has (at the end).
+  std::map<std::string, int> engine_threads;
   int64_t sent = 0, decisions = 0, measured = 0, missing = 0;
   // Measured transactions without a decision at the end, in the
   // percentiles as (end of the run - intended send time): a lower bound.
@@ -104,14 +110,19 @@ struct RunResult {
   std::vector<Interval> intervals;
 };
 
-// utime + stime of `pid` in microseconds; -1 when unknown.
-int64_t CpuMicros(int64_t pid) {
-  if (pid <= 0) return -1;
-  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+// utime + stime in microseconds from a /proc stat file (of a process or
+// a thread), and its name into *comm; -1 when unknown.
+int64_t StatCpuMicros(const std::string& path, std::string* comm = nullptr) {
+  std::ifstream in(path);
   std::string text((std::istreambuf_iterator<char>(in)),
                    std::istreambuf_iterator<char>());
+  const size_t open = text.find('(');
   const size_t paren = text.rfind(')');
-  if (paren == std::string::npos) return -1;
+  if (open == std::string::npos || paren == std::string::npos || paren < open ||
+      paren + 2 > text.size()) {
+    return -1;
+  }
+  if (comm != nullptr) *comm = text.substr(open + 1, paren - open - 1);
   std::vector<std::string> f =
       absl::StrSplit(text.substr(paren + 2), ' ', absl::SkipEmpty());
   // After "pid (comm) ": state is field 3, utime 14, stime 15.
@@ -121,6 +132,42 @@ int64_t CpuMicros(int64_t pid) {
     return -1;
   }
   return (utime + stime) * kSecondUs / sysconf(_SC_CLK_TCK);
+}
+
+// utime + stime of `pid` in microseconds; -1 when unknown.
+int64_t CpuMicros(int64_t pid) {
+  if (pid <= 0) return -1;
+  return StatCpuMicros(absl::StrCat("/proc/", pid, "/stat"));
+}
+
+// What an engine thread does: the main thread runs serve's screening loop;
+// the others by their names (serve names its committer, librdkafka's
+// threads are rdk:*, RocksDB's rocksdb:*).
+std::string ThreadGroup(bool main_thread, absl::string_view name) {
+  if (main_thread) return "screening";
+  if (name == "txscreen-commit") return "committer";
+  if (absl::StartsWith(name, "rdk:")) return "librdkafka";
+  if (absl::StartsWith(name, "rocksdb:")) return "rocksdb";
+  return "other";
+}
+constexpr const char* kThreadGroups[] = {"screening", "committer", "librdkafka",
+                                         "rocksdb", "other"};
+
+// Each thread of `pid`: its group and utime + stime in microseconds.
+std::map<int64_t, std::pair<std::string, int64_t>> ThreadCpuMicros(
+    int64_t pid) {
+  std::map<int64_t, std::pair<std::string, int64_t>> threads;
+  if (pid <= 0) return threads;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(
+           absl::StrCat("/proc/", pid, "/task"), error)) {
+    int64_t tid = 0;
+    if (!absl::SimpleAtoi(entry.path().filename().string(), &tid)) continue;
+    std::string name;
+    const int64_t cpu = StatCpuMicros(entry.path() / "stat", &name);
+    if (cpu >= 0) threads[tid] = {ThreadGroup(tid == pid, name), cpu};
+  }
+  return threads;
 }
 
 double RssMb(int64_t pid) {
@@ -194,6 +241,8 @@ class LoadTest {
     int64_t broker_start = -1, broker_end = -1, self_start = -1, self_end = -1;
     int64_t cpu_start = -1, cpu_end = -1, received_at_cpu_start = 0,
             received_at_cpu_end = 0, received = 0, in_window = 0;
+    std::map<int64_t, std::pair<std::string, int64_t>> threads_start,
+        threads_end;
 
     std::thread reader([&] {
       v1::Decision d;
@@ -205,6 +254,7 @@ class LoadTest {
           broker_start = CpuMicros(broker);
           self_start = CpuMicros(getpid());
           cpu_start = CpuMicros(pid);
+          threads_start = ThreadCpuMicros(pid);
           received_at_cpu_start = received;
         }
         if (!producing.load() && drain_deadline == INT64_MAX) {
@@ -251,6 +301,7 @@ class LoadTest {
             broker_end = CpuMicros(broker);
             self_end = CpuMicros(getpid());
             cpu_end = CpuMicros(pid);
+            threads_end = ThreadCpuMicros(pid);
             received_at_cpu_end = received;
           }
         }
@@ -305,6 +356,7 @@ class LoadTest {
       broker_end = CpuMicros(broker);
       self_end = CpuMicros(getpid());
       cpu_end = CpuMicros(pid);
+      threads_end = ThreadCpuMicros(pid);
       received_at_cpu_end = received;
     }
     result.sent = run->sent;
@@ -330,6 +382,19 @@ class LoadTest {
       if (self_start >= 0 && self_end >= self_start) {
         result.driver_cpu_us_per_tx =
             static_cast<double>(self_end - self_start) / n;
+      }
+      // A thread started meanwhile counts from 0; one that ended is lost.
+      for (const char* group : kThreadGroups) {
+        result.engine_cpu_by_thread[group] = 0;
+        result.engine_threads[group] = 0;
+      }
+      for (const auto& [tid, end] : threads_end) {
+        auto start = threads_start.find(tid);
+        const int64_t from =
+            start == threads_start.end() ? 0 : start->second.second;
+        ++result.engine_threads[end.first];
+        result.engine_cpu_by_thread[end.first] +=
+            static_cast<double>(std::max<int64_t>(0, end.second - from)) / n;
       }
     }
     result.engine_rss_mb = RssMb(pid);
@@ -430,10 +495,18 @@ std::string RunJson(const RunResult& r) {
         "\"max_ms\":%.3f}",
         i, v.decisions, v.p50_us / 1e3, v.p99_us / 1e3, v.max_us / 1e3));
   }
+  std::vector<std::string> by_thread, threads;
+  for (const auto& [group, us] : r.engine_cpu_by_thread) {
+    by_thread.push_back(absl::StrFormat("\"%s\":%.1f", group, us));
+  }
+  for (const auto& [group, n] : r.engine_threads) {
+    threads.push_back(absl::StrFormat("\"%s\":%d", group, n));
+  }
   return absl::StrFormat(
       "{\"offered_tps\":%.0f,\"achieved_tps\":%.1f,\"p50_ms\":%.3f,"
       "\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,\"max_ms\":%.3f,"
       "\"late\":%d,\"engine_cpu_us_per_tx\":%.1f,"
+      "\"engine_cpu_us_per_tx_by_thread\":{%s},\"engine_threads\":{%s},"
       "\"broker_cpu_us_per_tx\":%.1f,\"driver_cpu_us_per_tx\":%.1f,"
       "\"sent\":%d,"
       "\"decisions\":%d,\"measured\":%d,\"missing\":%d,"
@@ -442,7 +515,8 @@ std::string RunJson(const RunResult& r) {
       "\"sustainable\":%s,\"why_not_sustainable\":\"%s\","
       "\"measured_from\":\"%s\",\"intervals\":[%s]}",
       r.offered_tps, r.achieved_tps, r.p50_ms, r.p90_ms, r.p99_ms, r.p999_ms,
-      r.max_ms, r.late, r.engine_cpu_us_per_tx, r.broker_cpu_us_per_tx,
+      r.max_ms, r.late, r.engine_cpu_us_per_tx, absl::StrJoin(by_thread, ","),
+      absl::StrJoin(threads, ","), r.broker_cpu_us_per_tx,
       r.driver_cpu_us_per_tx, r.sent, r.decisions, r.measured, r.missing,
       r.unanswered, r.producer_max_behind_ms, r.engine_rss_mb,
       r.sustainable ? "true" : "false", r.why_not,
@@ -607,6 +681,19 @@ std::string Summary(const std::vector<RunResult>& runs,
         r.max_ms, r.late, r.engine_cpu_us_per_tx, r.broker_cpu_us_per_tx,
         r.driver_cpu_us_per_tx, r.engine_rss_mb,
         r.sustainable ? "yes" : "no: " + r.why_not);
+  }
+  for (const RunResult& r : runs) {
+    if (r.engine_cpu_by_thread.empty()) continue;
+    std::vector<std::string> parts;
+    for (const char* group : kThreadGroups) {
+      auto it = r.engine_cpu_by_thread.find(group);
+      if (it != r.engine_cpu_by_thread.end()) {
+        parts.push_back(absl::StrFormat("%s %.1f", group, it->second));
+      }
+    }
+    absl::StrAppendFormat(
+        &out, "%10.0f engine CPU by thread, us per transaction: %s\n",
+        r.offered_tps, absl::StrJoin(parts, ", "));
   }
   if (max_sustainable > 0) {
     absl::StrAppendFormat(&out, "maximum sustainable throughput: %.0f/s\n",

@@ -20,6 +20,16 @@ done
 grep -q '"offered_tps":300,' "$json" || { echo "offered_tps is not 300"; exit 1; }
 grep -q '"missing":0,' "$json" || { echo "decisions missing"; cat "$json"; exit 1; }
 grep -q '"sent":900,' "$json" || { echo "not 900 sent"; cat "$json"; exit 1; }
+# The engine's CPU by thread: serve names its committer, so each group is
+# found (one screening thread, one committer).
+for group in screening committer librdkafka rocksdb other; do
+  grep -q "\"engine_cpu_us_per_tx_by_thread\":{[^}]*\"$group\":" "$json" ||
+    { echo "no $group in engine_cpu_us_per_tx_by_thread"; exit 1; }
+done
+grep -q '"engine_threads":{[^}]*"committer":1,' "$json" ||
+  { echo "not one committer thread"; cat "$json"; exit 1; }
+grep -q '"engine_threads":{[^}]*"screening":1' "$json" ||
+  { echo "not one screening thread"; cat "$json"; exit 1; }
 grep -q '<svg' "$out/latency.svg" || { echo "no plot"; exit 1; }
 grep -Eq '"measured_from":"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z"' "$json" ||
   { echo "no measured_from"; exit 1; }
