@@ -139,9 +139,10 @@ class RocksStateStore : public StateStore {
     for (const StateWrite* p : order) {
       const StateWrite& w = *p;
       rocksdb::Status s =
-          w.erase_range ? batch.DeleteRange(Handle(w.family), w.key, w.end_key())
-          : w.erase     ? batch.Delete(Handle(w.family), w.key)
-                        : batch.Put(Handle(w.family), w.key, w.value);
+          w.erase_range
+              ? batch.DeleteRange(Handle(w.family), w.key, w.end_key())
+          : w.erase ? batch.Delete(Handle(w.family), w.key)
+                    : batch.Put(Handle(w.family), w.key, w.value);
       if (!s.ok()) return ToStatus(s, "batch");
     }
     return ToStatus(db_->Write(rocksdb::WriteOptions(), &batch), "write");

@@ -184,7 +184,7 @@ class Logical final : public Expr {
 
  private:
   bool is_and_;
-  uint64_t shared_ = 0;  // the memo bits of the shared operands
+  uint64_t shared_ = 0;            // the memo bits of the shared operands
   std::vector<ExprPtr> operands_;  // owns what ops_ points to
   std::vector<Operand> ops_;
 };

@@ -777,8 +777,8 @@ bool Service::DecodeTransaction(const RdKafka::Message& msg) {
   if (options_.input_format == WireFormat::kJson || msg.payload() == nullptr) {
     return DecodeInput(msg, "a Transaction", tx_.ForDecoding());
   }
-  absl::Status decoded = tx_.DecodeProto(absl::string_view(
-      static_cast<const char*>(msg.payload()), msg.len()));
+  absl::Status decoded = tx_.DecodeProto(
+      absl::string_view(static_cast<const char*>(msg.payload()), msg.len()));
   if (!decoded.ok()) {
     ProduceDeadLetter(msg, decoded.message());
     return false;
