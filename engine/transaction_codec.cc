@@ -139,9 +139,25 @@ using AccountOpenedAt = TXSCREEN_PART_FIELD(google::protobuf::Timestamp,
 using SessionPart = TXSCREEN_PART_FIELD(v1::SessionSignals, session, Session);
 #undef TXSCREEN_PART_FIELD
 
+// The sub-messages of the last transaction, between Clear() and the parse
+// (on the message's arena; a message on a renewed arena has none).
+template <typename T>
+struct Part {
+  T* kept = nullptr;
+  bool had = false;  // the last transaction had it
+};
+struct Parts {
+  Part<google::protobuf::Timestamp> occurred_at;
+  Part<v1::Geo> geo;
+  Part<v1::Counterparty> counterparty;
+  Part<v1::Customer> customer;
+  Part<google::protobuf::Timestamp> account_opened_at;
+  Part<v1::SessionSignals> session;
+};
+
 // Calls f(field, part) for each sub-message field (a PartField, as a tag)
 // and its part in `parts`.
-template <typename Parts, typename F>
+template <typename F>
 void ForEachPart(Parts& parts, F f) {
   f(OccurredAt(), parts.occurred_at);
   f(GeoPart(), parts.geo);
@@ -155,16 +171,10 @@ void ForEachPart(Parts& parts, F f) {
 
 absl::Status TransactionDecoder::DecodeProto(absl::string_view bytes) {
   v1::Transaction* tx = message_.ForDecoding();
-  if (message_.renewals() != renewals_) {
-    // A new message on a new arena: nothing to keep.
-    renewals_ = message_.renewals();
-    parts_ = Parts();
-  } else {
-    ForEachPart(parts_,
-                [tx](auto field, auto& part) { field.Keep(tx, &part); });
-  }
+  Parts parts;
+  ForEachPart(parts, [tx](auto field, auto& part) { field.Keep(tx, &part); });
   tx->Clear();
-  ForEachPart(parts_,
+  ForEachPart(parts,
               [tx](auto field, auto& part) { field.SetAgain(tx, &part); });
   if (!tx->ParseFrom<google::protobuf::MessageLite::kMergePartial>(
           google::protobuf::StringPiece(bytes.data(), bytes.size()))) {
@@ -179,7 +189,7 @@ absl::Status TransactionDecoder::DecodeProto(absl::string_view bytes) {
     }
     return fields;
   };
-  ForEachPart(parts_, [tx, &present](auto field, const auto& part) {
+  ForEachPart(parts, [tx, &present](auto field, auto& part) {
     field.Settle(tx, part, present);
   });
   return absl::OkStatus();

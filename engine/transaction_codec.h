@@ -64,24 +64,7 @@ class TransactionDecoder {
   }
 
  private:
-  // The sub-messages of the last transaction, between Clear() and the parse.
-  template <typename T>
-  struct Part {
-    T* kept = nullptr;  // on message_'s arena
-    bool had = false;   // the last transaction had it
-  };
-  struct Parts {
-    Part<google::protobuf::Timestamp> occurred_at;
-    Part<txscreen::v1::Geo> geo;
-    Part<txscreen::v1::Counterparty> counterparty;
-    Part<txscreen::v1::Customer> customer;
-    Part<google::protobuf::Timestamp> account_opened_at;
-    Part<txscreen::v1::SessionSignals> session;
-  };
-
   ReusedMessage<txscreen::v1::Transaction> message_;
-  uint64_t renewals_ = 0;  // of message_'s arena at the last decode
-  Parts parts_;
 };
 
 // Bit n set for each field number n < 64 that occurs length-delimited (wire
