@@ -94,7 +94,9 @@ absl::StatusOr<CustomerState> InspectCustomer(engine::StateStore* store,
     // The customer's latest event time: the last activity, else the latest
     // remembered transaction (one that was held or blocked).
     int64_t latest = h.has_previous ? h.last_at_us : 0;
-    for (const auto& [id, at] : (*history)->seen) latest = std::max(latest, at);
+    for (const auto& [id, seen] : (*history)->seen) {
+      latest = std::max(latest, seen.at_us);
+    }
     out.as_of_us = as_of_us.has_value() ? *as_of_us
                    : latest != 0        ? latest
                                         : absl::ToUnixMicros(absl::Now());

@@ -7,9 +7,11 @@
 
 #include "absl/container/inlined_vector.h"
 #include "absl/hash/hash.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "engine/decision_wire.h"
 #include "engine/wire_format.h"
+#include "rules/stable_hash.h"
 
 namespace txscreen::engine {
 
@@ -18,6 +20,14 @@ namespace v1 = ::txscreen::v1;
 namespace {
 
 constexpr int64_t kMicrosPerDay = 86400LL * 1000000;
+// A record chunk takes records until it holds about this many bytes: big
+// enough that a chunk is one write for dozens of transactions, small enough
+// that reading one back for a duplicate is cheap and that a changelog
+// message stays far below Kafka's size limit.
+constexpr size_t kChunkBytes = 32 << 10;
+// SeenTransaction::record: the chunk's sequence number above these bits.
+constexpr int kRecordIndexBits = 16;
+constexpr uint32_t kMaxChunkRecords = (1u << kRecordIndexBits) - 1;
 // How many entities ahead the flush requests each stage of an entity's
 // memory (see BuildWrites).
 constexpr size_t kPrefetchDistance = 4;
@@ -42,14 +52,18 @@ int64_t ExpiresAt(int64_t at_us, int64_t retention_us) {
   return out + 1;
 }
 
+int64_t TimeOf(int64_t at_us) { return at_us; }
+int64_t TimeOf(const SeenTransaction& seen) { return seen.at_us; }
+
 // Erases the entries of `table` older than `cutoff`; the oldest time of
 // those left (kNever when none).
-int64_t ForgetBefore(int64_t cutoff,
-                     absl::flat_hash_map<uint64_t, int64_t>* table) {
+template <typename Table>
+int64_t ForgetBefore(int64_t cutoff, Table* table) {
   int64_t oldest = kNever;
   absl::erase_if(*table, [&](const auto& e) {
-    if (e.second < cutoff) return true;
-    oldest = std::min(oldest, e.second);
+    const int64_t at = TimeOf(e.second);
+    if (at < cutoff) return true;
+    oldest = std::min(oldest, at);
     return false;
   });
   return oldest;
@@ -66,6 +80,37 @@ void AppendBigEndian32(int64_t v, std::string* out) {
   out->push_back(static_cast<char>(u >> 16));
   out->push_back(static_cast<char>(u >> 8));
   out->push_back(static_cast<char>(u));
+}
+
+void AppendBigEndian64(uint64_t u, std::string* out) {
+  for (int shift = 56; shift >= 0; shift -= 8) {
+    out->push_back(static_cast<char>(u >> shift));
+  }
+}
+
+// The bytes of record `index` of a TransactionRecordChunkProto, walking the
+// records before it; false when the chunk has no such record or is damaged.
+bool RecordInChunk(absl::string_view chunk, uint32_t index,
+                   absl::string_view* record) {
+  const auto* p = reinterpret_cast<const uint8_t*>(chunk.data());
+  const auto* const end = p + chunk.size();
+  for (uint32_t i = 0;; ++i) {
+    // Field 1, length-delimited: tag 0x0A, then the length as a varint.
+    if (p == end || *p++ != 0x0A) return false;
+    uint64_t size = 0;
+    for (int shift = 0;; shift += 7) {
+      if (p == end || shift > 28) return false;
+      const uint8_t b = *p++;
+      size |= static_cast<uint64_t>(b & 0x7F) << shift;
+      if ((b & 0x80) == 0) break;
+    }
+    if (size > static_cast<uint64_t>(end - p)) return false;
+    if (i == index) {
+      *record = absl::string_view(reinterpret_cast<const char*>(p), size);
+      return true;
+    }
+    p += size;
+  }
 }
 
 using wire::CodedOutputStream;
@@ -107,13 +152,17 @@ std::string EncodeCustomerHistory(const CustomerHistory& history) {
     std::memcpy(&bits, &d, sizeof bits);
     return bits;
   };
-  size_t payee_times = 0, seen_times = 0;
+  size_t payee_times = 0, seen_times = 0, seen_records = 0;
   for (const auto& [k, at] : history.payees) {
     payee_times += wire::VarintSize(at);
   }
-  for (const auto& [hash, at] : history.seen) {
-    seen_times += wire::VarintSize(at);
+  bool any_record = false;
+  for (const auto& [hash, seen] : history.seen) {
+    seen_times += wire::VarintSize(seen.at_us);
+    seen_records += wire::VarintSize(seen.record);
+    any_record |= seen.record != 0;
   }
+  if (!any_record) seen_records = 0;
   const std::string& region = history.last_region_code;
   size_t total =
       (history.has_previous ? 2 : 0) +
@@ -122,7 +171,8 @@ std::string EncodeCustomerHistory(const CustomerHistory& history) {
       (raw(history.last_lat) != 0 ? 9 : 0) +
       (raw(history.last_lon) != 0 ? 9 : 0) +
       FieldSize(8 * history.payees.size()) + FieldSize(payee_times) +
-      FieldSize(8 * history.seen.size()) + FieldSize(seen_times);
+      FieldSize(8 * history.seen.size()) + FieldSize(seen_times) +
+      FieldSize(seen_records);
   std::string out(total, '\0');
   uint8_t* o = reinterpret_cast<uint8_t*>(out.data());
   if (history.has_previous) {
@@ -154,19 +204,30 @@ std::string EncodeCustomerHistory(const CustomerHistory& history) {
                     size_t times) {
     if (map.empty()) return;
     o = wire::WriteFieldHeader(key_field, 8 * map.size(), o);
-    for (const auto& [k, at] : map) {
+    for (const auto& [k, v] : map) {
       o = CodedOutputStream::WriteLittleEndian64ToArray(k, o);
     }
     o = wire::WriteFieldHeader(time_field, times, o);
-    for (const auto& [k, at] : map) o = wire::WriteVarint(at, o);
+    for (const auto& [k, v] : map) o = wire::WriteVarint(TimeOf(v), o);
   };
   pairs(7, 8, history.payees, payee_times);
   pairs(9, 10, history.seen, seen_times);
+  if (seen_records > 0) {
+    o = wire::WriteFieldHeader(11, seen_records, o);
+    for (const auto& [k, seen] : history.seen) {
+      o = wire::WriteVarint(seen.record, o);
+    }
+  }
   return out;
 }
 
-void EncodeRecord(const ScreenedRecord& r, const v1::Decision& decision,
-                  std::string* out) {
+namespace {
+
+// EncodeRecord's work: `room(size)` says where to write the record's `size`
+// bytes.
+template <typename Room>
+void EncodeRecordInto(const ScreenedRecord& r, const v1::Decision& decision,
+                      Room room) {
   // TransactionRecordProto's fields in number order, as its serializer
   // writes them, and the decision (field 4) last: parsers take fields in
   // any order. Proto3 leaves out empty strings, zeros and empty arrays.
@@ -188,8 +249,7 @@ void EncodeRecord(const ScreenedRecord& r, const v1::Decision& decision,
       FieldSize(r.device_id.size()) + FieldSize(8 * c.size()) +
       FieldSize(entities) + FieldSize(buckets) + FieldSize(values) +
       FieldSize(8 * c.size()) + 1 + LengthSize(decision_size) + decision_size;
-  out->resize(total);
-  uint8_t* o = reinterpret_cast<uint8_t*>(out->data());
+  uint8_t* o = room(total);
   auto text = [&o](int field, absl::string_view s) {
     if (s.empty()) return;
     o = wire::WriteFieldHeader(field, s.size(), o);
@@ -232,6 +292,22 @@ void EncodeRecord(const ScreenedRecord& r, const v1::Decision& decision,
   } else {
     decision.SerializeWithCachedSizesToArray(o);
   }
+}
+
+}  // namespace
+
+void EncodeRecord(const ScreenedRecord& record, const v1::Decision& decision,
+                  std::string* out) {
+  EncodeRecordInto(record, decision, [out](size_t size) {
+    out->resize(size);
+    return reinterpret_cast<uint8_t*>(out->data());
+  });
+}
+
+uint64_t StableTextHash(absl::string_view text) {
+  // 0 means "no value" in window contributions.
+  uint64_t h = rules::StableHash(text);
+  return h == 0 ? 1 : h;
 }
 
 WindowState* EntityWindows::Find(uint64_t fingerprint) {
@@ -283,6 +359,38 @@ std::string PartitionState::RecordKey(absl::string_view customer_id,
   key.push_back('\0');
   key.append(transaction_id.data(), transaction_id.size());
   return key;
+}
+
+std::string PartitionState::ChunkKey(int64_t day, uint64_t sequence) const {
+  // A NUL where a record key before chunks has the customer id (never
+  // empty, never with control characters): the two layouts never meet, and
+  // both go by the same range deletion of old days.
+  std::string key;
+  key.reserve(prefix_.size() + 4 + 1 + 8);
+  key.append(prefix_);
+  AppendBigEndian32(day, &key);
+  key.push_back('\0');
+  AppendBigEndian64(sequence, &key);
+  return key;
+}
+
+absl::Status PartitionState::LoadChunkCounter() {
+  bool found = false;
+  std::string value;
+  if (absl::Status s = store_->Get(
+          StateFamily::kOffsets, absl::StrCat(prefix_, kRecordChunkCounterKey),
+          &value, &found);
+      !s.ok()) {
+    return s;
+  }
+  uint64_t next = 1;
+  if (found && (!absl::SimpleAtoi(value, &next) || next == 0 ||
+                next >= (uint64_t{1} << (64 - kRecordIndexBits)))) {
+    return absl::DataLossError(absl::StrCat(
+        "state: the record chunk counter is damaged: '", value, "'"));
+  }
+  next_chunk_ = next;
+  return absl::OkStatus();
 }
 
 template <typename T>
@@ -424,6 +532,10 @@ absl::StatusOr<CustomerHistory*> PartitionState::History(
   if (auto it = history_.find(Name{0, customer_id}); it != history_.end()) {
     return Touch(it->get());
   }
+  // Records are put only for a customer whose history was asked for first.
+  if (next_chunk_ == 0) {
+    if (absl::Status s = LoadChunkCounter(); !s.ok()) return s;
+  }
   key_.assign(prefix_);
   key_.append(customer_id.data(), customer_id.size());
   auto history = std::make_unique<CustomerHistory>();
@@ -441,6 +553,8 @@ absl::StatusOr<CustomerHistory*> PartitionState::History(
                                               customer_id, "' does not parse"));
     }
     if (p.seen_id_hash_size() != p.seen_occurred_at_us_size() ||
+        (p.seen_record_size() != 0 &&
+         p.seen_record_size() != p.seen_id_hash_size()) ||
         p.payee_key_size() != p.payee_last_paid_us_size()) {
       return absl::DataLossError(
           absl::StrCat("state: history of customer '", customer_id,
@@ -453,8 +567,10 @@ absl::StatusOr<CustomerHistory*> PartitionState::History(
     history->last_lat = p.last_lat();
     history->last_lon = p.last_lon();
     history->seen.reserve(p.seen_id_hash_size());
+    const bool records = p.seen_record_size() != 0;
     for (int i = 0; i < p.seen_id_hash_size(); ++i) {
-      history->seen[p.seen_id_hash(i)] = p.seen_occurred_at_us(i);
+      history->seen[p.seen_id_hash(i)] = SeenTransaction{
+          p.seen_occurred_at_us(i), records ? p.seen_record(i) : 0};
     }
     history->payees.reserve(p.payee_key_size());
     for (int i = 0; i < p.payee_key_size(); ++i) {
@@ -468,43 +584,137 @@ absl::StatusOr<CustomerHistory*> PartitionState::History(
 
 absl::StatusOr<const TransactionRecordProto*> PartitionState::FindRecord(
     absl::string_view customer_id, absl::string_view transaction_id,
-    int64_t occurred_at_us) {
-  std::string key = RecordKey(customer_id, transaction_id, occurred_at_us);
-  const std::string* bytes = nullptr;
-  if (auto it = records_.find(key); it != records_.end()) {
-    bytes = &it->second;
-  } else if (auto handed = handed_off_records_.find(key);
-             handed != handed_off_records_.end()) {
-    bytes = &handed->second;
-  } else {
+    const SeenTransaction& seen) {
+  absl::string_view bytes;
+  if (seen.record == 0) {
+    // Stored before chunks, under a key of its own.
     bool found = false;
     if (absl::Status s =
-            store_->Get(StateFamily::kDedupe, key, &value_, &found);
+            store_->Get(StateFamily::kDedupe,
+                        RecordKey(customer_id, transaction_id, seen.at_us),
+                        &value_, &found);
         !s.ok()) {
       return s;
     }
     if (!found) return nullptr;
-    bytes = &value_;
+    bytes = value_;
+  } else {
+    const uint64_t sequence = seen.record >> kRecordIndexBits;
+    const auto index = static_cast<uint32_t>(seen.record & kMaxChunkRecords);
+    absl::string_view chunk;
+    if (const RecordChunk* pending = PendingChunk(sequence)) {
+      chunk = pending->bytes;
+    } else {
+      bool found = false;
+      if (absl::Status s = store_->Get(StateFamily::kDedupe,
+                                       ChunkKey(DayOf(seen.at_us), sequence),
+                                       &value_, &found);
+          !s.ok()) {
+        return s;
+      }
+      // Gone with its day (past the retention).
+      if (!found) return nullptr;
+      chunk = value_;
+    }
+    if (!RecordInChunk(chunk, index, &bytes)) {
+      return absl::DataLossError(absl::StrCat(
+          "state: record chunk ", sequence, " is damaged (no record ", index,
+          "; transaction '", transaction_id, "')"));
+    }
   }
-  if (!found_record_.ParseFromString(*bytes)) {
+  if (!found_record_.ParseFromArray(bytes.data(),
+                                    static_cast<int>(bytes.size()))) {
     return absl::DataLossError(absl::StrCat(
         "state: record of transaction '", transaction_id, "' does not parse"));
   }
   return &found_record_;
 }
 
-void PartitionState::PutRecord(const TransactionRecordProto& record) {
-  max_event_us_ = std::max(max_event_us_, record.occurred_at_us());
-  record.SerializeToString(&records_[RecordKey(
-      record.customer_id(), record.transaction_id(), record.occurred_at_us())]);
+absl::StatusOr<const TransactionRecordProto*> PartitionState::FindRecord(
+    absl::string_view customer_id, absl::string_view transaction_id) {
+  absl::StatusOr<CustomerHistory*> history = History(customer_id);
+  if (!history.ok()) return history.status();
+  auto seen = (*history)->seen.find(StableTextHash(transaction_id));
+  if (seen == (*history)->seen.end()) return nullptr;
+  return FindRecord(customer_id, transaction_id, seen->second);
 }
 
-void PartitionState::PutRecord(const ScreenedRecord& record,
+const PartitionState::RecordChunk* PartitionState::PendingChunk(
+    uint64_t sequence) const {
+  for (const std::vector<RecordChunk>* chunks :
+       {&chunks_, &handed_off_chunks_}) {
+    auto it = std::lower_bound(
+        chunks->begin(), chunks->end(), sequence,
+        [](const RecordChunk& c, uint64_t s) { return c.sequence < s; });
+    if (it != chunks->end() && it->sequence == sequence) return &*it;
+  }
+  return nullptr;
+}
+
+uint8_t* PartitionState::AppendRecord(int64_t day, size_t size,
+                                      uint64_t* where) {
+  RecordChunk* chunk = nullptr;
+  auto open = std::find_if(open_chunks_.begin(), open_chunks_.end(),
+                           [day](const auto& e) { return e.first == day; });
+  if (open != open_chunks_.end()) {
+    chunk = &chunks_[open->second];
+    if (chunk->records >= kMaxChunkRecords ||
+        chunk->bytes.size() + size > kChunkBytes) {
+      chunk = nullptr;  // full: a new one
+    }
+  }
+  if (chunk == nullptr) {
+    if (open == open_chunks_.end()) {
+      open = open_chunks_.insert(open_chunks_.end(), {day, 0});
+    }
+    open->second = static_cast<uint32_t>(chunks_.size());
+    chunk = &chunks_.emplace_back();
+    chunk->day = day;
+    chunk->sequence = next_chunk_++;
+    chunk->bytes.reserve(kChunkBytes + 1024);
+  }
+  *where = chunk->sequence << kRecordIndexBits | chunk->records;
+  ++chunk->records;
+  ++pending_records_;
+  // Field 1 of TransactionRecordChunkProto.
+  const size_t at = chunk->bytes.size();
+  chunk->bytes.resize(at + 1 + LengthSize(size) + size);
+  uint8_t* o = reinterpret_cast<uint8_t*>(chunk->bytes.data() + at);
+  return wire::WriteFieldHeader(1, size, o);
+}
+
+void PartitionState::Remember(CustomerHistory* history, uint64_t id_hash,
+                              int64_t at_us, uint64_t record) {
+  history->seen[id_hash] = SeenTransaction{at_us, record};
+  history->seen_expire_from_us =
+      std::min(history->seen_expire_from_us,
+               ExpiresAt(at_us, options_.dedupe_retention_us));
+  history->dirty = true;
+}
+
+absl::Status PartitionState::PutRecord(const TransactionRecordProto& record) {
+  absl::StatusOr<CustomerHistory*> history = History(record.customer_id());
+  if (!history.ok()) return history.status();
+  max_event_us_ = std::max(max_event_us_, record.occurred_at_us());
+  const size_t size = record.ByteSizeLong();
+  uint64_t where = 0;
+  record.SerializeWithCachedSizesToArray(
+      AppendRecord(DayOf(record.occurred_at_us()), size, &where));
+  Remember(*history, StableTextHash(record.transaction_id()),
+           record.occurred_at_us(), where);
+  return absl::OkStatus();
+}
+
+void PartitionState::PutRecord(CustomerHistory* history,
+                               const ScreenedRecord& record,
                                const v1::Decision& decision) {
   max_event_us_ = std::max(max_event_us_, record.occurred_at_us);
-  EncodeRecord(record, decision,
-               &records_[RecordKey(record.customer_id, record.transaction_id,
-                                   record.occurred_at_us)]);
+  uint64_t where = 0;
+  EncodeRecordInto(record, decision, [&](size_t size) {
+    return AppendRecord(DayOf(record.occurred_at_us), size, &where);
+  });
+  Remember(history, StableTextHash(record.transaction_id),
+           record.occurred_at_us, where);
 }
 
 void PartitionState::Expire(CustomerHistory* history, int64_t now_us) {
@@ -546,7 +756,8 @@ void PartitionState::Expire(CustomerHistory* history, int64_t now_us) {
 
 void PartitionState::See(CustomerHistory* history, uint64_t id_hash,
                          int64_t at_us) {
-  history->seen[id_hash] = at_us;
+  // Without a record: a location kept would name a chunk of another day.
+  history->seen[id_hash] = SeenTransaction{at_us, 0};
   history->seen_expire_from_us =
       std::min(history->seen_expire_from_us,
                ExpiresAt(at_us, options_.dedupe_retention_us));
@@ -603,8 +814,8 @@ std::vector<StateWrite> PartitionState::BuildFlush(
 std::vector<StateWrite> PartitionState::BuildWrites(
     absl::string_view input_position, bool move_records) {
   std::vector<StateWrite> writes;
-  writes.reserve(records_.size() + touched_windows_.entries.size() +
-                 touched_history_.entries.size() + 2);
+  writes.reserve(chunks_.size() + touched_windows_.entries.size() +
+                 touched_history_.entries.size() + 3);
   TakeEncoded(StateFamily::kWindows, &touched_windows_, &writes,
               &left_windows_);
   TakeEncoded(StateFamily::kHistory, &touched_history_, &writes,
@@ -648,10 +859,15 @@ std::vector<StateWrite> PartitionState::BuildWrites(
     writes.push_back(StateWrite::Put(StateFamily::kHistory, history->key.str(),
                                      EncodeCustomerHistory(*history)));
   }
-  for (auto& [key, record] : records_) {
+  for (RecordChunk& chunk : chunks_) {
     writes.push_back(StateWrite::Put(
-        StateFamily::kDedupe, key,
-        move_records ? std::move(record) : std::string(record)));
+        StateFamily::kDedupe, ChunkKey(chunk.day, chunk.sequence),
+        move_records ? std::move(chunk.bytes) : std::string(chunk.bytes)));
+  }
+  if (!chunks_.empty()) {
+    writes.push_back(StateWrite::Put(
+        StateFamily::kOffsets, absl::StrCat(prefix_, kRecordChunkCounterKey),
+        absl::StrCat(next_chunk_)));
   }
   // Records older than the retention go by range deletion.
   int64_t keep_from_day =
@@ -665,7 +881,7 @@ std::vector<StateWrite> PartitionState::BuildWrites(
         StateWrite::EraseRange(StateFamily::kDedupe, prefix_, std::move(end)));
   }
   writes.push_back(StateWrite::Put(StateFamily::kOffsets,
-                                   absl::StrCat(prefix_, "input"),
+                                   absl::StrCat(prefix_, kInputPositionKey),
                                    std::string(input_position)));
   return writes;
 }
@@ -673,13 +889,14 @@ std::vector<StateWrite> PartitionState::BuildWrites(
 absl::Status PartitionState::Flush(absl::string_view input_position) {
   // Nothing is marked clean before the batch is safe: a failed commit leaves
   // every change pending for the next flush. Nothing can look a record up
-  // before this returns, so the records move into the writes instead of
-  // being copied, and move back if the commit fails.
+  // before this returns, so the record chunks move into the writes instead
+  // of being copied (in order), and move back if the commit fails.
   std::vector<StateWrite> writes = BuildWrites(input_position, true);
   if (absl::Status s = store_->CommitTaking(&writes); !s.ok()) {
+    auto chunk = chunks_.begin();
     for (StateWrite& w : writes) {
       if (w.family == StateFamily::kDedupe && !w.erase && !w.erase_range) {
-        records_[w.key] = std::move(w.value);
+        (chunk++)->bytes = std::move(w.value);
       }
     }
     return s;
@@ -708,17 +925,16 @@ void PartitionState::HandOff() {
   touched_history_.open.clear();
   handed_off_expiring_ = expiring_before_day_;
   expiring_before_day_ = 0;
-  // The new table starts at the size the last one reached.
-  const size_t records = records_.size();
-  handed_off_records_.clear();
-  handed_off_records_.swap(records_);
-  records_.reserve(records);
+  handed_off_chunks_.clear();
+  handed_off_chunks_.swap(chunks_);
+  open_chunks_.clear();
+  pending_records_ = 0;
 }
 
 void PartitionState::Committed() {
   if (handed_off_expiring_ > 0) expired_before_day_ = handed_off_expiring_;
   handed_off_expiring_ = 0;
-  handed_off_records_.clear();
+  handed_off_chunks_.clear();
   EvictClean();
 }
 
@@ -744,21 +960,54 @@ void PartitionState::EvictClean() {
 absl::Status PartitionState::ScanRecords(
     absl::string_view customer_id, int64_t from_us, int64_t to_us,
     const std::function<void(const TransactionRecordProto&)>& visit) {
+  absl::StatusOr<CustomerHistory*> history = History(customer_id);
+  if (!history.ok()) return history.status();
+  const int64_t from_day = DayOf(from_us), to_day = DayOf(to_us);
+  auto in_range = [&](int64_t at_us) {
+    return DayOf(at_us) >= from_day && DayOf(at_us) <= to_day;
+  };
+  // The history says where each record is (copied: looking records up
+  // does not change it, but the table is not ours to hold across calls).
+  std::vector<std::pair<uint64_t, SeenTransaction>> seen;
+  for (const auto& [id_hash, where] : (*history)->seen) {
+    if (where.record != 0 && in_range(where.at_us)) {
+      seen.emplace_back(id_hash, where);
+    }
+  }
+  std::sort(seen.begin(), seen.end(), [](const auto& a, const auto& b) {
+    return a.second.at_us != b.second.at_us ? a.second.at_us < b.second.at_us
+                                            : a.second.record < b.second.record;
+  });
+  for (const auto& [id_hash, where] : seen) {
+    absl::StatusOr<const TransactionRecordProto*> record =
+        FindRecord(customer_id, "", where);
+    if (!record.ok()) return record.status();
+    if (*record != nullptr && (*record)->customer_id() == customer_id) {
+      visit(**record);
+    }
+  }
+  // Records stored before chunks: under keys of their own, by day and
+  // customer. One rewritten since (a reversal) is in a chunk now.
   TransactionRecordProto record;
-  for (int64_t day = DayOf(from_us); day <= DayOf(to_us); ++day) {
+  for (int64_t day = from_day; day <= to_day; ++day) {
     std::string prefix = prefix_;
     AppendBigEndian32(day, &prefix);
     prefix.append(customer_id.data(), customer_id.size());
     prefix.push_back('\0');
-    absl::Status s =
-        store_->Scan(StateFamily::kDedupe, prefix,
-                     [&](absl::string_view, absl::string_view value) {
-                       if (record.ParseFromArray(
-                               value.data(), static_cast<int>(value.size()))) {
-                         visit(record);
-                       }
-                       return true;
-                     });
+    absl::Status s = store_->Scan(
+        StateFamily::kDedupe, prefix,
+        [&](absl::string_view, absl::string_view value) {
+          if (!record.ParseFromArray(value.data(),
+                                     static_cast<int>(value.size()))) {
+            return true;
+          }
+          auto it =
+              (*history)->seen.find(StableTextHash(record.transaction_id()));
+          if (it == (*history)->seen.end() || it->second.record == 0) {
+            visit(record);
+          }
+          return true;
+        });
     if (!s.ok()) return s;
   }
   return absl::OkStatus();
@@ -768,8 +1017,8 @@ absl::StatusOr<std::string> PartitionState::CommittedPosition() {
   bool found = false;
   std::string value;
   if (absl::Status s =
-          store_->Get(StateFamily::kOffsets, absl::StrCat(prefix_, "input"),
-                      &value, &found);
+          store_->Get(StateFamily::kOffsets,
+                      absl::StrCat(prefix_, kInputPositionKey), &value, &found);
       !s.ok()) {
     return s;
   }

@@ -33,6 +33,9 @@
 
 namespace txscreen::engine {
 
+// rules::StableHash of text, never 0: for persisted keys (hashed ids).
+uint64_t StableTextHash(absl::string_view text);
+
 // An entry's key in the store, its bytes inside the entry when they fit
 // (a look-up compares them: no cache miss on a string elsewhere). 24 bytes
 // hold the 4-byte partition prefix, the kind and a 19-digit account number.
@@ -66,6 +69,19 @@ struct EntityWindows {
   uint32_t IndexOrAdd(uint64_t fingerprint);
 };
 
+// A transaction a customer's history remembers: its event time, and where
+// its record is.
+struct SeenTransaction {
+  int64_t at_us = 0;
+  // The record's chunk sequence number << 16 | its index in the chunk
+  // (TransactionRecordChunkProto); 0: under a key of its own (written before
+  // chunks), or none.
+  uint64_t record = 0;
+
+  friend bool operator==(const SeenTransaction&,
+                         const SeenTransaction&) = default;
+};
+
 // A customer's history: CustomerHistoryProto's fields as plain members (the
 // message kept its region code in a string of its own on the heap, one more
 // cache miss per transaction, and spanned twice the cache lines); the
@@ -88,8 +104,8 @@ struct CustomerHistory {
   // directly is only expired once Expire walks that table for another.
   int64_t seen_expire_from_us = std::numeric_limits<int64_t>::min();
   int64_t payees_expire_from_us = std::numeric_limits<int64_t>::min();
-  // id hash -> event time, for duplicate detection.
-  absl::flat_hash_map<uint64_t, int64_t> seen;
+  // id hash -> event time and record, for duplicates and reversals.
+  absl::flat_hash_map<uint64_t, SeenTransaction> seen;
   double last_lat = 0;
   double last_lon = 0;
   std::string last_region_code;
@@ -164,22 +180,32 @@ class PartitionState {
                                              absl::string_view id);
   absl::StatusOr<CustomerHistory*> History(absl::string_view customer_id);
 
-  // The record of a customer's earlier transaction that occurred at
-  // `occurred_at_us`, or nullptr. The pointer is valid until the next
-  // FindRecord. Records are keyed by partition | event day | customer |
-  // transaction id: two customers may use the same transaction id, and old
-  // records are removed by range deletion (never by a TTL).
+  // The record of a customer's earlier transaction, which its history
+  // remembers as `seen`, or nullptr. The pointer is valid until the next
+  // FindRecord. The caller checks the id (`seen` is found by its hash).
+  // Records go into chunks, one per event day and ~32 KiB
+  // (TransactionRecordChunkProto: one store write and one changelog message
+  // for ~60 transactions instead of one each), and old chunks are removed
+  // by range deletion by day (never by a TTL).
   absl::StatusOr<const TransactionRecordProto*> FindRecord(
       absl::string_view customer_id, absl::string_view transaction_id,
-      int64_t occurred_at_us);
-  void PutRecord(const TransactionRecordProto& record);
+      const SeenTransaction& seen);
+  // The same, looked up in the customer's history.
+  absl::StatusOr<const TransactionRecordProto*> FindRecord(
+      absl::string_view customer_id, absl::string_view transaction_id);
+  // Stores `record` (a new one, or one changed: a reversal marks its
+  // original) and has its customer's history remember it.
+  absl::Status PutRecord(const TransactionRecordProto& record);
   // The record of a transaction just screened, with `decision` in its
-  // `decision` field, encoded in place (EncodeRecord).
-  void PutRecord(const ScreenedRecord& record,
+  // `decision` field, encoded in place (EncodeRecord); `history` is its
+  // customer's, which remembers it (as See does, with where the record is).
+  // `history` must come from History(): the first History() loads the
+  // counter that numbers the chunks.
+  void PutRecord(CustomerHistory* history, const ScreenedRecord& record,
                  const txscreen::v1::Decision& decision);
-  // Visits the flushed records of a customer's transactions that occurred
-  // on the UTC days of [from_us, to_us], day by day (for inspection tools;
-  // records written since the last flush are not seen).
+  // Visits the records of a customer's transactions that occurred on the
+  // UTC days of [from_us, to_us] (for inspection tools), in the order they
+  // occurred; records of the layout before chunks after those.
   absl::Status ScanRecords(
       absl::string_view customer_id, int64_t from_us, int64_t to_us,
       const std::function<void(const TransactionRecordProto&)>& visit);
@@ -189,9 +215,10 @@ class PartitionState {
   // table only when one of its entries can be that old, so a customer with
   // hundreds of payees does not pay for all of them at each transaction.
   void Expire(CustomerHistory* history, int64_t now_us);
-  // Remembers in a history the transaction `id_hash` at `at_us`, and a
-  // payment to `payee` at `at_us` (the latest payment kept): the way to
-  // add to its tables, which keeps Expire's bounds. Both mark it dirty.
+  // Remembers in a history the transaction `id_hash` at `at_us` (without
+  // a record: PutRecord remembers those), and a payment to `payee` at
+  // `at_us` (the latest payment kept): the way to add to its tables, which
+  // keeps Expire's bounds. Both mark it dirty.
   void See(CustomerHistory* history, uint64_t id_hash, int64_t at_us);
   void Pay(CustomerHistory* history, uint64_t payee, int64_t at_us);
 
@@ -227,7 +254,7 @@ class PartitionState {
   // The input position of the last flush ("" when none).
   absl::StatusOr<std::string> CommittedPosition();
 
-  size_t pending_records() const { return records_.size(); }
+  size_t pending_records() const { return pending_records_; }
   int32_t partition() const { return partition_; }
   const PartitionStateOptions& options() const { return options_; }
 
@@ -314,9 +341,28 @@ class PartitionState {
                           std::vector<StateWrite>* writes,
                           std::vector<T*>* left);
   void EvictClean();
+  // The key of a record stored before chunks.
   std::string RecordKey(absl::string_view customer_id,
                         absl::string_view transaction_id,
                         int64_t occurred_at_us) const;
+  std::string ChunkKey(int64_t day, uint64_t sequence) const;
+  // Loads the chunk counter (done with the first history).
+  absl::Status LoadChunkCounter();
+  // Room for a record of `size` bytes at the end of a chunk of `day`'s
+  // records: where to write it, and its SeenTransaction::record.
+  uint8_t* AppendRecord(int64_t day, size_t size, uint64_t* where);
+  void Remember(CustomerHistory* history, uint64_t id_hash, int64_t at_us,
+                uint64_t record);
+  // Records written since the last flush, in chunks (sequence order); and
+  // those of the flush handed off and not yet committed.
+  struct RecordChunk {
+    int64_t day = 0;
+    uint64_t sequence = 0;
+    uint32_t records = 0;
+    std::string bytes;  // TransactionRecordChunkProto
+  };
+  // The chunk with `sequence` among those not yet committed, or nullptr.
+  const RecordChunk* PendingChunk(uint64_t sequence) const;
 
   StateStore* store_;
   int32_t partition_;
@@ -333,10 +379,14 @@ class PartitionState {
   // Scratch of BuildWrites.
   std::vector<EntityWindows*> left_windows_;
   std::vector<CustomerHistory*> left_history_;
-  // Records written since the last flush, serialized; and those of the
-  // flush handed off and not yet committed.
-  absl::flat_hash_map<std::string, std::string> records_;
-  absl::flat_hash_map<std::string, std::string> handed_off_records_;
+  std::vector<RecordChunk> chunks_;
+  std::vector<RecordChunk> handed_off_chunks_;
+  // The chunk of chunks_ (index) each event day's records go to: usually
+  // one day.
+  absl::InlinedVector<std::pair<int64_t, uint32_t>, 2> open_chunks_;
+  size_t pending_records_ = 0;
+  // The next chunk's sequence number; 0 until loaded.
+  uint64_t next_chunk_ = 0;
   // The record FindRecord returned last.
   TransactionRecordProto found_record_;
   // Latest event time seen; dedupe records older than it minus the

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
@@ -15,6 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "engine/record_layout_testing.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -23,6 +25,7 @@ namespace {
 
 namespace v1 = ::txscreen::v1;
 using ::testing::ElementsAre;
+using ::testing::Field;
 using ::testing::Pair;
 using ::testing::UnorderedElementsAre;
 
@@ -30,6 +33,9 @@ constexpr int64_t kSecond = 1000000;
 constexpr int64_t kHour = 3600 * kSecond;
 constexpr int64_t kDay = 24 * kHour;
 constexpr uint64_t kFp = 0xF00D;
+
+// A history's entry for a transaction that occurred at `at_us`.
+auto SeenAt(int64_t at_us) { return Field(&SeenTransaction::at_us, at_us); }
 
 // A store that fails on demand, in front of a memory store.
 class FlakyStore : public StateStore {
@@ -115,10 +121,9 @@ class PartitionStateTest : public ::testing::Test {
   }
 
   // The record as the state finds it ("" when none).
-  static std::string Find(PartitionState* state, const std::string& id,
-                          int64_t at_us) {
+  static std::string Find(PartitionState* state, const std::string& id) {
     absl::StatusOr<const TransactionRecordProto*> r =
-        state->FindRecord("C1", id, at_us);
+        state->FindRecord("C1", id);
     EXPECT_TRUE(r.ok()) << r.status();
     if (!r.ok() || *r == nullptr) return "";
     return (*r)->decision();
@@ -302,28 +307,28 @@ TEST_F(PartitionStateTest, HandedOffChangesStayInMemoryUntilCommitted) {
   for (int i = 0; i < 50; ++i) {
     AddTo(state.get(), v1::ENTITY_ACCOUNT, absl::StrCat("A", i), i);
   }
-  state->PutRecord(Record("T1", t0_));
+  ASSERT_TRUE(state->PutRecord(Record("T1", t0_)).ok());
   std::vector<StateWrite> writes = state->BuildFlush("1");
   state->HandOff();
   // Not in the store yet: nothing evicted, the record still found.
   EXPECT_EQ(state->pending_records(), 0u);
-  EXPECT_EQ(Find(state.get(), "T1", t0_), "decision of T1");
+  EXPECT_EQ(Find(state.get(), "T1"), "decision of T1");
   for (int i = 0; i < 50; ++i) {
     EXPECT_EQ(SumOf(state.get(), v1::ENTITY_ACCOUNT, absl::StrCat("A", i)), i);
   }
   // Changes meanwhile belong to the next flush.
   AddTo(state.get(), v1::ENTITY_ACCOUNT, "A7", 1000);
-  state->PutRecord(Record("T2", t0_));
+  ASSERT_TRUE(state->PutRecord(Record("T2", t0_)).ok());
   ASSERT_TRUE(store_.Commit(writes).ok());
   state->Committed();
   EXPECT_EQ(SumOf(Fresh().get(), v1::ENTITY_ACCOUNT, "A7"), 7);
   // Eviction after the commit keeps what changed since the hand-off.
   EXPECT_EQ(SumOf(state.get(), v1::ENTITY_ACCOUNT, "A7"), 1007);
-  EXPECT_EQ(Find(state.get(), "T1", t0_), "decision of T1");  // from the store
-  EXPECT_EQ(Find(state.get(), "T2", t0_), "decision of T2");
+  EXPECT_EQ(Find(state.get(), "T1"), "decision of T1");  // from the store
+  EXPECT_EQ(Find(state.get(), "T2"), "decision of T2");
   Flush(state.get(), "2");
   EXPECT_EQ(SumOf(Fresh().get(), v1::ENTITY_ACCOUNT, "A7"), 1007);
-  EXPECT_EQ(Find(Fresh().get(), "T2", t0_), "decision of T2");
+  EXPECT_EQ(Find(Fresh().get(), "T2"), "decision of T2");
   EXPECT_EQ(*Fresh()->CommittedPosition(), "2");
 }
 
@@ -337,7 +342,7 @@ TEST_F(PartitionStateTest, ValuesEncodedAtTheEndOfATransactionAreWritten) {
   auto fresh = Fresh();
   EXPECT_EQ(SumOf(fresh.get(), v1::ENTITY_CUSTOMER, "C1"), 5);
   EXPECT_THAT((*fresh->History("C1"))->seen,
-              UnorderedElementsAre(Pair(42u, t0_)));
+              UnorderedElementsAre(Pair(42u, SeenAt(t0_))));
 }
 
 TEST_F(PartitionStateTest, ChangesAfterTheEncodingAreWrittenToo) {
@@ -354,8 +359,9 @@ TEST_F(PartitionStateTest, ChangesAfterTheEncodingAreWrittenToo) {
   Flush(&state_, "1");
   auto fresh = Fresh();
   EXPECT_EQ(SumOf(fresh.get(), v1::ENTITY_CUSTOMER, "C1"), 115);
-  EXPECT_THAT((*fresh->History("C1"))->seen,
-              UnorderedElementsAre(Pair(1u, t0_), Pair(2u, t0_)));
+  EXPECT_THAT(
+      (*fresh->History("C1"))->seen,
+      UnorderedElementsAre(Pair(1u, SeenAt(t0_)), Pair(2u, SeenAt(t0_))));
 }
 
 TEST_F(PartitionStateTest, AnEntryCleanAtTheEndOfATransactionCanChangeLater) {
@@ -372,7 +378,7 @@ TEST_F(PartitionStateTest, AnEntryCleanAtTheEndOfATransactionCanChangeLater) {
   auto fresh = Fresh();
   EXPECT_EQ(SumOf(fresh.get(), v1::ENTITY_CUSTOMER, "C1"), 12);
   EXPECT_THAT((*fresh->History("C1"))->seen,
-              UnorderedElementsAre(Pair(9u, t0_)));
+              UnorderedElementsAre(Pair(9u, SeenAt(t0_))));
 }
 
 TEST_F(PartitionStateTest, AChangeWithoutAHandOutAfterEndTransactionIsNotSeen) {
@@ -419,7 +425,7 @@ TEST_F(PartitionStateTest, EncodedValuesSurviveAFailedFlushAndARepeatedBuild) {
   auto fresh = Fresh();
   EXPECT_EQ(SumOf(fresh.get(), v1::ENTITY_CUSTOMER, "C1"), 5);
   EXPECT_THAT((*fresh->History("C1"))->seen,
-              UnorderedElementsAre(Pair(42u, t0_)));
+              UnorderedElementsAre(Pair(42u, SeenAt(t0_))));
 }
 
 // The writes (or a store's contents) in a canonical form: in key order,
@@ -539,7 +545,7 @@ TEST_F(PartitionStateTest, EndTransactionChangesNothingStored) {
             }
           }
           CustomerHistory* h = *s->History(id);
-          seen[i].assign(h->seen.begin(), h->seen.end());
+          for (const auto& [k, v] : h->seen) seen[i].emplace_back(k, v.at_us);
           std::sort(seen[i].begin(), seen[i].end());
           ++i;
         }
@@ -549,7 +555,7 @@ TEST_F(PartitionStateTest, EndTransactionChangesNothingStored) {
         const uint64_t seen = static_cast<uint64_t>(pick(50)) + 1;
         for (PartitionState* s : {&ended, &plain}) {
           CustomerHistory* h = *s->History(id);
-          h->seen[seen] = t0_ + value;
+          h->seen[seen] = {t0_ + value};
           h->dirty = true;
         }
       } else if (op < 10) {
@@ -607,7 +613,7 @@ TEST_F(PartitionStateTest, LongIdsOfEveryKindSurviveEvictionAndReload) {
         e->FindOrAdd(kFp)->Add(100, kind * 10 + i, 0);
         e->dirty = true;
         CustomerHistory* h = *state->History(id);
-        h->seen[static_cast<uint64_t>(round) + 1] = t0_;
+        h->seen[static_cast<uint64_t>(round) + 1] = {t0_};
         h->dirty = true;
         state->EndTransaction();
       }
@@ -640,8 +646,8 @@ TEST_F(PartitionStateTest, FlushedHistoryReloadsInANewState) {
   (*h)->has_geo = true;
   (*h)->last_lat = 31.23;
   (*h)->last_lon = 121.47;
-  (*h)->seen[11] = t0_ - kHour;
-  (*h)->seen[22] = t0_;
+  (*h)->seen[11] = {t0_ - kHour};
+  (*h)->seen[22] = {t0_};
   (*h)->payees[33] = t0_ - kDay;
   (*h)->dirty = true;
   EXPECT_EQ(*state_.History("C1"), *h);
@@ -659,7 +665,8 @@ TEST_F(PartitionStateTest, FlushedHistoryReloadsInANewState) {
   EXPECT_DOUBLE_EQ(p.last_lat, 31.23);
   EXPECT_DOUBLE_EQ(p.last_lon, 121.47);
   EXPECT_THAT((*loaded)->seen,
-              UnorderedElementsAre(Pair(11u, t0_ - kHour), Pair(22u, t0_)));
+              UnorderedElementsAre(Pair(11u, SeenAt(t0_ - kHour)),
+                                   Pair(22u, SeenAt(t0_))));
   EXPECT_THAT((*loaded)->payees, UnorderedElementsAre(Pair(33u, t0_ - kDay)));
   EXPECT_FALSE((*loaded)->dirty);
 
@@ -693,15 +700,16 @@ TEST_F(PartitionStateTest, ExpireForgetsSeenAndPayeesOlderThanTheRetention) {
   auto state = Fresh(3, options);
   CustomerHistory* h = *state->History("C1");
   const int64_t now = t0_;
-  h->seen[1] = now - 7 * kDay - 1;  // just too old
-  h->seen[2] = now - 7 * kDay;      // exactly the retention: kept
-  h->seen[3] = now;
+  h->seen[1] = {now - 7 * kDay - 1};  // just too old
+  h->seen[2] = {now - 7 * kDay};      // exactly the retention: kept
+  h->seen[3] = {now};
   h->payees[4] = now - 30 * kDay - 1;
   h->payees[5] = now - 30 * kDay;
   h->payees[6] = now - kDay;
   state->Expire(h, now);
   EXPECT_THAT(h->seen,
-              UnorderedElementsAre(Pair(2u, now - 7 * kDay), Pair(3u, now)));
+              UnorderedElementsAre(Pair(2u, SeenTransaction{now - 7 * kDay}),
+                                   Pair(3u, SeenTransaction{now})));
   EXPECT_THAT(h->payees, UnorderedElementsAre(Pair(5u, now - 30 * kDay),
                                               Pair(6u, now - kDay)));
   EXPECT_TRUE(h->dirty);
@@ -716,7 +724,7 @@ TEST_F(PartitionStateTest, ExpireForgetsSeenAndPayeesOlderThanTheRetention) {
 
 TEST_F(PartitionStateTest, ExpireWithNothingToForgetLeavesHistoryClean) {
   CustomerHistory* h = *state_.History("C1");
-  h->seen[1] = t0_;
+  h->seen[1] = {t0_};
   h->payees[2] = t0_;
   state_.Expire(h, t0_ + kDay);
   EXPECT_FALSE(h->dirty);
@@ -760,7 +768,7 @@ TEST_F(PartitionStateTest, ExpireWalksATableOnlyOnceAnEntryCanBeThatOld) {
   EXPECT_EQ(h->seen_expire_from_us, t0_ - kDay + 1);
   h->dirty = false;
   state->Expire(h, t0_ + kHour);
-  EXPECT_THAT(h->seen, UnorderedElementsAre(Pair(1u, t0_)));
+  EXPECT_THAT(h->seen, UnorderedElementsAre(Pair(1u, SeenAt(t0_))));
   EXPECT_THAT(h->payees, UnorderedElementsAre(Pair(10u, t0_ + 2 * kDay),
                                               Pair(11u, t0_ + kDay)));
   EXPECT_TRUE(h->dirty);
@@ -805,22 +813,19 @@ TEST_F(PartitionStateTest, PayeesBeyondTheLimitGoBeforeAnyIsPastItsRetention) {
 // ----------------------------------------------------------
 
 TEST_F(PartitionStateTest, RecordsAreFoundBeforeAndAfterAFlush) {
-  EXPECT_EQ(Find(&state_, "T1", t0_), "");
-  state_.PutRecord(Record("T1", t0_));
+  EXPECT_EQ(Find(&state_, "T1"), "");
+  ASSERT_TRUE(state_.PutRecord(Record("T1", t0_)).ok());
   EXPECT_EQ(state_.pending_records(), 1u);
-  EXPECT_EQ(Find(&state_, "T1", t0_), "decision of T1");
-  // Any time of the same (UTC) day finds it: records are keyed by day.
-  EXPECT_EQ(Find(&state_, "T1", t0_ + kHour), "decision of T1");
-  EXPECT_EQ(Find(&state_, "T1", t0_ + kDay), "");
-  EXPECT_EQ(Find(&state_, "T2", t0_), "");
+  EXPECT_EQ(Find(&state_, "T1"), "decision of T1");
+  EXPECT_EQ(Find(&state_, "T2"), "");
 
   Flush(&state_, "1");
   EXPECT_EQ(state_.pending_records(), 0u);
-  EXPECT_EQ(Find(&state_, "T1", t0_), "decision of T1");
+  EXPECT_EQ(Find(&state_, "T1"), "decision of T1");
   auto fresh = Fresh();
-  EXPECT_EQ(Find(fresh.get(), "T1", t0_), "decision of T1");
+  EXPECT_EQ(Find(fresh.get(), "T1"), "decision of T1");
   // Records are per partition.
-  EXPECT_EQ(Find(Fresh(4).get(), "T1", t0_), "");
+  EXPECT_EQ(Find(Fresh(4).get(), "T1"), "");
 }
 
 TEST_F(PartitionStateTest, PutRecordWithADecisionStoresTheSerializedDecision) {
@@ -834,7 +839,8 @@ TEST_F(PartitionStateTest, PutRecordWithADecisionStoresTheSerializedDecision) {
   decision.set_transaction_id("T1");
   decision.set_verdict(txscreen::v1::VERDICT_INTERCEPT);
   decision.add_hits()->set_reason(std::string(300, 'x'));  // 2-byte length
-  state_.PutRecord(ScreenedRecord{.transaction_id = "T1",
+  state_.PutRecord(*state_.History("C1"),
+                   ScreenedRecord{.transaction_id = "T1",
                                   .customer_id = "C1",
                                   .occurred_at_us = t0_,
                                   .account_id = "A1",
@@ -853,7 +859,7 @@ TEST_F(PartitionStateTest, PutRecordWithADecisionStoresTheSerializedDecision) {
   for (bool flushed : {false, true}) {
     if (flushed) Flush(&state_, "1");
     absl::StatusOr<const TransactionRecordProto*> found =
-        state_.FindRecord("C1", "T1", t0_);
+        state_.FindRecord("C1", "T1");
     ASSERT_TRUE(found.ok() && *found != nullptr);
     EXPECT_EQ((*found)->SerializeAsString(), expected.SerializeAsString());
   }
@@ -921,24 +927,24 @@ TEST(EncodeRecordTest, SameBytesAsTheProtoWithTheDecisionLast) {
 }
 
 TEST_F(PartitionStateTest, PutRecordReplacesALoadedRecord) {
-  state_.PutRecord(Record("T1", t0_));
+  ASSERT_TRUE(state_.PutRecord(Record("T1", t0_)).ok());
   Flush(&state_, "1");
   auto fresh = Fresh();
   absl::StatusOr<const TransactionRecordProto*> r =
-      fresh->FindRecord("C1", "T1", t0_);
+      fresh->FindRecord("C1", "T1");
   ASSERT_TRUE(r.ok());
   ASSERT_NE(*r, nullptr);
   TransactionRecordProto reversed = **r;
   reversed.set_reversed(true);
-  fresh->PutRecord(reversed);
+  ASSERT_TRUE(fresh->PutRecord(reversed).ok());
   absl::StatusOr<const TransactionRecordProto*> now =
-      fresh->FindRecord("C1", "T1", t0_);
+      fresh->FindRecord("C1", "T1");
   ASSERT_TRUE(now.ok());
   EXPECT_TRUE((*now)->reversed());
   Flush(fresh.get(), "2");
   std::unique_ptr<PartitionState> reopened = Fresh();
   absl::StatusOr<const TransactionRecordProto*> reloaded =
-      reopened->FindRecord("C1", "T1", t0_);
+      reopened->FindRecord("C1", "T1");
   ASSERT_TRUE(reloaded.ok());
   ASSERT_NE(*reloaded, nullptr);
   EXPECT_TRUE((*reloaded)->reversed());
@@ -949,33 +955,32 @@ TEST_F(PartitionStateTest, OldRecordsGoByRangeDeletionAfterTheRetention) {
   options.dedupe_retention_us = 7 * kDay;
   auto state = Fresh(3, options);
   const int64_t day100 = 100 * kDay + 12 * kHour;
-  state->PutRecord(Record("OLD", day100));
-  state->PutRecord(Record("OLDER", day100 - kDay));
+  ASSERT_TRUE(state->PutRecord(Record("OLD", day100)).ok());
+  ASSERT_TRUE(state->PutRecord(Record("OLDER", day100 - kDay)).ok());
   Flush(state.get(), "1");
   // Another partition's old record is never touched.
   auto other = Fresh(4, options);
-  other->PutRecord(Record("OTHER", day100 - kDay));
+  ASSERT_TRUE(other->PutRecord(Record("OTHER", day100 - kDay)).ok());
   Flush(other.get(), "x");
 
   // Exactly the retention later, and a day more: still there (records are
   // kept at least the retention).
-  state->PutRecord(Record("D107", day100 + 7 * kDay));
+  ASSERT_TRUE(state->PutRecord(Record("D107", day100 + 7 * kDay)).ok());
   Flush(state.get(), "2");
-  EXPECT_EQ(Find(Fresh(3, options).get(), "OLD", day100), "decision of OLD");
-  state->PutRecord(Record("D108", day100 + 8 * kDay));
+  EXPECT_EQ(Find(Fresh(3, options).get(), "OLD"), "decision of OLD");
+  ASSERT_TRUE(state->PutRecord(Record("D108", day100 + 8 * kDay)).ok());
   Flush(state.get(), "3");
-  EXPECT_EQ(Find(Fresh(3, options).get(), "OLD", day100), "decision of OLD");
-  EXPECT_EQ(Find(Fresh(3, options).get(), "OLDER", day100 - kDay), "");
+  EXPECT_EQ(Find(Fresh(3, options).get(), "OLD"), "decision of OLD");
+  EXPECT_EQ(Find(Fresh(3, options).get(), "OLDER"), "");
 
   // Retention plus two days: gone, by one range deletion.
-  state->PutRecord(Record("D109", day100 + 9 * kDay));
+  ASSERT_TRUE(state->PutRecord(Record("D109", day100 + 9 * kDay)).ok());
   Flush(state.get(), "4");
   auto fresh = Fresh(3, options);
-  EXPECT_EQ(Find(fresh.get(), "OLD", day100), "");
-  EXPECT_EQ(Find(fresh.get(), "D107", day100 + 7 * kDay), "decision of D107");
-  EXPECT_EQ(Find(fresh.get(), "D109", day100 + 9 * kDay), "decision of D109");
-  EXPECT_EQ(Find(Fresh(4, options).get(), "OTHER", day100 - kDay),
-            "decision of OTHER");
+  EXPECT_EQ(Find(fresh.get(), "OLD"), "");
+  EXPECT_EQ(Find(fresh.get(), "D107"), "decision of D107");
+  EXPECT_EQ(Find(fresh.get(), "D109"), "decision of D109");
+  EXPECT_EQ(Find(Fresh(4, options).get(), "OTHER"), "decision of OTHER");
   int rows = 0;
   ASSERT_TRUE(store_
                   .Scan(StateFamily::kDedupe, PartitionPrefix(3),
@@ -992,15 +997,14 @@ TEST_F(PartitionStateTest, RangeDeletionAlsoRunsAfterARestart) {
   options.dedupe_retention_us = 7 * kDay;
   const int64_t day100 = 100 * kDay;
   auto state = Fresh(3, options);
-  state->PutRecord(Record("OLD", day100));
+  ASSERT_TRUE(state->PutRecord(Record("OLD", day100)).ok());
   Flush(state.get(), "1");
   state.reset();
   auto restarted = Fresh(3, options);
-  restarted->PutRecord(Record("NEW", day100 + 30 * kDay));
+  ASSERT_TRUE(restarted->PutRecord(Record("NEW", day100 + 30 * kDay)).ok());
   Flush(restarted.get(), "2");
-  EXPECT_EQ(Find(Fresh(3, options).get(), "OLD", day100), "");
-  EXPECT_EQ(Find(Fresh(3, options).get(), "NEW", day100 + 30 * kDay),
-            "decision of NEW");
+  EXPECT_EQ(Find(Fresh(3, options).get(), "OLD"), "");
+  EXPECT_EQ(Find(Fresh(3, options).get(), "NEW"), "decision of NEW");
 }
 
 // --- Input position
@@ -1022,7 +1026,7 @@ TEST_F(PartitionStateTest, CommittedPositionFollowsFlushes) {
 TEST_F(PartitionStateTest, StateAndPositionAreCommittedInOneBatch) {
   AddTo(&state_, v1::ENTITY_CUSTOMER, "C1", 1);
   (*state_.History("C1"))->dirty = true;
-  state_.PutRecord(Record("T1", t0_));
+  ASSERT_TRUE(state_.PutRecord(Record("T1", t0_)).ok());
   const int before = store_.commits;
   Flush(&state_, "7");
   EXPECT_EQ(store_.commits, before + 1);
@@ -1034,19 +1038,19 @@ TEST_F(PartitionStateTest, DropPartitionForgetsOnlyThatPartition) {
     AddTo(s, v1::ENTITY_CUSTOMER, "C1", 10);
     (*s->History("C1"))->has_previous = true;
     (*s->History("C1"))->dirty = true;
-    s->PutRecord(Record("T1", t0_));
+    ASSERT_TRUE(s->PutRecord(Record("T1", t0_)).ok());
     Flush(s, "9");
   }
   ASSERT_TRUE(store_.DropPartition(3).ok());
   auto gone = Fresh(3);
   EXPECT_EQ(SumOf(gone.get(), v1::ENTITY_CUSTOMER, "C1"), -1);
   EXPECT_FALSE((*gone->History("C1"))->has_previous);
-  EXPECT_EQ(Find(gone.get(), "T1", t0_), "");
+  EXPECT_EQ(Find(gone.get(), "T1"), "");
   EXPECT_EQ(*gone->CommittedPosition(), "");
   auto kept = Fresh(4);
   EXPECT_EQ(SumOf(kept.get(), v1::ENTITY_CUSTOMER, "C1"), 10);
   EXPECT_TRUE((*kept->History("C1"))->has_previous);
-  EXPECT_EQ(Find(kept.get(), "T1", t0_), "decision of T1");
+  EXPECT_EQ(Find(kept.get(), "T1"), "decision of T1");
   EXPECT_EQ(*kept->CommittedPosition(), "9");
 }
 
@@ -1059,7 +1063,7 @@ TEST_F(PartitionStateTest, StoreReadErrorsArePassedOn) {
             absl::StatusCode::kUnavailable);
   EXPECT_EQ(state_.History("C1").status().code(),
             absl::StatusCode::kUnavailable);
-  EXPECT_EQ(state_.FindRecord("C1", "T1", t0_).status().code(),
+  EXPECT_EQ(state_.FindRecord("C1", "T1").status().code(),
             absl::StatusCode::kUnavailable);
   EXPECT_EQ(state_.CommittedPosition().status().code(),
             absl::StatusCode::kUnavailable);
@@ -1069,7 +1073,7 @@ TEST_F(PartitionStateTest, StoreReadErrorsArePassedOn) {
 
 TEST_F(PartitionStateTest, BuildFlushChangesNothingUntilFlushDone) {
   AddTo(&state_, v1::ENTITY_CUSTOMER, "C1", 5);
-  state_.PutRecord(Record("T1", t0_));
+  ASSERT_TRUE(state_.PutRecord(Record("T1", t0_)).ok());
   auto families = [](const std::vector<StateWrite>& writes) {
     std::vector<std::string> out;
     for (const StateWrite& w : writes) {
@@ -1079,12 +1083,15 @@ TEST_F(PartitionStateTest, BuildFlushChangesNothingUntilFlushDone) {
     return out;
   };
   const std::string kWindows = absl::StrCat(int(StateFamily::kWindows));
+  const std::string kHistory = absl::StrCat(int(StateFamily::kHistory));
   const std::string kDedupe = absl::StrCat(int(StateFamily::kDedupe));
   const std::string kOffsets = absl::StrCat(int(StateFamily::kOffsets));
   std::vector<StateWrite> first = state_.BuildFlush("1");
-  // windows, record, expiry of old records, position
+  // windows, the history that remembers the record, the record's chunk and
+  // the chunk counter, expiry of old records, position
   EXPECT_THAT(families(first),
-              ElementsAre(kWindows, kDedupe, kDedupe + "-range", kOffsets));
+              ElementsAre(kWindows, kHistory, kDedupe, kOffsets,
+                          kDedupe + "-range", kOffsets));
   EXPECT_EQ(first.back().value, "1");
   // Not done: the same changes again, at the later position.
   std::vector<StateWrite> again = state_.BuildFlush("2");
@@ -1097,25 +1104,25 @@ TEST_F(PartitionStateTest, BuildFlushChangesNothingUntilFlushDone) {
   EXPECT_THAT(families(state_.BuildFlush("3")), ElementsAre(kOffsets));
   auto fresh = Fresh();
   EXPECT_EQ(SumOf(fresh.get(), v1::ENTITY_CUSTOMER, "C1"), 5);
-  EXPECT_EQ(Find(fresh.get(), "T1", t0_), "decision of T1");
+  EXPECT_EQ(Find(fresh.get(), "T1"), "decision of T1");
 }
 
 TEST_F(PartitionStateTest, FailedFlushKeepsPendingRecordsAndPosition) {
-  state_.PutRecord(Record("T1", t0_));
+  ASSERT_TRUE(state_.PutRecord(Record("T1", t0_)).ok());
   Flush(&state_, "1");
-  state_.PutRecord(Record("T2", t0_));
+  ASSERT_TRUE(state_.PutRecord(Record("T2", t0_)).ok());
   store_.fail_commits = 1;
   absl::Status s = state_.Flush("2");
   EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(s.message(), "disk full");
   EXPECT_EQ(state_.pending_records(), 1u);
   // Still found whole (the flush moved it into its writes and back).
-  EXPECT_EQ(Find(&state_, "T2", t0_), "decision of T2");
+  EXPECT_EQ(Find(&state_, "T2"), "decision of T2");
   EXPECT_EQ(*Fresh()->CommittedPosition(), "1");
-  EXPECT_EQ(Find(Fresh().get(), "T2", t0_), "");
+  EXPECT_EQ(Find(Fresh().get(), "T2"), "");
   // The retry writes it.
   Flush(&state_, "2");
-  EXPECT_EQ(Find(Fresh().get(), "T2", t0_), "decision of T2");
+  EXPECT_EQ(Find(Fresh().get(), "T2"), "decision of T2");
   EXPECT_EQ(*Fresh()->CommittedPosition(), "2");
 }
 
@@ -1128,17 +1135,18 @@ TEST_F(PartitionStateTest, FailedFlushKeepsPendingRecordsAndPosition) {
 TEST_F(PartitionStateTest, FailedFlushKeepsChangedWindowsAndHistoryDirty) {
   AddTo(&state_, v1::ENTITY_CUSTOMER, "C1", 5);
   CustomerHistory* h = *state_.History("C1");
-  h->seen[42] = t0_;
+  h->seen[42] = {t0_};
   h->dirty = true;
-  state_.PutRecord(Record("T1", t0_));
+  ASSERT_TRUE(state_.PutRecord(Record("T1", t0_)).ok());
   store_.fail_commits = 1;
   ASSERT_FALSE(state_.Flush("1").ok());
   Flush(&state_, "1");
   auto fresh = Fresh();
-  EXPECT_EQ(Find(fresh.get(), "T1", t0_), "decision of T1");
+  EXPECT_EQ(Find(fresh.get(), "T1"), "decision of T1");
   EXPECT_EQ(SumOf(fresh.get(), v1::ENTITY_CUSTOMER, "C1"), 5);
   EXPECT_THAT((*fresh->History("C1"))->seen,
-              UnorderedElementsAre(Pair(42u, t0_)));
+              UnorderedElementsAre(Pair(42u, SeenAt(t0_)),
+                                   Pair(StableTextHash("T1"), SeenAt(t0_))));
 }
 
 TEST_F(PartitionStateTest, DamagedWindowsAreDataLoss) {
@@ -1202,11 +1210,36 @@ TEST_F(PartitionStateTest, HistoryArraysOfDifferentLengthsAreDataLoss) {
 }
 
 TEST_F(PartitionStateTest, DamagedRecordIsDataLoss) {
-  state_.PutRecord(Record("T1", t0_));
+  ASSERT_TRUE(state_.PutRecord(Record("T1", t0_)).ok());
   Flush(&state_, "1");
   Corrupt(StateFamily::kDedupe);
   absl::StatusOr<const TransactionRecordProto*> r =
-      Fresh()->FindRecord("C1", "T1", t0_);
+      Fresh()->FindRecord("C1", "T1");
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(r.status().message(),
+            "state: record chunk 1 is damaged (no record 0; transaction "
+            "'T1')");
+}
+
+TEST_F(PartitionStateTest, DamagedRecordInAChunkIsDataLoss) {
+  ASSERT_TRUE(state_.PutRecord(Record("T1", t0_)).ok());
+  Flush(&state_, "1");
+  // A chunk whose one record is a length-delimited field of bytes that are
+  // no TransactionRecordProto.
+  std::vector<StateWrite> writes;
+  ASSERT_TRUE(store_
+                  .Scan(StateFamily::kDedupe, "",
+                        [&](absl::string_view k, absl::string_view) {
+                          writes.push_back(StateWrite::Put(
+                              StateFamily::kDedupe, std::string(k),
+                              std::string("\x0a\x02\xff\xff", 4)));
+                          return true;
+                        })
+                  .ok());
+  ASSERT_EQ(writes.size(), 1u);
+  ASSERT_TRUE(store_.Commit(writes).ok());
+  absl::StatusOr<const TransactionRecordProto*> r =
+      Fresh()->FindRecord("C1", "T1");
   EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_EQ(r.status().message(),
             "state: record of transaction 'T1' does not parse");
@@ -1217,19 +1250,225 @@ TEST_F(PartitionStateTest, RecordsOfTwoCustomersWithTheSameIdAreApart) {
   a.set_decision("decision of C1");
   TransactionRecordProto b = Record("T1", t0_, "C2");
   b.set_decision("decision of C2");
-  state_.PutRecord(a);
-  state_.PutRecord(b);
+  ASSERT_TRUE(state_.PutRecord(a).ok());
+  ASSERT_TRUE(state_.PutRecord(b).ok());
   Flush(&state_, "1");
   auto fresh = Fresh();
   absl::StatusOr<const TransactionRecordProto*> r =
-      fresh->FindRecord("C1", "T1", t0_);
+      fresh->FindRecord("C1", "T1");
   ASSERT_TRUE(r.ok());
   ASSERT_NE(*r, nullptr);
   EXPECT_EQ((*r)->decision(), "decision of C1");
-  r = fresh->FindRecord("C2", "T1", t0_);
+  r = fresh->FindRecord("C2", "T1");
   ASSERT_TRUE(r.ok());
   ASSERT_NE(*r, nullptr);
   EXPECT_EQ((*r)->decision(), "decision of C2");
+}
+
+// The dedupe family's chunks in the store: key -> number of records.
+std::map<std::string, int> Chunks(StateStore* store) {
+  std::map<std::string, int> out;
+  EXPECT_TRUE(store
+                  ->Scan(StateFamily::kDedupe, "",
+                         [&](absl::string_view k, absl::string_view v) {
+                           TransactionRecordChunkProto chunk;
+                           EXPECT_TRUE(chunk.ParseFromArray(
+                               v.data(), static_cast<int>(v.size())));
+                           out[std::string(k)] = chunk.record_size();
+                           return true;
+                         })
+                  .ok());
+  return out;
+}
+
+// partition | day | NUL | sequence, as partition_state.h documents it.
+std::string ChunkKeyOf(int32_t partition, int64_t day, uint64_t sequence) {
+  std::string key = PartitionPrefix(partition);
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    key.push_back(static_cast<char>(day >> shift));
+  }
+  key.push_back('\0');
+  for (int shift = 56; shift >= 0; shift -= 8) {
+    key.push_back(static_cast<char>(sequence >> shift));
+  }
+  return key;
+}
+
+TEST_F(PartitionStateTest, RecordsGoIntoChunksOfOneDayAndAbout32KiB) {
+  // 200 records of ~1 KiB on one day and 3 on the next, interleaved.
+  const int64_t day = t0_ / kDay;
+  for (int i = 0; i < 200; ++i) {
+    TransactionRecordProto r = Record(absl::StrCat("T", i), t0_ + i);
+    r.set_decision(std::string(1000, 'a' + i % 26));
+    ASSERT_TRUE(state_.PutRecord(r).ok());
+    if (i % 70 == 0) {
+      ASSERT_TRUE(
+          state_.PutRecord(Record(absl::StrCat("N", i), t0_ + kDay)).ok());
+    }
+  }
+  EXPECT_EQ(state_.pending_records(), 203u);
+  EXPECT_EQ(Find(&state_, "T0").size(), 1000u);
+  EXPECT_EQ(Find(&state_, "N140"), "decision of N140");
+  Flush(&state_, "1");
+  const std::map<std::string, int> chunks = Chunks(&store_);
+  // 200 KB in chunks of at most 32 KiB: 7 of them; the next day's three
+  // records in one more, numbered after the chunk open when they came.
+  ASSERT_EQ(chunks.size(), 8u);
+  int records = 0;
+  for (const auto& [key, n] : chunks) records += n;
+  EXPECT_EQ(records, 203);
+  EXPECT_EQ(chunks.at(ChunkKeyOf(3, day, 1)), 32);  // 32 x ~1,010 bytes
+  EXPECT_EQ(chunks.at(ChunkKeyOf(3, day + 1, 2)), 3);
+  store_
+      .Scan(StateFamily::kDedupe, "",
+            [&](absl::string_view, absl::string_view v) {
+              EXPECT_LE(v.size(), 32u << 10);
+              return true;
+            })
+      .IgnoreError();
+  auto fresh = Fresh();
+  for (int i = 0; i < 200; ++i) {
+    EXPECT_EQ(Find(fresh.get(), absl::StrCat("T", i)),
+              std::string(1000, 'a' + i % 26))
+        << i;
+  }
+  EXPECT_EQ(Find(fresh.get(), "N0"), "decision of N0");
+  EXPECT_EQ(Find(fresh.get(), "N70"), "decision of N70");
+  EXPECT_EQ(Find(fresh.get(), "N140"), "decision of N140");
+}
+
+TEST_F(PartitionStateTest, ARecordLargerThanAChunkHasAChunkOfItsOwn) {
+  TransactionRecordProto big = Record("BIG", t0_);
+  big.set_decision(std::string(100 << 10, 'x'));
+  ASSERT_TRUE(state_.PutRecord(Record("T1", t0_)).ok());
+  ASSERT_TRUE(state_.PutRecord(big).ok());
+  ASSERT_TRUE(state_.PutRecord(Record("T2", t0_)).ok());
+  Flush(&state_, "1");
+  const int64_t day = t0_ / kDay;
+  EXPECT_EQ(Chunks(&store_),
+            (std::map<std::string, int>{{ChunkKeyOf(3, day, 1), 1},
+                                        {ChunkKeyOf(3, day, 2), 1},
+                                        {ChunkKeyOf(3, day, 3), 1}}));
+  auto fresh = Fresh();
+  EXPECT_EQ(Find(fresh.get(), "BIG").size(), 100u << 10);
+  EXPECT_EQ(Find(fresh.get(), "T2"), "decision of T2");
+}
+
+TEST_F(PartitionStateTest, ChunkNumbersGoOnAfterARestart) {
+  ASSERT_TRUE(state_.PutRecord(Record("T1", t0_)).ok());
+  Flush(&state_, "1");
+  // A restarted process numbers its chunks on from the stored counter: the
+  // first chunk is not written over.
+  auto restarted = Fresh();
+  ASSERT_TRUE(restarted->PutRecord(Record("T2", t0_)).ok());
+  Flush(restarted.get(), "2");
+  const int64_t day = t0_ / kDay;
+  EXPECT_EQ(Chunks(&store_),
+            (std::map<std::string, int>{{ChunkKeyOf(3, day, 1), 1},
+                                        {ChunkKeyOf(3, day, 2), 1}}));
+  auto fresh = Fresh();
+  EXPECT_EQ(Find(fresh.get(), "T1"), "decision of T1");
+  EXPECT_EQ(Find(fresh.get(), "T2"), "decision of T2");
+  std::string counter;
+  bool found = false;
+  ASSERT_TRUE(store_
+                  .Get(StateFamily::kOffsets,
+                       absl::StrCat(PartitionPrefix(3), kRecordChunkCounterKey),
+                       &counter, &found)
+                  .ok());
+  EXPECT_TRUE(found);
+  EXPECT_EQ(counter, "3");
+}
+
+TEST_F(PartitionStateTest, DamagedChunkCounterIsDataLoss) {
+  for (const char* bad : {"", "x", "0", "-1", "281474976710656"}) {
+    ASSERT_TRUE(
+        store_
+            .Commit({StateWrite::Put(
+                StateFamily::kOffsets,
+                absl::StrCat(PartitionPrefix(3), kRecordChunkCounterKey), bad)})
+            .ok());
+    absl::StatusOr<CustomerHistory*> h = Fresh()->History("C1");
+    EXPECT_EQ(h.status().code(), absl::StatusCode::kDataLoss) << bad;
+    EXPECT_EQ(h.status().message(),
+              absl::StrCat("state: the record chunk counter is damaged: '", bad,
+                           "'"));
+  }
+}
+
+TEST_F(PartitionStateTest, RecordsStoredBeforeChunksAreFoundAndScanned) {
+  ASSERT_TRUE(state_.PutRecord(Record("T1", t0_)).ok());
+  ASSERT_TRUE(state_.PutRecord(Record("T2", t0_ + kHour)).ok());
+  ASSERT_TRUE(state_.PutRecord(Record("X1", t0_, "C2")).ok());
+  Flush(&state_, "1");
+  ASSERT_TRUE(RewriteInLayoutBeforeChunks(&store_, 3).ok());
+  int keys = 0;
+  ASSERT_TRUE(store_
+                  .Scan(StateFamily::kDedupe, "",
+                        [&](auto, auto) {
+                          ++keys;
+                          return true;
+                        })
+                  .ok());
+  ASSERT_EQ(keys, 3);
+  auto old = Fresh();
+  EXPECT_EQ(Find(old.get(), "T1"), "decision of T1");
+  EXPECT_EQ(Find(old.get(), "T2"), "decision of T2");
+  EXPECT_EQ((*(*old->History("C1"))->seen.find(StableTextHash("T1"))).second,
+            (SeenTransaction{t0_, 0}));
+
+  // A reversal marks T1: the marked record goes into a chunk, and the
+  // history says so; T2 stays where it was.
+  TransactionRecordProto reversed = **old->FindRecord("C1", "T1");
+  reversed.set_reversed(true);
+  ASSERT_TRUE(old->PutRecord(reversed).ok());
+  ASSERT_TRUE(old->PutRecord(Record("T3", t0_ + 2 * kHour)).ok());
+  Flush(old.get(), "2");
+  auto fresh = Fresh();
+  absl::StatusOr<const TransactionRecordProto*> t1 =
+      fresh->FindRecord("C1", "T1");
+  ASSERT_TRUE(t1.ok() && *t1 != nullptr);
+  EXPECT_TRUE((*t1)->reversed());
+  EXPECT_EQ(Find(fresh.get(), "T2"), "decision of T2");
+  EXPECT_EQ(Find(fresh.get(), "T3"), "decision of T3");
+
+  // Inspection sees each record once, the latest of T1, chunks first.
+  std::vector<std::string> seen;
+  ASSERT_TRUE(fresh
+                  ->ScanRecords("C1", t0_ - kDay, t0_ + kDay,
+                                [&](const TransactionRecordProto& r) {
+                                  seen.push_back(absl::StrCat(
+                                      r.transaction_id(),
+                                      r.reversed() ? " reversed" : ""));
+                                })
+                  .ok());
+  EXPECT_THAT(seen, ElementsAre("T1 reversed", "T3", "T2"));
+  seen.clear();
+  ASSERT_TRUE(fresh
+                  ->ScanRecords("C2", t0_, t0_,
+                                [&](const TransactionRecordProto& r) {
+                                  seen.push_back(r.transaction_id());
+                                })
+                  .ok());
+  EXPECT_THAT(seen, ElementsAre("X1"));
+}
+
+TEST_F(PartitionStateTest, ScanRecordsVisitsACustomersRecordsInTimeOrder) {
+  ASSERT_TRUE(state_.PutRecord(Record("LATE", t0_ + 3 * kHour)).ok());
+  ASSERT_TRUE(state_.PutRecord(Record("EARLY", t0_)).ok());
+  ASSERT_TRUE(state_.PutRecord(Record("OTHER", t0_ + kHour, "C2")).ok());
+  ASSERT_TRUE(state_.PutRecord(Record("NEXT-DAY", t0_ + kDay)).ok());
+  Flush(&state_, "1");
+  // Written since the flush: seen too.
+  ASSERT_TRUE(state_.PutRecord(Record("PENDING", t0_ + kHour)).ok());
+  std::vector<std::string> seen;
+  ASSERT_TRUE(state_
+                  .ScanRecords("C1", t0_, t0_,
+                               [&](const TransactionRecordProto& r) {
+                                 seen.push_back(r.transaction_id());
+                               })
+                  .ok());
+  EXPECT_THAT(seen, ElementsAre("EARLY", "PENDING", "LATE"));
 }
 
 TEST(StateEncodingTest, EntityWindowsAreTheBytesOfTheSerializedProto) {
@@ -1272,13 +1511,19 @@ TEST(StateEncodingTest, CustomerHistoryIsTheBytesOfTheSerializedProto) {
       proto.add_payee_key(k);
       proto.add_payee_last_paid_us(at);
     }
-    for (const auto& [hash, at] : history.seen) {
+    bool records = false;
+    for (const auto& [hash, seen] : history.seen) {
       proto.add_seen_id_hash(hash);
-      proto.add_seen_occurred_at_us(at);
+      proto.add_seen_occurred_at_us(seen.at_us);
+      records |= seen.record != 0;
+    }
+    // Where the records are: only when some are in chunks.
+    for (const auto& [hash, seen] : history.seen) {
+      if (records) proto.add_seen_record(seen.record);
     }
     return proto.SerializeAsString();
   };
-  history.seen[1000] = 1700000000000000;
+  history.seen[1000] = {1700000000000000};
   EXPECT_EQ(EncodeCustomerHistory(history), expected());
   history.has_previous = true;
   history.last_at_us = -5;
@@ -1288,13 +1533,16 @@ TEST(StateEncodingTest, CustomerHistoryIsTheBytesOfTheSerializedProto) {
   history.last_lon = 121.4737;
   for (uint64_t k = 1; k <= 300; ++k) {
     history.payees[k * 0x9E3779B97F4A7C15ULL] = static_cast<int64_t>(k) << 40;
-    history.seen[k] = static_cast<int64_t>(k);
+    history.seen[k] = {static_cast<int64_t>(k)};
   }
+  EXPECT_EQ(EncodeCustomerHistory(history), expected());
+  history.seen[7].record = uint64_t{123456789} << 16 | 65535;
   EXPECT_EQ(EncodeCustomerHistory(history), expected());
   CustomerHistoryProto parsed;
   ASSERT_TRUE(parsed.ParseFromString(EncodeCustomerHistory(history)));
   EXPECT_EQ(parsed.payee_key_size(), 300);
   EXPECT_EQ(parsed.seen_id_hash_size(), 301);
+  EXPECT_EQ(parsed.seen_record_size(), 301);
   EXPECT_EQ(parsed.last_region_code(), "310115");
 }
 

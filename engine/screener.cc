@@ -65,12 +65,6 @@ void ClearDecision(v1::Decision* d) {
 
 }  // namespace
 
-uint64_t StableTextHash(absl::string_view text) {
-  // 0 means "no value" in window contributions.
-  uint64_t h = rules::StableHash(text);
-  return h == 0 ? 1 : h;
-}
-
 Screener::Screener(std::shared_ptr<const rules::RuleSet> rules,
                    PartitionState* state, Clock* clock, ScreenerOptions options)
     : rules_(std::move(rules)),
@@ -193,6 +187,7 @@ absl::Status Screener::Screen(const v1::Transaction& tx,
   UpdateHistory(tx, decision->verdict(), *history);
   Finish(tx, started, decision);
   state_->PutRecord(
+      *history,
       ScreenedRecord{.transaction_id = tx.transaction_id(),
                      .customer_id = tx.customer_id(),
                      .occurred_at_us = ctx_.occurred_at_us,
@@ -236,7 +231,7 @@ absl::Status Screener::Reverse(const v1::Transaction& tx,
   absl::StatusOr<int> retracted = Retract(original);
   if (!retracted.ok()) return retracted.status();
   original.set_reversed(true);
-  state_->PutRecord(original);
+  if (absl::Status s = state_->PutRecord(original); !s.ok()) return s;
   decision->add_notes(absl::StrCat("reversal of ", original_id, ": retracted ",
                                    *retracted, " window contribution",
                                    *retracted == 1 ? "" : "s"));
@@ -248,7 +243,7 @@ absl::Status Screener::Settle(absl::string_view customer_id,
                               int64_t occurred_at_us, bool happened,
                               std::string* note) {
   absl::StatusOr<const TransactionRecordProto*> found =
-      state_->FindRecord(customer_id, transaction_id, occurred_at_us);
+      state_->FindRecord(customer_id, transaction_id);
   if (!found.ok()) return found.status();
   if (*found == nullptr || (*found)->transaction_id() != transaction_id) {
     *note = absl::StrCat("no record of ", transaction_id,
@@ -273,7 +268,7 @@ absl::Status Screener::Settle(absl::string_view customer_id,
   absl::StatusOr<int> retracted = Retract(record);
   if (!retracted.ok()) return retracted.status();
   record.set_reversed(true);
-  state_->PutRecord(record);
+  if (absl::Status s = state_->PutRecord(record); !s.ok()) return s;
   *note = absl::StrCat("did not happen: retracted ", *retracted,
                        " window contribution", *retracted == 1 ? "" : "s");
   return absl::OkStatus();
@@ -437,8 +432,8 @@ void Screener::ApplyWindows() {
 
 void Screener::UpdateHistory(const v1::Transaction& tx, v1::Verdict verdict,
                              CustomerHistory* history) {
+  // The transaction itself is remembered with its record (PutRecord).
   const int64_t t = ctx_.occurred_at_us;
-  state_->See(history, StableTextHash(tx.transaction_id()), t);
   // Only money that moves makes history: a blocked transaction did not
   // happen, and a held one (INTERCEPT, DELAY, WARN) has not happened yet, so
   // its payee must not become "known" — a coached victim retrying on another

@@ -159,9 +159,6 @@ class Screener {
   ScreenerCounters counters_;
 };
 
-// rules::StableHash of text, never 0: for persisted keys.
-uint64_t StableTextHash(absl::string_view text);
-
 }  // namespace txscreen::engine
 
 #endif  // TXSCREEN_ENGINE_SCREENER_H_

@@ -18,6 +18,7 @@
 #include "absl/time/time.h"
 #include "engine/clock.h"
 #include "engine/partition_state.h"
+#include "engine/record_layout_testing.h"
 #include "engine/state_store.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -427,7 +428,7 @@ TEST_F(ScreenerTest, RejectedInputListsEveryProblemAndChangesNoState) {
     }
   }
   absl::StatusOr<const TransactionRecordProto*> record =
-      state_->FindRecord("C1", "T1", kT0);
+      state_->FindRecord("C1", "T1");
   ASSERT_TRUE(record.ok());
   EXPECT_EQ(*record, nullptr);
   EXPECT_EQ(state_->pending_records(), 0u);
@@ -693,19 +694,21 @@ TEST_F(ScreenerTest, DamagedStoredDecisionIsDataLoss) {
   Screen(Tx("T1", kT0));
   ASSERT_TRUE(state_->Flush("1").ok());
   std::vector<StateWrite> writes;
-  ASSERT_TRUE(store_
-                  ->Scan(StateFamily::kDedupe, "",
-                         [&](absl::string_view key, absl::string_view value) {
-                           TransactionRecordProto record;
-                           EXPECT_TRUE(record.ParseFromArray(
-                               value.data(), static_cast<int>(value.size())));
-                           record.set_decision("\xff\xff\xff");
-                           writes.push_back(StateWrite::Put(
-                               StateFamily::kDedupe, std::string(key),
-                               record.SerializeAsString()));
-                           return true;
-                         })
-                  .ok());
+  ASSERT_TRUE(
+      store_
+          ->Scan(StateFamily::kDedupe, "",
+                 [&](absl::string_view key, absl::string_view value) {
+                   TransactionRecordChunkProto chunk;
+                   EXPECT_TRUE(chunk.ParseFromArray(
+                       value.data(), static_cast<int>(value.size())));
+                   EXPECT_EQ(chunk.record_size(), 1);
+                   chunk.mutable_record(0)->set_decision("\xff\xff\xff");
+                   writes.push_back(StateWrite::Put(StateFamily::kDedupe,
+                                                    std::string(key),
+                                                    chunk.SerializeAsString()));
+                   return true;
+                 })
+          .ok());
   ASSERT_EQ(writes.size(), 1u);
   ASSERT_TRUE(store_->Commit(writes).ok());
   Restart();
@@ -1150,6 +1153,30 @@ TEST_F(ScreenerTest, CrashAfterAReversalReplaysTheReversalOnce) {
               ElementsAre("reversal of T1: retracted 8 window contributions"));
   EXPECT_TRUE(Screen(Reversal("R1", "T1", kT0 + 2 * kMinute)).duplicate());
   EXPECT_EQ(Window(Screen(Tx("T3", kT0 + 3 * kMinute, 400)), "sum_day"), 600);
+}
+
+TEST_F(ScreenerTest, StateStoredBeforeRecordChunksStillCounts) {
+  // A state directory from before record chunks: duplicates are still
+  // answered, a reversal still retracts (and its mark goes into a chunk),
+  // and transactions screened since mix with the old ones.
+  v1::Decision first = Screen(Tx("T1", kT0, 100));
+  Screen(Tx("T2", kT0 + kMinute, 200));
+  ASSERT_TRUE(state_->Flush("2").ok());
+  ASSERT_TRUE(RewriteInLayoutBeforeChunks(store_.get(), 0).ok());
+  Restart();
+  v1::Decision again = Screen(Tx("T1", kT0, 100));
+  EXPECT_TRUE(again.duplicate());
+  EXPECT_EQ(again.decided_at().seconds(), first.decided_at().seconds());
+  v1::Decision r = Screen(Reversal("R1", "T1", kT0 + 2 * kMinute));
+  EXPECT_THAT(r.notes(),
+              ElementsAre("reversal of T1: retracted 8 window contributions"));
+  ASSERT_TRUE(state_->Flush("4").ok());
+  Restart();
+  EXPECT_THAT(Screen(Reversal("R2", "T1", kT0 + 3 * kMinute)).notes(),
+              ElementsAre("reversal of T1: already reversed"));
+  EXPECT_TRUE(Screen(Tx("T2", kT0 + kMinute, 200)).duplicate());
+  EXPECT_TRUE(Screen(Reversal("R1", "T1", kT0 + 2 * kMinute)).duplicate());
+  EXPECT_EQ(Window(Screen(Tx("T3", kT0 + 4 * kMinute, 400)), "sum_day"), 600);
 }
 
 TEST_F(ScreenerTest, EvictedStateIsReloadedBetweenFlushes) {

@@ -30,11 +30,18 @@ enum class StateFamily : uint8_t {
   kWindows,  // entity -> EntityWindowsProto
   kHistory,  // customer -> CustomerHistoryProto
   kDedupe,   // transaction id -> TransactionRecordProto
-  kOffsets,  // "input" -> the input position of the last committed batch
+  kOffsets,  // "input" -> the input position of the last committed batch,
+             // "dedupe-chunk" -> the next record chunk's number, and
+             // local checkpoints
   kHolds,    // transaction id -> txscreen.v1.Hold (holds.h)
   kAudit,    // 'R' seq -> txscreen.v1.AuditRecord, 'H' -> head (audit.h)
 };
 inline constexpr int kStateFamilyCount = 6;
+
+// The offsets family's keys (after the partition prefix) that belong to the
+// state and go with it (a changelog replicates them).
+inline constexpr absl::string_view kInputPositionKey = "input";
+inline constexpr absl::string_view kRecordChunkCounterKey = "dedupe-chunk";
 
 // 4 bytes, big-endian, so a partition's keys sort together.
 std::string PartitionPrefix(int32_t partition);

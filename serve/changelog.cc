@@ -17,7 +17,6 @@ using engine::StateFamily;
 using engine::StateWrite;
 
 constexpr absl::string_view kCheckpointPrefix = "changelog:";
-constexpr absl::string_view kReplicatedOffsetKey = "input";
 constexpr size_t kRestoreBatch = 5000;
 
 char FamilyByte(StateFamily family) {
@@ -55,7 +54,9 @@ std::optional<ChangelogRecord> ToChangelogRecord(
     return std::nullopt;  // not this partition's: never produced
   }
   key.remove_prefix(partition_prefix.size());
-  if (write.family == StateFamily::kOffsets && key != kReplicatedOffsetKey) {
+  if (write.family == StateFamily::kOffsets &&
+      key != engine::kInputPositionKey &&
+      key != engine::kRecordChunkCounterKey) {
     return std::nullopt;  // checkpoints are local
   }
   ChangelogRecord record;

@@ -8,10 +8,11 @@
 // changelog (read_committed) from its local checkpoint to the end before it
 // decides anything on p.
 //
-// Two topics: "state" (windows, histories, the input position; compacted)
-// and "dedupe" (the per-transaction records; compacted and deleted after the
-// dedupe retention, so that it does not grow without bound — locally the
-// records go by range deletion, which a changelog cannot carry).
+// Two topics: "state" (windows, histories, the input position and the
+// record chunks' counter; compacted) and "dedupe" (the transactions'
+// records, in chunks; compacted and deleted after the dedupe retention, so
+// that it does not grow without bound — locally the records go by range
+// deletion, which a changelog cannot carry).
 //
 // Record: key = one family byte + the store key without the partition
 // prefix (the changelog partition is the input partition); value = the

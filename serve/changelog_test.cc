@@ -128,6 +128,25 @@ TEST_F(ChangelogTest, CheckpointsStayLocal) {
             std::nullopt);
 }
 
+TEST_F(ChangelogTest, TheInputPositionAndTheChunkCounterGoWithTheState) {
+  // Both belong to the state: a new owner restoring from the changelog
+  // resumes at the position and numbers its record chunks on, never over
+  // the chunks it restored.
+  for (absl::string_view key :
+       {engine::kInputPositionKey, engine::kRecordChunkCounterKey}) {
+    std::optional<ChangelogRecord> r = ToRecord(
+        StateWrite::Put(StateFamily::kOffsets, P(3, std::string(key)), "7"));
+    ASSERT_TRUE(r.has_value()) << key;
+    EXPECT_EQ(r->topic, &topics_.state);
+    EXPECT_EQ(r->key, absl::StrCat("O", key));
+    EXPECT_THAT(r->value, Optional(absl::string_view("7")));
+    absl::StatusOr<StateWrite> back = FromChangelogRecord(r->key, nullptr, 5);
+    ASSERT_TRUE(back.ok());
+    EXPECT_EQ(back->family, StateFamily::kOffsets);
+    EXPECT_EQ(back->key, P(5, std::string(key)));
+  }
+}
+
 TEST_F(ChangelogTest, OtherPartitionsKeysAreNotProduced) {
   EXPECT_EQ(ToRecord(StateWrite::Put(StateFamily::kWindows, P(4, "k"), "v")),
             std::nullopt);
