@@ -389,7 +389,7 @@ absl::Status PartitionState::LoadChunkCounter() {
     return absl::DataLossError(absl::StrCat(
         "state: the record chunk counter is damaged: '", value, "'"));
   }
-  next_chunk_ = next;
+  next_chunk_ = std::max(next, options_.min_next_chunk);
   return absl::OkStatus();
 }
 
@@ -627,6 +627,9 @@ absl::StatusOr<const TransactionRecordProto*> PartitionState::FindRecord(
     return absl::DataLossError(absl::StrCat(
         "state: record of transaction '", transaction_id, "' does not parse"));
   }
+  // Another customer's record is not this one (an old record's key said
+  // whose it was).
+  if (found_record_.customer_id() != customer_id) return nullptr;
   return &found_record_;
 }
 
@@ -659,7 +662,7 @@ uint8_t* PartitionState::AppendRecord(int64_t day, size_t size,
   if (open != open_chunks_.end()) {
     chunk = &chunks_[open->second];
     if (chunk->records >= kMaxChunkRecords ||
-        chunk->bytes.size() + size > kChunkBytes) {
+        chunk->bytes.size() + 1 + LengthSize(size) + size > kChunkBytes) {
       chunk = nullptr;  // full: a new one
     }
   }

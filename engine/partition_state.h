@@ -162,6 +162,12 @@ struct PartitionStateOptions {
   // this, clean ones are evicted after a flush and reloaded from the store
   // on their next transaction. Default: 2,000,000.
   size_t max_cached_entities = 2000000;
+  // The lowest number the next record chunk may have (when higher than the
+  // store's counter). A state opened again after a commit that may have
+  // reached the changelog but not the store (serve's rewind) passes the
+  // next_chunk() of the state it replaces, so that no chunk number is given
+  // twice.
+  uint64_t min_next_chunk = 0;
 };
 
 class PartitionState {
@@ -255,6 +261,8 @@ class PartitionState {
   absl::StatusOr<std::string> CommittedPosition();
 
   size_t pending_records() const { return pending_records_; }
+  // The number the next record chunk gets (0 before the first History()).
+  uint64_t next_chunk() const { return next_chunk_; }
   int32_t partition() const { return partition_; }
   const PartitionStateOptions& options() const { return options_; }
 

@@ -29,7 +29,7 @@ namespace txscreen::engine {
 enum class StateFamily : uint8_t {
   kWindows,  // entity -> EntityWindowsProto
   kHistory,  // customer -> CustomerHistoryProto
-  kDedupe,   // transaction id -> TransactionRecordProto
+  kDedupe,   // day, chunk -> TransactionRecordChunkProto (partition_state.h)
   kOffsets,  // "input" -> the input position of the last committed batch,
              // "dedupe-chunk" -> the next record chunk's number, and
              // local checkpoints

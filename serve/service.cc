@@ -496,10 +496,11 @@ std::shared_ptr<const rules::RuleSet> Service::rules() const {
 }
 
 absl::StatusOr<std::unique_ptr<Service::Partition>> Service::OpenPartition(
-    int32_t p) {
+    int32_t p, uint64_t min_next_chunk) {
   auto part = std::make_unique<Partition>();
   part->id = p;
   engine::PartitionStateOptions state_options;
+  state_options.min_next_chunk = min_next_chunk;
   state_options.max_cached_entities = static_cast<size_t>(std::max<int64_t>(
       1000, options_.state_cache_entities / std::max(1, options_.partitions)));
   part->state =
@@ -1268,7 +1269,11 @@ absl::Status Service::AbortAndRewind(absl::string_view why) {
     const int64_t committed = part->committed;
     const int64_t overrides_committed = part->overrides_committed;
     const bool has_overrides = part->has_overrides;
-    absl::StatusOr<std::unique_ptr<Partition>> fresh = OpenPartition(p);
+    // A commit that failed may still have reached the changelog (a timeout
+    // after the coordinator prepared it): the chunk numbers it used are
+    // never given again, so a restore cannot mix its records with others.
+    absl::StatusOr<std::unique_ptr<Partition>> fresh =
+        OpenPartition(p, part->state->next_chunk());
     if (!fresh.ok()) return fresh.status();
     part = std::move(*fresh);
     part->committed = committed;

@@ -319,7 +319,9 @@ class Service {
   // Commits what it can and gives the partitions up. An error only when
   // the process cannot go on (fenced, local store failure).
   absl::Status Revoke();
-  absl::StatusOr<std::unique_ptr<Partition>> OpenPartition(int32_t p);
+  // `min_next_chunk`: engine::PartitionStateOptions::min_next_chunk.
+  absl::StatusOr<std::unique_ptr<Partition>> OpenPartition(
+      int32_t p, uint64_t min_next_chunk = 0);
   // `message` in the output format, into out_.
   void Encode(const google::protobuf::Message& message);
   // Produces to `topic` (key nullptr: none), waiting while the queue is
