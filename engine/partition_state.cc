@@ -132,9 +132,12 @@ std::string EncodeEntityWindows(const EntityWindows& entity,
   if (scratch->size() < bound) scratch->resize(bound);
   uint8_t* const begin = reinterpret_cast<uint8_t*>(scratch->data());
   uint8_t* p = begin;
-  for (const auto& [fp, w] : entity.windows) {
-    if (w.empty()) continue;
-    p = wire::WriteDelimited(1, p, [&](uint8_t* q) { return w.Encode(fp, q); });
+  // (Not a structured binding: clang before 16 cannot capture one.)
+  for (const auto& window : entity.windows) {
+    if (window.second.empty()) continue;
+    p = wire::WriteDelimited(1, p, [&window](uint8_t* q) {
+      return window.second.Encode(window.first, q);
+    });
   }
   return std::string(scratch->data(), static_cast<size_t>(p - begin));
 }

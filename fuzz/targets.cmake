@@ -10,6 +10,7 @@ set(TXSCREEN_FUZZ_TARGETS
   transaction_proto_fuzzer
   transaction_decoder_fuzzer
   csv_mapping_fuzzer
+  record_chunk_fuzzer
 )
 
 if(NOT TARGET txscreen_fuzz_support)

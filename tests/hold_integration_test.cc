@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "engine/audit.h"
 #include "engine/clock.h"
@@ -670,6 +671,30 @@ TEST(TxnRecoveryIntegrationTest, FatalNonFencingErrorRecreatesTheProducer) {
   EXPECT_TRUE(a.service()->Ready(&why)) << why;
   // 30 transactions, and those of the two failed commits decided again.
   EXPECT_GE(wait_decided(32), 32);
+  // The failed commits' records went to the dedupe changelog all the same
+  // (in transactions that were aborted, or may not have been): the state
+  // opened again after each rewind numbered its record chunks on, so no
+  // chunk number was produced twice and a restore cannot mix two chunks
+  // under one number.
+  TopicReader dedupe(a.service()->bootstrap(), "txscreen.dedupe-changelog",
+                     /*read_uncommitted=*/true);
+  size_t seen = 0;
+  int64_t quiet_since = NowMs();
+  dedupe.ReadUntil(
+      [&](const std::vector<TopicReader::Message>& all) {
+        if (all.size() != seen) {
+          seen = all.size();
+          quiet_since = NowMs();
+        }
+        return seen > 0 && NowMs() - quiet_since > 1500;
+      },
+      30000);
+  std::map<std::string, int> produced;
+  for (const TopicReader::Message& m : dedupe.messages()) ++produced[m.key];
+  EXPECT_GE(produced.size(), 3u);  // the first commit, two failed, the rest
+  for (const auto& [key, times] : produced) {
+    EXPECT_EQ(times, 1) << absl::CHexEscape(key);
+  }
   a.Stop();
 }
 

@@ -105,7 +105,8 @@ inline bool WaitCommittedToEnd(const std::string& brokers,
   return done;
 }
 
-// Reads a topic from the beginning (all partitions) with its own group.
+// Reads a topic from the beginning (all partitions) with its own group;
+// with `read_uncommitted`, messages of aborted transactions too.
 class TopicReader {
  public:
   struct Message {
@@ -113,7 +114,8 @@ class TopicReader {
     std::map<std::string, std::string> headers;
   };
 
-  TopicReader(const std::string& brokers, const std::string& topic) {
+  TopicReader(const std::string& brokers, const std::string& topic,
+              bool read_uncommitted = false) {
     std::unique_ptr<RdKafka::Conf> conf(
         RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
     std::string error;
@@ -123,6 +125,8 @@ class TopicReader {
     conf->set("auto.offset.reset", "earliest", error);
     conf->set("enable.auto.commit", "false", error);
     conf->set("fetch.wait.max.ms", "20", error);
+    if (read_uncommitted)
+      conf->set("isolation.level", "read_uncommitted", error);
     consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), error));
     consumer_->subscribe({topic});
   }
