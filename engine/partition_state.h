@@ -191,7 +191,7 @@ class PartitionState {
   // FindRecord. The caller checks the id (`seen` is found by its hash).
   // Records go into chunks, one per event day and ~32 KiB
   // (TransactionRecordChunkProto: one store write and one changelog message
-  // for ~60 transactions instead of one each), and old chunks are removed
+  // for ~85 transactions instead of one each), and old chunks are removed
   // by range deletion by day (never by a TTL).
   absl::StatusOr<const TransactionRecordProto*> FindRecord(
       absl::string_view customer_id, absl::string_view transaction_id,
