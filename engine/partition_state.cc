@@ -380,6 +380,25 @@ std::string PartitionState::ChunkKey(int64_t day, uint64_t sequence) const {
 absl::Status PartitionState::LoadChunkCounter() {
   bool found = false;
   std::string value;
+  if (absl::Status s =
+          store_->Get(StateFamily::kOffsets,
+                      absl::StrCat(prefix_, kStateFormatKey), &value, &found);
+      !s.ok()) {
+    return s;
+  }
+  int format = 1;
+  if (found && (!absl::SimpleAtoi(value, &format) || format < 2)) {
+    return absl::DataLossError(
+        absl::StrCat("state: the state format is damaged: '", value, "'"));
+  }
+  if (format > kStateFormat) {
+    // Written by a newer build: its values would be misread (a rollback
+    // onto state of a newer build, or builds mixed in one group).
+    return absl::FailedPreconditionError(absl::StrCat(
+        "state of partition ", partition_, " is in format ", format,
+        ", written by a newer txscreen; this build reads formats up to ",
+        kStateFormat, ": run the newer build"));
+  }
   if (absl::Status s = store_->Get(
           StateFamily::kOffsets, absl::StrCat(prefix_, kRecordChunkCounterKey),
           &value, &found);
@@ -874,6 +893,9 @@ std::vector<StateWrite> PartitionState::BuildWrites(
     writes.push_back(StateWrite::Put(
         StateFamily::kOffsets, absl::StrCat(prefix_, kRecordChunkCounterKey),
         absl::StrCat(next_chunk_)));
+    writes.push_back(StateWrite::Put(StateFamily::kOffsets,
+                                     absl::StrCat(prefix_, kStateFormatKey),
+                                     absl::StrCat(kStateFormat)));
   }
   // Records older than the retention go by range deletion.
   int64_t keep_from_day =

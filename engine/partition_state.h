@@ -170,6 +170,10 @@ struct PartitionStateOptions {
   uint64_t min_next_chunk = 0;
 };
 
+// The newest format of the state's values this build reads and the one it
+// writes (kStateFormatKey in state_store.h).
+inline constexpr int kStateFormat = 2;
+
 class PartitionState {
  public:
   // `store` must outlive this object.
@@ -354,7 +358,8 @@ class PartitionState {
                         absl::string_view transaction_id,
                         int64_t occurred_at_us) const;
   std::string ChunkKey(int64_t day, uint64_t sequence) const;
-  // Loads the chunk counter (done with the first history).
+  // Loads the chunk counter (done with the first history), after checking
+  // that the state's format is one this build reads.
   absl::Status LoadChunkCounter();
   // Room for a record of `size` bytes at the end of a chunk of `day`'s
   // records: where to write it, and its SeenTransaction::record.

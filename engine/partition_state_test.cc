@@ -1088,10 +1088,10 @@ TEST_F(PartitionStateTest, BuildFlushChangesNothingUntilFlushDone) {
   const std::string kDedupe = absl::StrCat(int(StateFamily::kDedupe));
   const std::string kOffsets = absl::StrCat(int(StateFamily::kOffsets));
   std::vector<StateWrite> first = state_.BuildFlush("1");
-  // windows, the history that remembers the record, the record's chunk and
-  // the chunk counter, expiry of old records, position
+  // windows, the history that remembers the record, the record's chunk,
+  // the chunk counter and the state format, expiry of old records, position
   EXPECT_THAT(families(first),
-              ElementsAre(kWindows, kHistory, kDedupe, kOffsets,
+              ElementsAre(kWindows, kHistory, kDedupe, kOffsets, kOffsets,
                           kDedupe + "-range", kOffsets));
   EXPECT_EQ(first.back().value, "1");
   // Not done: the same changes again, at the later position.
@@ -1525,6 +1525,42 @@ TEST_F(PartitionStateTest, DamagedChunkCounterIsDataLoss) {
               absl::StrCat("state: the record chunk counter is damaged: '", bad,
                            "'"));
   }
+}
+
+TEST_F(PartitionStateTest, StateOfANewerFormatIsRefused) {
+  ASSERT_TRUE(state_.PutRecord(Record("T1", t0_)).ok());
+  Flush(&state_, "1");
+  const std::string key = absl::StrCat(PartitionPrefix(3), kStateFormatKey);
+  std::string format;
+  bool found = false;
+  ASSERT_TRUE(store_.Get(StateFamily::kOffsets, key, &format, &found).ok());
+  EXPECT_TRUE(found);
+  EXPECT_EQ(format, absl::StrCat(kStateFormat));
+  // A newer build's state (a rollback, or builds mixed in one group): its
+  // values would be misread, so nothing is read at all.
+  ASSERT_TRUE(store_
+                  .Commit({StateWrite::Put(StateFamily::kOffsets, key,
+                                           absl::StrCat(kStateFormat + 1))})
+                  .ok());
+  absl::StatusOr<CustomerHistory*> h = Fresh()->History("C1");
+  EXPECT_EQ(h.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(h.status().message(),
+            absl::StrCat("state of partition 3 is in format ", kStateFormat + 1,
+                         ", written by a newer txscreen; this build reads "
+                         "formats up to ",
+                         kStateFormat, ": run the newer build"));
+  for (const char* bad : {"", "two", "1", "0"}) {
+    ASSERT_TRUE(
+        store_.Commit({StateWrite::Put(StateFamily::kOffsets, key, bad)}).ok());
+    h = Fresh()->History("C1");
+    EXPECT_EQ(h.status().code(), absl::StatusCode::kDataLoss) << bad;
+    EXPECT_EQ(h.status().message(),
+              absl::StrCat("state: the state format is damaged: '", bad, "'"));
+  }
+  // The first format has no key at all (RewriteInLayoutBeforeChunks).
+  ASSERT_TRUE(
+      store_.Commit({StateWrite::Erase(StateFamily::kOffsets, key)}).ok());
+  EXPECT_EQ(Find(Fresh().get(), "T1"), "decision of T1");
 }
 
 TEST_F(PartitionStateTest, RecordsStoredBeforeChunksAreFoundAndScanned) {

@@ -3,8 +3,8 @@
 // For tests: rewrites a store's transaction records in the layout before
 // record chunks (2026-12-07): each record under partition | event day |
 // customer id | NUL | transaction id, histories without `seen_record`, no
-// chunk counter. A deployment's state directory may still hold records
-// stored that way; the engine must keep finding them.
+// chunk counter and no state format. A deployment's state directory may still
+// hold records stored that way; the engine must keep finding them.
 #ifndef TXSCREEN_ENGINE_RECORD_LAYOUT_TESTING_H_
 #define TXSCREEN_ENGINE_RECORD_LAYOUT_TESTING_H_
 
@@ -59,6 +59,8 @@ inline absl::Status RewriteInLayoutBeforeChunks(StateStore* store,
   if (damaged) return absl::DataLossError("not chunks and histories");
   writes.push_back(StateWrite::Erase(
       StateFamily::kOffsets, absl::StrCat(prefix, kRecordChunkCounterKey)));
+  writes.push_back(StateWrite::Erase(StateFamily::kOffsets,
+                                     absl::StrCat(prefix, kStateFormatKey)));
   return store->Commit(writes);
 }
 

@@ -31,8 +31,8 @@ enum class StateFamily : uint8_t {
   kHistory,  // customer -> CustomerHistoryProto
   kDedupe,   // day, chunk -> TransactionRecordChunkProto (partition_state.h)
   kOffsets,  // "input" -> the input position of the last committed batch,
-             // "dedupe-chunk" -> the next record chunk's number, and
-             // local checkpoints
+             // "dedupe-chunk" -> the next record chunk's number,
+             // "state-format", and local checkpoints
   kHolds,    // transaction id -> txscreen.v1.Hold (holds.h)
   kAudit,    // 'R' seq -> txscreen.v1.AuditRecord, 'H' -> head (audit.h)
 };
@@ -42,6 +42,10 @@ inline constexpr int kStateFamilyCount = 6;
 // state and go with it (a changelog replicates them).
 inline constexpr absl::string_view kInputPositionKey = "input";
 inline constexpr absl::string_view kRecordChunkCounterKey = "dedupe-chunk";
+// The format of the state's values, as a number: absent for the first
+// (records under keys of their own), 2 since records go into chunks. A
+// build refuses state of a format newer than it knows (partition_state.h).
+inline constexpr absl::string_view kStateFormatKey = "state-format";
 
 // 4 bytes, big-endian, so a partition's keys sort together.
 std::string PartitionPrefix(int32_t partition);

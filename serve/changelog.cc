@@ -56,7 +56,7 @@ std::optional<ChangelogRecord> ToChangelogRecord(
   key.remove_prefix(partition_prefix.size());
   if (write.family == StateFamily::kOffsets &&
       key != engine::kInputPositionKey &&
-      key != engine::kRecordChunkCounterKey) {
+      key != engine::kRecordChunkCounterKey && key != engine::kStateFormatKey) {
     return std::nullopt;  // checkpoints are local
   }
   ChangelogRecord record;

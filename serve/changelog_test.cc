@@ -128,12 +128,13 @@ TEST_F(ChangelogTest, CheckpointsStayLocal) {
             std::nullopt);
 }
 
-TEST_F(ChangelogTest, TheInputPositionAndTheChunkCounterGoWithTheState) {
-  // Both belong to the state: a new owner restoring from the changelog
-  // resumes at the position and numbers its record chunks on, never over
-  // the chunks it restored.
+TEST_F(ChangelogTest, TheInputPositionChunkCounterAndFormatGoWithTheState) {
+  // They belong to the state: a new owner restoring from the changelog
+  // resumes at the position, numbers its record chunks on, never over the
+  // chunks it restored, and refuses state of a format newer than it reads.
   for (absl::string_view key :
-       {engine::kInputPositionKey, engine::kRecordChunkCounterKey}) {
+       {engine::kInputPositionKey, engine::kRecordChunkCounterKey,
+        engine::kStateFormatKey}) {
     std::optional<ChangelogRecord> r = ToRecord(
         StateWrite::Put(StateFamily::kOffsets, P(3, std::string(key)), "7"));
     ASSERT_TRUE(r.has_value()) << key;
