@@ -307,6 +307,24 @@ void EncodeRecord(const ScreenedRecord& record, const v1::Decision& decision,
   });
 }
 
+bool IsRecordChunkKey(absl::string_view key) {
+  // partition (4) | day (4) | NUL | chunk number (8); a key before chunks
+  // has the customer id (never empty, no control characters) after the day.
+  return key.size() == 17 && key[8] == '\0';
+}
+
+int64_t RecordsInChunk(absl::string_view chunk) {
+  int64_t n = 0;
+  absl::string_view record;
+  while (!chunk.empty()) {
+    if (!RecordInChunk(chunk, 0, &record)) return -1;
+    chunk.remove_prefix(
+        static_cast<size_t>(record.data() + record.size() - chunk.data()));
+    ++n;
+  }
+  return n;
+}
+
 uint64_t StableTextHash(absl::string_view text) {
   // 0 means "no value" in window contributions.
   uint64_t h = rules::StableHash(text);

@@ -145,6 +145,13 @@ struct ScreenedRecord {
   absl::Span<const WindowContribution> contributions;
 };
 
+// Whether a key of the dedupe family is a chunk's (TransactionRecordChunkProto)
+// rather than one record's, stored before chunks.
+bool IsRecordChunkKey(absl::string_view key);
+// The number of records in a chunk, walking their headers; -1 when the
+// bytes are damaged.
+int64_t RecordsInChunk(absl::string_view chunk);
+
 // The bytes of `record` as a TransactionRecordProto with `decision` in its
 // decision field: what PutRecord stores (exposed for its test).
 void EncodeRecord(const ScreenedRecord& record,

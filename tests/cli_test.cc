@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -1285,6 +1286,20 @@ TEST_F(CliTest, StateInspectOfAScreenedCustomer) {
   EXPECT_THAT(stats.out,
               StartsWith("family           keys          bytes  bytes/key\n"
                          "windows "));
+  // Every record is in a chunk (this state was written with chunks).
+  const size_t dedupe = stats.out.find("\ndedupe: ");
+  ASSERT_NE(dedupe, std::string::npos) << stats.out;
+  long records = 0, chunked = 0, chunks = 0, single = -1;
+  ASSERT_EQ(std::sscanf(stats.out.c_str() + dedupe,
+                        "\ndedupe: %ld transaction records, %ld in %ld chunks, "
+                        "%ld under keys",
+                        &records, &chunked, &chunks, &single),
+            4)
+      << stats.out;
+  EXPECT_GT(records, 0);
+  EXPECT_EQ(chunked, records);
+  EXPECT_GE(chunks, 1);
+  EXPECT_EQ(single, 0);
   EXPECT_THAT(stats.out,
               MatchesRegex("(.*\n)*total [0-9]+ bytes of keys and values, "
                            "[0-9]+ on disk; [1-9][0-9]* customers with "

@@ -7,6 +7,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "compliance/state_inspect.h"
+#include "engine/partition_state.h"
 #include "engine/state_store.h"
 #include "rules/rule_pack_loader.h"
 #include "tools/command_line.h"
@@ -47,17 +48,30 @@ int Stats(const std::vector<std::string>& args) {
     return 1;
   }
   int64_t total = 0, customers = 0;
+  // Transaction records: in chunks, or one per key (stored before chunks).
+  int64_t chunks = 0, chunked = 0, single = 0, damaged = 0;
   std::cout << absl::StrFormat("%-8s %12s %14s %10s\n", "family", "keys",
                                "bytes", "bytes/key");
   for (int f = 0; f < engine::kStateFamilyCount; ++f) {
     int64_t keys = 0, bytes = 0;
-    absl::Status s =
-        (*store)->Scan(static_cast<engine::StateFamily>(f), "",
-                       [&](absl::string_view k, absl::string_view v) {
-                         ++keys;
-                         bytes += static_cast<int64_t>(k.size() + v.size());
-                         return true;
-                       });
+    absl::Status s = (*store)->Scan(
+        static_cast<engine::StateFamily>(f), "",
+        [&](absl::string_view k, absl::string_view v) {
+          ++keys;
+          bytes += static_cast<int64_t>(k.size() + v.size());
+          if (f != static_cast<int>(engine::StateFamily::kDedupe)) {
+            return true;
+          }
+          if (!engine::IsRecordChunkKey(k)) {
+            ++single;
+          } else if (int64_t n = engine::RecordsInChunk(v); n >= 0) {
+            ++chunks;
+            chunked += n;
+          } else {
+            ++damaged;
+          }
+          return true;
+        });
     if (!s.ok()) {
       std::cerr << "txscreen state stats: " << s.message() << "\n";
       return 1;
@@ -69,6 +83,11 @@ int Stats(const std::vector<std::string>& args) {
         "%-8s %12d %14d %10.0f\n", kFamilies[f], keys, bytes,
         keys ? static_cast<double>(bytes) / keys : 0.0);
   }
+  std::cout << absl::StrFormat(
+      "dedupe: %d transaction records, %d in %d chunks, %d under keys of "
+      "their own (stored before chunks)%s\n",
+      chunked + single, chunked, chunks, single,
+      damaged > 0 ? absl::StrFormat("; %d damaged chunks", damaged) : "");
   std::error_code ec;
   int64_t on_disk = 0;
   for (const auto& e : std::filesystem::recursive_directory_iterator(dir, ec)) {
