@@ -395,13 +395,16 @@ std::string PartitionState::ChunkKey(int64_t day, uint64_t sequence) const {
   return key;
 }
 
+absl::Status PartitionState::GetOffset(absl::string_view name,
+                                       std::string* value, bool* found) {
+  return store_->Get(StateFamily::kOffsets, absl::StrCat(prefix_, name), value,
+                     found);
+}
+
 absl::Status PartitionState::LoadChunkCounter() {
   bool found = false;
   std::string value;
-  if (absl::Status s =
-          store_->Get(StateFamily::kOffsets,
-                      absl::StrCat(prefix_, kStateFormatKey), &value, &found);
-      !s.ok()) {
+  if (absl::Status s = GetOffset(kStateFormatKey, &value, &found); !s.ok()) {
     return s;
   }
   int format = 1;
@@ -417,9 +420,7 @@ absl::Status PartitionState::LoadChunkCounter() {
         ", written by a newer txscreen; this build reads formats up to ",
         kStateFormat, ": run the newer build"));
   }
-  if (absl::Status s = store_->Get(
-          StateFamily::kOffsets, absl::StrCat(prefix_, kRecordChunkCounterKey),
-          &value, &found);
+  if (absl::Status s = GetOffset(kRecordChunkCounterKey, &value, &found);
       !s.ok()) {
     return s;
   }
@@ -1062,10 +1063,7 @@ absl::Status PartitionState::ScanRecords(
 absl::StatusOr<std::string> PartitionState::CommittedPosition() {
   bool found = false;
   std::string value;
-  if (absl::Status s =
-          store_->Get(StateFamily::kOffsets,
-                      absl::StrCat(prefix_, kInputPositionKey), &value, &found);
-      !s.ok()) {
+  if (absl::Status s = GetOffset(kInputPositionKey, &value, &found); !s.ok()) {
     return s;
   }
   return found ? value : "";

@@ -365,6 +365,9 @@ class PartitionState {
                         absl::string_view transaction_id,
                         int64_t occurred_at_us) const;
   std::string ChunkKey(int64_t day, uint64_t sequence) const;
+  // The offsets family's `name` of this partition.
+  absl::Status GetOffset(absl::string_view name, std::string* value,
+                         bool* found);
   // Loads the chunk counter (done with the first history), after checking
   // that the state's format is one this build reads.
   absl::Status LoadChunkCounter();
