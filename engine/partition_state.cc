@@ -37,6 +37,12 @@ void PrefetchWindows(const EntityWindows& e) {
   const char* windows = reinterpret_cast<const char*>(e.windows.data());
   const size_t bytes = e.windows.size() * sizeof(e.windows[0]);
   for (size_t at = 0; at < bytes; at += 64) __builtin_prefetch(windows + at);
+  if (e.history != nullptr) {
+    const char* h = reinterpret_cast<const char*>(e.history.get());
+    for (size_t at = 0; at < sizeof(CustomerHistory); at += 64) {
+      __builtin_prefetch(h + at);
+    }
+  }
 }
 
 constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
@@ -129,6 +135,14 @@ std::string EncodeEntityWindows(const EntityWindows& entity,
   for (const auto& [fp, w] : entity.windows) {
     if (!w.empty()) bound += 6 + w.MaxEncodedSize();
   }
+  // A customer's history, field 2: present (even empty) once loaded, so
+  // that a load never looks for it in the history family again; left out
+  // when the windows hold nothing either (the value is erased).
+  std::string history;
+  if (entity.history != nullptr) {
+    history = EncodeCustomerHistory(*entity.history);
+    bound += 1 + LengthSize(history.size()) + history.size();
+  }
   if (scratch->size() < bound) scratch->resize(bound);
   uint8_t* const begin = reinterpret_cast<uint8_t*>(scratch->data());
   uint8_t* p = begin;
@@ -138,6 +152,11 @@ std::string EncodeEntityWindows(const EntityWindows& entity,
     p = wire::WriteDelimited(1, p, [&window](uint8_t* q) {
       return window.second.Encode(window.first, q);
     });
+  }
+  if (entity.history != nullptr && (p != begin || !history.empty())) {
+    p = wire::WriteFieldHeader(2, history.size(), p);
+    std::memcpy(p, history.data(), history.size());
+    p += history.size();
   }
   return std::string(scratch->data(), static_cast<size_t>(p - begin));
 }
@@ -455,15 +474,47 @@ size_t PartitionState::ByName<T>::operator()(const Name& n) const {
 
 // The two tables' (their members, defined here, are used by the header's).
 template struct PartitionState::ByName<EntityWindows>;
-template struct PartitionState::ByName<CustomerHistory>;
 
-absl::StatusOr<EntityWindows*> PartitionState::FindWindows(
-    v1::Entity kind, absl::string_view id) {
-  const Name name{static_cast<char>('0' + kind), id};
-  if (auto it = windows_.find(name); it != windows_.end()) {
-    EntityWindows* e = it->get();
-    return e->absent ? nullptr : Touch(e);
+namespace {
+
+// A history's fields from its message (a customer's value, or the history
+// family before state format 3).
+absl::Status LoadHistory(const CustomerHistoryProto& p,
+                         absl::string_view customer_id,
+                         CustomerHistory* history) {
+  if (p.seen_id_hash_size() != p.seen_occurred_at_us_size() ||
+      (p.seen_record_size() != 0 &&
+       p.seen_record_size() != p.seen_id_hash_size()) ||
+      p.payee_key_size() != p.payee_last_paid_us_size()) {
+    return absl::DataLossError(
+        absl::StrCat("state: history of customer '", customer_id,
+                     "' is damaged (arrays of different lengths)"));
   }
+  history->has_previous = p.has_previous();
+  history->last_at_us = p.last_at_us();
+  history->last_region_code = p.last_region_code();
+  history->has_geo = p.has_geo();
+  history->last_lat = p.last_lat();
+  history->last_lon = p.last_lon();
+  history->seen.reserve(p.seen_id_hash_size());
+  const bool records = p.seen_record_size() != 0;
+  for (int i = 0; i < p.seen_id_hash_size(); ++i) {
+    history->seen[p.seen_id_hash(i)] = SeenTransaction{
+        p.seen_occurred_at_us(i), records ? p.seen_record(i) : 0};
+  }
+  history->payees.reserve(p.payee_key_size());
+  for (int i = 0; i < p.payee_key_size(); ++i) {
+    history->payees[p.payee_key(i)] = p.payee_last_paid_us(i);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<EntityWindows*> PartitionState::Load(v1::Entity kind,
+                                                    absl::string_view id) {
+  const Name name{static_cast<char>('0' + kind), id};
+  if (auto it = windows_.find(name); it != windows_.end()) return it->get();
   std::string& key = Key(kind, id);
   bool found = false;
   if (absl::Status s = store_->Get(StateFamily::kWindows, key, &value_, &found);
@@ -472,30 +523,45 @@ absl::StatusOr<EntityWindows*> PartitionState::FindWindows(
   }
   auto entity = std::make_unique<EntityWindows>();
   entity->key.assign(key);
-  if (!found) {
-    entity->absent = true;
-    windows_.insert(std::move(entity));
-    return nullptr;
-  }
-  EntityWindowsProto proto;
-  if (!proto.ParseFromString(value_)) {
-    return absl::DataLossError(
-        absl::StrCat("state: windows of entity '", id, "' do not parse"));
-  }
-  entity->windows.reserve(proto.window_size());
-  for (const WindowProto& w : proto.window()) {
-    entity->windows.emplace_back(std::piecewise_construct,
-                                 std::forward_as_tuple(w.fingerprint()),
-                                 std::tuple<>());
-    if (!entity->windows.back().second.FromProto(w)) {
-      return absl::DataLossError(absl::StrCat("state: a window of entity '", id,
-                                              "' is damaged (bucket arrays of "
-                                              "different lengths)"));
+  if (found) {
+    EntityWindowsProto proto;
+    if (!proto.ParseFromString(value_)) {
+      return absl::DataLossError(
+          absl::StrCat("state: windows of entity '", id, "' do not parse"));
+    }
+    entity->windows.reserve(proto.window_size());
+    for (const WindowProto& w : proto.window()) {
+      entity->windows.emplace_back(std::piecewise_construct,
+                                   std::forward_as_tuple(w.fingerprint()),
+                                   std::tuple<>());
+      if (!entity->windows.back().second.FromProto(w)) {
+        return absl::DataLossError(
+            absl::StrCat("state: a window of entity '", id,
+                         "' is damaged (bucket arrays of different lengths)"));
+      }
+    }
+    if (kind == v1::ENTITY_CUSTOMER && proto.has_history()) {
+      entity->history = std::make_unique<CustomerHistory>();
+      if (absl::Status s =
+              LoadHistory(proto.history(), id, entity->history.get());
+          !s.ok()) {
+        return s;
+      }
     }
   }
+  // No windows (nothing stored, or only a customer's history): a marker,
+  // so that such entities cost no store read per transaction.
+  entity->absent = entity->windows.empty();
   EntityWindows* e = entity.get();
   windows_.insert(std::move(entity));
-  return Touch(e);
+  return e;
+}
+
+absl::StatusOr<EntityWindows*> PartitionState::FindWindows(
+    v1::Entity kind, absl::string_view id) {
+  absl::StatusOr<EntityWindows*> e = Load(kind, id);
+  if (!e.ok()) return e;
+  return (*e)->absent ? nullptr : Touch(*e);
 }
 
 template <typename T>
@@ -532,7 +598,7 @@ void PartitionState::EncodeOpen(TouchedList<T>* list, Encode encode) {
   for (uint32_t i : list->open) {
     Touched<T>& t = list->entries[i];
     if (t.pending != Pending::kOpen) continue;
-    if (!t.entry->dirty) {
+    if (!t.entry->changed()) {
       t.pending = Pending::kClean;
       continue;
     }
@@ -553,74 +619,55 @@ void PartitionState::EndTransaction() {
   EncodeOpen(&touched_windows_, [this](const EntityWindows& e) {
     return EncodeEntityWindows(e, &encode_scratch_);
   });
-  EncodeOpen(&touched_history_,
-             [](const CustomerHistory& h) { return EncodeCustomerHistory(h); });
 }
 
 absl::StatusOr<EntityWindows*> PartitionState::Windows(v1::Entity kind,
                                                        absl::string_view id) {
-  absl::StatusOr<EntityWindows*> found = FindWindows(kind, id);
-  if (!found.ok() || *found != nullptr) return found;
-  // The marker of an entity without state becomes the entity.
-  EntityWindows* e =
-      windows_.find(Name{static_cast<char>('0' + kind), id})->get();
-  e->absent = false;
-  return Touch(e);
+  absl::StatusOr<EntityWindows*> e = Load(kind, id);
+  if (!e.ok()) return e;
+  // The marker of an entity without windows becomes the entity.
+  (*e)->absent = false;
+  return Touch(*e);
 }
 
 absl::StatusOr<CustomerHistory*> PartitionState::History(
     absl::string_view customer_id) {
-  if (auto it = history_.find(Name{0, customer_id}); it != history_.end()) {
-    return Touch(it->get());
-  }
   // Records are put only for a customer whose history was asked for first.
   if (next_chunk_ == 0) {
     if (absl::Status s = LoadChunkCounter(); !s.ok()) return s;
   }
-  key_.assign(prefix_);
-  key_.append(customer_id.data(), customer_id.size());
-  auto history = std::make_unique<CustomerHistory>();
-  history->key.assign(key_);
-  bool found = false;
-  if (absl::Status s =
-          store_->Get(StateFamily::kHistory, key_, &value_, &found);
-      !s.ok()) {
-    return s;
+  absl::StatusOr<EntityWindows*> loaded =
+      Load(v1::ENTITY_CUSTOMER, customer_id);
+  if (!loaded.ok()) return loaded.status();
+  EntityWindows* entity = *loaded;
+  if (entity->history == nullptr) {
+    // Not in the customer's value: state before format 3 has it in the
+    // history family, under a key of its own.
+    auto history = std::make_unique<CustomerHistory>();
+    key_.assign(prefix_);
+    key_.append(customer_id.data(), customer_id.size());
+    bool found = false;
+    if (absl::Status s =
+            store_->Get(StateFamily::kHistory, key_, &value_, &found);
+        !s.ok()) {
+      return s;
+    }
+    if (found) {
+      CustomerHistoryProto p;
+      if (!p.ParseFromString(value_)) {
+        return absl::DataLossError(absl::StrCat(
+            "state: history of customer '", customer_id, "' does not parse"));
+      }
+      if (absl::Status s = LoadHistory(p, customer_id, history.get());
+          !s.ok()) {
+        return s;
+      }
+      entity->legacy_history = true;
+    }
+    entity->history = std::move(history);
   }
-  if (found) {
-    CustomerHistoryProto p;
-    if (!p.ParseFromString(value_)) {
-      return absl::DataLossError(absl::StrCat("state: history of customer '",
-                                              customer_id, "' does not parse"));
-    }
-    if (p.seen_id_hash_size() != p.seen_occurred_at_us_size() ||
-        (p.seen_record_size() != 0 &&
-         p.seen_record_size() != p.seen_id_hash_size()) ||
-        p.payee_key_size() != p.payee_last_paid_us_size()) {
-      return absl::DataLossError(
-          absl::StrCat("state: history of customer '", customer_id,
-                       "' is damaged (arrays of different lengths)"));
-    }
-    history->has_previous = p.has_previous();
-    history->last_at_us = p.last_at_us();
-    history->last_region_code = p.last_region_code();
-    history->has_geo = p.has_geo();
-    history->last_lat = p.last_lat();
-    history->last_lon = p.last_lon();
-    history->seen.reserve(p.seen_id_hash_size());
-    const bool records = p.seen_record_size() != 0;
-    for (int i = 0; i < p.seen_id_hash_size(); ++i) {
-      history->seen[p.seen_id_hash(i)] = SeenTransaction{
-          p.seen_occurred_at_us(i), records ? p.seen_record(i) : 0};
-    }
-    history->payees.reserve(p.payee_key_size());
-    for (int i = 0; i < p.payee_key_size(); ++i) {
-      history->payees[p.payee_key(i)] = p.payee_last_paid_us(i);
-    }
-  }
-  CustomerHistory* h = history.get();
-  history_.insert(std::move(history));
-  return Touch(h);
+  Touch(entity);
+  return entity->history.get();
 }
 
 absl::StatusOr<const TransactionRecordProto*> PartitionState::FindRecord(
@@ -858,12 +905,9 @@ std::vector<StateWrite> PartitionState::BuildFlush(
 std::vector<StateWrite> PartitionState::BuildWrites(
     absl::string_view input_position, bool move_records) {
   std::vector<StateWrite> writes;
-  writes.reserve(chunks_.size() + touched_windows_.entries.size() +
-                 touched_history_.entries.size() + 3);
+  writes.reserve(chunks_.size() + touched_windows_.entries.size() + 4);
   TakeEncoded(StateFamily::kWindows, &touched_windows_, &writes,
               &left_windows_);
-  TakeEncoded(StateFamily::kHistory, &touched_history_, &writes,
-              &left_history_);
   // The entries left to encode are scattered over the heap and mostly out
   // of cache by now, each behind dependent loads (the entity, its windows,
   // a long key's bytes): their memory is requested in stages, a few
@@ -881,7 +925,7 @@ std::vector<StateWrite> PartitionState::BuildWrites(
           left_windows_[i + kPrefetchDistance]->key.view().data());
     }
     EntityWindows* entity = left_windows_[i];
-    if (!entity->dirty) continue;
+    if (!entity->changed()) continue;
     std::string value = EncodeEntityWindows(*entity, &encode_scratch_);
     writes.push_back(
         value.empty()
@@ -889,19 +933,17 @@ std::vector<StateWrite> PartitionState::BuildWrites(
             : StateWrite::Put(StateFamily::kWindows, entity->key.str(),
                               std::move(value)));
   }
-  const size_t n_history = left_history_.size();
-  for (size_t i = 0; i < n_history; ++i) {
-    if (i + kPrefetchDistance < n_history) {
-      const char* h =
-          reinterpret_cast<const char*>(left_history_[i + kPrefetchDistance]);
-      for (size_t line = 0; line < sizeof(CustomerHistory); line += 64) {
-        __builtin_prefetch(h + line);
-      }
-    }
-    CustomerHistory* history = left_history_[i];
-    if (!history->dirty) continue;
-    writes.push_back(StateWrite::Put(StateFamily::kHistory, history->key.str(),
-                                     EncodeCustomerHistory(*history)));
+  // A customer's history read from the history family (state before format
+  // 3) is in its value now: that key goes.
+  for (const Touched<EntityWindows>& t : touched_windows_.entries) {
+    const EntityWindows& e = *t.entry;
+    if (!e.legacy_history || !e.changed()) continue;
+    // partition | '1' | id -> partition | id
+    const absl::string_view key = e.key.view();
+    writes.push_back(StateWrite::Erase(
+        StateFamily::kHistory,
+        absl::StrCat(key.substr(0, prefix_.size()),
+                     key.substr(std::min(key.size(), prefix_.size() + 1)))));
   }
   for (RecordChunk& chunk : chunks_) {
     writes.push_back(StateWrite::Put(
@@ -959,17 +1001,14 @@ void PartitionState::FlushDone() {
 
 void PartitionState::HandOff() {
   for (Touched<EntityWindows>& t : touched_windows_.entries) {
-    t.entry->dirty = false;
-    t.entry->touched = false;
-  }
-  for (Touched<CustomerHistory>& t : touched_history_.entries) {
-    t.entry->dirty = false;
-    t.entry->touched = false;
+    EntityWindows* e = t.entry;
+    if (e->changed()) e->legacy_history = false;  // erased with this write
+    e->dirty = false;
+    if (e->history != nullptr) e->history->dirty = false;
+    e->touched = false;
   }
   touched_windows_.entries.clear();
   touched_windows_.open.clear();
-  touched_history_.entries.clear();
-  touched_history_.open.clear();
   handed_off_expiring_ = expiring_before_day_;
   expiring_before_day_ = 0;
   handed_off_chunks_.clear();
@@ -1001,7 +1040,6 @@ void PartitionState::EvictClean() {
     }
   };
   shrink(windows_, options_.max_cached_entities);
-  shrink(history_, options_.max_cached_entities);
 }
 
 absl::Status PartitionState::ScanRecords(

@@ -49,26 +49,6 @@ class EntryKey {
   absl::InlinedVector<char, 24> bytes_;
 };
 
-// All windows of one entity, by feature fingerprint.
-struct EntityWindows {
-  std::vector<std::pair<uint64_t, WindowState>> windows;
-  bool dirty = false;
-  // Bookkeeping of PartitionState: handed out since the last flush, and its
-  // place in the list of those; the store has nothing for this entity (a
-  // marker, never handed out, so that such entities cost no store read per
-  // transaction); the entity's key in the store.
-  bool touched = false;
-  bool absent = false;
-  uint32_t touched_index = 0;
-  EntryKey key;
-
-  WindowState* Find(uint64_t fingerprint);
-  WindowState* FindOrAdd(uint64_t fingerprint);
-  // The index in `windows` of the window with `fingerprint`, added empty
-  // when missing. Indexes stay valid: windows are only ever appended.
-  uint32_t IndexOrAdd(uint64_t fingerprint);
-};
-
 // A transaction a customer's history remembers: its event time, and where
 // its record is.
 struct SeenTransaction {
@@ -85,17 +65,14 @@ struct SeenTransaction {
 // A customer's history: CustomerHistoryProto's fields as plain members (the
 // message kept its region code in a string of its own on the heap, one more
 // cache miss per transaction, and spanned twice the cache lines); the
-// repeated fields live in the two tables. 192 bytes, three cache lines, in
-// the order a transaction reads them: the key and bookkeeping (the look-up),
-// the retention bounds, the dedupe table, the last transaction, the payees.
+// repeated fields live in the two tables. In the order a transaction reads
+// them: the retention bounds, the dedupe table, the last transaction, the
+// payees. The customer's EntityWindows owns it, and its value holds it.
 struct CustomerHistory {
-  EntryKey key;
   // The last transaction that moved money (fields 1-6, with those below).
   bool has_previous = false;
   bool has_geo = false;
   bool dirty = false;
-  bool touched = false;  // see EntityWindows
-  uint32_t touched_index = 0;
   int64_t last_at_us = 0;
   // The earliest event time at which an entry of `seen` (of `payees`) can
   // be past its retention: PartitionState::Expire walks a table only from
@@ -113,9 +90,40 @@ struct CustomerHistory {
   absl::flat_hash_map<uint64_t, int64_t> payees;
 };
 
-// The stored values: EntityWindowsProto (windows that hold nothing left out;
-// "" when none holds anything) and CustomerHistoryProto (with the dedupe and
-// payee maps), encoded straight from memory.
+// All windows of one entity, by feature fingerprint.
+struct EntityWindows {
+  std::vector<std::pair<uint64_t, WindowState>> windows;
+  bool dirty = false;
+  // Bookkeeping of PartitionState: handed out since the last flush, and its
+  // place in the list of those; the store has nothing for this entity (a
+  // marker, never handed out, so that such entities cost no store read per
+  // transaction); the entity's key in the store.
+  bool touched = false;
+  bool absent = false;
+  // The history below was read from the history family (state before
+  // format 3): that key is erased with this entity's next write.
+  bool legacy_history = false;
+  uint32_t touched_index = 0;
+  EntryKey key;
+  // A customer's history (customers only; null until History() asks for
+  // it), stored in the same value: one write per customer, not two.
+  std::unique_ptr<CustomerHistory> history;
+
+  // Changed since the last flush: the windows or the history.
+  bool changed() const {
+    return dirty || (history != nullptr && history->dirty);
+  }
+  WindowState* Find(uint64_t fingerprint);
+  WindowState* FindOrAdd(uint64_t fingerprint);
+  // The index in `windows` of the window with `fingerprint`, added empty
+  // when missing. Indexes stay valid: windows are only ever appended.
+  uint32_t IndexOrAdd(uint64_t fingerprint);
+};
+
+// The stored values: EntityWindowsProto (windows that hold nothing left out,
+// a customer's history in field 2; "" when nothing is left) and
+// CustomerHistoryProto (with the dedupe and payee maps), encoded straight
+// from memory.
 std::string EncodeEntityWindows(const EntityWindows& entity);
 // The same, with `scratch` for the work (kept between calls).
 std::string EncodeEntityWindows(const EntityWindows& entity,
@@ -179,7 +187,7 @@ struct PartitionStateOptions {
 
 // The newest format of the state's values this build reads and the one it
 // writes (kStateFormatKey in state_store.h).
-inline constexpr int kStateFormat = 2;
+inline constexpr int kStateFormat = 3;
 
 class PartitionState {
  public:
@@ -313,9 +321,6 @@ class PartitionState {
   using WindowsTable =
       absl::flat_hash_set<std::unique_ptr<EntityWindows>, ByName<EntityWindows>,
                           ByName<EntityWindows>>;
-  using HistoryTable =
-      absl::flat_hash_set<std::unique_ptr<CustomerHistory>,
-                          ByName<CustomerHistory>, ByName<CustomerHistory>>;
 
   // Where the value of an entry handed out since the last flush stands.
   enum class Pending : uint8_t {
@@ -342,10 +347,6 @@ class PartitionState {
     Touch(entity, &touched_windows_);
     return entity;
   }
-  CustomerHistory* Touch(CustomerHistory* history) {
-    Touch(history, &touched_history_);
-    return history;
-  }
   template <typename T>
   static void Touch(T* entry, TouchedList<T>* list);
   // EndTransaction's work on one list: the open entries that are dirty
@@ -360,6 +361,9 @@ class PartitionState {
                           std::vector<StateWrite>* writes,
                           std::vector<T*>* left);
   void EvictClean();
+  // The entity in memory, loaded or marked absent (not handed out).
+  absl::StatusOr<EntityWindows*> Load(txscreen::v1::Entity kind,
+                                      absl::string_view id);
   // The key of a record stored before chunks.
   std::string RecordKey(absl::string_view customer_id,
                         absl::string_view transaction_id,
@@ -395,13 +399,10 @@ class PartitionState {
   std::string value_;  // scratch
   std::string encode_scratch_;
   WindowsTable windows_;
-  HistoryTable history_;
   // Handed out since the last flush: only these can be dirty.
   TouchedList<EntityWindows> touched_windows_;
-  TouchedList<CustomerHistory> touched_history_;
   // Scratch of BuildWrites.
   std::vector<EntityWindows*> left_windows_;
-  std::vector<CustomerHistory*> left_history_;
   std::vector<RecordChunk> chunks_;
   std::vector<RecordChunk> handed_off_chunks_;
   // The chunk of chunks_ (index) each event day's records go to: usually

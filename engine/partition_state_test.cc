@@ -1084,14 +1084,14 @@ TEST_F(PartitionStateTest, BuildFlushChangesNothingUntilFlushDone) {
     return out;
   };
   const std::string kWindows = absl::StrCat(int(StateFamily::kWindows));
-  const std::string kHistory = absl::StrCat(int(StateFamily::kHistory));
   const std::string kDedupe = absl::StrCat(int(StateFamily::kDedupe));
   const std::string kOffsets = absl::StrCat(int(StateFamily::kOffsets));
   std::vector<StateWrite> first = state_.BuildFlush("1");
-  // windows, the history that remembers the record, the record's chunk,
-  // the chunk counter and the state format, expiry of old records, position
+  // the customer's value (windows, and the history that remembers the
+  // record), the record's chunk, the chunk counter and the state format,
+  // expiry of old records, position
   EXPECT_THAT(families(first),
-              ElementsAre(kWindows, kHistory, kDedupe, kOffsets, kOffsets,
+              ElementsAre(kWindows, kDedupe, kOffsets, kOffsets,
                           kDedupe + "-range", kOffsets));
   EXPECT_EQ(first.back().value, "1");
   // Not done: the same changes again, at the later position.
@@ -1163,13 +1163,132 @@ TEST_F(PartitionStateTest, DamagedWindowsAreDataLoss) {
 }
 
 TEST_F(PartitionStateTest, DamagedHistoryIsDataLoss) {
-  (*state_.History("C1"))->dirty = true;
-  Flush(&state_, "1");
-  Corrupt(StateFamily::kHistory);
+  // In the history family (state before format 3).
+  ASSERT_TRUE(store_
+                  .Commit({StateWrite::Put(
+                      StateFamily::kHistory,
+                      absl::StrCat(PartitionPrefix(3), "C1"), "\xff\xff")})
+                  .ok());
   absl::StatusOr<CustomerHistory*> h = Fresh()->History("C1");
   EXPECT_EQ(h.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_EQ(h.status().message(),
             "state: history of customer 'C1' does not parse");
+  // In the customer's value.
+  EntityWindowsProto value;
+  value.mutable_history()->add_seen_id_hash(1);  // and no time for it
+  ASSERT_TRUE(
+      store_
+          .Commit({StateWrite::Put(StateFamily::kWindows,
+                                   absl::StrCat(PartitionPrefix(3), "1C2"),
+                                   value.SerializeAsString())})
+          .ok());
+  h = Fresh()->History("C2");
+  EXPECT_EQ(h.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(h.status().message(),
+            "state: history of customer 'C2' is damaged (arrays of different "
+            "lengths)");
+}
+
+// --- A customer's history in its windows value (state format 3) -----------
+
+TEST_F(PartitionStateTest, ACustomersHistoryIsStoredInItsWindowsValue) {
+  AddTo(&state_, v1::ENTITY_CUSTOMER, "C1", 5);
+  See(&state_, "C1", 42, t0_);
+  // A customer with a history and no windows has a value too.
+  See(&state_, "C2", 43, t0_);
+  Flush(&state_, "1");
+  int history_keys = 0;
+  ASSERT_TRUE(store_
+                  .Scan(StateFamily::kHistory, "",
+                        [&](auto, auto) {
+                          ++history_keys;
+                          return true;
+                        })
+                  .ok());
+  EXPECT_EQ(history_keys, 0);
+  std::string value;
+  bool found = false;
+  ASSERT_TRUE(store_
+                  .Get(StateFamily::kWindows,
+                       absl::StrCat(PartitionPrefix(3), "1C1"), &value, &found)
+                  .ok());
+  ASSERT_TRUE(found);
+  EntityWindowsProto proto;
+  ASSERT_TRUE(proto.ParseFromString(value));
+  EXPECT_EQ(proto.window_size(), 1);
+  EXPECT_EQ(proto.history().seen_id_hash_size(), 1);
+  auto fresh = Fresh();
+  EXPECT_EQ(SumOf(fresh.get(), v1::ENTITY_CUSTOMER, "C1"), 5);
+  EXPECT_THAT((*fresh->History("C1"))->seen,
+              UnorderedElementsAre(Pair(42u, SeenAt(t0_))));
+  EXPECT_EQ(SumOf(fresh.get(), v1::ENTITY_CUSTOMER, "C2"), -1);  // no windows
+  EXPECT_THAT((*fresh->History("C2"))->seen,
+              UnorderedElementsAre(Pair(43u, SeenAt(t0_))));
+  // Windows added later keep the history.
+  AddTo(fresh.get(), v1::ENTITY_CUSTOMER, "C2", 7);
+  Flush(fresh.get(), "2");
+  auto again = Fresh();
+  EXPECT_EQ(SumOf(again.get(), v1::ENTITY_CUSTOMER, "C2"), 7);
+  EXPECT_THAT((*again->History("C2"))->seen,
+              UnorderedElementsAre(Pair(43u, SeenAt(t0_))));
+}
+
+TEST_F(PartitionStateTest, AHistoryInTheHistoryFamilyMovesIntoTheValue) {
+  // State before format 3: the history under a key of its own.
+  CustomerHistoryProto old;
+  old.set_has_previous(true);
+  old.set_last_at_us(t0_);
+  old.set_last_region_code("310101");
+  old.add_payee_key(33);
+  old.add_payee_last_paid_us(t0_ - kDay);
+  const std::string legacy = absl::StrCat(PartitionPrefix(3), "C1");
+  ASSERT_TRUE(store_
+                  .Commit({StateWrite::Put(StateFamily::kHistory, legacy,
+                                           old.SerializeAsString())})
+                  .ok());
+  AddTo(&state_, v1::ENTITY_CUSTOMER, "C1", 5);  // its windows, before
+  Flush(&state_, "1");
+  auto state = Fresh();
+  CustomerHistory* h = *state->History("C1");
+  EXPECT_TRUE(h->has_previous);
+  EXPECT_EQ(h->last_region_code, "310101");
+  // Unchanged, nothing moves; changed, it goes into the customer's value
+  // and its old key goes in the same write.
+  std::vector<StateWrite> writes = state->BuildFlush("2");
+  EXPECT_EQ(writes.size(), 1u);  // the position
+  state->See(h, 42, t0_);
+  Flush(state.get(), "2");
+  std::string value;
+  bool found = true;
+  ASSERT_TRUE(store_.Get(StateFamily::kHistory, legacy, &value, &found).ok());
+  EXPECT_FALSE(found);
+  auto fresh = Fresh();
+  CustomerHistory* moved = *fresh->History("C1");
+  EXPECT_TRUE(moved->has_previous);
+  EXPECT_EQ(moved->last_region_code, "310101");
+  EXPECT_THAT(moved->payees, UnorderedElementsAre(Pair(33u, t0_ - kDay)));
+  EXPECT_THAT(moved->seen, UnorderedElementsAre(Pair(42u, SeenAt(t0_))));
+  EXPECT_EQ(SumOf(fresh.get(), v1::ENTITY_CUSTOMER, "C1"), 5);
+}
+
+TEST_F(PartitionStateTest, ACustomersHistoryAndWindowsAreEvictedTogether) {
+  PartitionStateOptions options;
+  options.max_cached_entities = 10;
+  auto state = Fresh(3, options);
+  for (int i = 0; i < 50; ++i) {
+    const std::string id = absl::StrCat("C", i);
+    AddTo(state.get(), v1::ENTITY_CUSTOMER, id, i);
+    See(state.get(), id, static_cast<uint64_t>(i) + 1, t0_);
+    state->EndTransaction();
+  }
+  Flush(state.get(), "1");  // evicts beyond 10
+  for (int i = 0; i < 50; ++i) {
+    const std::string id = absl::StrCat("C", i);
+    EXPECT_EQ(SumOf(state.get(), v1::ENTITY_CUSTOMER, id), i);
+    EXPECT_THAT(
+        (*state->History(id))->seen,
+        UnorderedElementsAre(Pair(static_cast<uint64_t>(i) + 1, SeenAt(t0_))));
+  }
 }
 
 TEST_F(PartitionStateTest, WindowArraysOfDifferentLengthsAreDataLoss) {

@@ -1,10 +1,12 @@
 // File: record_layout_testing.h
 //
-// For tests: rewrites a store's transaction records in the layout before
-// record chunks (2026-12-07): each record under partition | event day |
-// customer id | NUL | transaction id, histories without `seen_record`, no
-// chunk counter and no state format. A deployment's state directory may still
-// hold records stored that way; the engine must keep finding them.
+// For tests: rewrites a store's partition in the state layout before record
+// chunks (state format 1, before 2026-12-07): each transaction record under
+// partition | event day | customer id | NUL | transaction id, each
+// customer's history in the history family (not in its windows value) and
+// without `seen_record`, no chunk counter and no state format. A
+// deployment's state directory may still hold state stored that way; the
+// engine must keep reading it.
 #ifndef TXSCREEN_ENGINE_RECORD_LAYOUT_TESTING_H_
 #define TXSCREEN_ENGINE_RECORD_LAYOUT_TESTING_H_
 
@@ -44,19 +46,32 @@ inline absl::Status RewriteInLayoutBeforeChunks(StateStore* store,
         return true;
       });
   if (!s.ok()) return s;
+  // A customer's value (partition | '1' | id) gives its history back to the
+  // history family (partition | id).
+  const std::string customers = absl::StrCat(prefix, "1");
   s = store->Scan(
-      StateFamily::kHistory, prefix,
+      StateFamily::kWindows, customers,
       [&](absl::string_view key, absl::string_view value) {
-        CustomerHistoryProto h;
-        damaged |=
-            !h.ParseFromArray(value.data(), static_cast<int>(value.size()));
+        EntityWindowsProto entity;
+        damaged |= !entity.ParseFromArray(value.data(),
+                                          static_cast<int>(value.size()));
+        if (!entity.has_history()) return true;
+        CustomerHistoryProto h = entity.history();
         h.clear_seen_record();
-        writes.push_back(StateWrite::Put(
-            StateFamily::kHistory, std::string(key), h.SerializeAsString()));
+        writes.push_back(
+            StateWrite::Put(StateFamily::kHistory,
+                            absl::StrCat(prefix, key.substr(customers.size())),
+                            h.SerializeAsString()));
+        entity.clear_history();
+        writes.push_back(
+            entity.window_size() == 0
+                ? StateWrite::Erase(StateFamily::kWindows, std::string(key))
+                : StateWrite::Put(StateFamily::kWindows, std::string(key),
+                                  entity.SerializeAsString()));
         return true;
       });
   if (!s.ok()) return s;
-  if (damaged) return absl::DataLossError("not chunks and histories");
+  if (damaged) return absl::DataLossError("not chunks and windows");
   writes.push_back(StateWrite::Erase(
       StateFamily::kOffsets, absl::StrCat(prefix, kRecordChunkCounterKey)));
   writes.push_back(StateWrite::Erase(StateFamily::kOffsets,

@@ -27,8 +27,8 @@
 namespace txscreen::engine {
 
 enum class StateFamily : uint8_t {
-  kWindows,  // entity -> EntityWindowsProto
-  kHistory,  // customer -> CustomerHistoryProto
+  kWindows,  // entity -> EntityWindowsProto (a customer's with its history)
+  kHistory,  // customer -> CustomerHistoryProto (read only: before format 3)
   kDedupe,   // day, chunk -> TransactionRecordChunkProto (partition_state.h)
   kOffsets,  // "input" -> the input position of the last committed batch,
              // "dedupe-chunk" -> the next record chunk's number,
@@ -43,8 +43,9 @@ inline constexpr int kStateFamilyCount = 6;
 inline constexpr absl::string_view kInputPositionKey = "input";
 inline constexpr absl::string_view kRecordChunkCounterKey = "dedupe-chunk";
 // The format of the state's values, as a number: absent for the first
-// (records under keys of their own), 2 since records go into chunks. A
-// build refuses state of a format newer than it knows (partition_state.h).
+// (records under keys of their own), 2 since records go into chunks, 3
+// since a customer's history is in its windows value. A build refuses
+// state of a format newer than it knows (partition_state.h).
 inline constexpr absl::string_view kStateFormatKey = "state-format";
 
 // 4 bytes, big-endian, so a partition's keys sort together.

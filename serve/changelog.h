@@ -8,8 +8,9 @@
 // changelog (read_committed) from its local checkpoint to the end before it
 // decides anything on p.
 //
-// Two topics: "state" (windows, histories, the input position and the
-// record chunks' counter; compacted) and "dedupe" (the transactions'
+// Two topics: "state" (windows and, in customers' values, histories; the
+// input position, the record chunks' counter and the state format;
+// compacted) and "dedupe" (the transactions'
 // records, in chunks; compacted and deleted after the dedupe retention, so
 // that it does not grow without bound — locally the records go by range
 // deletion, which a changelog cannot carry).

@@ -8,6 +8,7 @@
 #include "absl/time/time.h"
 #include "compliance/state_inspect.h"
 #include "engine/partition_state.h"
+#include "engine/state.pb.h"
 #include "engine/state_store.h"
 #include "rules/rule_pack_loader.h"
 #include "tools/command_line.h"
@@ -59,9 +60,23 @@ int Stats(const std::vector<std::string>& args) {
         [&](absl::string_view k, absl::string_view v) {
           ++keys;
           bytes += static_cast<int64_t>(k.size() + v.size());
-          if (f != static_cast<int>(engine::StateFamily::kDedupe)) {
+          const auto family = static_cast<engine::StateFamily>(f);
+          if (family == engine::StateFamily::kHistory) {
+            ++customers;  // a history of state before format 3
             return true;
           }
+          if (family == engine::StateFamily::kWindows) {
+            // A customer's value (partition | '1' | id) with its history.
+            engine::EntityWindowsProto value;
+            if (k.size() > 5 &&
+                k[4] == '0' + static_cast<int>(txscreen::v1::ENTITY_CUSTOMER) &&
+                value.ParseFromArray(v.data(), static_cast<int>(v.size())) &&
+                value.has_history()) {
+              ++customers;
+            }
+            return true;
+          }
+          if (family != engine::StateFamily::kDedupe) return true;
           if (!engine::IsRecordChunkKey(k)) {
             ++single;
           } else if (int64_t n = engine::RecordsInChunk(v); n >= 0) {
@@ -76,8 +91,6 @@ int Stats(const std::vector<std::string>& args) {
       std::cerr << "txscreen state stats: " << s.message() << "\n";
       return 1;
     }
-    if (static_cast<engine::StateFamily>(f) == engine::StateFamily::kHistory)
-      customers = keys;
     total += bytes;
     std::cout << absl::StrFormat(
         "%-8s %12d %14d %10.0f\n", kFamilies[f], keys, bytes,
