@@ -472,7 +472,7 @@ size_t PartitionState::ByName<T>::operator()(const Name& n) const {
   return absl::HashOf(n.kind, n.id);
 }
 
-// The two tables' (their members, defined here, are used by the header's).
+// The table's (its members, defined here, are used by the header's).
 template struct PartitionState::ByName<EntityWindows>;
 
 namespace {
@@ -934,10 +934,14 @@ std::vector<StateWrite> PartitionState::BuildWrites(
                               std::move(value)));
   }
   // A customer's history read from the history family (state before format
-  // 3) is in its value now: that key goes.
+  // 3) is in its value now: that key goes, in the batch that writes the
+  // value (an entry clean when its transaction ended has no write here,
+  // whatever was done to it since).
   for (const Touched<EntityWindows>& t : touched_windows_.entries) {
     const EntityWindows& e = *t.entry;
-    if (!e.legacy_history || !e.changed()) continue;
+    if (!e.legacy_history || t.pending == Pending::kClean || !e.changed()) {
+      continue;
+    }
     // partition | '1' | id -> partition | id
     const absl::string_view key = e.key.view();
     writes.push_back(StateWrite::Erase(
@@ -954,6 +958,12 @@ std::vector<StateWrite> PartitionState::BuildWrites(
     writes.push_back(StateWrite::Put(
         StateFamily::kOffsets, absl::StrCat(prefix_, kRecordChunkCounterKey),
         absl::StrCat(next_chunk_)));
+  }
+  // The format goes with every batch that writes values in it (record
+  // chunks, or windows values, which carry customers' histories since
+  // format 3: a batch of hold settlements writes only those), so that no
+  // older build takes such values for state it knows.
+  if (!writes.empty()) {
     writes.push_back(StateWrite::Put(StateFamily::kOffsets,
                                      absl::StrCat(prefix_, kStateFormatKey),
                                      absl::StrCat(kStateFormat)));

@@ -173,9 +173,9 @@ struct PartitionStateOptions {
   // days; at most `max_payees` per customer (oldest forgotten first).
   int64_t payee_retention_us = 400LL * 86400 * 1000000;
   size_t max_payees = 1000;
-  // Entities (and, separately, customer histories) kept in memory; beyond
-  // this, clean ones are evicted after a flush and reloaded from the store
-  // on their next transaction. Default: 2,000,000.
+  // Entities kept in memory (a customer's history goes with its entity);
+  // beyond this, clean ones are evicted after a flush and reloaded from the
+  // store on their next transaction. Default: 2,000,000.
   size_t max_cached_entities = 2000000;
   // The lowest number the next record chunk may have (when higher than the
   // store's counter). A state opened again after a commit that may have
@@ -295,7 +295,7 @@ class PartitionState {
   // key without the partition prefix: a look-up reads the table and the
   // entry, with no key node (and key bytes elsewhere) in between.
   struct Name {
-    char kind;  // '0' + the entity kind; 0 for a history
+    char kind;  // '0' + the entity kind
     absl::string_view id;
   };
   template <typename T>

@@ -1271,6 +1271,63 @@ TEST_F(PartitionStateTest, AHistoryInTheHistoryFamilyMovesIntoTheValue) {
   EXPECT_EQ(SumOf(fresh.get(), v1::ENTITY_CUSTOMER, "C1"), 5);
 }
 
+TEST_F(PartitionStateTest, ABatchOfHistoriesAloneRecordsTheStateFormat) {
+  // State of format 2: a history under its own key. A batch that writes no
+  // record chunk (a hold's settlement pays, and records nothing) still
+  // writes the customer's value with its history, so it must say format 3:
+  // an older build would otherwise take the state for one it knows, find
+  // no history, and screen a resent transaction again.
+  CustomerHistoryProto old;
+  old.set_has_previous(true);
+  old.set_last_at_us(t0_);
+  old.add_seen_id_hash(42);
+  old.add_seen_occurred_at_us(t0_);
+  const std::string format_key =
+      absl::StrCat(PartitionPrefix(3), kStateFormatKey);
+  ASSERT_TRUE(
+      store_
+          .Commit({StateWrite::Put(StateFamily::kHistory,
+                                   absl::StrCat(PartitionPrefix(3), "C1"),
+                                   old.SerializeAsString()),
+                   StateWrite::Put(StateFamily::kOffsets, format_key, "2")})
+          .ok());
+  auto state = Fresh();
+  CustomerHistory* h = *state->History("C1");
+  state->Pay(h, 77, t0_ + kSecond);
+  state->EndTransaction();
+  Flush(state.get(), "1");
+  std::string value;
+  bool found = false;
+  ASSERT_TRUE(
+      store_.Get(StateFamily::kOffsets, format_key, &value, &found).ok());
+  ASSERT_TRUE(found);
+  EXPECT_EQ(value, absl::StrCat(kStateFormat));
+  // A batch with nothing but the input position leaves it alone.
+  EXPECT_EQ(Fresh()->BuildFlush("2").size(), 1u);
+}
+
+TEST_F(PartitionStateTest, AnOldHistoryKeyGoesOnlyWithTheValueReplacingIt) {
+  CustomerHistoryProto old;
+  old.set_has_previous(true);
+  old.add_seen_id_hash(1);
+  old.add_seen_occurred_at_us(t0_);
+  ASSERT_TRUE(
+      store_
+          .Commit({StateWrite::Put(StateFamily::kHistory,
+                                   absl::StrCat(PartitionPrefix(3), "A"),
+                                   old.SerializeAsString())})
+          .ok());
+  auto state = Fresh();
+  CustomerHistory* h = *state->History("A");
+  state->EndTransaction();  // unchanged: no write of its value this flush
+  // Against the contract (a history changes between a History() and its
+  // transaction's end), but the old key must not go without a new value.
+  state->See(h, 2, t0_);
+  Flush(state.get(), "1");
+  EXPECT_THAT((*Fresh()->History("A"))->seen,
+              UnorderedElementsAre(Pair(1u, SeenAt(t0_))));
+}
+
 TEST_F(PartitionStateTest, ACustomersHistoryAndWindowsAreEvictedTogether) {
   PartitionStateOptions options;
   options.max_cached_entities = 10;

@@ -28,7 +28,8 @@ namespace txscreen::engine {
 
 enum class StateFamily : uint8_t {
   kWindows,  // entity -> EntityWindowsProto (a customer's with its history)
-  kHistory,  // customer -> CustomerHistoryProto (read only: before format 3)
+  kHistory,  // customer -> CustomerHistoryProto (before format 3: read,
+             // and erased as each customer's value takes its history)
   kDedupe,   // day, chunk -> TransactionRecordChunkProto (partition_state.h)
   kOffsets,  // "input" -> the input position of the last committed batch,
              // "dedupe-chunk" -> the next record chunk's number,
