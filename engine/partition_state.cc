@@ -124,6 +124,107 @@ using wire::FieldSize;
 using wire::LengthSize;
 using wire::WriteTag;
 
+uint64_t RawBits(double d) {
+  uint64_t bits;
+  std::memcpy(&bits, &d, sizeof bits);
+  return bits;
+}
+
+// The sizes of a CustomerHistoryProto's parts, from one walk of each table.
+struct HistorySizes {
+  size_t payee_times = 0;
+  size_t seen_times = 0;
+  size_t seen_records = 0;  // 0 when no entry has a record
+  size_t total = 0;
+};
+
+HistorySizes MeasureHistory(const CustomerHistory& history) {
+  HistorySizes n;
+  for (const auto& [k, at] : history.payees) {
+    n.payee_times += wire::VarintSize(at);
+  }
+  bool any_record = false;
+  for (const auto& [hash, seen] : history.seen) {
+    n.seen_times += wire::VarintSize(seen.at_us);
+    n.seen_records += wire::VarintSize(seen.record);
+    any_record |= seen.record != 0;
+  }
+  if (!any_record) n.seen_records = 0;
+  n.total =
+      (history.has_previous ? 2 : 0) +
+      (history.last_at_us != 0 ? 1 + wire::VarintSize(history.last_at_us) : 0) +
+      FieldSize(history.last_region_code.size()) + (history.has_geo ? 2 : 0) +
+      (RawBits(history.last_lat) != 0 ? 9 : 0) +
+      (RawBits(history.last_lon) != 0 ? 9 : 0) +
+      FieldSize(8 * history.payees.size()) + FieldSize(n.payee_times) +
+      FieldSize(8 * history.seen.size()) + FieldSize(n.seen_times) +
+      FieldSize(n.seen_records);
+  return n;
+}
+
+// CustomerHistoryProto, with the dedupe and payee maps as its packed arrays
+// (fields 7-11), into exactly `sizes.total` bytes at `o`; proto3 leaves out
+// fields at their defaults. Each table is walked once: its arrays' places
+// are known from the sizes, and one walk fills them side by side.
+uint8_t* WriteHistory(const CustomerHistory& history, const HistorySizes& sizes,
+                      uint8_t* o) {
+  if (history.has_previous) {
+    o = WriteTag(1, wire::kVarint, o);
+    *o++ = 1;
+  }
+  if (history.last_at_us != 0) {
+    o = WriteTag(2, wire::kVarint, o);
+    o = wire::WriteVarint(history.last_at_us, o);
+  }
+  const std::string& region = history.last_region_code;
+  if (!region.empty()) {
+    o = wire::WriteFieldHeader(3, region.size(), o);
+    o = CodedOutputStream::WriteRawToArray(region.data(),
+                                           static_cast<int>(region.size()), o);
+  }
+  if (history.has_geo) {
+    o = WriteTag(4, wire::kVarint, o);
+    *o++ = 1;
+  }
+  if (RawBits(history.last_lat) != 0) {
+    o = WriteTag(5, wire::kFixed64, o);
+    o = CodedOutputStream::WriteLittleEndian64ToArray(RawBits(history.last_lat),
+                                                      o);
+  }
+  if (RawBits(history.last_lon) != 0) {
+    o = WriteTag(6, wire::kFixed64, o);
+    o = CodedOutputStream::WriteLittleEndian64ToArray(RawBits(history.last_lon),
+                                                      o);
+  }
+  // A packed array's header, and where its payload goes.
+  auto array = [&o](int field, size_t payload) {
+    o = wire::WriteFieldHeader(field, payload, o);
+    uint8_t* const at = o;
+    o += payload;
+    return at;
+  };
+  if (!history.payees.empty()) {
+    uint8_t* keys = array(7, 8 * history.payees.size());
+    uint8_t* times = array(8, sizes.payee_times);
+    for (const auto& [k, at] : history.payees) {
+      keys = CodedOutputStream::WriteLittleEndian64ToArray(k, keys);
+      times = wire::WriteVarint(at, times);
+    }
+  }
+  if (!history.seen.empty()) {
+    uint8_t* keys = array(9, 8 * history.seen.size());
+    uint8_t* times = array(10, sizes.seen_times);
+    uint8_t* records =
+        sizes.seen_records > 0 ? array(11, sizes.seen_records) : nullptr;
+    for (const auto& [k, seen] : history.seen) {
+      keys = CodedOutputStream::WriteLittleEndian64ToArray(k, keys);
+      times = wire::WriteVarint(seen.at_us, times);
+      if (records != nullptr) records = wire::WriteVarint(seen.record, records);
+    }
+  }
+  return o;
+}
+
 }  // namespace
 
 std::string EncodeEntityWindows(const EntityWindows& entity,
@@ -138,10 +239,10 @@ std::string EncodeEntityWindows(const EntityWindows& entity,
   // A customer's history, field 2: present (even empty) once loaded, so
   // that a load never looks for it in the history family again; left out
   // when the windows hold nothing either (the value is erased).
-  std::string history;
+  HistorySizes history;
   if (entity.history != nullptr) {
-    history = EncodeCustomerHistory(*entity.history);
-    bound += 1 + LengthSize(history.size()) + history.size();
+    history = MeasureHistory(*entity.history);
+    bound += 1 + LengthSize(history.total) + history.total;
   }
   if (scratch->size() < bound) scratch->resize(bound);
   uint8_t* const begin = reinterpret_cast<uint8_t*>(scratch->data());
@@ -153,10 +254,9 @@ std::string EncodeEntityWindows(const EntityWindows& entity,
       return window.second.Encode(window.first, q);
     });
   }
-  if (entity.history != nullptr && (p != begin || !history.empty())) {
-    p = wire::WriteFieldHeader(2, history.size(), p);
-    std::memcpy(p, history.data(), history.size());
-    p += history.size();
+  if (entity.history != nullptr && (p != begin || history.total > 0)) {
+    p = wire::WriteFieldHeader(2, history.total, p);
+    p = WriteHistory(*entity.history, history, p);
   }
   return std::string(scratch->data(), static_cast<size_t>(p - begin));
 }
@@ -167,79 +267,9 @@ std::string EncodeEntityWindows(const EntityWindows& entity) {
 }
 
 std::string EncodeCustomerHistory(const CustomerHistory& history) {
-  // CustomerHistoryProto, with the dedupe and payee maps as its packed
-  // arrays (fields 7-10); proto3 leaves out fields at their defaults.
-  auto raw = [](double d) {
-    uint64_t bits;
-    std::memcpy(&bits, &d, sizeof bits);
-    return bits;
-  };
-  size_t payee_times = 0, seen_times = 0, seen_records = 0;
-  for (const auto& [k, at] : history.payees) {
-    payee_times += wire::VarintSize(at);
-  }
-  bool any_record = false;
-  for (const auto& [hash, seen] : history.seen) {
-    seen_times += wire::VarintSize(seen.at_us);
-    seen_records += wire::VarintSize(seen.record);
-    any_record |= seen.record != 0;
-  }
-  if (!any_record) seen_records = 0;
-  const std::string& region = history.last_region_code;
-  size_t total =
-      (history.has_previous ? 2 : 0) +
-      (history.last_at_us != 0 ? 1 + wire::VarintSize(history.last_at_us) : 0) +
-      FieldSize(region.size()) + (history.has_geo ? 2 : 0) +
-      (raw(history.last_lat) != 0 ? 9 : 0) +
-      (raw(history.last_lon) != 0 ? 9 : 0) +
-      FieldSize(8 * history.payees.size()) + FieldSize(payee_times) +
-      FieldSize(8 * history.seen.size()) + FieldSize(seen_times) +
-      FieldSize(seen_records);
-  std::string out(total, '\0');
-  uint8_t* o = reinterpret_cast<uint8_t*>(out.data());
-  if (history.has_previous) {
-    o = WriteTag(1, wire::kVarint, o);
-    *o++ = 1;
-  }
-  if (history.last_at_us != 0) {
-    o = WriteTag(2, wire::kVarint, o);
-    o = wire::WriteVarint(history.last_at_us, o);
-  }
-  if (!region.empty()) {
-    o = wire::WriteFieldHeader(3, region.size(), o);
-    o = CodedOutputStream::WriteRawToArray(region.data(),
-                                           static_cast<int>(region.size()), o);
-  }
-  if (history.has_geo) {
-    o = WriteTag(4, wire::kVarint, o);
-    *o++ = 1;
-  }
-  if (raw(history.last_lat) != 0) {
-    o = WriteTag(5, wire::kFixed64, o);
-    o = CodedOutputStream::WriteLittleEndian64ToArray(raw(history.last_lat), o);
-  }
-  if (raw(history.last_lon) != 0) {
-    o = WriteTag(6, wire::kFixed64, o);
-    o = CodedOutputStream::WriteLittleEndian64ToArray(raw(history.last_lon), o);
-  }
-  auto pairs = [&o](int key_field, int time_field, const auto& map,
-                    size_t times) {
-    if (map.empty()) return;
-    o = wire::WriteFieldHeader(key_field, 8 * map.size(), o);
-    for (const auto& [k, v] : map) {
-      o = CodedOutputStream::WriteLittleEndian64ToArray(k, o);
-    }
-    o = wire::WriteFieldHeader(time_field, times, o);
-    for (const auto& [k, v] : map) o = wire::WriteVarint(TimeOf(v), o);
-  };
-  pairs(7, 8, history.payees, payee_times);
-  pairs(9, 10, history.seen, seen_times);
-  if (seen_records > 0) {
-    o = wire::WriteFieldHeader(11, seen_records, o);
-    for (const auto& [k, seen] : history.seen) {
-      o = wire::WriteVarint(seen.record, o);
-    }
-  }
+  const HistorySizes sizes = MeasureHistory(history);
+  std::string out(sizes.total, '\0');
+  WriteHistory(history, sizes, reinterpret_cast<uint8_t*>(out.data()));
   return out;
 }
 

@@ -1834,9 +1834,32 @@ TEST(StateEncodingTest, EntityWindowsAreTheBytesOfTheSerializedProto) {
   }
   EXPECT_EQ(EncodeEntityWindows(entity), proto.SerializeAsString());
 
+  // A customer's history, field 2: present even when empty while the
+  // windows hold something; written in place, lengths of several bytes.
+  entity.history = std::make_unique<CustomerHistory>();
+  proto.mutable_history();
+  EXPECT_EQ(EncodeEntityWindows(entity), proto.SerializeAsString());
+  CustomerHistory& h = *entity.history;
+  h.has_previous = true;
+  h.last_at_us = 1700000000000000;
+  h.last_region_code = "310115";
+  for (uint64_t k = 1; k <= 200; ++k) {
+    h.payees[k * 0x9E3779B97F4A7C15ULL] = static_cast<int64_t>(k) << 40;
+    h.seen[k] = {static_cast<int64_t>(k) * 1000, k % 3 == 0 ? k << 16 : 0};
+  }
+  ASSERT_TRUE(proto.mutable_history()->ParseFromString(
+      EncodeCustomerHistory(h)));  // (its bytes: the test below)
+  EXPECT_EQ(EncodeEntityWindows(entity), proto.SerializeAsString());
+  EntityWindowsProto parsed;
+  ASSERT_TRUE(parsed.ParseFromString(EncodeEntityWindows(entity)));
+  EXPECT_EQ(parsed.history().payee_key_size(), 200);
+  EXPECT_EQ(parsed.history().seen_record_size(), 200);
+
   EntityWindows only_empty;
   only_empty.FindOrAdd(1);
   EXPECT_EQ(EncodeEntityWindows(only_empty), "");
+  only_empty.history = std::make_unique<CustomerHistory>();
+  EXPECT_EQ(EncodeEntityWindows(only_empty), "");  // nothing left: erased
 }
 
 TEST(StateEncodingTest, CustomerHistoryIsTheBytesOfTheSerializedProto) {
