@@ -84,6 +84,19 @@ class PartitionStateTest : public ::testing::Test {
     return std::make_unique<PartitionState>(&store_, partition, options);
   }
 
+  // How many keys the store holds in `family` under `prefix`.
+  int KeysIn(StateFamily family, absl::string_view prefix = "") {
+    int keys = 0;
+    EXPECT_TRUE(store_
+                    .Scan(family, prefix,
+                          [&](auto, auto) {
+                            ++keys;
+                            return true;
+                          })
+                    .ok());
+    return keys;
+  }
+
   // Adds `value` to the window kFp of an entity, at bucket 100.
   static void AddTo(PartitionState* state, v1::Entity kind,
                     const std::string& id, int64_t value) {
@@ -255,15 +268,7 @@ TEST_F(PartitionStateTest, EntityWithOnlyEmptyWindowsIsErased) {
   (*e)->dirty = true;
   Flush(&state_, "2");
   EXPECT_EQ(SumOf(Fresh().get(), v1::ENTITY_DEVICE, "D1"), -1);
-  int rows = 0;
-  ASSERT_TRUE(store_
-                  .Scan(StateFamily::kWindows, "",
-                        [&](auto, auto) {
-                          ++rows;
-                          return true;
-                        })
-                  .ok());
-  EXPECT_EQ(rows, 0);
+  EXPECT_EQ(KeysIn(StateFamily::kWindows), 0);
 }
 
 TEST_F(PartitionStateTest, EntityCreatedAfterAMissIsFlushed) {
@@ -680,15 +685,7 @@ TEST_F(PartitionStateTest, FlushedHistoryReloadsInANewState) {
 TEST_F(PartitionStateTest, CleanHistoryIsNotWritten) {
   ASSERT_TRUE(state_.History("C1").ok());
   Flush(&state_, "p");
-  int rows = 0;
-  ASSERT_TRUE(store_
-                  .Scan(StateFamily::kHistory, "",
-                        [&](auto, auto) {
-                          ++rows;
-                          return true;
-                        })
-                  .ok());
-  EXPECT_EQ(rows, 0);
+  EXPECT_EQ(KeysIn(StateFamily::kHistory), 0);
 }
 
 // --- Expire
@@ -982,15 +979,8 @@ TEST_F(PartitionStateTest, OldRecordsGoByRangeDeletionAfterTheRetention) {
   EXPECT_EQ(Find(fresh.get(), "D107"), "decision of D107");
   EXPECT_EQ(Find(fresh.get(), "D109"), "decision of D109");
   EXPECT_EQ(Find(Fresh(4, options).get(), "OTHER"), "decision of OTHER");
-  int rows = 0;
-  ASSERT_TRUE(store_
-                  .Scan(StateFamily::kDedupe, PartitionPrefix(3),
-                        [&](auto, auto) {
-                          ++rows;
-                          return true;
-                        })
-                  .ok());
-  EXPECT_EQ(rows, 3);  // D107, D108, D109
+  EXPECT_EQ(KeysIn(StateFamily::kDedupe, PartitionPrefix(3)),
+            3);  // D107, D108, D109
 }
 
 TEST_F(PartitionStateTest, RangeDeletionAlsoRunsAfterARestart) {
@@ -1197,15 +1187,7 @@ TEST_F(PartitionStateTest, ACustomersHistoryIsStoredInItsWindowsValue) {
   // A customer with a history and no windows has a value too.
   See(&state_, "C2", 43, t0_);
   Flush(&state_, "1");
-  int history_keys = 0;
-  ASSERT_TRUE(store_
-                  .Scan(StateFamily::kHistory, "",
-                        [&](auto, auto) {
-                          ++history_keys;
-                          return true;
-                        })
-                  .ok());
-  EXPECT_EQ(history_keys, 0);
+  EXPECT_EQ(KeysIn(StateFamily::kHistory), 0);
   std::string value;
   bool found = false;
   ASSERT_TRUE(store_
@@ -1745,15 +1727,7 @@ TEST_F(PartitionStateTest, RecordsStoredBeforeChunksAreFoundAndScanned) {
   ASSERT_TRUE(state_.PutRecord(Record("X1", t0_, "C2")).ok());
   Flush(&state_, "1");
   ASSERT_TRUE(RewriteInLayoutBeforeChunks(&store_, 3).ok());
-  int keys = 0;
-  ASSERT_TRUE(store_
-                  .Scan(StateFamily::kDedupe, "",
-                        [&](auto, auto) {
-                          ++keys;
-                          return true;
-                        })
-                  .ok());
-  ASSERT_EQ(keys, 3);
+  ASSERT_EQ(KeysIn(StateFamily::kDedupe), 3);
   auto old = Fresh();
   EXPECT_EQ(Find(old.get(), "T1"), "decision of T1");
   EXPECT_EQ(Find(old.get(), "T2"), "decision of T2");
