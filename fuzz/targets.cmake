@@ -11,6 +11,7 @@ set(TXSCREEN_FUZZ_TARGETS
   transaction_decoder_fuzzer
   csv_mapping_fuzzer
   record_chunk_fuzzer
+  entity_value_fuzzer
 )
 
 if(NOT TARGET txscreen_fuzz_support)
