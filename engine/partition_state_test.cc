@@ -84,6 +84,29 @@ class PartitionStateTest : public ::testing::Test {
     return std::make_unique<PartitionState>(&store_, partition, options);
   }
 
+  // A customer's history as state before format 3 keeps it: under a key of
+  // its own in the history family (partition 3).
+  void PutHistoryOfFormat2(absl::string_view customer,
+                           const CustomerHistoryProto& history) {
+    ASSERT_TRUE(
+        store_
+            .Commit({StateWrite::Put(StateFamily::kHistory,
+                                     absl::StrCat(PartitionPrefix(3), customer),
+                                     history.SerializeAsString())})
+            .ok());
+  }
+
+  // A customer's value in the windows family (partition 3), as stored.
+  void PutCustomerValue(absl::string_view customer,
+                        const EntityWindowsProto& value) {
+    ASSERT_TRUE(store_
+                    .Commit({StateWrite::Put(
+                        StateFamily::kWindows,
+                        absl::StrCat(PartitionPrefix(3), "1", customer),
+                        value.SerializeAsString())})
+                    .ok());
+  }
+
   // How many keys the store holds in `family` under `prefix`.
   int KeysIn(StateFamily family, absl::string_view prefix = "") {
     int keys = 0;
@@ -1166,12 +1189,7 @@ TEST_F(PartitionStateTest, DamagedHistoryIsDataLoss) {
   // In the customer's value.
   EntityWindowsProto value;
   value.mutable_history()->add_seen_id_hash(1);  // and no time for it
-  ASSERT_TRUE(
-      store_
-          .Commit({StateWrite::Put(StateFamily::kWindows,
-                                   absl::StrCat(PartitionPrefix(3), "1C2"),
-                                   value.SerializeAsString())})
-          .ok());
+  PutCustomerValue("C2", value);
   h = Fresh()->History("C2");
   EXPECT_EQ(h.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_EQ(h.status().message(),
@@ -1224,10 +1242,7 @@ TEST_F(PartitionStateTest, AHistoryInTheHistoryFamilyMovesIntoTheValue) {
   old.add_payee_key(33);
   old.add_payee_last_paid_us(t0_ - kDay);
   const std::string legacy = absl::StrCat(PartitionPrefix(3), "C1");
-  ASSERT_TRUE(store_
-                  .Commit({StateWrite::Put(StateFamily::kHistory, legacy,
-                                           old.SerializeAsString())})
-                  .ok());
+  PutHistoryOfFormat2("C1", old);
   AddTo(&state_, v1::ENTITY_CUSTOMER, "C1", 5);  // its windows, before
   Flush(&state_, "1");
   auto state = Fresh();
@@ -1266,12 +1281,9 @@ TEST_F(PartitionStateTest, ABatchOfHistoriesAloneRecordsTheStateFormat) {
   old.add_seen_occurred_at_us(t0_);
   const std::string format_key =
       absl::StrCat(PartitionPrefix(3), kStateFormatKey);
+  PutHistoryOfFormat2("C1", old);
   ASSERT_TRUE(
-      store_
-          .Commit({StateWrite::Put(StateFamily::kHistory,
-                                   absl::StrCat(PartitionPrefix(3), "C1"),
-                                   old.SerializeAsString()),
-                   StateWrite::Put(StateFamily::kOffsets, format_key, "2")})
+      store_.Commit({StateWrite::Put(StateFamily::kOffsets, format_key, "2")})
           .ok());
   auto state = Fresh();
   CustomerHistory* h = *state->History("C1");
@@ -1293,12 +1305,7 @@ TEST_F(PartitionStateTest, AnOldHistoryKeyGoesOnlyWithTheValueReplacingIt) {
   old.set_has_previous(true);
   old.add_seen_id_hash(1);
   old.add_seen_occurred_at_us(t0_);
-  ASSERT_TRUE(
-      store_
-          .Commit({StateWrite::Put(StateFamily::kHistory,
-                                   absl::StrCat(PartitionPrefix(3), "A"),
-                                   old.SerializeAsString())})
-          .ok());
+  PutHistoryOfFormat2("A", old);
   auto state = Fresh();
   CustomerHistory* h = *state->History("A");
   state->EndTransaction();  // unchanged: no write of its value this flush
@@ -1336,12 +1343,7 @@ TEST_F(PartitionStateTest, WindowArraysOfDifferentLengthsAreDataLoss) {
   w->set_fingerprint(1);
   w->add_bucket_index(100);
   w->add_bucket_sum(5);  // count and max missing
-  ASSERT_TRUE(
-      store_
-          .Commit({StateWrite::Put(StateFamily::kWindows,
-                                   absl::StrCat(PartitionPrefix(3), "1C1"),
-                                   proto.SerializeAsString())})
-          .ok());
+  PutCustomerValue("C1", proto);
   absl::StatusOr<EntityWindows*> e =
       Fresh()->FindWindows(v1::ENTITY_CUSTOMER, "C1");
   EXPECT_EQ(e.status().code(), absl::StatusCode::kDataLoss);
@@ -1355,12 +1357,7 @@ TEST_F(PartitionStateTest, HistoryArraysOfDifferentLengthsAreDataLoss) {
   proto.add_payee_key(1);
   proto.add_payee_key(2);
   proto.add_payee_last_paid_us(t0_);
-  ASSERT_TRUE(
-      store_
-          .Commit({StateWrite::Put(StateFamily::kHistory,
-                                   absl::StrCat(PartitionPrefix(3), "C1"),
-                                   proto.SerializeAsString())})
-          .ok());
+  PutHistoryOfFormat2("C1", proto);
   absl::StatusOr<CustomerHistory*> h = Fresh()->History("C1");
   EXPECT_EQ(h.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_EQ(h.status().message(),
