@@ -21,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -200,7 +201,10 @@ void BM_ColdStatePath(benchmark::State& state) {
   static int64_t fixture_customers = -1;
   if (fixture_customers != state.range(0)) {
     fixture.reset();
-    if (!dir.empty()) std::filesystem::remove_all(dir);
+    if (!dir.empty()) {
+      std::error_code ignored;
+      std::filesystem::remove_all(dir, ignored);
+    }
     fixture_customers = state.range(0);
     dir = (std::filesystem::temp_directory_path() /
            absl::StrCat("txscreen-cold-bench-", ::getpid()))
@@ -217,8 +221,14 @@ void BM_ColdStatePath(benchmark::State& state) {
     options.max_cached_entities = 20000;
     fixture =
         std::make_unique<WholePath>(state.range(0), std::move(*store), options);
+    // At exit: RocksDB closed first (its background threads may still be
+    // writing files), then its directory, without throwing.
     static bool cleanup = [] {
-      return std::atexit([] { std::filesystem::remove_all(dir); }) == 0;
+      return std::atexit([] {
+               fixture.reset();
+               std::error_code ignored;
+               std::filesystem::remove_all(dir, ignored);
+             }) == 0;
     }();
     (void)cleanup;
     for (int64_t n = 0; n < state.range(0); ++n) {
