@@ -374,6 +374,19 @@ int64_t RecordsInChunk(absl::string_view chunk) {
   return n;
 }
 
+int CustomerHistoryInValue(absl::string_view key, absl::string_view value) {
+  // partition (4) | '0' + the entity kind | id
+  if (key.size() <= 5 ||
+      key[4] != static_cast<char>('0' + v1::ENTITY_CUSTOMER)) {
+    return 0;
+  }
+  EntityWindowsProto proto;
+  if (!proto.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+    return -1;
+  }
+  return proto.has_history() ? 1 : 0;
+}
+
 uint64_t StableTextHash(absl::string_view text) {
   // 0 means "no value" in window contributions.
   uint64_t h = rules::StableHash(text);
@@ -965,13 +978,10 @@ std::vector<StateWrite> PartitionState::BuildWrites(
   }
   // A customer's history read from the history family (state before format
   // 3) is in its value now: that key goes, in the batch that writes the
-  // value (an entry clean when its transaction ended has no write here,
-  // whatever was done to it since).
+  // value.
   for (const Touched<EntityWindows>& t : touched_windows_.entries) {
     const EntityWindows& e = *t.entry;
-    if (!e.legacy_history || t.pending == Pending::kClean || !e.changed()) {
-      continue;
-    }
+    if (!e.legacy_history || !Written(t)) continue;
     // partition | '1' | id -> partition | id
     const absl::string_view key = e.key.view();
     writes.push_back(StateWrite::Erase(
@@ -1042,7 +1052,7 @@ void PartitionState::FlushDone() {
 void PartitionState::HandOff() {
   for (Touched<EntityWindows>& t : touched_windows_.entries) {
     EntityWindows* e = t.entry;
-    if (e->changed()) e->legacy_history = false;  // erased with this write
+    if (Written(t)) e->legacy_history = false;  // erased with this write
     e->dirty = false;
     if (e->history != nullptr) e->history->dirty = false;
     e->touched = false;

@@ -159,6 +159,10 @@ bool IsRecordChunkKey(absl::string_view key);
 // The number of records in a chunk, walking their headers; -1 when the
 // bytes are damaged.
 int64_t RecordsInChunk(absl::string_view chunk);
+// Whether a value of the windows family holds a customer's history (state
+// format 3): 1 it does, 0 it does not (another entity's, or windows only),
+// -1 a customer's value that does not parse.
+int CustomerHistoryInValue(absl::string_view key, absl::string_view value);
 
 // The bytes of `record` as a TransactionRecordProto with `decision` in its
 // decision field: what PutRecord stores (exposed for its test).
@@ -336,6 +340,13 @@ class PartitionState {
     std::string key;
     std::string value;
   };
+  // The flush being built writes this entry's value: encoded at the end of
+  // its transaction, or changed and encoded by the flush. (An entry clean
+  // when its transaction ended has no write, whatever was done to it since.)
+  template <typename T>
+  static bool Written(const Touched<T>& t) {
+    return t.pending != Pending::kClean && t.entry->changed();
+  }
   template <typename T>
   struct TouchedList {
     std::vector<Touched<T>> entries;

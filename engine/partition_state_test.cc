@@ -1785,6 +1785,23 @@ TEST_F(PartitionStateTest, ScanRecordsVisitsACustomersRecordsInTimeOrder) {
   EXPECT_THAT(seen, ElementsAre("EARLY", "PENDING", "LATE"));
 }
 
+TEST(StateEncodingTest, ACustomersValueSaysWhetherItHoldsAHistory) {
+  const std::string customer = absl::StrCat(PartitionPrefix(3), "1C1");
+  const std::string account = absl::StrCat(PartitionPrefix(3), "2A1");
+  EntityWindowsProto with;
+  with.mutable_history()->set_has_previous(true);
+  EntityWindowsProto without;
+  without.add_window()->set_fingerprint(7);
+  EXPECT_EQ(CustomerHistoryInValue(customer, with.SerializeAsString()), 1);
+  EntityWindowsProto empty_history;
+  empty_history.mutable_history();
+  EXPECT_EQ(CustomerHistoryInValue(customer, empty_history.SerializeAsString()),
+            1);
+  EXPECT_EQ(CustomerHistoryInValue(customer, without.SerializeAsString()), 0);
+  EXPECT_EQ(CustomerHistoryInValue(account, with.SerializeAsString()), 0);
+  EXPECT_EQ(CustomerHistoryInValue(customer, "\x12\x05"), -1);  // cut short
+}
+
 TEST(StateEncodingTest, EntityWindowsAreTheBytesOfTheSerializedProto) {
   EntityWindows entity;
   EXPECT_EQ(EncodeEntityWindows(entity), "");

@@ -8,7 +8,6 @@
 #include "absl/time/time.h"
 #include "compliance/state_inspect.h"
 #include "engine/partition_state.h"
-#include "engine/state.pb.h"
 #include "engine/state_store.h"
 #include "rules/rule_pack_loader.h"
 #include "tools/command_line.h"
@@ -48,7 +47,7 @@ int Stats(const std::vector<std::string>& args) {
     std::cerr << "txscreen state stats: " << store.status().message() << "\n";
     return 1;
   }
-  int64_t total = 0, customers = 0;
+  int64_t total = 0, customers = 0, damaged_values = 0;
   // Transaction records: in chunks, or one per key (stored before chunks).
   int64_t chunks = 0, chunked = 0, single = 0, damaged = 0;
   std::cout << absl::StrFormat("%-8s %12s %14s %10s\n", "family", "keys",
@@ -66,14 +65,9 @@ int Stats(const std::vector<std::string>& args) {
             return true;
           }
           if (family == engine::StateFamily::kWindows) {
-            // A customer's value (partition | '1' | id) with its history.
-            engine::EntityWindowsProto value;
-            if (k.size() > 5 &&
-                k[4] == '0' + static_cast<int>(txscreen::v1::ENTITY_CUSTOMER) &&
-                value.ParseFromArray(v.data(), static_cast<int>(v.size())) &&
-                value.has_history()) {
-              ++customers;
-            }
+            const int history = engine::CustomerHistoryInValue(k, v);
+            customers += history > 0;
+            damaged_values += history < 0;
             return true;
           }
           if (family != engine::StateFamily::kDedupe) return true;
@@ -109,10 +103,13 @@ int Stats(const std::vector<std::string>& args) {
   std::cout << absl::StrFormat(
       "total %d bytes of keys and values, %d on disk; %d customers with "
       "history: "
-      "%.0f bytes per customer (%.0f on disk)\n",
+      "%.0f bytes per customer (%.0f on disk)%s\n",
       total, on_disk, customers,
       customers ? static_cast<double>(total) / customers : 0.0,
-      customers ? static_cast<double>(on_disk) / customers : 0.0);
+      customers ? static_cast<double>(on_disk) / customers : 0.0,
+      damaged_values > 0
+          ? absl::StrFormat("; %d damaged customer values", damaged_values)
+          : "");
   return 0;
 }
 
