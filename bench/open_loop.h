@@ -61,8 +61,14 @@ absl::StatusOr<std::unique_ptr<RdKafka::Producer>> MakeOpenLoopProducer(
 // Wall-clock microseconds since the Unix epoch (CLOCK_REALTIME).
 int64_t WallMicros();
 
+// The shortest sleep of WaitUntil, in microseconds.
+inline constexpr int64_t kMinSleepUs = 200;
+
 // Waits (serving the producer's delivery reports) until the wall clock
-// reaches `due_us`; returns at once when it has.
+// reaches `due_us`; returns at once when it has. Sleeps instead of spinning,
+// so it returns late by the sleep's overshoot (tens of microseconds), or by
+// up to kMinSleepUs when `due_us` was nearer than that: the messages due
+// meanwhile then go together. Never early.
 void WaitUntil(RdKafka::Producer* producer, int64_t due_us);
 
 // Produces a copy of `bytes` keyed by `key`, waiting while librdkafka's

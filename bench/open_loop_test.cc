@@ -1,5 +1,7 @@
 #include "bench/open_loop.h"
 
+#include <time.h>
+
 #include <map>
 #include <string>
 
@@ -49,6 +51,37 @@ TEST(ReplayScheduleTest, RateIgnoresTheRecordedTimes) {
   // From the index: no drift after many.
   for (int i = 3; i < 4000; ++i) s.Next(0);
   EXPECT_EQ(s.Next(0), 1'000'000'000);
+}
+
+int64_t ThreadCpuMicros() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
+}
+
+TEST(WaitUntilTest, NeverEarlyAndSleepsInsteadOfSpinning) {
+  DeliveryCounter deliveries;
+  // No broker: a wait this short never polls the producer.
+  auto producer =
+      MakeOpenLoopProducer({{"bootstrap.servers", "127.0.0.1:1"}}, &deliveries);
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  constexpr int kWaits = 100;
+  const int64_t wall_before = WallMicros();
+  const int64_t cpu_before = ThreadCpuMicros();
+  for (int i = 0; i < kWaits; ++i) {
+    // Due sooner than the shortest sleep, as every message at 16,000/s.
+    const int64_t due = WallMicros() + 60;
+    WaitUntil(producer->get(), due);
+    EXPECT_GE(WallMicros(), due);
+  }
+  const int64_t cpu = ThreadCpuMicros() - cpu_before;
+  const int64_t wall = WallMicros() - wall_before;
+  // Each wait slept its shortest sleep (so that at high rates one wake-up
+  // sends several messages)...
+  EXPECT_GE(wall, kWaits * kMinSleepUs);
+  // ...and did not spend it on the CPU: a spin on the clock would use about
+  // all of it, on the core the load test shares with the engine.
+  EXPECT_LT(cpu, wall / 2) << "cpu " << cpu << " us over " << wall << " us";
 }
 
 TEST(ParseKeyValuesTest, PairsAndErrors) {
