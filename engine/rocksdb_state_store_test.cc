@@ -20,6 +20,8 @@
 #include "engine/state_store.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "rocksdb/convenience.h"
+#include "rocksdb/utilities/options_util.h"
 
 namespace txscreen::engine {
 namespace {
@@ -483,6 +485,23 @@ TEST_F(RocksStateStoreIntegrationTest, CreatesMissingParentDirectories) {
       OpenRocksStateStore(nested);
   ASSERT_TRUE(store.ok()) << store.status();
   EXPECT_TRUE(std::filesystem::is_directory(nested));
+}
+
+TEST_F(RocksStateStoreIntegrationTest,
+       EveryFamilyCompressesOnlyBelowTheFirstTwoLevels) {
+  store_.reset();
+  rocksdb::ConfigOptions config;
+  rocksdb::DBOptions db;
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  rocksdb::Status s = rocksdb::LoadLatestOptions(config, dir_, &db, &families);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  ASSERT_GT(families.size(), 1u);
+  for (const rocksdb::ColumnFamilyDescriptor& f : families) {
+    EXPECT_THAT(f.options.compression_per_level,
+                ElementsAre(rocksdb::kNoCompression, rocksdb::kNoCompression,
+                            rocksdb::kLZ4Compression))
+        << f.name;
+  }
 }
 
 TEST_F(RocksStateStoreIntegrationTest, ReopenKeepsEveryFamily) {
