@@ -57,7 +57,7 @@ void WaitUntil(RdKafka::Producer* producer, int64_t due_us) {
       producer->poll(static_cast<int>((due_us - now) / 2000));
       continue;
     }
-    // Never a spin on the clock: at 20,000/s that took half of the driver's
+    // Never a spin on the clock: at 16,000/s that took half of the driver's
     // CPU, on the core it shares with the engine. At least kMinSleepUs per
     // sleep, so at high rates one wake-up sends every message due by then.
     std::this_thread::sleep_for(
