@@ -883,6 +883,19 @@ TEST_F(CliTest, UnwritableOutputs) {
                             ": No such file or directory\n");
 }
 
+TEST_F(CliTest, GenStoppedByCountReportsTheRateItOffered) {
+  REQUIRE_KAFKA();
+  const std::string topic = absl::StrCat("gen-count-test-", ::getpid());
+  Result r = Run({"gen", "--brokers", testing::Brokers(), "--topic", topic,
+                  "--rate", "2000", "--count", "500", "--duration", "10",
+                  "--customers", "1000"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // 500 over the quarter second they were scheduled in, not over --duration.
+  EXPECT_THAT(r.err, MatchesRegex("(.*\n)*sent 500 transactions in [0-9.]+ s "
+                                  "\\(2000/s offered at 2000/s\\), delivered "
+                                  "500, failed 0, .*\n"));
+}
+
 TEST_F(CliTest, GenProducesOpenLoopToKafka) {
   REQUIRE_KAFKA();
   const std::string topic = absl::StrCat("gen-test-", ::getpid());

@@ -1,5 +1,6 @@
 // txscreen gen: synthetic traffic (bench/transaction_generator.h) as JSONL
 // to a file, or as messages to Kafka at an open-loop rate for load tests.
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -160,9 +161,16 @@ int ToKafka(const CommandLine& cl, bench::GeneratorOptions options,
   const RdKafka::ErrorCode flushed = producer->flush(30000);
   const double elapsed_s =
       static_cast<double>(bench::WallMicros() - start_us) / 1e6;
+  // Over the part of the schedule that ran: --count may end it before
+  // --duration does.
+  const double schedule_s =
+      std::min(duration_s, static_cast<double>(sent) / rate);
   std::cerr << "sent " << sent << " transactions in "
             << absl::StrFormat("%.1f", elapsed_s) << " s ("
-            << absl::StrFormat("%.0f", static_cast<double>(sent) / duration_s)
+            << absl::StrFormat("%.0f",
+                               schedule_s > 0
+                                   ? static_cast<double>(sent) / schedule_s
+                                   : 0.0)
             << "/s offered at " << rate << "/s), delivered "
             << deliveries.delivered.load() << ", failed "
             << deliveries.failed.load() << ", at most "
