@@ -9,6 +9,7 @@
 #include <iostream>
 #include <thread>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
@@ -222,6 +223,14 @@ absl::Status Service::MakeTxnProducer() {
             absl::StrCat(options_.group, ".", options_.instance_id)}}));
   if (!conf.ok()) return conf.status();
   std::string error;
+  std::string timeout;
+  if ((*conf)->get("transaction.timeout.ms", timeout) !=
+          RdKafka::Conf::CONF_OK ||
+      !absl::SimpleAtoi(timeout, &txn_timeout_ms_)) {
+    return absl::InternalError(absl::StrCat(
+        "transactional producer: transaction.timeout.ms unreadable: ",
+        timeout));
+  }
   (*conf)->set("dr_cb", txn_reports_.get(), error);
   txn_.reset(RdKafka::Producer::create(conf->get(), error));
   if (txn_ == nullptr) {
@@ -243,13 +252,31 @@ absl::Status Service::RecoverTxnProducer() {
 }
 
 std::optional<absl::Status> Service::FatalTxnError(const RdKafka::Error& e,
-                                                   absl::string_view what) {
+                                                   absl::string_view what,
+                                                   int64_t began_us) {
   if (!e.is_fatal()) return std::nullopt;
   const RdKafka::ErrorCode code = e.code();
   if (code == RdKafka::ERR__FENCED || code == RdKafka::ERR_PRODUCER_FENCED ||
       code == RdKafka::ERR_INVALID_PRODUCER_EPOCH) {
-    // A newer incarnation of this instance took over.
-    return absl::AbortedError(absl::StrCat(what, ": ", e.str()));
+    const int64_t open_ms =
+        began_us > 0 ? (SteadyMicros() - began_us) / 1000 : -1;
+    if (open_ms < txn_timeout_ms_) {
+      // A newer incarnation of this instance took over.
+      return absl::AbortedError(absl::StrCat(what, ": ", e.str()));
+    }
+    // The coordinator aborts a transaction left open for longer than its
+    // timeout (as one is over a broker outage) and fences its producer
+    // with it. Nobody took over: the offsets it commits are checked
+    // against our group generation, so a new producer is safe (a real
+    // newer instance, were there one, loses that way instead).
+    Log(LogLevel::kWarning,
+        absl::StrCat(what, ": ", e.str(), " after the transaction was open ",
+                     open_ms, " ms (transaction.timeout.ms is ",
+                     txn_timeout_ms_,
+                     "): the coordinator aborted it; the transactional "
+                     "producer will be recreated"));
+    txn_broken_ = true;
+    return std::nullopt;
   }
   // Anything else (seen after a broker restart: INVALID_TXN_STATE) leaves
   // the producer unusable; a new one, once the broker answers, fences the
@@ -998,6 +1025,7 @@ struct Service::PendingCommit {
   Failure failure = Failure::kNone;
   std::string what;
   bool at_begin = false;  // failed in begin_transaction
+  int64_t began_us = 0;   // SteadyMicros at begin_transaction
   std::unique_ptr<RdKafka::Error> error;
 };
 
@@ -1131,6 +1159,7 @@ void Service::ExecuteCommit(PendingCommit& commit) {
     commit.error.reset(e);
   };
   // 2. State changes and offsets, in one Kafka transaction.
+  commit.began_us = SteadyMicros();
   if (RdKafka::Error* e = txn_->begin_transaction()) {
     commit.at_begin = true;
     return failed("begin transaction", e);
@@ -1226,8 +1255,13 @@ absl::Status Service::FinishCommit(bool wait) {
       return absl::DataLossError(
           absl::StrCat("local state store: ", commit->what));
     case PendingCommit::Failure::kKafka:
-      if (commit->error == nullptr) return AbortAndRewind(commit->what);
-      if (auto s = FatalTxnError(*commit->error, commit->what)) return *s;
+      if (commit->error == nullptr) {
+        return AbortAndRewind(commit->what, commit->began_us);
+      }
+      if (auto s =
+              FatalTxnError(*commit->error, commit->what, commit->began_us)) {
+        return *s;
+      }
       if (commit->at_begin && !txn_broken_) {
         return absl::InternalError(
             absl::StrCat("begin transaction: ", commit->error->str()));
@@ -1235,7 +1269,8 @@ absl::Status Service::FinishCommit(bool wait) {
       return AbortAndRewind(
           commit->at_begin
               ? commit->what
-              : absl::StrCat(commit->what, ": ", commit->error->str()));
+              : absl::StrCat(commit->what, ": ", commit->error->str()),
+          commit->began_us);
   }
   for (const PendingCommit::Part& c : commit->parts) {
     auto it = partitions_.find(c.id);
@@ -1250,7 +1285,7 @@ absl::Status Service::FinishCommit(bool wait) {
   return absl::OkStatus();
 }
 
-absl::Status Service::AbortAndRewind(absl::string_view why) {
+absl::Status Service::AbortAndRewind(absl::string_view why, int64_t began_us) {
   ++stats_.aborts;
   Log(LogLevel::kWarning,
       absl::StrCat("commit failed, rewinding to the last commit: ", why));
@@ -1259,7 +1294,7 @@ absl::Status Service::AbortAndRewind(absl::string_view why) {
       std::unique_ptr<RdKafka::Error> owned(e);
       // No transaction in progress is fine; a fatal error marks the
       // producer for recreation (or stops us when fenced).
-      if (auto s = FatalTxnError(*e, "abort")) return *s;
+      if (auto s = FatalTxnError(*e, "abort", began_us)) return *s;
     }
   }
   producer_->flush(kKafkaTimeoutMs);

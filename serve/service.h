@@ -276,10 +276,15 @@ class Service {
   absl::Status MakeTxnProducer();
   // A new txn_, initialised; clears txn_broken_.
   absl::Status RecoverTxnProducer();
-  // For a fatal error of txn_: Aborted when fenced (stop); otherwise marks
-  // txn_ broken (recreated by the next commit cycle) and returns nullopt.
+  // For a fatal error of txn_: Aborted when fenced by a newer instance
+  // (stop); otherwise marks txn_ broken (recreated by the next commit cycle)
+  // and returns nullopt. `began_us` (SteadyMicros; 0: no transaction known
+  // to be open) is when the failed transaction began: fencing of one that
+  // has been open for transaction.timeout.ms is the coordinator's abort of
+  // it (after a broker outage), not a newer instance, and is recovered.
   std::optional<absl::Status> FatalTxnError(const RdKafka::Error& e,
-                                            absl::string_view what);
+                                            absl::string_view what,
+                                            int64_t began_us);
   void Process(RdKafka::Message& msg);
   // Decodes the message's value (input format) into `out`; an empty or
   // undecodable value goes to the dead-letter topic and false is returned.
@@ -314,7 +319,8 @@ class Service {
   void NoteSlowCommitStep(absl::string_view step, int64_t us);
   static constexpr int64_t kSlowCommitStepUs = 50000;
   // After a failed commit: abort, drop in-memory state, rewind.
-  absl::Status AbortAndRewind(absl::string_view why);
+  // `began_us`: as for FatalTxnError.
+  absl::Status AbortAndRewind(absl::string_view why, int64_t began_us = 0);
   absl::Status Assign(const std::vector<RdKafka::TopicPartition*>& parts);
   // Commits what it can and gives the partitions up. An error only when
   // the process cannot go on (fenced, local store failure).
@@ -350,7 +356,8 @@ class Service {
   std::unique_ptr<RdKafka::KafkaConsumer> restorer_;
   std::unique_ptr<RdKafka::Producer> producer_;  // decisions, alerts, DLQ
   std::unique_ptr<RdKafka::Producer> txn_;       // changelog + offsets
-  bool txn_broken_ = false;  // txn_ had a fatal error: recreate it
+  bool txn_broken_ = false;     // txn_ had a fatal error: recreate it
+  int64_t txn_timeout_ms_ = 0;  // txn_'s transaction.timeout.ms
   std::unique_ptr<Rebalancer> rebalancer_;
   std::unique_ptr<DeliveryReports> reports_;
   std::unique_ptr<DeliveryReports> txn_reports_;

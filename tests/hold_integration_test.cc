@@ -4,10 +4,12 @@
 // overrides through the overrides topic, refusals and results, retraction
 // on cancel, duplicate overrides, holds surviving a restart and a move to
 // another instance, escalation at expiry, and the audit chain afterwards;
-// on the embedded cluster, recovery from a fatal transactional error and
-// the commit cycle's timing with a slow broker.
+// on the embedded cluster, recovery from a fatal transactional error (and
+// from the coordinator's fencing of a timed-out transaction, but not from
+// a newer instance's) and the commit cycle's timing with a slow broker.
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -15,6 +17,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -78,9 +81,14 @@ class Instance {
     if (!s.ok()) return;
     service_ = std::move(*s);
     if (before_run) before_run(service_.get());
-    thread_ = std::thread([this] { run_ = service_->Run(); });
+    thread_ = std::thread([this] {
+      run_ = service_->Run();
+      ended_.store(true);
+    });
   }
-  ~Instance() { Stop(); }
+  ~Instance() {
+    if (service_ != nullptr) Stop();
+  }
   bool WaitAssigned(int64_t partitions, int timeout_ms) {
     const int64_t deadline = NowMs() + timeout_ms;
     while (NowMs() < deadline) {
@@ -100,12 +108,25 @@ class Instance {
     EXPECT_TRUE(run_.ok()) << run_;
     service_.reset();
   }
+  // Waits for Run() to return by itself (a fatal error); what it returned,
+  // or nullopt after `timeout_ms`.
+  std::optional<absl::Status> WaitEnded(int timeout_ms) {
+    const int64_t deadline = NowMs() + timeout_ms;
+    while (!ended_.load() && NowMs() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (!ended_.load()) return std::nullopt;
+    thread_.join();
+    service_.reset();
+    return run_;
+  }
   serve::Service* service() { return service_.get(); }
 
  private:
   std::unique_ptr<serve::Service> service_;
   std::thread thread_;
   absl::Status run_;
+  std::atomic<bool> ended_{false};
 };
 
 // A TopicReader of `topic` on the test broker.
@@ -610,47 +631,59 @@ void ProducePayments(serve::Service* service, engine::Clock& clock,
   ASSERT_EQ(producer->flush(20000), RdKafka::ERR_NO_ERROR);
 }
 
-// A fatal error of the transactional producer that is not fencing (seen
-// after a broker restart: EndTxn answered INVALID_TXN_STATE) does not stop
-// the service: it recreates the producer, rewinds, and decides everything.
-// On the embedded cluster, which can inject broker errors.
-TEST(TxnRecoveryIntegrationTest, FatalNonFencingErrorRecreatesTheProducer) {
-  TempDir dir("txscreen-recovery");
-  engine::ManualClock clock(absl::ToUnixMicros(absl::Now()));
+// Waits up to a minute for `counter` to reach `n`; its value then.
+int64_t WaitCount(const std::atomic<int64_t>& counter, int64_t n) {
+  const int64_t deadline = NowMs() + 60000;
+  while (counter.load() < n && NowMs() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return counter.load();
+}
+
+// Waits until no commit has happened for a second (all that was decided is
+// committed, and no commit cycle is under way).
+void WaitCommitsQuiet(const serve::Service& service) {
+  int64_t seen = service.stats().commits.load();
+  int64_t quiet_since = NowMs();
+  const int64_t deadline = NowMs() + 60000;
+  while (NowMs() - quiet_since < 1000 && NowMs() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (const int64_t now = service.stats().commits.load(); now != seen) {
+      seen = now;
+      quiet_since = NowMs();
+    }
+  }
+}
+
+// One partition on the embedded cluster, which can inject broker errors.
+serve::ServeOptions RecoveryOptions(const TempDir& dir, const char* group,
+                                    engine::Clock* clock) {
   serve::ServeOptions o;
-  o.group = "recovery";
+  o.group = group;
   o.instance_id = "a";
   o.rules = {absl::StrCat(kSourceDir, "/tests/testdata/hold_pack")};
   o.state_dir = dir.path() + "/state";
   o.partitions = 1;
-  o.clock = &clock;
-  Instance a(o);
+  o.clock = clock;
+  return o;
+}
+
+// A fatal error of the transactional producer that is not fencing (seen
+// after a broker restart: EndTxn answered INVALID_TXN_STATE) does not stop
+// the service: it recreates the producer, rewinds, and decides everything.
+TEST(TxnRecoveryIntegrationTest, FatalNonFencingErrorRecreatesTheProducer) {
+  TempDir dir("txscreen-recovery");
+  engine::ManualClock clock(absl::ToUnixMicros(absl::Now()));
+  Instance a(RecoveryOptions(dir, "recovery", &clock));
   ASSERT_NE(a.service(), nullptr);
   ASSERT_TRUE(a.WaitAssigned(1, 60000));
   auto send = [&](int from, int to) {
     ProducePayments(a.service(), clock, "R", from, to);
   };
-  auto wait_decided = [&](int64_t n) {
-    const int64_t deadline = NowMs() + 60000;
-    while (a.service()->stats().decided.load() < n && NowMs() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return a.service()->stats().decided.load();
-  };
-  auto wait_commits = [&](int64_t n) {
-    const int64_t deadline = NowMs() + 60000;
-    while (a.service()->stats().commits.load() < n && NowMs() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return a.service()->stats().commits.load();
-  };
-  auto wait_aborts = [&](int64_t n) {
-    const int64_t deadline = NowMs() + 60000;
-    while (a.service()->stats().aborts.load() < n && NowMs() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return a.service()->stats().aborts.load();
-  };
+  const serve::ServeStats& stats = a.service()->stats();
+  auto wait_decided = [&](int64_t n) { return WaitCount(stats.decided, n); };
+  auto wait_commits = [&](int64_t n) { return WaitCount(stats.commits, n); };
+  auto wait_aborts = [&](int64_t n) { return WaitCount(stats.aborts, n); };
   send(0, 10);
   ASSERT_GE(wait_decided(10), 10);
   ASSERT_GE(wait_commits(1), 1);
@@ -696,6 +729,64 @@ TEST(TxnRecoveryIntegrationTest, FatalNonFencingErrorRecreatesTheProducer) {
     EXPECT_EQ(times, 1) << absl::CHexEscape(key);
   }
   a.Stop();
+}
+
+// A coordinator aborts a transaction left open past transaction.timeout.ms
+// (one open when its broker went down, for longer than that) and fences its
+// producer: EndTxn answers PRODUCER_FENCED. Nobody took over, so the service
+// recreates the producer, rewinds and goes on, as in CI when a real
+// broker's restart took over ten seconds. Here the transaction timeout is
+// one second and every request takes 600 ms, so a transaction (produce,
+// AddOffsetsToTxn, TxnOffsetCommit, EndTxn) is open for longer than that.
+// (The next commits may fail too while it is that slow: librdkafka caps
+// message.timeout.ms at the transaction timeout.)
+TEST(TxnRecoveryIntegrationTest,
+     FencingOfATransactionOpenPastItsTimeoutRecreatesTheProducer) {
+  TempDir dir("txscreen-fenced-timeout");
+  engine::ManualClock clock(absl::ToUnixMicros(absl::Now()));
+  serve::ServeOptions o = RecoveryOptions(dir, "fenced-timeout", &clock);
+  o.kafka["transaction.timeout.ms"] = "1000";
+  Instance a(o);
+  ASSERT_NE(a.service(), nullptr);
+  ASSERT_TRUE(a.WaitAssigned(1, 60000));
+  const serve::ServeStats& stats = a.service()->stats();
+  ProducePayments(a.service(), clock, "T", 0, 10);
+  ASSERT_GE(WaitCount(stats.decided, 10), 10);
+  // Every commit from here on begins after the round trips slowed down.
+  WaitCommitsQuiet(*a.service());
+  a.service()->embedded_kafka()->SetRoundTripTime(600);
+  a.service()->embedded_kafka()->FailNextRequests(26, {90});  // EndTxn
+  ProducePayments(a.service(), clock, "T", 10, 20);
+  ASSERT_GE(WaitCount(stats.aborts, 1), 1);
+  a.service()->embedded_kafka()->SetRoundTripTime(0);
+  const int64_t commits = stats.commits.load();
+  ProducePayments(a.service(), clock, "T", 20, 30);
+  ASSERT_GE(WaitCount(stats.commits, commits + 1), commits + 1);
+  std::string why;
+  EXPECT_TRUE(a.service()->Ready(&why)) << why;
+  // 30 transactions, and the rewound batches' decided again.
+  EXPECT_GE(WaitCount(stats.decided, 30), 30);
+  a.Stop();
+}
+
+// Fenced in a transaction that has not been open for its timeout: a newer
+// instance with the same transactional id took over, and this one stops
+// rather than fence it back.
+TEST(TxnRecoveryIntegrationTest, FencingOfAFreshTransactionStopsTheService) {
+  TempDir dir("txscreen-fenced");
+  engine::ManualClock clock(absl::ToUnixMicros(absl::Now()));
+  Instance a(RecoveryOptions(dir, "fenced", &clock));
+  ASSERT_NE(a.service(), nullptr);
+  ASSERT_TRUE(a.WaitAssigned(1, 60000));
+  ProducePayments(a.service(), clock, "F", 0, 10);
+  ASSERT_GE(WaitCount(a.service()->stats().decided, 10), 10);
+  WaitCommitsQuiet(*a.service());
+  a.service()->embedded_kafka()->FailNextRequests(26, {90});  // EndTxn
+  ProducePayments(a.service(), clock, "F", 10, 20);
+  std::optional<absl::Status> ended = a.WaitEnded(60000);
+  ASSERT_TRUE(ended.has_value()) << "still running after the fencing";
+  EXPECT_EQ(ended->code(), absl::StatusCode::kAborted) << *ended;
+  EXPECT_THAT(ended->message(), ::testing::HasSubstr("fenced")) << *ended;
 }
 
 }  // namespace

@@ -763,10 +763,13 @@ TEST(ServeIntegrationTest, BrokerRestartMidStreamLosesNothing) {
     }
     ASSERT_EQ(producer->flush(30000), RdKafka::ERR_NO_ERROR);
   }
-  // Down for a while in the middle of the stream, then back.
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // Down in the middle of the stream (the engine may still be screening
+  // the first half) for longer than the engine's transaction timeout
+  // (10 s), then back: the coordinator aborts a transaction that was open,
+  // and fences its producer (as in CI, where the restart alone took that
+  // long). TxnRecoveryIntegrationTest covers that case every time.
   broker.Stop();
-  std::this_thread::sleep_for(std::chrono::seconds(5));
+  std::this_thread::sleep_for(std::chrono::seconds(12));
   ASSERT_TRUE(broker.Start(true)) << broker.Log();
   {
     auto producer = MakeProducer(brokers);
