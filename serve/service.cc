@@ -247,6 +247,7 @@ absl::Status Service::RecoverTxnProducer() {
         absl::StrCat("transactional producer: init: ", e->str()));
   }
   txn_broken_ = false;
+  ++stats_.txn_producer_recreations;
   Log(LogLevel::kInfo, "transactional producer recreated");
   return absl::OkStatus();
 }

@@ -163,6 +163,9 @@ struct ServeStats {
   std::atomic<int64_t> fail_safe{0};
   std::atomic<int64_t> commits{0};
   std::atomic<int64_t> aborts{0};
+  // Transactional producers recreated after a fatal error (a broker
+  // restart, a transaction the coordinator timed out).
+  std::atomic<int64_t> txn_producer_recreations{0};
   std::atomic<int64_t> delivery_errors{0};
   std::atomic<int64_t> restored_records{0};
   std::atomic<int64_t> rebalances{0};

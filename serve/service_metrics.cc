@@ -93,6 +93,10 @@ ServiceMetrics::ServiceMetrics(Service* service) : service_(service) {
   counter("txscreen_commit_aborts_total",
           "Commits aborted and rewound (the batch is decided again).",
           &s->aborts);
+  counter("txscreen_txn_producer_recreations_total",
+          "Transactional producers recreated after a fatal error (a broker "
+          "restart, a transaction the coordinator timed out).",
+          &s->txn_producer_recreations);
   counter("txscreen_delivery_errors_total",
           "Decisions or dead letters Kafka did not accept.",
           &s->delivery_errors);

@@ -86,9 +86,7 @@ class Instance {
       ended_.store(true);
     });
   }
-  ~Instance() {
-    if (service_ != nullptr) Stop();
-  }
+  ~Instance() { Stop(); }
   bool WaitAssigned(int64_t partitions, int timeout_ms) {
     const int64_t deadline = NowMs() + timeout_ms;
     while (NowMs() < deadline) {
@@ -103,13 +101,15 @@ class Instance {
   }
   void Stop() {
     if (service_ == nullptr) return;
-    service_->Stop();
-    thread_.join();
-    EXPECT_TRUE(run_.ok()) << run_;
+    if (thread_.joinable()) {  // not ended by itself (WaitEnded)
+      service_->Stop();
+      thread_.join();
+      EXPECT_TRUE(run_.ok()) << run_;
+    }
     service_.reset();
   }
   // Waits for Run() to return by itself (a fatal error); what it returned,
-  // or nullopt after `timeout_ms`.
+  // or nullopt after `timeout_ms`. The service stays for inspection.
   std::optional<absl::Status> WaitEnded(int timeout_ms) {
     const int64_t deadline = NowMs() + timeout_ms;
     while (!ended_.load() && NowMs() < deadline) {
@@ -117,7 +117,6 @@ class Instance {
     }
     if (!ended_.load()) return std::nullopt;
     thread_.join();
-    service_.reset();
     return run_;
   }
   serve::Service* service() { return service_.get(); }
@@ -700,6 +699,7 @@ TEST(TxnRecoveryIntegrationTest, FatalNonFencingErrorRecreatesTheProducer) {
   send(20, 30);
   EXPECT_GE(wait_commits(commits + 1), commits + 1);
   EXPECT_EQ(a.service()->stats().aborts.load(), 2);
+  EXPECT_EQ(a.service()->stats().txn_producer_recreations.load(), 2);
   std::string why;
   EXPECT_TRUE(a.service()->Ready(&why)) << why;
   // 30 transactions, and those of the two failed commits decided again.
@@ -766,6 +766,7 @@ TEST(TxnRecoveryIntegrationTest,
   EXPECT_TRUE(a.service()->Ready(&why)) << why;
   // 30 transactions, and the rewound batches' decided again.
   EXPECT_GE(WaitCount(stats.decided, 30), 30);
+  EXPECT_GE(stats.txn_producer_recreations.load(), 1);
   a.Stop();
 }
 
@@ -783,10 +784,12 @@ TEST(TxnRecoveryIntegrationTest, FencingOfAFreshTransactionStopsTheService) {
   WaitCommitsQuiet(*a.service());
   a.service()->embedded_kafka()->FailNextRequests(26, {90});  // EndTxn
   ProducePayments(a.service(), clock, "F", 10, 20);
+  const serve::ServeStats& stats = a.service()->stats();
   std::optional<absl::Status> ended = a.WaitEnded(60000);
   ASSERT_TRUE(ended.has_value()) << "still running after the fencing";
   EXPECT_EQ(ended->code(), absl::StatusCode::kAborted) << *ended;
   EXPECT_THAT(ended->message(), ::testing::HasSubstr("fenced")) << *ended;
+  EXPECT_EQ(stats.txn_producer_recreations.load(), 0);
 }
 
 }  // namespace
