@@ -196,6 +196,14 @@ void EmbeddedKafka::SetRoundTripTime(int ms) {
   rd_kafka_mock_broker_set_rtt(cluster_, /*broker_id=*/1, ms);
 }
 
+void EmbeddedKafka::SetBrokerDown(bool down) {
+  if (down) {
+    rd_kafka_mock_broker_set_down(cluster_, /*broker_id=*/1);
+  } else {
+    rd_kafka_mock_broker_set_up(cluster_, /*broker_id=*/1);
+  }
+}
+
 EmbeddedKafka::~EmbeddedKafka() {
   if (cluster_ != nullptr) rd_kafka_mock_cluster_destroy(cluster_);
   if (handle_ != nullptr) rd_kafka_destroy(handle_);

@@ -71,6 +71,9 @@ class EmbeddedKafka {
   void FailNextRequests(int16_t api_key, const std::vector<int>& errors);
   // For tests: the broker answers every request `ms` later.
   void SetRoundTripTime(int ms);
+  // For tests: takes the broker away (connections dropped, none accepted)
+  // or brings it back, as in an outage.
+  void SetBrokerDown(bool down);
 
  private:
   EmbeddedKafka() = default;

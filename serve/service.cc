@@ -28,8 +28,6 @@ namespace v1 = ::txscreen::v1;
 
 namespace {
 
-constexpr int kKafkaTimeoutMs = 30000;
-
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
@@ -241,7 +239,7 @@ absl::Status Service::MakeTxnProducer() {
 
 absl::Status Service::RecoverTxnProducer() {
   if (absl::Status s = MakeTxnProducer(); !s.ok()) return s;
-  if (RdKafka::Error* e = txn_->init_transactions(kKafkaTimeoutMs)) {
+  if (RdKafka::Error* e = txn_->init_transactions(options_.kafka_timeout_ms)) {
     std::unique_ptr<RdKafka::Error> owned(e);
     return absl::UnavailableError(
         absl::StrCat("transactional producer: init: ", e->str()));
@@ -429,17 +427,18 @@ absl::Status Service::Start() {
   }
   if (absl::Status s = MakeTxnProducer(); !s.ok()) return s;
   if (!embedded && options_.create_topics) {
-    if (absl::Status s = CreateTopics(producer_.get(), specs, kKafkaTimeoutMs);
+    if (absl::Status s =
+            CreateTopics(producer_.get(), specs, options_.kafka_timeout_ms);
         !s.ok()) {
       return s;
     }
   }
   // A topic just created takes a moment to appear in the metadata.
   auto partitions = [&](const std::string& topic) {
-    const int64_t deadline = NowMs() + kKafkaTimeoutMs;
+    const int64_t deadline = NowMs() + options_.kafka_timeout_ms;
     while (true) {
       absl::StatusOr<int> n =
-          PartitionCount(producer_.get(), topic, kKafkaTimeoutMs);
+          PartitionCount(producer_.get(), topic, options_.kafka_timeout_ms);
       if (n.ok() || !absl::IsNotFound(n.status()) || NowMs() > deadline) {
         return n;
       }
@@ -469,7 +468,7 @@ absl::Status Service::Start() {
           ": each input partition needs its own changelog partition"));
     }
   }
-  if (RdKafka::Error* e = txn_->init_transactions(kKafkaTimeoutMs)) {
+  if (RdKafka::Error* e = txn_->init_transactions(options_.kafka_timeout_ms)) {
     std::unique_ptr<RdKafka::Error> owned(e);
     return absl::UnavailableError(
         absl::StrCat("transactional producer: init: ", e->str()));
@@ -564,7 +563,8 @@ absl::Status Service::Assign(
     std::vector<RdKafka::TopicPartition*>* v;
     ~Free() { RdKafka::TopicPartition::destroy(*v); }
   } free_committed{&committed};
-  if (RdKafka::ErrorCode e = consumer_->committed(committed, kKafkaTimeoutMs);
+  if (RdKafka::ErrorCode e =
+          consumer_->committed(committed, options_.kafka_timeout_ms);
       e != RdKafka::ERR_NO_ERROR) {
     return absl::UnavailableError(
         absl::StrCat("committed offsets: ", RdKafka::err2str(e)));
@@ -1053,9 +1053,9 @@ absl::Status Service::CommitCycle(bool wait) {
   }
   // 1. Every decision and dead letter so far is acknowledged.
   const int64_t ack_wait_from = SteadyMicros();
-  if (producer_->flush(kKafkaTimeoutMs) != RdKafka::ERR_NO_ERROR) {
+  if (producer_->flush(options_.kafka_timeout_ms) != RdKafka::ERR_NO_ERROR) {
     return AbortAndRewind(absl::StrCat("decisions not acknowledged within ",
-                                       kKafkaTimeoutMs, " ms"));
+                                       options_.kafka_timeout_ms, " ms"));
   }
   const int64_t hand_off_from = SteadyMicros();
   std::string why;
@@ -1207,11 +1207,11 @@ void Service::ExecuteCommit(PendingCommit& commit) {
   }
   if (!offsets.empty()) {
     if (RdKafka::Error* e = txn_->send_offsets_to_transaction(
-            offsets, commit.group.get(), kKafkaTimeoutMs)) {
+            offsets, commit.group.get(), options_.kafka_timeout_ms)) {
       return failed("committing offsets", e);
     }
   }
-  if (RdKafka::Error* e = txn_->commit_transaction(kKafkaTimeoutMs)) {
+  if (RdKafka::Error* e = txn_->commit_transaction(options_.kafka_timeout_ms)) {
     return failed("committing the transaction", e);
   }
   // 3. The local store, with the changelog checkpoints.
@@ -1291,14 +1291,24 @@ absl::Status Service::AbortAndRewind(absl::string_view why, int64_t began_us) {
   Log(LogLevel::kWarning,
       absl::StrCat("commit failed, rewinding to the last commit: ", why));
   if (!txn_broken_) {
-    if (RdKafka::Error* e = txn_->abort_transaction(kKafkaTimeoutMs)) {
+    if (RdKafka::Error* e =
+            txn_->abort_transaction(options_.kafka_timeout_ms)) {
       std::unique_ptr<RdKafka::Error> owned(e);
-      // No transaction in progress is fine; a fatal error marks the
-      // producer for recreation (or stops us when fenced).
+      // No transaction in progress (ERR__STATE) is fine; a fatal error
+      // marks the producer for recreation (or stops us when fenced).
       if (auto s = FatalTxnError(*e, "abort", began_us)) return *s;
+      if (!txn_broken_ && e->code() != RdKafka::ERR__STATE) {
+        // Unfinished (timed out while the broker is away): the producer
+        // would refuse to begin another transaction until it is. A new
+        // one fences this transaction once the broker answers.
+        Log(LogLevel::kWarning,
+            absl::StrCat("abort: ", e->str(),
+                         "; the transactional producer will be recreated"));
+        txn_broken_ = true;
+      }
     }
   }
-  producer_->flush(kKafkaTimeoutMs);
+  producer_->flush(options_.kafka_timeout_ms);
   reports_->Reset();
   since_commit_ = 0;
   for (auto& [p, part] : partitions_) {
@@ -1323,7 +1333,8 @@ absl::Status Service::AbortAndRewind(absl::string_view why, int64_t began_us) {
     for (const auto& [topic, offset] : seeks) {
       std::unique_ptr<RdKafka::TopicPartition> tp(
           RdKafka::TopicPartition::create(*topic, p, offset));
-      if (RdKafka::ErrorCode e = consumer_->seek(*tp, kKafkaTimeoutMs);
+      if (RdKafka::ErrorCode e =
+              consumer_->seek(*tp, options_.kafka_timeout_ms);
           e != RdKafka::ERR_NO_ERROR) {
         return absl::UnavailableError(absl::StrCat("rewinding ", *topic, "[", p,
                                                    "]: ", RdKafka::err2str(e)));
@@ -1611,8 +1622,9 @@ absl::Status Service::Run() {
   Log(LogLevel::kInfo, "leaving the consumer group");
   consumer_->close();
   consumer_closed_ = true;
-  producer_->flush(kKafkaTimeoutMs);
-  if (shadow_producer_ != nullptr) shadow_producer_->flush(kKafkaTimeoutMs);
+  producer_->flush(options_.kafka_timeout_ms);
+  if (shadow_producer_ != nullptr)
+    shadow_producer_->flush(options_.kafka_timeout_ms);
   if (!fatal_.ok()) {
     Log(LogLevel::kError, absl::StrCat("stopped: ", fatal_.message()));
   }

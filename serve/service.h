@@ -125,6 +125,9 @@ struct ServeOptions {
   // transactions.
   int commit_interval_ms = 100;
   int commit_max_transactions = 20000;
+  // How long a blocking Kafka call (a transaction's commit or abort, a
+  // flush, a seek) may take before it fails (tests shorten it).
+  int kafka_timeout_ms = 30000;
   // Budgets (deadline = occurred_at + budget).
   engine::ScreenerOptions screener;
   // Verdict when the engine cannot complete a transaction's screening

@@ -770,6 +770,52 @@ TEST(TxnRecoveryIntegrationTest,
   a.Stop();
 }
 
+// A broker outage in the middle of a commit, longer than the service's Kafka
+// timeout (3 s here, 30 s by default): the commit fails, and so does its
+// abort, and the commits after it while the broker is away. None of that
+// stops the service: once the broker is back it commits again and decides
+// everything. Every request takes 1.5 s before the outage, so that one
+// begins while a commit is under way.
+TEST(TxnRecoveryIntegrationTest, OutageLongerThanTheKafkaTimeoutMidCommit) {
+  TempDir dir("txscreen-outage");
+  engine::ManualClock clock(absl::ToUnixMicros(absl::Now()));
+  serve::ServeOptions o = RecoveryOptions(dir, "outage", &clock);
+  o.kafka_timeout_ms = 3000;
+  Instance a(o);
+  ASSERT_NE(a.service(), nullptr);
+  ASSERT_TRUE(a.WaitAssigned(1, 60000));
+  const serve::ServeStats& stats = a.service()->stats();
+  serve::EmbeddedKafka* kafka = a.service()->embedded_kafka();
+  ProducePayments(a.service(), clock, "O", 0, 10);
+  ASSERT_GE(WaitCount(stats.decided, 10), 10);
+  WaitCommitsQuiet(*a.service());
+  kafka->SetRoundTripTime(1500);
+  ProducePayments(a.service(), clock, "O", 10, 20);
+  ASSERT_GE(WaitCount(stats.decided, 20), 20);
+  // The commit of these began within 100 ms; its first step waits ~1.5 s
+  // for the decisions' acknowledgements, then the transaction begins and
+  // takes ~7.5 s (five round trips).
+  std::this_thread::sleep_for(std::chrono::milliseconds(3000));
+  kafka->SetBrokerDown(true);
+  ASSERT_GE(WaitCount(stats.aborts, 1), 1);
+  std::this_thread::sleep_for(std::chrono::seconds(8));
+  kafka->SetRoundTripTime(0);
+  kafka->SetBrokerDown(false);
+  std::string why;
+  EXPECT_TRUE(a.service()->Ready(&why)) << why;
+  const int64_t commits = stats.commits.load();
+  ProducePayments(a.service(), clock, "O", 20, 30);
+  ASSERT_GE(WaitCount(stats.commits, commits + 1), commits + 1);
+  EXPECT_GE(WaitCount(stats.decided, 30), 30);
+  EXPECT_TRUE(a.service()->Ready(&why)) << why;
+  // The abort timed out too, and the next commit recreated the producer
+  // (the old one refused to begin a transaction: "Conflicting
+  // abort_transaction API call is already in progress", and the service
+  // stopped).
+  EXPECT_GE(stats.txn_producer_recreations.load(), 1);
+  a.Stop();
+}
+
 // Fenced in a transaction that has not been open for its timeout: a newer
 // instance with the same transactional id took over, and this one stops
 // rather than fence it back.
