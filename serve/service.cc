@@ -99,11 +99,16 @@ class Service::Rebalancer : public RdKafka::RebalanceCb {
                     std::vector<RdKafka::TopicPartition*>& parts) override {
     ++service_->stats_.rebalances;
     if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
-      absl::Status s = service_->Assign(parts);
+      absl::Status s = service_->AssignRetrying(parts);
       if (!s.ok()) {
+        consumer->unassign();
+        if (service_->stop_.load()) {
+          Log(LogLevel::kWarning,
+              absl::StrCat("stopping during the assignment: ", s.message()));
+          return;
+        }
         Log(LogLevel::kError, absl::StrCat("assignment failed: ", s.message()));
         service_->SetFatal(s);
-        consumer->unassign();
       }
     } else {
       absl::Status s = service_->Revoke();
@@ -628,6 +633,27 @@ absl::Status Service::Assign(
   assigned_.store(static_cast<int64_t>(partitions_.size()));
   assigned_once_.store(true);
   return absl::OkStatus();
+}
+
+absl::Status Service::AssignRetrying(
+    const std::vector<RdKafka::TopicPartition*>& parts) {
+  int64_t pause_ms = 1000;
+  while (true) {
+    absl::Status s = Assign(parts);
+    if (s.ok() || stop_.load() ||
+        !(absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s))) {
+      return s;
+    }
+    ++stats_.assign_retries;
+    Log(LogLevel::kWarning,
+        absl::StrCat("assignment: ", s.message(), "; trying again in ",
+                     pause_ms / 1000, " s"));
+    for (const int64_t until = NowMs() + pause_ms;
+         NowMs() < until && !stop_.load();) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    pause_ms = std::min<int64_t>(pause_ms * 2, 30000);
+  }
 }
 
 absl::Status Service::Revoke() {

@@ -169,6 +169,8 @@ struct ServeStats {
   // Transactional producers recreated after a fatal error (a broker
   // restart, a transaction the coordinator timed out).
   std::atomic<int64_t> txn_producer_recreations{0};
+  // Assignments tried again after a broker failure during the restore.
+  std::atomic<int64_t> assign_retries{0};
   std::atomic<int64_t> delivery_errors{0};
   std::atomic<int64_t> restored_records{0};
   std::atomic<int64_t> rebalances{0};
@@ -328,6 +330,11 @@ class Service {
   // `began_us`: as for FatalTxnError.
   absl::Status AbortAndRewind(absl::string_view why, int64_t began_us = 0);
   absl::Status Assign(const std::vector<RdKafka::TopicPartition*>& parts);
+  // Assign, tried again with a growing pause (1 s doubling to 30 s) while
+  // it fails for want of the broker (Unavailable, DeadlineExceeded: an
+  // outage during the restore) and the service is not stopping.
+  absl::Status AssignRetrying(
+      const std::vector<RdKafka::TopicPartition*>& parts);
   // Commits what it can and gives the partitions up. An error only when
   // the process cannot go on (fenced, local store failure).
   absl::Status Revoke();

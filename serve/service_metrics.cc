@@ -97,6 +97,10 @@ ServiceMetrics::ServiceMetrics(Service* service) : service_(service) {
           "Transactional producers recreated after a fatal error (a broker "
           "restart, a transaction the coordinator timed out).",
           &s->txn_producer_recreations);
+  counter("txscreen_assign_retries_total",
+          "Partition assignments tried again after the broker failed during "
+          "the restore.",
+          &s->assign_retries);
   counter("txscreen_delivery_errors_total",
           "Decisions or dead letters Kafka did not accept.",
           &s->delivery_errors);

@@ -816,6 +816,29 @@ TEST(TxnRecoveryIntegrationTest, OutageLongerThanTheKafkaTimeoutMidCommit) {
   a.Stop();
 }
 
+// The broker fails while partitions are assigned (an outage during the
+// restore; here OffsetFetch answers COORDINATOR_LOAD_IN_PROGRESS for ~6 s,
+// longer than the Kafka timeout of 3 s): the assignment is tried again
+// until it succeeds, where it used to stop the service.
+TEST(TxnRecoveryIntegrationTest, AssignmentFailingForWantOfTheBrokerIsRetried) {
+  TempDir dir("txscreen-assign");
+  engine::ManualClock clock(absl::ToUnixMicros(absl::Now()));
+  serve::ServeOptions o = RecoveryOptions(dir, "assign", &clock);
+  o.kafka_timeout_ms = 3000;
+  Instance a(o, [](serve::Service* service) {
+    // OffsetFetch (API key 9), retried by librdkafka every ~100 ms.
+    service->embedded_kafka()->FailNextRequests(9, std::vector<int>(60, 14));
+  });
+  ASSERT_NE(a.service(), nullptr);
+  ASSERT_TRUE(a.WaitAssigned(1, 90000));
+  const serve::ServeStats& stats = a.service()->stats();
+  EXPECT_GE(stats.assign_retries.load(), 1);
+  ProducePayments(a.service(), clock, "A", 0, 10);
+  EXPECT_GE(WaitCount(stats.decided, 10), 10);
+  EXPECT_GE(WaitCount(stats.commits, 1), 1);
+  a.Stop();
+}
+
 // Fenced in a transaction that has not been open for its timeout: a newer
 // instance with the same transactional id took over, and this one stops
 // rather than fence it back.
