@@ -731,6 +731,23 @@ TEST(TxnRecoveryIntegrationTest, FatalNonFencingErrorRecreatesTheProducer) {
   a.Stop();
 }
 
+// After a failure it recovered from with a new transactional producer (and
+// 20 payments `prefix` 0-19 sent), the service commits again: payments
+// 20-29 are committed, all 30 decided (a rewound batch twice), and it is
+// ready.
+void ExpectCommitsAgainWithANewProducer(serve::Service* service,
+                                        engine::Clock& clock,
+                                        absl::string_view prefix) {
+  const serve::ServeStats& stats = service->stats();
+  const int64_t commits = stats.commits.load();
+  ProducePayments(service, clock, prefix, 20, 30);
+  ASSERT_GE(WaitCount(stats.commits, commits + 1), commits + 1);
+  EXPECT_GE(WaitCount(stats.decided, 30), 30);
+  std::string why;
+  EXPECT_TRUE(service->Ready(&why)) << why;
+  EXPECT_GE(stats.txn_producer_recreations.load(), 1);
+}
+
 // A coordinator aborts a transaction left open past transaction.timeout.ms
 // (one open when its broker went down, for longer than that) and fences its
 // producer: EndTxn answers PRODUCER_FENCED. Nobody took over, so the service
@@ -759,14 +776,7 @@ TEST(TxnRecoveryIntegrationTest,
   ProducePayments(a.service(), clock, "T", 10, 20);
   ASSERT_GE(WaitCount(stats.aborts, 1), 1);
   a.service()->embedded_kafka()->SetRoundTripTime(0);
-  const int64_t commits = stats.commits.load();
-  ProducePayments(a.service(), clock, "T", 20, 30);
-  ASSERT_GE(WaitCount(stats.commits, commits + 1), commits + 1);
-  std::string why;
-  EXPECT_TRUE(a.service()->Ready(&why)) << why;
-  // 30 transactions, and the rewound batches' decided again.
-  EXPECT_GE(WaitCount(stats.decided, 30), 30);
-  EXPECT_GE(stats.txn_producer_recreations.load(), 1);
+  ExpectCommitsAgainWithANewProducer(a.service(), clock, "T");
   a.Stop();
 }
 
@@ -803,16 +813,11 @@ TEST(TxnRecoveryIntegrationTest, OutageLongerThanTheKafkaTimeoutMidCommit) {
   kafka->SetBrokerDown(false);
   std::string why;
   EXPECT_TRUE(a.service()->Ready(&why)) << why;
-  const int64_t commits = stats.commits.load();
-  ProducePayments(a.service(), clock, "O", 20, 30);
-  ASSERT_GE(WaitCount(stats.commits, commits + 1), commits + 1);
-  EXPECT_GE(WaitCount(stats.decided, 30), 30);
-  EXPECT_TRUE(a.service()->Ready(&why)) << why;
   // The abort timed out too, and the next commit recreated the producer
   // (the old one refused to begin a transaction: "Conflicting
   // abort_transaction API call is already in progress", and the service
   // stopped).
-  EXPECT_GE(stats.txn_producer_recreations.load(), 1);
+  ExpectCommitsAgainWithANewProducer(a.service(), clock, "O");
   a.Stop();
 }
 
