@@ -52,6 +52,7 @@ const std::vector<std::string>& PlainKeys() {
                                                 "roster",
                                                 "hold-timeout",
                                                 "commit-interval-ms",
+                                                "kafka-timeout-ms",
                                                 "state-memory-mb",
                                                 "state-cache-entities",
                                                 "budget",
@@ -246,6 +247,14 @@ absl::StatusOr<ServeCommandOptions> ParseServeConfig(
             v.where, ": at most 1000 partitions, got '", v.value, "'"));
       }
       (key == "partitions" ? o.partitions : o.commit_interval_ms) = n;
+    } else if (key == "kafka-timeout-ms") {
+      int n = 0;
+      if (!absl::SimpleAtoi(v.value, &n) || n < 1000 || n > 600000) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(v.where, ": expected milliseconds from 1000 to ",
+                         "600000, got '", v.value, "'"));
+      }
+      o.kafka_timeout_ms = n;
     } else if (key == "state-memory-mb" || key == "state-cache-entities") {
       int64_t n = 0;
       const bool memory = key == "state-memory-mb";

@@ -12,7 +12,8 @@
 // topic.reports, topic.dead-letter, topic.state-changelog,
 // topic.dedupe-changelog, topic.overrides, topic.override-results,
 // topic.dispositions, topic.holds, roster (staff CSV), hold-timeout (e.g. 30m),
-// commit-interval-ms, budget (e.g. 10s, 500ms), budget.<channel>,
+// commit-interval-ms, kafka-timeout-ms, budget (e.g. 10s, 500ms),
+// budget.<channel>,
 // fail-safe.<channel> (allow|review|warn|delay|intercept|block), http
 // (HOST:PORT, or "off"), admin-token-file, kafka.<setting>.
 // Channels: counter, atm, mobile, online, vtm, pos, phone.

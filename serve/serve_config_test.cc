@@ -77,6 +77,7 @@ TEST(ServeConfigTest, DefaultsWithoutArguments) {
   EXPECT_EQ(o.partitions, 6);
   EXPECT_TRUE(o.create_topics);
   EXPECT_EQ(o.commit_interval_ms, 100);
+  EXPECT_EQ(o.kafka_timeout_ms, 30000);
   EXPECT_EQ(o.topics.transactions, "txscreen.transactions");
   EXPECT_EQ(o.topics.decisions, "txscreen.decisions");
   EXPECT_EQ(o.topics.alerts, "txscreen.alerts");
@@ -146,6 +147,7 @@ TEST_P(ServeConfigFlagStyleTest, EveryPlainKey) {
   Add("roster", "/etc/txscreen/staff.csv");
   Add("hold-timeout", "45m");
   Add("commit-interval-ms", "250");
+  Add("kafka-timeout-ms", "5000");
   Add("budget", "1m30s");
   Add("http", "0.0.0.0:9100");
   Add("admin-token-file", token.path());
@@ -174,6 +176,7 @@ TEST_P(ServeConfigFlagStyleTest, EveryPlainKey) {
   EXPECT_EQ(o.roster_path, "/etc/txscreen/staff.csv");
   EXPECT_EQ(o.holds.timeout_us, 45LL * 60 * 1000000);
   EXPECT_EQ(o.commit_interval_ms, 250);
+  EXPECT_EQ(o.kafka_timeout_ms, 5000);
   EXPECT_EQ(o.screener.default_budget_us, 90LL * 1000000);
   EXPECT_TRUE(got.http);
   EXPECT_EQ(got.http_host, "0.0.0.0");
@@ -182,7 +185,7 @@ TEST_P(ServeConfigFlagStyleTest, EveryPlainKey) {
   // Untouched keys keep their defaults.
   EXPECT_EQ(o.fail_safe, DefaultFailSafe());
   EXPECT_THAT(o.kafka, IsEmpty());
-  EXPECT_EQ(got.shown.size(), 25u);
+  EXPECT_EQ(got.shown.size(), 26u);
 }
 
 TEST_P(ServeConfigFlagStyleTest, EveryChannelBudget) {
@@ -434,6 +437,18 @@ TEST(ServeConfigTest, BadNumber) {
             100000);
   EXPECT_EQ(ErrorOf({"--commit-interval-ms", "100001"}),
             "--commit-interval-ms: expected a positive number, got '100001'");
+}
+
+TEST(ServeConfigTest, KafkaTimeoutIsASecondToTenMinutes) {
+  EXPECT_EQ(Parse({"--kafka-timeout-ms", "1000"}).serve.kafka_timeout_ms, 1000);
+  EXPECT_EQ(Parse({"--kafka-timeout-ms=600000"}).serve.kafka_timeout_ms,
+            600000);
+  for (const char* bad : {"999", "600001", "0", "-5000", "30s", ""}) {
+    EXPECT_EQ(ErrorOf({"--kafka-timeout-ms", bad}),
+              absl::StrCat("--kafka-timeout-ms: expected milliseconds from "
+                           "1000 to 600000, got '",
+                           bad, "'"));
+  }
 }
 
 TEST(ServeConfigTest, BadBoolean) {
