@@ -242,6 +242,41 @@ absl::Status Service::MakeTxnProducer() {
   return absl::OkStatus();
 }
 
+absl::Status Service::MakeProducer() {
+  producer_.reset();
+  absl::StatusOr<std::unique_ptr<RdKafka::Conf>> conf = MakeKafkaConf(
+      ClientSettings({{"linger.ms", "1"}, {"compression.type", "lz4"}},
+                     {{"enable.idempotence", "true"}, {"acks", "all"}}));
+  if (!conf.ok()) return conf.status();
+  std::string error;
+  (*conf)->set("dr_cb", reports_.get(), error);
+  producer_.reset(RdKafka::Producer::create(conf->get(), error));
+  if (producer_ == nullptr) {
+    return absl::InternalError(absl::StrCat("producer: ", error));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Service::MakeShadowProducer() {
+  shadow_producer_.reset();
+  absl::StatusOr<std::unique_ptr<RdKafka::Conf>> conf = MakeKafkaConf(
+      ClientSettings({{"linger.ms", "5"}, {"compression.type", "lz4"}}, {}));
+  if (!conf.ok()) return conf.status();
+  std::string error;
+  (*conf)->set("dr_cb", shadow_reports_.get(), error);
+  shadow_producer_.reset(RdKafka::Producer::create(conf->get(), error));
+  if (shadow_producer_ == nullptr) {
+    return absl::InternalError(absl::StrCat("shadow producer: ", error));
+  }
+  return absl::OkStatus();
+}
+
+void Service::FailProducerForTest(bool shadow) {
+  rd_kafka_test_fatal_error((shadow ? shadow_producer_ : producer_)->c_ptr(),
+                            RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
+                            "injected by a test");
+}
+
 absl::Status Service::RecoverTxnProducer() {
   if (absl::Status s = MakeTxnProducer(); !s.ok()) return s;
   if (RdKafka::Error* e = txn_->init_transactions(options_.kafka_timeout_ms)) {
@@ -405,30 +440,13 @@ absl::Status Service::Start() {
   reports_ = std::make_unique<DeliveryReports>(false, &stats_.delivery_errors);
   txn_reports_ =
       std::make_unique<DeliveryReports>(true, &stats_.delivery_errors);
-  {
-    absl::StatusOr<std::unique_ptr<RdKafka::Conf>> conf = MakeKafkaConf(
-        settings({{"linger.ms", "1"}, {"compression.type", "lz4"}},
-                 {{"enable.idempotence", "true"}, {"acks", "all"}}));
-    if (!conf.ok()) return conf.status();
-    (*conf)->set("dr_cb", reports_.get(), error);
-    producer_.reset(RdKafka::Producer::create(conf->get(), error));
-    if (producer_ == nullptr) {
-      return absl::InternalError(absl::StrCat("producer: ", error));
-    }
-  }
+  if (absl::Status s = MakeProducer(); !s.ok()) return s;
   if (shadow != nullptr) {
     // Its own producer: a shadow decision that cannot be delivered is
     // counted, and never aborts the active path's commit.
     shadow_reports_ =
         std::make_unique<DeliveryReports>(false, &stats_.shadow_failures);
-    absl::StatusOr<std::unique_ptr<RdKafka::Conf>> conf = MakeKafkaConf(
-        settings({{"linger.ms", "5"}, {"compression.type", "lz4"}}, {}));
-    if (!conf.ok()) return conf.status();
-    (*conf)->set("dr_cb", shadow_reports_.get(), error);
-    shadow_producer_.reset(RdKafka::Producer::create(conf->get(), error));
-    if (shadow_producer_ == nullptr) {
-      return absl::InternalError(absl::StrCat("shadow producer: ", error));
-    }
+    if (absl::Status s = MakeShadowProducer(); !s.ok()) return s;
   }
   if (absl::Status s = MakeTxnProducer(); !s.ok()) return s;
   if (!embedded && options_.create_topics) {
@@ -769,12 +787,25 @@ void Service::ScreenShadow(Partition& part) {
   const std::string& key = shadow_decision_.customer_id().empty()
                                ? tx_->customer_id()
                                : shadow_decision_.customer_id();
-  RdKafka::ErrorCode e = shadow_producer_->produce(
-      options_.topics.shadow_decisions, RdKafka::Topic::PARTITION_UA,
-      RdKafka::Producer::RK_MSG_COPY, out_.data(), out_.size(), key.data(),
-      key.size(), 0, nullptr);
+  // Null only when recreating it failed (below): tried again here.
+  RdKafka::ErrorCode e =
+      shadow_producer_ == nullptr
+          ? RdKafka::ERR__FATAL
+          : shadow_producer_->produce(
+                options_.topics.shadow_decisions, RdKafka::Topic::PARTITION_UA,
+                RdKafka::Producer::RK_MSG_COPY, out_.data(), out_.size(),
+                key.data(), key.size(), 0, nullptr);
   if (e != RdKafka::ERR_NO_ERROR) {
     ++stats_.shadow_failures;  // e.g. the queue is full: the shadow drops it
+    if (e == RdKafka::ERR__FATAL) {
+      // Idempotence (an operator's kafka.enable.idempotence) gave up.
+      Log(LogLevel::kWarning,
+          "shadow decisions producer: fatal error; recreating it");
+      if (absl::Status s = MakeShadowProducer(); !s.ok()) {
+        Log(LogLevel::kError,
+            absl::StrCat("shadow decisions producer: ", s.message()));
+      }
+    }
   }
   ++stats_.shadow_decided;
   if (shadow_decision_.verdict() != decision_.verdict())
@@ -1334,7 +1365,18 @@ absl::Status Service::AbortAndRewind(absl::string_view why, int64_t began_us) {
       }
     }
   }
-  producer_->flush(options_.kafka_timeout_ms);
+  if (std::string fatal;
+      producer_->fatal_error(fatal) != RdKafka::ERR_NO_ERROR) {
+    // The idempotent producer gave up (librdkafka: e.g. a sequence gap it
+    // cannot repair); what it still held is decided again after the
+    // rewind, by a new one.
+    Log(LogLevel::kWarning, absl::StrCat("decisions producer: fatal error: ",
+                                         fatal, "; recreating it"));
+    if (absl::Status s = MakeProducer(); !s.ok()) return s;
+    ++stats_.producer_recreations;
+  } else {
+    producer_->flush(options_.kafka_timeout_ms);
+  }
   reports_->Reset();
   since_commit_ = 0;
   for (auto& [p, part] : partitions_) {

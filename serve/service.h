@@ -169,6 +169,8 @@ struct ServeStats {
   // Transactional producers recreated after a fatal error (a broker
   // restart, a transaction the coordinator timed out).
   std::atomic<int64_t> txn_producer_recreations{0};
+  // The same for the decisions producer.
+  std::atomic<int64_t> producer_recreations{0};
   // Assignments tried again after a broker failure during the restore.
   std::atomic<int64_t> assign_retries{0};
   std::atomic<int64_t> delivery_errors{0};
@@ -252,6 +254,12 @@ class Service {
   bool embedded() const { return embedded_ != nullptr; }
   // The embedded cluster, or nullptr (tests inject broker errors).
   EmbeddedKafka* embedded_kafka() { return embedded_.get(); }
+  // Tests: a fatal error of the decisions producer (with `shadow`, of the
+  // shadow decisions producer, which is idempotent only if the operator
+  // says so), as librdkafka's idempotence raises one
+  // (rd_kafka_test_fatal_error). From another thread only while the
+  // service has not replaced that producer.
+  void FailProducerForTest(bool shadow = false);
   // Ready: rules loaded, partitions assigned and restored.
   bool Ready(std::string* why) const;
   const ServeStats& stats() const { return stats_; }
@@ -280,6 +288,10 @@ class Service {
   absl::Status Start();
   KafkaSettings ClientSettings(KafkaSettings defaults,
                                const KafkaSettings& forced) const;
+  // Creates producer_ (decisions, alerts, dead letters), replacing one.
+  absl::Status MakeProducer();
+  // The same for shadow_producer_.
+  absl::Status MakeShadowProducer();
   // Creates txn_ (not initialised).
   absl::Status MakeTxnProducer();
   // A new txn_, initialised; clears txn_broken_.

@@ -97,6 +97,10 @@ ServiceMetrics::ServiceMetrics(Service* service) : service_(service) {
           "Transactional producers recreated after a fatal error (a broker "
           "restart, a transaction the coordinator timed out).",
           &s->txn_producer_recreations);
+  counter("txscreen_producer_recreations_total",
+          "Decisions producers recreated after a fatal error of their "
+          "idempotence.",
+          &s->producer_recreations);
   counter("txscreen_assign_retries_total",
           "Partition assignments tried again after the broker failed during "
           "the restore.",

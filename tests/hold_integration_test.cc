@@ -6,7 +6,9 @@
 // another instance, escalation at expiry, and the audit chain afterwards;
 // on the embedded cluster, recovery from a fatal transactional error (and
 // from the coordinator's fencing of a timed-out transaction, but not from
-// a newer instance's) and the commit cycle's timing with a slow broker.
+// a newer instance's), from outages mid-commit and mid-assignment, from
+// fatal errors of the decisions and shadow producers, and the commit
+// cycle's timing with a slow broker.
 #include <unistd.h>
 
 #include <atomic>
@@ -18,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -841,6 +844,83 @@ TEST(TxnRecoveryIntegrationTest, AssignmentFailingForWantOfTheBrokerIsRetried) {
   ProducePayments(a.service(), clock, "A", 0, 10);
   EXPECT_GE(WaitCount(stats.decided, 10), 10);
   EXPECT_GE(WaitCount(stats.commits, 1), 1);
+  a.Stop();
+}
+
+// The decisions producer (idempotent) fails fatally, as librdkafka does
+// when it cannot repair a gap in its sequence numbers: every produce and
+// flush fails from then on. The commit aborts, the service replaces that
+// producer, decides the rewound transactions again and goes on; it used to
+// abort every commit from then on.
+TEST(TxnRecoveryIntegrationTest, FatalErrorOfTheDecisionsProducerRecreatesIt) {
+  TempDir dir("txscreen-producer");
+  engine::ManualClock clock(absl::ToUnixMicros(absl::Now()));
+  Instance a(RecoveryOptions(dir, "producer", &clock));
+  ASSERT_NE(a.service(), nullptr);
+  ASSERT_TRUE(a.WaitAssigned(1, 60000));
+  const serve::ServeStats& stats = a.service()->stats();
+  ProducePayments(a.service(), clock, "P", 0, 10);
+  ASSERT_GE(WaitCount(stats.decided, 10), 10);
+  WaitCommitsQuiet(*a.service());
+  a.service()->FailProducerForTest();
+  ProducePayments(a.service(), clock, "P", 10, 20);
+  ASSERT_GE(WaitCount(stats.aborts, 1), 1);
+  ASSERT_GE(WaitCount(stats.producer_recreations, 1), 1);
+  const int64_t commits = stats.commits.load();
+  ProducePayments(a.service(), clock, "P", 20, 30);
+  ASSERT_GE(WaitCount(stats.commits, commits + 1), commits + 1);
+  // 30, and the rewound ones again; their decisions reach the topic.
+  EXPECT_GE(WaitCount(stats.decided, 30), 30);
+  TopicReader decisions(a.service()->bootstrap(), "txscreen.decisions");
+  std::set<std::string> ids;
+  decisions.ReadUntil(
+      [&](const std::vector<TopicReader::Message>& all) {
+        for (const TopicReader::Message& m : all) {
+          v1::Decision d;
+          if (d.ParseFromString(m.value)) ids.insert(d.transaction_id());
+        }
+        return ids.size() >= 30;
+      },
+      30000);
+  EXPECT_EQ(ids.size(), 30u);
+  EXPECT_EQ(stats.producer_recreations.load(), 1);
+  a.Stop();
+}
+
+// The same for the shadow rule set's producer (idempotent here, as an
+// operator's kafka.enable.idempotence makes it): its failures are counted,
+// never abort a commit, and it is replaced, so that shadow decisions come
+// again.
+TEST(TxnRecoveryIntegrationTest, FatalErrorOfTheShadowProducerRecreatesIt) {
+  TempDir dir("txscreen-shadow-producer");
+  engine::ManualClock clock(absl::ToUnixMicros(absl::Now()));
+  serve::ServeOptions o = RecoveryOptions(dir, "shadow-producer", &clock);
+  o.shadow_rules = o.rules;
+  o.kafka["enable.idempotence"] = "true";
+  Instance a(o);
+  ASSERT_NE(a.service(), nullptr);
+  ASSERT_TRUE(a.WaitAssigned(1, 60000));
+  const serve::ServeStats& stats = a.service()->stats();
+  ProducePayments(a.service(), clock, "S", 0, 10);
+  ASSERT_GE(WaitCount(stats.shadow_decided, 10), 10);
+  a.service()->FailProducerForTest(/*shadow=*/true);
+  ProducePayments(a.service(), clock, "S", 10, 20);
+  ASSERT_GE(WaitCount(stats.shadow_decided, 20), 20);
+  EXPECT_GE(stats.shadow_failures.load(), 1);
+  EXPECT_EQ(stats.aborts.load(), 0);
+  // The decisions after the failed one reach the shadow topic again.
+  TopicReader shadow(a.service()->bootstrap(), "txscreen.shadow-decisions");
+  std::set<std::string> ids;
+  shadow.ReadUntil(
+      [&](const std::vector<TopicReader::Message>& all) {
+        for (const TopicReader::Message& m : all) {
+          v1::Decision d;
+          if (d.ParseFromString(m.value)) ids.insert(d.transaction_id());
+        }
+        return ids.count("S19") > 0;
+      },
+      30000);
+  EXPECT_EQ(ids.count("S19"), 1u);
   a.Stop();
 }
 
