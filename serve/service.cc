@@ -52,6 +52,22 @@ std::string DefaultInstanceId(const std::string& state_dir) {
       absl::Hex(rules::StableHash(dir) & 0xffffffffULL, absl::kZeroPad8));
 }
 
+// A producer of `conf` whose delivery reports go to `reports`, into `out`;
+// errors name it `what`.
+absl::Status CreateProducer(absl::StatusOr<std::unique_ptr<RdKafka::Conf>> conf,
+                            RdKafka::DeliveryReportCb* reports,
+                            absl::string_view what,
+                            std::unique_ptr<RdKafka::Producer>* out) {
+  if (!conf.ok()) return conf.status();
+  std::string error;
+  (*conf)->set("dr_cb", reports, error);
+  out->reset(RdKafka::Producer::create(conf->get(), error));
+  if (*out == nullptr) {
+    return absl::InternalError(absl::StrCat(what, ": ", error));
+  }
+  return absl::OkStatus();
+}
+
 bool NeedsAttention(const v1::Decision& d) {
   return d.verdict() != v1::VERDICT_ALLOW || d.reports_size() > 0;
 }
@@ -225,7 +241,6 @@ absl::Status Service::MakeTxnProducer() {
           {{"transactional.id",
             absl::StrCat(options_.group, ".", options_.instance_id)}}));
   if (!conf.ok()) return conf.status();
-  std::string error;
   std::string timeout;
   if ((*conf)->get("transaction.timeout.ms", timeout) !=
           RdKafka::Conf::CONF_OK ||
@@ -234,41 +249,24 @@ absl::Status Service::MakeTxnProducer() {
         "transactional producer: transaction.timeout.ms unreadable: ",
         timeout));
   }
-  (*conf)->set("dr_cb", txn_reports_.get(), error);
-  txn_.reset(RdKafka::Producer::create(conf->get(), error));
-  if (txn_ == nullptr) {
-    return absl::InternalError(absl::StrCat("transactional producer: ", error));
-  }
-  return absl::OkStatus();
+  return CreateProducer(std::move(conf), txn_reports_.get(),
+                        "transactional producer", &txn_);
 }
 
 absl::Status Service::MakeProducer() {
   producer_.reset();
-  absl::StatusOr<std::unique_ptr<RdKafka::Conf>> conf = MakeKafkaConf(
-      ClientSettings({{"linger.ms", "1"}, {"compression.type", "lz4"}},
-                     {{"enable.idempotence", "true"}, {"acks", "all"}}));
-  if (!conf.ok()) return conf.status();
-  std::string error;
-  (*conf)->set("dr_cb", reports_.get(), error);
-  producer_.reset(RdKafka::Producer::create(conf->get(), error));
-  if (producer_ == nullptr) {
-    return absl::InternalError(absl::StrCat("producer: ", error));
-  }
-  return absl::OkStatus();
+  return CreateProducer(MakeKafkaConf(ClientSettings(
+                            {{"linger.ms", "1"}, {"compression.type", "lz4"}},
+                            {{"enable.idempotence", "true"}, {"acks", "all"}})),
+                        reports_.get(), "producer", &producer_);
 }
 
 absl::Status Service::MakeShadowProducer() {
   shadow_producer_.reset();
-  absl::StatusOr<std::unique_ptr<RdKafka::Conf>> conf = MakeKafkaConf(
-      ClientSettings({{"linger.ms", "5"}, {"compression.type", "lz4"}}, {}));
-  if (!conf.ok()) return conf.status();
-  std::string error;
-  (*conf)->set("dr_cb", shadow_reports_.get(), error);
-  shadow_producer_.reset(RdKafka::Producer::create(conf->get(), error));
-  if (shadow_producer_ == nullptr) {
-    return absl::InternalError(absl::StrCat("shadow producer: ", error));
-  }
-  return absl::OkStatus();
+  return CreateProducer(
+      MakeKafkaConf(ClientSettings(
+          {{"linger.ms", "5"}, {"compression.type", "lz4"}}, {})),
+      shadow_reports_.get(), "shadow producer", &shadow_producer_);
 }
 
 void Service::FailProducerForTest(bool shadow) {
