@@ -657,11 +657,11 @@ void WaitCommitsQuiet(const serve::Service& service) {
   }
 }
 
-// One partition on the embedded cluster, which can inject broker errors.
-serve::ServeOptions RecoveryOptions(const TempDir& dir, const char* group,
-                                    engine::Clock* clock) {
+// The hold pack, one partition, on the embedded cluster (no brokers given),
+// which can inject broker errors; state in `dir`, time from `clock`.
+serve::ServeOptions EmbeddedOptions(const TempDir& dir, engine::Clock* clock) {
   serve::ServeOptions o;
-  o.group = group;
+  o.group = "embedded";
   o.instance_id = "a";
   o.rules = {absl::StrCat(kSourceDir, "/tests/testdata/hold_pack")};
   o.state_dir = dir.path() + "/state";
@@ -670,19 +670,62 @@ serve::ServeOptions RecoveryOptions(const TempDir& dir, const char* group,
   return o;
 }
 
+// One engine instance with one partition on the embedded cluster, which
+// can inject broker errors; payments of customer C1 at the test's clock.
+class TxnRecoveryIntegrationTest : public ::testing::Test {
+ protected:
+  // Starts the instance with its options changed by `adjust` (and
+  // `before_run`, as for Instance); with `wait_assigned`, waits until its
+  // partition is assigned.
+  void Start(const std::function<void(serve::ServeOptions&)>& adjust = nullptr,
+             const std::function<void(serve::Service*)>& before_run = nullptr,
+             bool wait_assigned = true) {
+    serve::ServeOptions o = EmbeddedOptions(dir_, &clock_);
+    if (adjust) adjust(o);
+    instance_ = std::make_unique<Instance>(o, before_run);
+    ASSERT_NE(service(), nullptr);
+    if (wait_assigned) {
+      ASSERT_TRUE(instance_->WaitAssigned(1, 90000));
+    }
+  }
+  // Payments `prefix` + from .. to - 1.
+  void Send(absl::string_view prefix, int from, int to) {
+    ProducePayments(service(), clock_, prefix, from, to);
+  }
+  // Payments `prefix` 0-9 decided and committed, no commit under way.
+  void SettleFirstTen(absl::string_view prefix) {
+    Send(prefix, 0, 10);
+    ASSERT_GE(WaitCount(stats().decided, 10), 10);
+    WaitCommitsQuiet(*service());
+  }
+  // After a failure it recovered from with a new transactional producer
+  // (and payments `prefix` 0-19 sent), the service commits again: payments
+  // 20-29 are committed, all 30 decided (a rewound batch twice), and it is
+  // ready.
+  void ExpectCommitsAgainWithANewProducer(absl::string_view prefix) {
+    const int64_t commits = stats().commits.load();
+    Send(prefix, 20, 30);
+    ASSERT_GE(WaitCount(stats().commits, commits + 1), commits + 1);
+    EXPECT_GE(WaitCount(stats().decided, 30), 30);
+    std::string why;
+    EXPECT_TRUE(service()->Ready(&why)) << why;
+    EXPECT_GE(stats().txn_producer_recreations.load(), 1);
+  }
+  serve::Service* service() { return instance_->service(); }
+  const serve::ServeStats& stats() { return service()->stats(); }
+
+  TempDir dir_{"txscreen-recovery"};
+  engine::ManualClock clock_{absl::ToUnixMicros(absl::Now())};
+  std::unique_ptr<Instance> instance_;
+};
+
 // A fatal error of the transactional producer that is not fencing (seen
 // after a broker restart: EndTxn answered INVALID_TXN_STATE) does not stop
 // the service: it recreates the producer, rewinds, and decides everything.
-TEST(TxnRecoveryIntegrationTest, FatalNonFencingErrorRecreatesTheProducer) {
-  TempDir dir("txscreen-recovery");
-  engine::ManualClock clock(absl::ToUnixMicros(absl::Now()));
-  Instance a(RecoveryOptions(dir, "recovery", &clock));
-  ASSERT_NE(a.service(), nullptr);
-  ASSERT_TRUE(a.WaitAssigned(1, 60000));
-  auto send = [&](int from, int to) {
-    ProducePayments(a.service(), clock, "R", from, to);
-  };
-  const serve::ServeStats& stats = a.service()->stats();
+TEST_F(TxnRecoveryIntegrationTest, FatalNonFencingErrorRecreatesTheProducer) {
+  ASSERT_NO_FATAL_FAILURE(Start());
+  auto send = [&](int from, int to) { Send("R", from, to); };
+  const serve::ServeStats& stats = this->stats();
   auto wait_decided = [&](int64_t n) { return WaitCount(stats.decided, n); };
   auto wait_commits = [&](int64_t n) { return WaitCount(stats.commits, n); };
   auto wait_aborts = [&](int64_t n) { return WaitCount(stats.aborts, n); };
@@ -693,18 +736,18 @@ TEST(TxnRecoveryIntegrationTest, FatalNonFencingErrorRecreatesTheProducer) {
   // (A commit cycle already under way may still end well: on a loaded
   // machine one can take a second, so the count of commits says nothing
   // until both failures have been seen.)
-  a.service()->embedded_kafka()->FailNextRequests(26, {48, 48});
+  service()->embedded_kafka()->FailNextRequests(26, {48, 48});
   send(10, 20);
   ASSERT_EQ(wait_aborts(2), 2);
   // Decided again after each rewind, then committed by a new producer (with
   // the next ten too: the commit after the rewind may already be done).
-  const int64_t commits = a.service()->stats().commits.load();
+  const int64_t commits = service()->stats().commits.load();
   send(20, 30);
   EXPECT_GE(wait_commits(commits + 1), commits + 1);
-  EXPECT_EQ(a.service()->stats().aborts.load(), 2);
-  EXPECT_EQ(a.service()->stats().txn_producer_recreations.load(), 2);
+  EXPECT_EQ(service()->stats().aborts.load(), 2);
+  EXPECT_EQ(service()->stats().txn_producer_recreations.load(), 2);
   std::string why;
-  EXPECT_TRUE(a.service()->Ready(&why)) << why;
+  EXPECT_TRUE(service()->Ready(&why)) << why;
   // 30 transactions, and those of the two failed commits decided again.
   EXPECT_GE(wait_decided(32), 32);
   // The failed commits' records went to the dedupe changelog all the same
@@ -712,7 +755,7 @@ TEST(TxnRecoveryIntegrationTest, FatalNonFencingErrorRecreatesTheProducer) {
   // opened again after each rewind numbered its record chunks on, so no
   // chunk number was produced twice and a restore cannot mix two chunks
   // under one number.
-  TopicReader dedupe(a.service()->bootstrap(), "txscreen.dedupe-changelog",
+  TopicReader dedupe(service()->bootstrap(), "txscreen.dedupe-changelog",
                      /*read_uncommitted=*/true);
   size_t seen = 0;
   int64_t quiet_since = NowMs();
@@ -731,24 +774,7 @@ TEST(TxnRecoveryIntegrationTest, FatalNonFencingErrorRecreatesTheProducer) {
   for (const auto& [key, times] : produced) {
     EXPECT_EQ(times, 1) << absl::CHexEscape(key);
   }
-  a.Stop();
-}
-
-// After a failure it recovered from with a new transactional producer (and
-// 20 payments `prefix` 0-19 sent), the service commits again: payments
-// 20-29 are committed, all 30 decided (a rewound batch twice), and it is
-// ready.
-void ExpectCommitsAgainWithANewProducer(serve::Service* service,
-                                        engine::Clock& clock,
-                                        absl::string_view prefix) {
-  const serve::ServeStats& stats = service->stats();
-  const int64_t commits = stats.commits.load();
-  ProducePayments(service, clock, prefix, 20, 30);
-  ASSERT_GE(WaitCount(stats.commits, commits + 1), commits + 1);
-  EXPECT_GE(WaitCount(stats.decided, 30), 30);
-  std::string why;
-  EXPECT_TRUE(service->Ready(&why)) << why;
-  EXPECT_GE(stats.txn_producer_recreations.load(), 1);
+  instance_->Stop();
 }
 
 // A coordinator aborts a transaction left open past transaction.timeout.ms
@@ -760,27 +786,21 @@ void ExpectCommitsAgainWithANewProducer(serve::Service* service,
 // AddOffsetsToTxn, TxnOffsetCommit, EndTxn) is open for longer than that.
 // (The next commits may fail too while it is that slow: librdkafka caps
 // message.timeout.ms at the transaction timeout.)
-TEST(TxnRecoveryIntegrationTest,
-     FencingOfATransactionOpenPastItsTimeoutRecreatesTheProducer) {
-  TempDir dir("txscreen-fenced-timeout");
-  engine::ManualClock clock(absl::ToUnixMicros(absl::Now()));
-  serve::ServeOptions o = RecoveryOptions(dir, "fenced-timeout", &clock);
-  o.kafka["transaction.timeout.ms"] = "1000";
-  Instance a(o);
-  ASSERT_NE(a.service(), nullptr);
-  ASSERT_TRUE(a.WaitAssigned(1, 60000));
-  const serve::ServeStats& stats = a.service()->stats();
-  ProducePayments(a.service(), clock, "T", 0, 10);
-  ASSERT_GE(WaitCount(stats.decided, 10), 10);
+TEST_F(TxnRecoveryIntegrationTest,
+       FencingOfATransactionOpenPastItsTimeoutRecreatesTheProducer) {
+  ASSERT_NO_FATAL_FAILURE(Start([](serve::ServeOptions& o) {
+    o.kafka["transaction.timeout.ms"] = "1000";
+  }));
+  const serve::ServeStats& stats = this->stats();
   // Every commit from here on begins after the round trips slowed down.
-  WaitCommitsQuiet(*a.service());
-  a.service()->embedded_kafka()->SetRoundTripTime(600);
-  a.service()->embedded_kafka()->FailNextRequests(26, {90});  // EndTxn
-  ProducePayments(a.service(), clock, "T", 10, 20);
+  ASSERT_NO_FATAL_FAILURE(SettleFirstTen("T"));
+  service()->embedded_kafka()->SetRoundTripTime(600);
+  service()->embedded_kafka()->FailNextRequests(26, {90});  // EndTxn
+  Send("T", 10, 20);
   ASSERT_GE(WaitCount(stats.aborts, 1), 1);
-  a.service()->embedded_kafka()->SetRoundTripTime(0);
-  ExpectCommitsAgainWithANewProducer(a.service(), clock, "T");
-  a.Stop();
+  service()->embedded_kafka()->SetRoundTripTime(0);
+  ExpectCommitsAgainWithANewProducer("T");
+  instance_->Stop();
 }
 
 // A broker outage in the middle of a commit, longer than the service's Kafka
@@ -789,21 +809,14 @@ TEST(TxnRecoveryIntegrationTest,
 // stops the service: once the broker is back it commits again and decides
 // everything. Every request takes 1.5 s before the outage, so that one
 // begins while a commit is under way.
-TEST(TxnRecoveryIntegrationTest, OutageLongerThanTheKafkaTimeoutMidCommit) {
-  TempDir dir("txscreen-outage");
-  engine::ManualClock clock(absl::ToUnixMicros(absl::Now()));
-  serve::ServeOptions o = RecoveryOptions(dir, "outage", &clock);
-  o.kafka_timeout_ms = 3000;
-  Instance a(o);
-  ASSERT_NE(a.service(), nullptr);
-  ASSERT_TRUE(a.WaitAssigned(1, 60000));
-  const serve::ServeStats& stats = a.service()->stats();
-  serve::EmbeddedKafka* kafka = a.service()->embedded_kafka();
-  ProducePayments(a.service(), clock, "O", 0, 10);
-  ASSERT_GE(WaitCount(stats.decided, 10), 10);
-  WaitCommitsQuiet(*a.service());
+TEST_F(TxnRecoveryIntegrationTest, OutageLongerThanTheKafkaTimeoutMidCommit) {
+  ASSERT_NO_FATAL_FAILURE(
+      Start([](serve::ServeOptions& o) { o.kafka_timeout_ms = 3000; }));
+  const serve::ServeStats& stats = this->stats();
+  serve::EmbeddedKafka* kafka = service()->embedded_kafka();
+  ASSERT_NO_FATAL_FAILURE(SettleFirstTen("O"));
   kafka->SetRoundTripTime(1500);
-  ProducePayments(a.service(), clock, "O", 10, 20);
+  Send("O", 10, 20);
   ASSERT_GE(WaitCount(stats.decided, 20), 20);
   // The commit of these began within 100 ms; its first step waits ~1.5 s
   // for the decisions' acknowledgements, then the transaction begins and
@@ -815,36 +828,51 @@ TEST(TxnRecoveryIntegrationTest, OutageLongerThanTheKafkaTimeoutMidCommit) {
   kafka->SetRoundTripTime(0);
   kafka->SetBrokerDown(false);
   std::string why;
-  EXPECT_TRUE(a.service()->Ready(&why)) << why;
+  EXPECT_TRUE(service()->Ready(&why)) << why;
   // The abort timed out too, and the next commit recreated the producer
   // (the old one refused to begin a transaction: "Conflicting
   // abort_transaction API call is already in progress", and the service
   // stopped).
-  ExpectCommitsAgainWithANewProducer(a.service(), clock, "O");
-  a.Stop();
+  ExpectCommitsAgainWithANewProducer("O");
+  instance_->Stop();
 }
 
 // The broker fails while partitions are assigned (an outage during the
 // restore; here OffsetFetch answers COORDINATOR_LOAD_IN_PROGRESS for ~6 s,
 // longer than the Kafka timeout of 3 s): the assignment is tried again
 // until it succeeds, where it used to stop the service.
-TEST(TxnRecoveryIntegrationTest, AssignmentFailingForWantOfTheBrokerIsRetried) {
-  TempDir dir("txscreen-assign");
-  engine::ManualClock clock(absl::ToUnixMicros(absl::Now()));
-  serve::ServeOptions o = RecoveryOptions(dir, "assign", &clock);
-  o.kafka_timeout_ms = 3000;
-  Instance a(o, [](serve::Service* service) {
-    // OffsetFetch (API key 9), retried by librdkafka every ~100 ms.
-    service->embedded_kafka()->FailNextRequests(9, std::vector<int>(60, 14));
-  });
-  ASSERT_NE(a.service(), nullptr);
-  ASSERT_TRUE(a.WaitAssigned(1, 90000));
-  const serve::ServeStats& stats = a.service()->stats();
+TEST_F(TxnRecoveryIntegrationTest,
+       AssignmentFailingForWantOfTheBrokerIsRetried) {
+  ASSERT_NO_FATAL_FAILURE(
+      Start([](serve::ServeOptions& o) { o.kafka_timeout_ms = 3000; },
+            [](serve::Service* service) {
+              // OffsetFetch (API key 9), retried by librdkafka every ~100 ms.
+              service->embedded_kafka()->FailNextRequests(
+                  9, std::vector<int>(60, 14));
+            }));
+  const serve::ServeStats& stats = this->stats();
   EXPECT_GE(stats.assign_retries.load(), 1);
-  ProducePayments(a.service(), clock, "A", 0, 10);
+  Send("A", 0, 10);
   EXPECT_GE(WaitCount(stats.decided, 10), 10);
   EXPECT_GE(WaitCount(stats.commits, 1), 1);
-  a.Stop();
+  instance_->Stop();
+}
+
+// SIGTERM while an assignment is being tried again (the broker away): the
+// service stops cleanly instead of reporting the assignment's failure as
+// fatal.
+TEST_F(TxnRecoveryIntegrationTest, StopWhileTheAssignmentIsRetriedIsClean) {
+  ASSERT_NO_FATAL_FAILURE(
+      Start([](serve::ServeOptions& o) { o.kafka_timeout_ms = 3000; },
+            [](serve::Service* service) {
+              // OffsetFetch failing for ~60 s.
+              service->embedded_kafka()->FailNextRequests(
+                  9, std::vector<int>(600, 14));
+            },
+            /*wait_assigned=*/false));
+  ASSERT_GE(WaitCount(stats().assign_retries, 1), 1);
+  EXPECT_EQ(service()->assigned_partitions(), 0);
+  instance_->Stop();  // expects Run() to have returned OK
 }
 
 // The decisions producer (idempotent) fails fatally, as librdkafka does
@@ -852,26 +880,21 @@ TEST(TxnRecoveryIntegrationTest, AssignmentFailingForWantOfTheBrokerIsRetried) {
 // flush fails from then on. The commit aborts, the service replaces that
 // producer, decides the rewound transactions again and goes on; it used to
 // abort every commit from then on.
-TEST(TxnRecoveryIntegrationTest, FatalErrorOfTheDecisionsProducerRecreatesIt) {
-  TempDir dir("txscreen-producer");
-  engine::ManualClock clock(absl::ToUnixMicros(absl::Now()));
-  Instance a(RecoveryOptions(dir, "producer", &clock));
-  ASSERT_NE(a.service(), nullptr);
-  ASSERT_TRUE(a.WaitAssigned(1, 60000));
-  const serve::ServeStats& stats = a.service()->stats();
-  ProducePayments(a.service(), clock, "P", 0, 10);
-  ASSERT_GE(WaitCount(stats.decided, 10), 10);
-  WaitCommitsQuiet(*a.service());
-  a.service()->FailProducerForTest();
-  ProducePayments(a.service(), clock, "P", 10, 20);
+TEST_F(TxnRecoveryIntegrationTest,
+       FatalErrorOfTheDecisionsProducerRecreatesIt) {
+  ASSERT_NO_FATAL_FAILURE(Start());
+  const serve::ServeStats& stats = this->stats();
+  ASSERT_NO_FATAL_FAILURE(SettleFirstTen("P"));
+  service()->FailProducerForTest();
+  Send("P", 10, 20);
   ASSERT_GE(WaitCount(stats.aborts, 1), 1);
   ASSERT_GE(WaitCount(stats.producer_recreations, 1), 1);
   const int64_t commits = stats.commits.load();
-  ProducePayments(a.service(), clock, "P", 20, 30);
+  Send("P", 20, 30);
   ASSERT_GE(WaitCount(stats.commits, commits + 1), commits + 1);
   // 30, and the rewound ones again; their decisions reach the topic.
   EXPECT_GE(WaitCount(stats.decided, 30), 30);
-  TopicReader decisions(a.service()->bootstrap(), "txscreen.decisions");
+  TopicReader decisions(service()->bootstrap(), "txscreen.decisions");
   std::set<std::string> ids;
   decisions.ReadUntil(
       [&](const std::vector<TopicReader::Message>& all) {
@@ -884,32 +907,28 @@ TEST(TxnRecoveryIntegrationTest, FatalErrorOfTheDecisionsProducerRecreatesIt) {
       30000);
   EXPECT_EQ(ids.size(), 30u);
   EXPECT_EQ(stats.producer_recreations.load(), 1);
-  a.Stop();
+  instance_->Stop();
 }
 
 // The same for the shadow rule set's producer (idempotent here, as an
 // operator's kafka.enable.idempotence makes it): its failures are counted,
 // never abort a commit, and it is replaced, so that shadow decisions come
 // again.
-TEST(TxnRecoveryIntegrationTest, FatalErrorOfTheShadowProducerRecreatesIt) {
-  TempDir dir("txscreen-shadow-producer");
-  engine::ManualClock clock(absl::ToUnixMicros(absl::Now()));
-  serve::ServeOptions o = RecoveryOptions(dir, "shadow-producer", &clock);
-  o.shadow_rules = o.rules;
-  o.kafka["enable.idempotence"] = "true";
-  Instance a(o);
-  ASSERT_NE(a.service(), nullptr);
-  ASSERT_TRUE(a.WaitAssigned(1, 60000));
-  const serve::ServeStats& stats = a.service()->stats();
-  ProducePayments(a.service(), clock, "S", 0, 10);
+TEST_F(TxnRecoveryIntegrationTest, FatalErrorOfTheShadowProducerRecreatesIt) {
+  ASSERT_NO_FATAL_FAILURE(Start([](serve::ServeOptions& o) {
+    o.shadow_rules = o.rules;
+    o.kafka["enable.idempotence"] = "true";
+  }));
+  const serve::ServeStats& stats = this->stats();
+  Send("S", 0, 10);
   ASSERT_GE(WaitCount(stats.shadow_decided, 10), 10);
-  a.service()->FailProducerForTest(/*shadow=*/true);
-  ProducePayments(a.service(), clock, "S", 10, 20);
+  service()->FailProducerForTest(/*shadow=*/true);
+  Send("S", 10, 20);
   ASSERT_GE(WaitCount(stats.shadow_decided, 20), 20);
   EXPECT_GE(stats.shadow_failures.load(), 1);
   EXPECT_EQ(stats.aborts.load(), 0);
   // The decisions after the failed one reach the shadow topic again.
-  TopicReader shadow(a.service()->bootstrap(), "txscreen.shadow-decisions");
+  TopicReader shadow(service()->bootstrap(), "txscreen.shadow-decisions");
   std::set<std::string> ids;
   shadow.ReadUntil(
       [&](const std::vector<TopicReader::Message>& all) {
@@ -921,25 +940,19 @@ TEST(TxnRecoveryIntegrationTest, FatalErrorOfTheShadowProducerRecreatesIt) {
       },
       30000);
   EXPECT_EQ(ids.count("S19"), 1u);
-  a.Stop();
+  instance_->Stop();
 }
 
 // Fenced in a transaction that has not been open for its timeout: a newer
 // instance with the same transactional id took over, and this one stops
 // rather than fence it back.
-TEST(TxnRecoveryIntegrationTest, FencingOfAFreshTransactionStopsTheService) {
-  TempDir dir("txscreen-fenced");
-  engine::ManualClock clock(absl::ToUnixMicros(absl::Now()));
-  Instance a(RecoveryOptions(dir, "fenced", &clock));
-  ASSERT_NE(a.service(), nullptr);
-  ASSERT_TRUE(a.WaitAssigned(1, 60000));
-  ProducePayments(a.service(), clock, "F", 0, 10);
-  ASSERT_GE(WaitCount(a.service()->stats().decided, 10), 10);
-  WaitCommitsQuiet(*a.service());
-  a.service()->embedded_kafka()->FailNextRequests(26, {90});  // EndTxn
-  ProducePayments(a.service(), clock, "F", 10, 20);
-  const serve::ServeStats& stats = a.service()->stats();
-  std::optional<absl::Status> ended = a.WaitEnded(60000);
+TEST_F(TxnRecoveryIntegrationTest, FencingOfAFreshTransactionStopsTheService) {
+  ASSERT_NO_FATAL_FAILURE(Start());
+  ASSERT_NO_FATAL_FAILURE(SettleFirstTen("F"));
+  service()->embedded_kafka()->FailNextRequests(26, {90});  // EndTxn
+  Send("F", 10, 20);
+  const serve::ServeStats& stats = service()->stats();
+  std::optional<absl::Status> ended = instance_->WaitEnded(60000);
   ASSERT_TRUE(ended.has_value()) << "still running after the fencing";
   EXPECT_EQ(ended->code(), absl::StatusCode::kAborted) << *ended;
   EXPECT_THAT(ended->message(), ::testing::HasSubstr("fenced")) << *ended;
@@ -964,13 +977,7 @@ TEST(CommitTimingIntegrationTest, SlowCommitStepsAreLoggedAndObserved) {
   ASSERT_NE(log, nullptr);
   serve::SetLogFile(log);
   engine::ManualClock clock(absl::ToUnixMicros(absl::Now()));
-  serve::ServeOptions o;
-  o.group = "slow-commit";
-  o.instance_id = "a";
-  o.rules = {absl::StrCat(kSourceDir, "/tests/testdata/hold_pack")};
-  o.state_dir = dir.path() + "/state";
-  o.partitions = 1;
-  o.clock = &clock;
+  const serve::ServeOptions o = EmbeddedOptions(dir, &clock);
   {
     std::unique_ptr<serve::ServiceMetrics> observed;
     Instance a(o, [&](serve::Service* service) {
