@@ -95,6 +95,9 @@ struct RunResult {
   std::map<std::string, double> engine_cpu_by_thread;
   // How many of the engine's threads each group has (at the end).
   std::map<std::string, int> engine_threads;
+  // Voluntary context switches per transaction by group: how often the
+  // threads went to sleep waiting (for messages, fetches, the commit).
+  std::map<std::string, double> engine_switches_by_thread;
   int64_t sent = 0, decisions = 0, measured = 0, missing = 0;
   // Measured transactions without a decision at the end, in the
   // percentiles as (end of the run - intended send time): a lower bound.
@@ -153,10 +156,31 @@ std::string ThreadGroup(bool main_thread, absl::string_view name) {
 constexpr const char* kThreadGroups[] = {"screening", "committer", "librdkafka",
                                          "rocksdb", "other"};
 
-// Each thread of `pid`: its group and utime + stime in microseconds.
-std::map<int64_t, std::pair<std::string, int64_t>> ThreadCpuMicros(
-    int64_t pid) {
-  std::map<int64_t, std::pair<std::string, int64_t>> threads;
+// voluntary_ctxt_switches of /proc/.../status at `path`; -1 when unknown.
+int64_t VoluntarySwitches(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("voluntary_ctxt_switches:", 0) == 0) {
+      int64_t n = 0;
+      std::vector<std::string> f =
+          absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
+      if (f.size() >= 2 && absl::SimpleAtoi(f[1], &n)) return n;
+    }
+  }
+  return -1;
+}
+
+struct ThreadSample {
+  std::string group;
+  int64_t cpu_us = 0;
+  int64_t switches = 0;
+};
+
+// Each thread of `pid`: its group, utime + stime in microseconds and
+// voluntary context switches.
+std::map<int64_t, ThreadSample> SampleThreads(int64_t pid) {
+  std::map<int64_t, ThreadSample> threads;
   if (pid <= 0) return threads;
   std::error_code error;
   for (const auto& entry : std::filesystem::directory_iterator(
@@ -165,7 +189,10 @@ std::map<int64_t, std::pair<std::string, int64_t>> ThreadCpuMicros(
     if (!absl::SimpleAtoi(entry.path().filename().string(), &tid)) continue;
     std::string name;
     const int64_t cpu = StatCpuMicros(entry.path() / "stat", &name);
-    if (cpu >= 0) threads[tid] = {ThreadGroup(tid == pid, name), cpu};
+    if (cpu < 0) continue;
+    threads[tid] = {
+        ThreadGroup(tid == pid, name), cpu,
+        std::max<int64_t>(0, VoluntarySwitches(entry.path() / "status"))};
   }
   return threads;
 }
@@ -241,8 +268,7 @@ class LoadTest {
     int64_t broker_start = -1, broker_end = -1, self_start = -1, self_end = -1;
     int64_t cpu_start = -1, cpu_end = -1, received_at_cpu_start = 0,
             received_at_cpu_end = 0, received = 0, in_window = 0;
-    std::map<int64_t, std::pair<std::string, int64_t>> threads_start,
-        threads_end;
+    std::map<int64_t, ThreadSample> threads_start, threads_end;
 
     std::thread reader([&] {
       v1::Decision d;
@@ -254,7 +280,7 @@ class LoadTest {
           broker_start = CpuMicros(broker);
           self_start = CpuMicros(getpid());
           cpu_start = CpuMicros(pid);
-          threads_start = ThreadCpuMicros(pid);
+          threads_start = SampleThreads(pid);
           received_at_cpu_start = received;
         }
         if (!producing.load() && drain_deadline == INT64_MAX) {
@@ -301,7 +327,7 @@ class LoadTest {
             broker_end = CpuMicros(broker);
             self_end = CpuMicros(getpid());
             cpu_end = CpuMicros(pid);
-            threads_end = ThreadCpuMicros(pid);
+            threads_end = SampleThreads(pid);
             received_at_cpu_end = received;
           }
         }
@@ -356,7 +382,7 @@ class LoadTest {
       broker_end = CpuMicros(broker);
       self_end = CpuMicros(getpid());
       cpu_end = CpuMicros(pid);
-      threads_end = ThreadCpuMicros(pid);
+      threads_end = SampleThreads(pid);
       received_at_cpu_end = received;
     }
     result.sent = run->sent;
@@ -387,14 +413,21 @@ class LoadTest {
       for (const char* group : kThreadGroups) {
         result.engine_cpu_by_thread[group] = 0;
         result.engine_threads[group] = 0;
+        result.engine_switches_by_thread[group] = 0;
       }
       for (const auto& [tid, end] : threads_end) {
         auto start = threads_start.find(tid);
-        const int64_t from =
-            start == threads_start.end() ? 0 : start->second.second;
-        ++result.engine_threads[end.first];
-        result.engine_cpu_by_thread[end.first] +=
-            static_cast<double>(std::max<int64_t>(0, end.second - from)) / n;
+        const ThreadSample from =
+            start == threads_start.end() ? ThreadSample() : start->second;
+        ++result.engine_threads[end.group];
+        result.engine_cpu_by_thread[end.group] +=
+            static_cast<double>(
+                std::max<int64_t>(0, end.cpu_us - from.cpu_us)) /
+            n;
+        result.engine_switches_by_thread[end.group] +=
+            static_cast<double>(
+                std::max<int64_t>(0, end.switches - from.switches)) /
+            n;
       }
     }
     result.engine_rss_mb = RssMb(pid);
@@ -495,9 +528,12 @@ std::string RunJson(const RunResult& r) {
         "\"max_ms\":%.3f}",
         i, v.decisions, v.p50_us / 1e3, v.p99_us / 1e3, v.max_us / 1e3));
   }
-  std::vector<std::string> by_thread, threads;
+  std::vector<std::string> by_thread, threads, switches;
   for (const auto& [group, us] : r.engine_cpu_by_thread) {
     by_thread.push_back(absl::StrFormat("\"%s\":%.1f", group, us));
+  }
+  for (const auto& [group, per_tx] : r.engine_switches_by_thread) {
+    switches.push_back(absl::StrFormat("\"%s\":%.3f", group, per_tx));
   }
   for (const auto& [group, n] : r.engine_threads) {
     threads.push_back(absl::StrFormat("\"%s\":%d", group, n));
@@ -507,6 +543,7 @@ std::string RunJson(const RunResult& r) {
       "\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,\"max_ms\":%.3f,"
       "\"late\":%d,\"engine_cpu_us_per_tx\":%.1f,"
       "\"engine_cpu_us_per_tx_by_thread\":{%s},\"engine_threads\":{%s},"
+      "\"engine_switches_per_tx_by_thread\":{%s},"
       "\"broker_cpu_us_per_tx\":%.1f,\"driver_cpu_us_per_tx\":%.1f,"
       "\"sent\":%d,"
       "\"decisions\":%d,\"measured\":%d,\"missing\":%d,"
@@ -516,10 +553,10 @@ std::string RunJson(const RunResult& r) {
       "\"measured_from\":\"%s\",\"intervals\":[%s]}",
       r.offered_tps, r.achieved_tps, r.p50_ms, r.p90_ms, r.p99_ms, r.p999_ms,
       r.max_ms, r.late, r.engine_cpu_us_per_tx, absl::StrJoin(by_thread, ","),
-      absl::StrJoin(threads, ","), r.broker_cpu_us_per_tx,
-      r.driver_cpu_us_per_tx, r.sent, r.decisions, r.measured, r.missing,
-      r.unanswered, r.producer_max_behind_ms, r.engine_rss_mb,
-      r.sustainable ? "true" : "false", r.why_not,
+      absl::StrJoin(threads, ","), absl::StrJoin(switches, ","),
+      r.broker_cpu_us_per_tx, r.driver_cpu_us_per_tx, r.sent, r.decisions,
+      r.measured, r.missing, r.unanswered, r.producer_max_behind_ms,
+      r.engine_rss_mb, r.sustainable ? "true" : "false", r.why_not,
       absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ",
                        absl::FromUnixMicros(r.measured_from_us),
                        absl::UTCTimeZone()),
