@@ -156,17 +156,18 @@ std::string ThreadGroup(bool main_thread, absl::string_view name) {
 constexpr const char* kThreadGroups[] = {"screening", "committer", "librdkafka",
                                          "rocksdb", "other"};
 
-// voluntary_ctxt_switches of /proc/.../status at `path`; -1 when unknown.
-int64_t VoluntarySwitches(const std::filesystem::path& path) {
-  std::ifstream in(path);
+// The number after `field` (e.g. "VmRSS:") in a /proc/.../status file;
+// -1 when unknown.
+int64_t StatusNumber(const std::filesystem::path& status,
+                     absl::string_view field) {
+  std::ifstream in(status);
   std::string line;
   while (std::getline(in, line)) {
-    if (line.rfind("voluntary_ctxt_switches:", 0) == 0) {
-      int64_t n = 0;
-      std::vector<std::string> f =
-          absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
-      if (f.size() >= 2 && absl::SimpleAtoi(f[1], &n)) return n;
-    }
+    if (!absl::StartsWith(line, field)) continue;
+    int64_t n = 0;
+    std::vector<std::string> f =
+        absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
+    return f.size() >= 2 && absl::SimpleAtoi(f[1], &n) ? n : -1;
   }
   return -1;
 }
@@ -192,24 +193,17 @@ std::map<int64_t, ThreadSample> SampleThreads(int64_t pid) {
     if (cpu < 0) continue;
     threads[tid] = {
         ThreadGroup(tid == pid, name), cpu,
-        std::max<int64_t>(0, VoluntarySwitches(entry.path() / "status"))};
+        std::max<int64_t>(0, StatusNumber(entry.path() / "status",
+                                          "voluntary_ctxt_switches:"))};
   }
   return threads;
 }
 
 double RssMb(int64_t pid) {
   if (pid <= 0) return 0;
-  std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) {
-      int64_t kb = 0;
-      std::vector<std::string> f =
-          absl::StrSplit(line, ' ', absl::SkipWhitespace());
-      if (f.size() >= 2 && absl::SimpleAtoi(f[1], &kb)) return kb / 1024.0;
-    }
-  }
-  return 0;
+  const int64_t kb =
+      StatusNumber(absl::StrCat("/proc/", pid, "/status"), "VmRSS:");
+  return kb < 0 ? 0 : kb / 1024.0;
 }
 
 class LoadTest {
