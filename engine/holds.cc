@@ -416,17 +416,39 @@ absl::Status HoldBook::Answer(const v1::Override& o, const Roster& roster,
   result.set_teller_id(o.teller_id());
   SetTimestampMicros(now, result.mutable_decided_at());
 
-  // A repeat of the override that resolved the hold: the same answer.
+  // A repeat of the override that resolved the hold: the same answer, if
+  // it is the same override. Its id with another teller, outcome or
+  // authoriser is refused (and audited): an id is not a licence.
+  std::optional<Refusal> refusal;
   if (hold != nullptr && !o.override_id().empty() &&
       hold->status() == v1::HOLD_STATUS_RESOLVED &&
       hold->disposition().override_id() == o.override_id()) {
-    result.set_accepted(true);
-    result.set_duplicate(true);
-    out->results.push_back(std::move(result));
-    return absl::OkStatus();
+    const v1::Disposition& d = hold->disposition();
+    if (o.teller_id() == d.teller_id() && o.outcome() == d.outcome() &&
+        (o.outcome() != v1::OUTCOME_RELEASE ||
+         o.authorizer_id() == d.authorizer_id()) &&
+        (o.customer_id().empty() || o.customer_id() == hold->customer_id())) {
+      result.set_accepted(true);
+      result.set_duplicate(true);
+      out->results.push_back(std::move(result));
+      return absl::OkStatus();
+    }
+    refusal = Refuse(
+        "OVERRIDE_ID_REUSED",
+        absl::StrCat("override ", o.override_id(),
+                     " already resolved the hold of transaction ",
+                     o.transaction_id(), " (", OutcomeName(d.outcome()), " by ",
+                     d.teller_id(),
+                     d.authorizer_id().empty()
+                         ? ""
+                         : absl::StrCat(", authorised by ", d.authorizer_id()),
+                     "); this one differs from it"),
+        absl::StrCat("指令 ", o.override_id(), " 已用于处理交易 ",
+                     o.transaction_id(), "（", OutcomeName(d.outcome()),
+                     "，柜员 ", d.teller_id(), "），本次内容与之不符"));
+  } else {
+    refusal = ValidateOverride(o, hold, roster, now);
   }
-
-  std::optional<Refusal> refusal = ValidateOverride(o, hold, roster, now);
   v1::AuditEntry entry;
   *entry.mutable_override() = o;
   if (refusal.has_value()) {

@@ -1006,6 +1006,47 @@ TEST_F(HoldBookTest, RepeatedOverrideIdIsAcceptedAgainAndChangesNothing) {
                                         v1::AuditEntry::KIND_DISPOSITION));
 }
 
+TEST_F(HoldBookTest, ResolvingOverrideIdReusedWithOtherContentIsRefused) {
+  Screen(Tx("TX1", kT0, kBig));
+  Answer(OverrideOf("TX1", "OV1", v1::OUTCOME_CANCEL), kT0 + 90 * kSecond);
+  ASSERT_TRUE(Result().accepted());
+  Flush();
+  // Another outcome, teller or customer under the id that resolved the
+  // hold: not a repeat of it.
+  v1::Override release = ReleaseOf("TX1", "OV1");
+  v1::Override other_teller = OverrideOf("TX1", "OV1", v1::OUTCOME_CANCEL);
+  other_teller.set_teller_id("T9");
+  v1::Override other_customer = OverrideOf("TX1", "OV1", v1::OUTCOME_CANCEL);
+  other_customer.set_customer_id("CU2");
+  for (const v1::Override& o : {release, other_teller, other_customer}) {
+    Answer(o, kT0 + 2 * kMinute);
+    v1::OverrideResult r = Result();
+    EXPECT_FALSE(r.accepted()) << o.ShortDebugString();
+    EXPECT_FALSE(r.duplicate());
+    EXPECT_EQ(r.refusal_code(), "OVERRIDE_ID_REUSED");
+    EXPECT_THAT(events_.dispositions, IsEmpty());
+  }
+  EXPECT_EQ(Result().refusal_reason(),
+            "override OV1 already resolved the hold of transaction TX1 "
+            "(CANCEL by T1); this one differs from it");
+  EXPECT_EQ(Result().refusal_reason_zh(),
+            "指令 OV1 已用于处理交易 TX1（CANCEL，柜员 T1），本次内容与之不符");
+  // A cancel's retry that carries an authoriser is still the same cancel.
+  v1::Override retry = OverrideOf("TX1", "OV1", v1::OUTCOME_CANCEL);
+  retry.set_authorizer_id("S1");
+  Answer(retry, kT0 + 3 * kMinute);
+  EXPECT_TRUE(Result().accepted());
+  EXPECT_TRUE(Result().duplicate());
+  // Each refusal is audited; the duplicate is not.
+  Flush();
+  EXPECT_THAT(
+      AuditKinds(),
+      ElementsAre(v1::AuditEntry::KIND_DECISION, v1::AuditEntry::KIND_OVERRIDE,
+                  v1::AuditEntry::KIND_DISPOSITION,
+                  v1::AuditEntry::KIND_OVERRIDE, v1::AuditEntry::KIND_OVERRIDE,
+                  v1::AuditEntry::KIND_OVERRIDE));
+}
+
 TEST_F(HoldBookTest, AnotherOverrideOfAResolvedHoldIsRefused) {
   Screen(Tx("TX1", kT0, kBig));
   Answer(OverrideOf("TX1", "OV1", v1::OUTCOME_CANCEL), kT0 + 90 * kSecond);

@@ -147,9 +147,9 @@ void HoldView::Apply(const RdKafka::Message& msg) {
   if (!s.ok()) return;
   absl::MutexLock lock(&mu_);
   const std::string id = result.override_id();
-  if (results_.emplace(id, std::move(result)).second) {
-    result_order_.push_back(id);
-  }
+  Results& seen = results_[id];
+  if (seen.count++ == 0) result_order_.push_back(id);
+  seen.latest = std::move(result);
   while (result_order_.size() > kMaxResults) {
     results_.erase(result_order_.front());
     result_order_.pop_front();
@@ -224,6 +224,15 @@ absl::StatusOr<v1::OverrideResult> HoldView::Submit(const v1::Override& o,
   } else {
     o.SerializeToString(&bytes);
   }
+  const std::string& id = o.override_id();
+  // Results of this id that came before this message was sent.
+  uint64_t before = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    if (auto it = results_.find(id); it != results_.end()) {
+      before = it->second.count;
+    }
+  }
   RdKafka::ErrorCode e = producer_->produce(
       options_.topics.overrides, partition, RdKafka::Producer::RK_MSG_COPY,
       bytes.data(), bytes.size(), o.customer_id().data(),
@@ -233,16 +242,16 @@ absl::StatusOr<v1::OverrideResult> HoldView::Submit(const v1::Override& o,
         absl::StrCat("cannot send the override: ", RdKafka::err2str(e)));
   }
   producer_->poll(0);
-  const std::string& id = o.override_id();
   absl::MutexLock lock(&mu_);
-  auto arrived = [this, &id]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-    return results_.contains(id);
+  auto arrived = [this, &id, before]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+    auto it = results_.find(id);
+    return it != results_.end() && it->second.count > before;
   };
   if (!mu_.AwaitWithTimeout(absl::Condition(&arrived), timeout)) {
     return absl::DeadlineExceededError(
         "the override was sent; its result has not arrived yet");
   }
-  return results_.at(id);
+  return results_.at(id).latest;
 }
 
 }  // namespace txscreen::serve

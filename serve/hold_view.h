@@ -64,8 +64,9 @@ class HoldView {
 
   // Produces `o` (keyed by o.customer_id()) to `partition` of the
   // overrides topic (the hold's) and waits up to `timeout` for its result.
-  // DeadlineExceeded when none came in time (the override may still be
-  // processed: resubmit with the same override_id to learn).
+  // Only a result that arrives after `o` was sent answers it. DeadlineExceeded
+  // when none came in time (the override may still be processed: resubmit
+  // with the same override_id to learn).
   absl::StatusOr<txscreen::v1::OverrideResult> Submit(
       const txscreen::v1::Override& o, int32_t partition,
       absl::Duration timeout);
@@ -91,8 +92,15 @@ class HoldView {
   absl::flat_hash_map<std::string, txscreen::v1::Hold> holds_
       ABSL_GUARDED_BY(mu_);
   uint64_t version_ ABSL_GUARDED_BY(mu_) = 0;
-  absl::flat_hash_map<std::string, txscreen::v1::OverrideResult> results_
-      ABSL_GUARDED_BY(mu_);
+  // The latest result of each override id, and how many have come for it:
+  // Submit waits for one that came after its own message, so an id sent
+  // again (a retry, or a refused override corrected under the same id) is
+  // answered with what the engine said to it, not with an older answer.
+  struct Results {
+    uint64_t count = 0;
+    txscreen::v1::OverrideResult latest;
+  };
+  absl::flat_hash_map<std::string, Results> results_ ABSL_GUARDED_BY(mu_);
   std::deque<std::string> result_order_ ABSL_GUARDED_BY(mu_);
   absl::Time last_prune_ ABSL_GUARDED_BY(mu_);
 };

@@ -557,18 +557,28 @@ TEST_F(HoldIntegrationTest, ConsoleApiAuthenticatesAndEnforcesRoles) {
                 ->status,
             404);
   // The teller's own token as "supervisor": refused by the engine.
+  const std::string with_id = "\",\"override_id\":\"ov-console-1\"}";
   auto self = http.Post("/api/overrides", bearer(kTeller),
-                        release_body + kTeller + "\"}", "application/json");
+                        release_body + kTeller + with_id, "application/json");
   ASSERT_EQ(self->status, 422) << self->body;
   EXPECT_NE(self->body.find("AUTHORIZER_IS_TELLER"), std::string::npos);
-  // The supervisor authorises: released.
+  // The supervisor authorises, under the refused override's id: released,
+  // and the console says so (not the refusal the id had before).
   httplib::Headers cookie_and_csrf = {{"Cookie", session},
                                       {"X-Txscreen-Console", "1"}};
   auto released =
       http.Post("/api/overrides", cookie_and_csrf,
-                release_body + kSupervisor + "\"}", "application/json");
+                release_body + kSupervisor + with_id, "application/json");
   ASSERT_EQ(released->status, 200) << released->body;
   EXPECT_NE(released->body.find("\"accepted\":true"), std::string::npos);
+  EXPECT_EQ(released->body.find("\"duplicate\":true"), std::string::npos);
+  // Sent again: the same answer, a duplicate.
+  auto again =
+      http.Post("/api/overrides", cookie_and_csrf,
+                release_body + kSupervisor + with_id, "application/json");
+  ASSERT_EQ(again->status, 200) << again->body;
+  EXPECT_NE(again->body.find("\"duplicate\":true"), std::string::npos)
+      << again->body;
   Reader dispositions(t.dispositions);
   auto d = dispositions.Until(1, [](const Reader::Message& m) {
     v1::Disposition d;
