@@ -1477,20 +1477,27 @@ std::string Service::OverrideStatsJson() const {
 }
 
 absl::Status Service::Reload() {
-  std::shared_ptr<const engine::Roster> roster;
+  // The roster and the rules reload apart: a broken file keeps its own old
+  // version and holds nothing else back (a teller taken off the roster
+  // loses access even while a rule edit does not compile).
+  absl::Status roster_status = absl::OkStatus();
   if (!options_.roster_path.empty()) {
     absl::StatusOr<std::shared_ptr<const engine::Roster>> loaded =
         engine::Roster::Load(options_.roster_path);
+    absl::MutexLock lock(&rules_mu_);
     if (!loaded.ok()) {
       ++stats_.reload_failures;
+      roster_status = loaded.status();
+      roster_error_ = std::string(loaded.status().message());
       Log(LogLevel::kError,
           absl::StrCat("roster reload failed; the active roster stays:\n",
-                       loaded.status().message()));
-      absl::MutexLock lock(&rules_mu_);
-      rules_error_ = std::string(loaded.status().message());
-      return loaded.status();
+                       roster_error_));
+    } else {
+      roster_error_.clear();
+      roster_ = *loaded;
+      Log(LogLevel::kInfo,
+          absl::StrCat("staff roster reloaded: ", roster_->size(), " staff"));
     }
-    roster = *loaded;
   }
   rules::LoadResult pack = rules::LoadRulePack(options_.rules);
   rules::LoadResult candidate;
@@ -1524,18 +1531,13 @@ absl::Status Service::Reload() {
   }
   ++stats_.reloads;
   rules_error_.clear();
-  if (roster != nullptr) {
-    roster_ = roster;
-    Log(LogLevel::kInfo,
-        absl::StrCat("staff roster reloaded: ", roster->size(), " staff"));
-  }
   rules_loaded_at_ =
       absl::FormatTime(absl::RFC3339_sec, absl::Now(), absl::UTCTimeZone());
   pending_rules_ = pack.rule_set;
   Log(LogLevel::kInfo, absl::StrCat("rules ", pack.rule_set->version(),
                                     " loaded; active from the next "
                                     "transaction"));
-  return absl::OkStatus();
+  return roster_status;
 }
 
 void Service::SetFatal(absl::Status s) {
@@ -1582,7 +1584,9 @@ std::string Service::RulesStatusJson() const {
       ",\"shadow_version\":",
       shadow_rules_ ? quote(shadow_rules_->version()) : "null",
       ",\"shadow_last_error\":",
-      shadow_error_.empty() ? "null" : quote(shadow_error_), "}");
+      shadow_error_.empty() ? "null" : quote(shadow_error_),
+      ",\"roster_last_error\":",
+      roster_error_.empty() ? "null" : quote(roster_error_), "}");
 }
 
 std::vector<PartitionLag> Service::Lag() const {

@@ -246,8 +246,10 @@ class Service {
   // instance, the local state store failing).
   absl::Status Run();
   void Stop() { stop_.store(true); }
-  // Reloads the rule files; the new rules take effect between transactions
-  // of the processing thread. On error the old rules stay active.
+  // Reloads the rule files and the staff roster, each on its own: the new
+  // rules take effect between transactions of the processing thread, the
+  // roster at once. A file with errors keeps its old version active and
+  // does not stop the other from loading; its error is returned.
   absl::Status Reload();
 
   const std::string& bootstrap() const { return bootstrap_; }
@@ -419,6 +421,8 @@ class Service {
   std::shared_ptr<const rules::RuleSet> pending_rules_
       ABSL_GUARDED_BY(rules_mu_);
   std::string rules_error_ ABSL_GUARDED_BY(rules_mu_);
+  // The last roster reload's error ("" when it loaded).
+  std::string roster_error_ ABSL_GUARDED_BY(rules_mu_);
   std::shared_ptr<const rules::RuleSet> shadow_rules_
       ABSL_GUARDED_BY(rules_mu_);
   std::shared_ptr<const rules::RuleSet> pending_shadow_rules_

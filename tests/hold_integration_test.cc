@@ -980,6 +980,7 @@ namespace {
 // decisions' acknowledgements and the Kafka transaction both take longer
 // than the 50 ms the service warns from.
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 TEST(CommitTimingIntegrationTest, SlowCommitStepsAreLoggedAndObserved) {
   TempDir dir("txscreen-slow-commit");
@@ -1041,6 +1042,73 @@ TEST(CommitTimingIntegrationTest, SlowCommitStepsAreLoggedAndObserved) {
                               "and the local store write took "));
   EXPECT_THAT(text, HasSubstr("WARN slow commit cycle: waiting for decision "
                               "acknowledgements took "));
+}
+
+// The roster and the rules reload apart: a broken rule file does not keep a
+// teller taken off the roster in it, and a broken roster does not keep the
+// old rules.
+TEST(ReloadIntegrationTest, RosterAndRulesReloadApart) {
+  TempDir dir("txscreen-reload");
+  const std::string pack = dir.path() + "/pack";
+  std::filesystem::create_directories(pack);
+  std::filesystem::copy_file(
+      absl::StrCat(kSourceDir, "/tests/testdata/hold_pack/pack.textproto"),
+      pack + "/pack.textproto");
+  const std::string roster = dir.path() + "/roster.csv";
+  std::filesystem::copy_file(
+      absl::StrCat(kSourceDir, "/tests/testdata/roster.csv"), roster);
+  auto write = [](const std::string& path, const std::string& text) {
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs(text.c_str(), f);
+    std::fclose(f);
+  };
+  auto append = [](const std::string& path, const std::string& text) {
+    std::FILE* f = std::fopen(path.c_str(), "a");
+    ASSERT_NE(f, nullptr);
+    std::fputs(text.c_str(), f);
+    std::fclose(f);
+  };
+  engine::ManualClock clock(absl::ToUnixMicros(absl::Now()));
+  serve::ServeOptions o = EmbeddedOptions(dir, &clock);
+  o.rules = {pack};
+  o.roster_path = roster;
+  Instance a(o);
+  ASSERT_NE(a.service(), nullptr);
+  serve::Service& service = *a.service();
+  ASSERT_NE(service.roster()->Find("T-0217"), nullptr);
+
+  // T-0217 leaves; the same reload meets a rule file with an error.
+  write(roster,
+        "staff_id,name,branch_id,role,token_sha256\n"
+        "S-0102,Zhang Wei,NJ-0102,supervisor,"
+        "89bb05e1aee801bb5fdc16d048280702fa07899babb57bfa4e3b237c8b353e29\n");
+  append(pack + "/pack.textproto", "rule { id: \"BROKEN\" when: \"tx.\" }\n");
+  absl::Status s = service.Reload();
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(service.roster()->Find("T-0217"), nullptr)
+      << "a teller taken off the roster keeps access while a rule is broken";
+  EXPECT_NE(service.roster()->Find("S-0102"), nullptr);
+  std::string status = service.RulesStatusJson();
+  EXPECT_THAT(status, HasSubstr("\"roster_last_error\":null"));
+  EXPECT_THAT(status, Not(HasSubstr("\"last_error\":null")));
+
+  // The rules mended, the roster broken: the rules load, the roster stays.
+  std::filesystem::copy_file(
+      absl::StrCat(kSourceDir, "/tests/testdata/hold_pack/pack.textproto"),
+      pack + "/pack.textproto",
+      std::filesystem::copy_options::overwrite_existing);
+  write(roster, "staff_id,name\nT-0217\n");
+  const int64_t reloads = service.stats().reloads.load();
+  s = service.Reload();
+  EXPECT_FALSE(s.ok());
+  EXPECT_THAT(s.message(), HasSubstr("roster.csv"));
+  EXPECT_EQ(service.stats().reloads.load(), reloads + 1);
+  EXPECT_EQ(service.roster()->Find("T-0217"), nullptr);
+  EXPECT_NE(service.roster()->Find("S-0102"), nullptr);
+  status = service.RulesStatusJson();
+  EXPECT_THAT(status, HasSubstr("\"last_error\":null"));
+  EXPECT_THAT(status, Not(HasSubstr("\"roster_last_error\":null")));
 }
 
 }  // namespace
