@@ -108,7 +108,7 @@ std::optional<engine::Staff> Console::Authenticate(const httplib::Request& req,
     return *s;
   }
   const std::string id = CookieValue(req, kCookie);
-  std::string staff_id;
+  std::string staff_id, token_sha256;
   if (!id.empty()) {
     absl::MutexLock lock(&mu_);
     auto it = sessions_.find(id);
@@ -117,6 +117,7 @@ std::optional<engine::Staff> Console::Authenticate(const httplib::Request& req,
         sessions_.erase(it);
       } else {
         staff_id = it->second.staff_id;
+        token_sha256 = it->second.token_sha256;
       }
     }
   }
@@ -131,6 +132,16 @@ std::optional<engine::Staff> Console::Authenticate(const httplib::Request& req,
   const engine::Staff* s = roster->Find(staff_id);
   if (s == nullptr) {
     JsonError(res, 401, "no longer in the staff roster");
+    return std::nullopt;
+  }
+  if (s->token_sha256 != token_sha256) {
+    // The roster gave this person another token (or took it away) since
+    // the sign-in: the old token's session ends with it.
+    {
+      absl::MutexLock lock(&mu_);
+      sessions_.erase(id);
+    }
+    JsonError(res, 401, "your staff token has changed; sign in again");
     return std::nullopt;
   }
   return *s;
@@ -161,7 +172,8 @@ void Console::Login(const httplib::Request& req, httplib::Response& res) {
     const absl::Time now = absl::Now();
     absl::erase_if(sessions_,
                    [&](const auto& e) { return e.second.expires < now; });
-    sessions_[id] = Session{staff->id, now + options_.session_lifetime};
+    sessions_[id] = Session{staff->id, now + options_.session_lifetime,
+                            staff->token_sha256};
   }
   Log(LogLevel::kInfo,
       absl::StrCat("console: ", staff->id, " (", engine::RoleName(staff->role),

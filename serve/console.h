@@ -72,6 +72,9 @@ class Console {
   struct Session {
     std::string staff_id;
     absl::Time expires;
+    // The token signed in with (its SHA-256, as in the roster): a session
+    // ends when the roster gives the person another token, or none.
+    std::string token_sha256;
   };
 
   // The authenticated staff member (a copy: the roster may be reloaded),

@@ -16,7 +16,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
@@ -29,6 +31,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/audit.h"
 #include "engine/clock.h"
+#include "engine/roster.h"
 #include "engine/state_store.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -1046,7 +1049,7 @@ TEST(CommitTimingIntegrationTest, SlowCommitStepsAreLoggedAndObserved) {
 
 // The roster and the rules reload apart: a broken rule file does not keep a
 // teller taken off the roster in it, and a broken roster does not keep the
-// old rules.
+// old rules. A console session ends when a reload changes its token.
 TEST(ReloadIntegrationTest, RosterAndRulesReloadApart) {
   TempDir dir("txscreen-reload");
   const std::string pack = dir.path() + "/pack";
@@ -1063,6 +1066,10 @@ TEST(ReloadIntegrationTest, RosterAndRulesReloadApart) {
     std::fputs(text.c_str(), f);
     std::fclose(f);
   };
+  auto read = [](const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
   auto append = [](const std::string& path, const std::string& text) {
     std::FILE* f = std::fopen(path.c_str(), "a");
     ASSERT_NE(f, nullptr);
@@ -1077,6 +1084,50 @@ TEST(ReloadIntegrationTest, RosterAndRulesReloadApart) {
   ASSERT_NE(a.service(), nullptr);
   serve::Service& service = *a.service();
   ASSERT_NE(service.roster()->Find("T-0217"), nullptr);
+
+  // A console session ends when the roster gives its person a new token.
+  serve::HoldViewOptions view_options;
+  view_options.bootstrap = service.bootstrap();
+  view_options.topics = o.topics;
+  absl::StatusOr<std::unique_ptr<serve::HoldView>> view =
+      serve::HoldView::Start(view_options);
+  ASSERT_TRUE(view.ok()) << view.status();
+  serve::Console console(&service, view->get());
+  serve::AdminHandlers handlers;
+  handlers.add_routes = [&](httplib::Server& server) {
+    console.Register(server);
+  };
+  absl::StatusOr<std::unique_ptr<serve::AdminServer>> admin =
+      serve::AdminServer::Start(serve::AdminServerOptions(), handlers);
+  ASSERT_TRUE(admin.ok()) << admin.status();
+  httplib::Client http("127.0.0.1", (*admin)->port());
+  httplib::Headers console_header = {{"X-Txscreen-Console", "1"}};
+  auto login =
+      http.Post("/api/console/login", console_header,
+                "{\"token\":\"teller-a-token-0001\"}", "application/json");
+  ASSERT_EQ(login->status, 200) << login->body;
+  const std::string cookie = login->get_header_value("Set-Cookie");
+  const httplib::Headers session = {
+      {"Cookie", cookie.substr(0, cookie.find(';'))}};
+  ASSERT_EQ(http.Get("/api/console/me", session)->status, 200);
+  std::string rotated = read(roster);
+  const std::string old_hash =
+      "90adec3ffe384990d2015863fd3985ca2acdd0c5d94ced3de98e93bb7be33b69";
+  ASSERT_NE(rotated.find(old_hash), std::string::npos);
+  rotated.replace(rotated.find(old_hash), old_hash.size(),
+                  engine::Sha256Hex("rotated-token-0009"));
+  write(roster, rotated);
+  ASSERT_TRUE(service.Reload().ok());
+  auto stale = http.Get("/api/console/me", session);
+  EXPECT_EQ(stale->status, 401);
+  EXPECT_THAT(stale->body, HasSubstr("sign in again"));
+  EXPECT_EQ(http.Get("/api/console/me", session)->status, 401);
+  EXPECT_EQ(http.Get("/api/console/me",
+                     {{"Authorization", "Bearer rotated-token-0009"}})
+                ->status,
+            200);
+  console.Shutdown();
+  (*admin)->Stop();
 
   // T-0217 leaves; the same reload meets a rule file with an error.
   write(roster,
