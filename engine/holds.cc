@@ -51,17 +51,6 @@ absl::string_view OutcomeName(v1::Outcome outcome) {
   }
 }
 
-std::string MaskAccountNumber(absl::string_view account) {
-  if (account.empty()) return "";
-  if (account.size() >= 12) {
-    return absl::StrCat(account.substr(0, 4), "****",
-                        account.substr(account.size() - 4));
-  }
-  const size_t keep = std::min<size_t>(4, account.size() / 2);
-  return absl::StrCat(std::string(account.size() - keep, '*'),
-                      account.substr(account.size() - keep));
-}
-
 std::optional<Refusal> ValidateOverride(const v1::Override& o,
                                         const v1::Hold* hold,
                                         const Roster& roster, int64_t now_us) {
@@ -323,7 +312,10 @@ void HoldBook::Decided(const v1::Transaction& tx, const v1::Decision& decision,
   hold.set_counterparty_name(tx.counterparty().name());
   hold.set_counterparty_account_masked(
       MaskAccountNumber(tx.counterparty().account_id()));
-  hold.set_memo(tx.memo());
+  // A memo may quote account or card numbers ("转入安全账户 6217..."):
+  // any long run of digits is masked, and the transaction's own accounts
+  // below.
+  hold.set_memo(MaskDigitRuns(tx.memo()));
   hold.set_verdict(decision.verdict());
   *hold.mutable_prompt() = decision.prompt();
   *hold.mutable_hits() = decision.hits();
@@ -353,6 +345,7 @@ void HoldBook::Decided(const v1::Transaction& tx, const v1::Decision& decision,
     }
   }
   for (v1::RuleHit& hit : *hold.mutable_hits()) mask(hit.mutable_reason());
+  mask(hold.mutable_memo());
   *hold.mutable_occurred_at() = tx.occurred_at();
   SetTimestampMicros(now, hold.mutable_opened_at());
   SetTimestampMicros(now + options_.timeout_us, hold.mutable_expires_at());

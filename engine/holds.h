@@ -35,6 +35,7 @@
 #include "absl/time/time.h"
 #include "engine/audit.h"
 #include "engine/clock.h"
+#include "engine/masking.h"
 #include "engine/roster.h"
 #include "engine/screener.h"
 #include "engine/state_store.h"
@@ -82,10 +83,6 @@ struct Refusal {
 std::optional<Refusal> ValidateOverride(const txscreen::v1::Override& o,
                                         const txscreen::v1::Hold* hold,
                                         const Roster& roster, int64_t now_us);
-
-// "6222****1234": the first 4 and last 4 characters of an account number
-// (all but the last 4 masked when shorter than 12).
-std::string MaskAccountNumber(absl::string_view account);
 
 absl::string_view OutcomeName(txscreen::v1::Outcome outcome);
 

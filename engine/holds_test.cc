@@ -787,6 +787,20 @@ TEST_F(HoldBookTest, AllowAndReviewOpenNoHold) {
   EXPECT_THAT(book_->BuildFlush(), IsEmpty());
 }
 
+TEST_F(HoldBookTest, AccountNumbersInTheMemoAreMasked) {
+  v1::Transaction tx = Tx("TX1", kT0, kBig);
+  tx.mutable_counterparty()->set_account_id("MCH00001542");
+  tx.set_memo(
+      "按对方要求转入安全账户 6217000000000005678，另一账户"
+      "６２２８４８００００００００９９９９ 商户 MCH00001542 "
+      "电话 13812345678");
+  Screen(tx);
+  ASSERT_EQ(events_.holds.size(), 1u);
+  EXPECT_EQ(events_.holds[0].memo(),
+            "按对方要求转入安全账户 6217****5678，另一账户"
+            "６２２８****９９９９ 商户 *******1542 电话 13812345678");
+}
+
 TEST_F(HoldBookTest, BlockOpensAHoldThatCannotBeReleased) {
   v1::Decision d = Screen(Tx("TX1", kT0, kHuge));
   ASSERT_EQ(d.verdict(), v1::VERDICT_BLOCK);

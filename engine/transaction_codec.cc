@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "engine/masking.h"
 #include "google/protobuf/message_lite.h"
 #include "google/protobuf/util/json_util.h"
 
@@ -213,9 +214,11 @@ absl::Status DecodeJson(absl::string_view json, absl::string_view what,
       google::protobuf::StringPiece(json.data(), json.size()), out, options);
   if (!status.ok()) {
     // Protobuf appends the offending input and a caret on further lines;
-    // input may hold account numbers, so only the first line is kept.
+    // input may hold account numbers, so only the first line is kept, and
+    // a value it quotes ("invalid value 6222...") is masked: the message
+    // goes to logs and dead-letter headers.
     std::string message = status.message().as_string();
-    message = message.substr(0, message.find('\n'));
+    message = MaskDigitRuns(message.substr(0, message.find('\n')));
     return absl::InvalidArgumentError(
         absl::StrCat("not ", what, " in JSON: ", message));
   }

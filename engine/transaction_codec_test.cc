@@ -349,6 +349,15 @@ TEST(TransactionCodecTest, JsonErrorIsOneLineWithoutTheInput) {
             "not a Transaction in JSON: Expected , or } after key:value pair.");
 }
 
+TEST(TransactionCodecTest, JsonErrorMasksAnAccountNumberItQuotes) {
+  v1::Transaction tx;
+  absl::Status s = DecodeTransactionJson(
+      R"({"transaction_id":"X","account_id":6222000000000001234})", &tx);
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(std::string(s.message()), HasSubstr("6222****1234"));
+  EXPECT_THAT(std::string(s.message()), Not(HasSubstr("6222000000000001234")));
+}
+
 }  // namespace
 }  // namespace txscreen::engine
 

@@ -1,0 +1,70 @@
+#include "engine/masking.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+
+namespace txscreen::engine {
+namespace {
+
+// Runs this long or longer are masked: a Chinese bank card has 16-19
+// digits, an account 12 and more; phone numbers have 11.
+constexpr size_t kMaskedRun = 12;
+
+// The length in bytes of the digit at `text[i]`: 1 for '0'-'9', 3 for a
+// full-width one (U+FF10-U+FF19: EF BC 90-99), 0 for anything else.
+size_t DigitAt(absl::string_view text, size_t i) {
+  const unsigned char c = static_cast<unsigned char>(text[i]);
+  if (c >= '0' && c <= '9') return 1;
+  if (c == 0xEF && i + 2 < text.size() &&
+      static_cast<unsigned char>(text[i + 1]) == 0xBC) {
+    const unsigned char d = static_cast<unsigned char>(text[i + 2]);
+    if (d >= 0x90 && d <= 0x99) return 3;
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::string MaskAccountNumber(absl::string_view account) {
+  if (account.empty()) return "";
+  if (account.size() >= 12) {
+    return absl::StrCat(account.substr(0, 4), "****",
+                        account.substr(account.size() - 4));
+  }
+  const size_t keep = std::min<size_t>(4, account.size() / 2);
+  return absl::StrCat(std::string(account.size() - keep, '*'),
+                      account.substr(account.size() - keep));
+}
+
+std::string MaskDigitRuns(absl::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  std::vector<size_t> starts;  // of each digit of the run, in bytes
+  size_t i = 0;
+  while (i < text.size()) {
+    if (DigitAt(text, i) == 0) {
+      out.push_back(text[i++]);
+      continue;
+    }
+    starts.clear();
+    size_t end = i;
+    for (size_t n; end < text.size() && (n = DigitAt(text, end)) != 0;
+         end += n) {
+      starts.push_back(end);
+    }
+    if (starts.size() < kMaskedRun) {
+      absl::StrAppend(&out, text.substr(i, end - i));
+    } else {
+      const size_t k = starts.size();
+      absl::StrAppend(&out, text.substr(i, starts[4] - i));
+      out.append("****");
+      absl::StrAppend(&out, text.substr(starts[k - 4], end - starts[k - 4]));
+    }
+    i = end;
+  }
+  return out;
+}
+
+}  // namespace txscreen::engine
