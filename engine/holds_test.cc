@@ -499,7 +499,10 @@ constexpr char kPack[] = R"pb(
     when: "tx.amount_minor >= 1000000"
     action: ACTION_INTERCEPT
     reason: "large amount"
-    prompt { why { zh: "大额转账" en: "a large transfer" } }
+    prompt {
+      why { zh: "大额转账" en: "a large transfer" }
+      ask { zh: "用途？" en: "what for?" }
+    }
   }
   rule {
     id: "HUGE"
@@ -511,7 +514,10 @@ constexpr char kPack[] = R"pb(
     when: "tx.amount_minor >= 100000000"
     action: ACTION_BLOCK
     reason: "huge amount"
-    prompt { why { zh: "超限" en: "over the limit" } }
+    prompt {
+      why { zh: "超限" en: "over the limit" }
+      ask { zh: "用途？" en: "what for?" }
+    }
   }
 )pb";
 

@@ -66,7 +66,8 @@ bool RulePackBuilder::Actions(
 }
 
 void RulePackBuilder::Prompt(const ParsedFile& f, const Tree* tree,
-                             const v1::Rule& r, CompiledPrompt* out) {
+                             const v1::Rule& r, CompiledPrompt* out,
+                             ExprUses* uses) {
   const pb::Descriptor* d = v1::Prompt::descriptor();
   const Tree* prompt_tree =
       tree == nullptr
@@ -99,8 +100,10 @@ void RulePackBuilder::Prompt(const ParsedFile& f, const Tree* tree,
         continue;
       }
       CompiledPrompt::Line line;
-      if (Template(f, line_tree, text, "zh", text.zh(), subject, &line.zh) &&
-          Template(f, line_tree, text, "en", text.en(), subject, &line.en)) {
+      if (Template(f, line_tree, text, "zh", text.zh(), subject, &line.zh,
+                   uses) &&
+          Template(f, line_tree, text, "en", text.en(), subject, &line.en,
+                   uses)) {
         s.out->push_back(std::move(line));
       }
     }
@@ -202,6 +205,19 @@ void RulePackBuilder::Rule(const ParsedFile& f, const Tree* tree,
     }
     rule.escalations.push_back(std::move(ce));
   }
+  auto reports = [](v1::Action a) { return a == v1::ACTION_REPORT; };
+  bool report_needed =
+      std::any_of(rule.action.begin() + 1, rule.action.end(), reports);
+  for (const CompiledEscalation& e : rule.escalations) {
+    report_needed = report_needed ||
+                    std::any_of(e.action.begin() + 1, e.action.end(), reports);
+  }
+  if (report_needed && r.report().empty()) {
+    // Without a kind, the hit says REPORT and no report is ever filed.
+    Error(f, start, subject,
+          "an ACTION_REPORT rule needs the report kind it files, e.g. "
+          "report: \"LARGE_VALUE_CASH\"");
+  }
   for (int i = 0; i < r.report_size(); ++i) {
     if (!IsReportKind(r.report(i))) {
       Error(f, ValuePos(f, tree, r, "report", 0, i), subject,
@@ -214,6 +230,7 @@ void RulePackBuilder::Rule(const ParsedFile& f, const Tree* tree,
   if (!r.reason().empty()) {
     Template(f, tree, r, "reason", r.reason(), subject, &rule.reason, &uses);
   }
+  Prompt(f, tree, r, &rule.prompt, &uses);
   for (int i = 0; i < r.score_size(); ++i) {
     const v1::ScoreWeight& s = r.score(i);
     if (s.weight() == 0) {
@@ -232,14 +249,13 @@ void RulePackBuilder::Rule(const ParsedFile& f, const Tree* tree,
   rule.reads_scores = uses.scores;
   if (uses.history) set_->needs_history_ = true;
   if (prompt_needed) {
-    if (!r.has_prompt() ||
-        (r.prompt().why().empty() && r.prompt().ask().empty())) {
+    if (!r.has_prompt() || r.prompt().why().empty() ||
+        r.prompt().ask().empty()) {
       Error(f, start, subject,
             "an INTERCEPT, WARN or DELAY rule needs a prompt with at least "
             "'why' and 'ask' lines");
     }
   }
-  Prompt(f, tree, r, &rule.prompt);
   rule.effective_from_us =
       DateMicros(f, tree, r, "effective_from", r.effective_from());
   rule.effective_until_us =

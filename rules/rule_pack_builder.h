@@ -93,8 +93,9 @@ class RulePackBuilder {
                const pb::RepeatedPtrField<v1::ChannelAction>& channel_actions,
                absl::string_view subject,
                std::array<v1::Action, kChannelCount>* out);
+  // What the prompt's templates read goes into *uses.
   void Prompt(const ParsedFile& f, const Tree* tree, const v1::Rule& r,
-              CompiledPrompt* out);
+              CompiledPrompt* out, ExprUses* uses);
   int64_t DateMicros(const ParsedFile& f, const Tree* tree, const v1::Rule& r,
                      absl::string_view field, absl::string_view text);
 

@@ -436,6 +436,62 @@ TEST_F(RulePackLoaderTest, ChannelDelayOrEscalationToWarnNeedsAPrompt) {
           absl::StrCat(P("rules.textproto"), ":26:3: rule R-3: ", problem)));
 }
 
+TEST_F(RulePackLoaderTest, PromptNeedsBothWhyAndAsk) {
+  WritePack(
+      absl::StrCat(Rule("R-1", "tx.cash", "ACTION_INTERCEPT",
+                        "  prompt { why { zh: \"原因\" en: \"why\" } }\n"),
+                   Rule("R-2", "tx.cash", "ACTION_WARN",
+                        "  prompt { ask { zh: \"问\" en: \"ask\" } }\n")));
+  const std::string problem =
+      "an INTERCEPT, WARN or DELAY rule needs a prompt with at least 'why' "
+      "and 'ask' lines";
+  EXPECT_THAT(
+      Errors(),
+      ElementsAre(
+          absl::StrCat(P("rules.textproto"), ":2:3: rule R-1: ", problem),
+          absl::StrCat(P("rules.textproto"), ":14:3: rule R-2: ", problem)));
+}
+
+TEST_F(RulePackLoaderTest, ReportRuleNeedsAReportKind) {
+  // Without a kind the hit would say REPORT and no report would be filed.
+  WritePack(absl::StrCat(
+      Rule("R-1", "tx.cash", "ACTION_REPORT"),
+      Rule("R-2", "tx.cash", "ACTION_REVIEW",
+           "  channel_action { channel: [CHANNEL_ATM] action: ACTION_REPORT "
+           "}\n"),
+      Rule("R-3", "tx.cash", "ACTION_REVIEW",
+           "  escalate { when: \"tx.cross_border\" action: ACTION_REPORT "
+           "}\n"),
+      Rule("R-4", "tx.cash", "ACTION_REPORT",
+           "  report: \"LARGE_VALUE_CASH\"\n")));
+  const std::string problem =
+      "an ACTION_REPORT rule needs the report kind it files, e.g. report: "
+      "\"LARGE_VALUE_CASH\"";
+  EXPECT_THAT(
+      Errors(),
+      ElementsAre(
+          absl::StrCat(P("rules.textproto"), ":2:3: rule R-1: ", problem),
+          absl::StrCat(P("rules.textproto"), ":13:3: rule R-2: ", problem),
+          absl::StrCat(P("rules.textproto"), ":25:3: rule R-3: ", problem)));
+}
+
+TEST_F(RulePackLoaderTest, PromptThatReadsAScoreCannotAddToOne) {
+  // A prompt is rendered when its rule hits: a score it shows must be
+  // complete by then, as for a reason.
+  WritePack(Rule("R-1", "tx.cash", "ACTION_INTERCEPT",
+                 "  score { name: \"fraud\" weight: 10 }\n"
+                 "  prompt {\n"
+                 "    why { zh: \"分数 {score.fraud}\" en: \"score "
+                 "{score.fraud}\" }\n"
+                 "    ask { zh: \"问\" en: \"ask\" }\n"
+                 "  }\n"));
+  EXPECT_THAT(Errors(),
+              ElementsAre(absl::StrCat(
+                  P("rules.textproto"),
+                  ":2:3: rule R-1: a rule that reads a score cannot add to a "
+                  "score (rules that add run first)")));
+}
+
 TEST_F(RulePackLoaderTest, PromptSatisfiesInterceptAndBlockNeedsNone) {
   WritePack(absl::StrCat(Rule("R-1", "tx.cash", "ACTION_INTERCEPT", kPrompt),
                          Rule("R-2", "tx.cash", "ACTION_BLOCK")));

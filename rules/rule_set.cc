@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "rules/iso_date.h"
+#include "rules/money.h"
 
 namespace txscreen::rules {
 namespace {
@@ -162,7 +163,7 @@ void RuleSet::Evaluate(EvalContext* ctx, v1::Decision* decision) const {
       }
     }
     for (const auto& [index, weight] : rule.scores) {
-      ctx->scores[index] += weight;
+      ctx->scores[index] = SaturatingAdd(ctx->scores[index], weight);
     }
     verdict = std::max(verdict, VerdictForAction(action));
     if (IsPromptAction(action) && !rule.prompt.empty()) {

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -517,6 +518,27 @@ TEST_F(RuleSetTest, ScoresAccumulateAndAreReadByLaterRules) {
   EXPECT_EQ(d.scores().at("fraud"), 70);
 }
 
+TEST_F(RuleSetTest, ScoresSaturateInsteadOfWrapping) {
+  // Two huge weights: the sum stays at the largest int64, so a reader of
+  // the score still sees it high (wrapped, it would be negative).
+  auto set = Load(absl::StrCat(
+      Rule("READER", "score.s >= 100", "ACTION_REVIEW"),
+      Rule("ADD-1", "tx.direction == 'OUT'", "ACTION_UNSPECIFIED",
+           "  score { name: \"s\" weight: 5000000000000000000 }\n"),
+      Rule("ADD-2", "tx.direction == 'OUT'", "ACTION_UNSPECIFIED",
+           "  score { name: \"s\" weight: 5000000000000000000 }\n"),
+      Rule("LOW", "tx.direction == 'OUT'", "ACTION_UNSPECIFIED",
+           "  score { name: \"t\" weight: -5000000000000000000 }\n"),
+      Rule("LOW-2", "tx.direction == 'OUT'", "ACTION_UNSPECIFIED",
+           "  score { name: \"t\" weight: -5000000000000000000 }\n")));
+  ASSERT_NE(set, nullptr);
+  v1::Decision d = Decide(*set);
+  EXPECT_THAT(HitIds(d),
+              ElementsAre("ADD-1", "ADD-2", "LOW", "LOW-2", "READER"));
+  EXPECT_EQ(d.scores().at("s"), std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(d.scores().at("t"), std::numeric_limits<int64_t>::min());
+}
+
 TEST_F(RuleSetTest, ScoreOnlyHitsAllow) {
   auto set = Load(Rule("ADD", "tx.direction == 'OUT'", "ACTION_UNSPECIFIED",
                        "  score { name: \"fraud\" weight: 30 }\n"));
@@ -578,8 +600,8 @@ TEST_F(RuleSetTest, SharedConditionsAreEvaluatedOncePerTransaction) {
            "ACTION_REVIEW"),
       Rule("IN-BURST", "(window.count_5m > 3) and tx.direction == 'IN'",
            "ACTION_REVIEW"),
-      Rule("SAME", "window.count_5m>3 and tx.direction=='OUT'",
-           "ACTION_REPORT"),
+      Rule("SAME", "window.count_5m>3 and tx.direction=='OUT'", "ACTION_REPORT",
+           "  report: \"BURST\"\n"),
       Rule("HOUR", "window.count_1h > 3", "ACTION_REVIEW")));
   ASSERT_NE(set, nullptr);
   CountingWindowValues windows;
