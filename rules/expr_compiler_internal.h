@@ -177,12 +177,15 @@ class Compiler {
 
   ExprPtr Path(const AstNode& n) {
     absl::string_view path = n.text;
+    // Where a kind of name cannot be read, that is the error, whether or
+    // not the name exists (a window's filter is compiled before the other
+    // windows are known).
     if (absl::StartsWith(path, "window.")) {
-      auto it = scope_.windows.find(path.substr(7));
-      if (it == scope_.windows.end()) return Unknown(n, "window");
       if (!scope_.allow_windows) {
         return Fail(n.offset, "window filters cannot read window features");
       }
+      auto it = scope_.windows.find(path.substr(7));
+      if (it == scope_.windows.end()) return Unknown(n, "window");
       uses_->windows = true;
       return MakeWindow(it->second.index, it->second.type);
     }
@@ -195,11 +198,11 @@ class Compiler {
       return MakeConstInt(it->second.type, it->second.int_value);
     }
     if (absl::StartsWith(path, "score.")) {
-      auto it = scope_.scores.find(path.substr(6));
-      if (it == scope_.scores.end()) return Unknown(n, "score");
       if (!scope_.allow_scores) {
         return Fail(n.offset, "scores can only be read by rule conditions");
       }
+      auto it = scope_.scores.find(path.substr(6));
+      if (it == scope_.scores.end()) return Unknown(n, "score");
       uses_->scores = true;
       return MakeScore(it->second);
     }

@@ -11,10 +11,37 @@ namespace txscreen::rules::internal {
 ExprPtr Compiler::Comparison(const AstNode& n, CmpOp op) {
   const AstNode& an = *n.children[0];
   const AstNode& bn = *n.children[1];
-  ExprPtr a = Compile(an);
-  if (a == nullptr) return nullptr;
-  ExprPtr b = Compile(bn);
-  if (b == nullptr) return nullptr;
+  // An enum value written without quotes (tx.channel == COUNTER) would be
+  // an unknown name: the side beside it is compiled first, and when it is
+  // of an enum with that value, the error says to quote it.
+  auto bare = [this](const AstNode& x) {
+    return x.kind == AstNode::Kind::kPath &&
+           x.text.find('.') == std::string::npos &&
+           !scope_.lists.contains(x.text);
+  };
+  auto unquoted = [this](const AstNode& name, const Expr& beside) {
+    const Type t = beside.type();
+    if (t.base != BaseType::kEnum ||
+        FindEnumValue(t.enum_type, name.text, nullptr) == nullptr) {
+      return false;
+    }
+    Fail(name.offset, absl::StrCat("write the ", t.enum_type->name(),
+                                   " value quoted: '", name.text, "'"));
+    return true;
+  };
+  ExprPtr a, b;
+  if (bare(an) && !bare(bn)) {
+    b = Compile(bn);
+    if (b == nullptr || unquoted(an, *b)) return nullptr;
+    a = Compile(an);
+    if (a == nullptr) return nullptr;
+  } else {
+    a = Compile(an);
+    if (a == nullptr) return nullptr;
+    if (bare(bn) && unquoted(bn, *a)) return nullptr;
+    b = Compile(bn);
+    if (b == nullptr) return nullptr;
+  }
   const Type ta = a->type(), tb = b->type();
   bool ordering = op != CmpOp::kEq && op != CmpOp::kNe;
   // enum == "NAME": resolve the name now.

@@ -459,6 +459,14 @@ TEST_F(ExprCompilerTest, EnumMisuse) {
             "'COUNTER'");
   EXPECT_EQ(Error("tx.channel in (1)"),
             "15: the values after 'in' must be quoted Channel names");
+  // A value name without quotes, on either side, short or full.
+  EXPECT_EQ(Error("tx.channel == COUNTER"),
+            "14: write the Channel value quoted: 'COUNTER'");
+  EXPECT_EQ(Error("DIRECTION_OUT != tx.direction"),
+            "0: write the Direction value quoted: 'DIRECTION_OUT'");
+  // A bare name that is no value of the enum stays unknown.
+  EXPECT_THAT(Error("tx.channel == TELEPATHY"),
+              StartsWith("14: unknown name 'TELEPATHY'"));
 }
 
 TEST_F(ExprCompilerTest, WrongArity) {
@@ -520,9 +528,10 @@ TEST_F(ExprCompilerTest, WindowFilterScopeRestrictions) {
                     "tx.amount >= param.cash_threshold",
                     filter),
             nullptr);
-  // Names are still checked first.
+  // Reading a window at all is the error, whatever its name (the pack's
+  // window filters are compiled before the windows are known).
   EXPECT_EQ(Error("window.nope > 0", filter),
-            "0: unknown window 'window.nope'");
+            "0: window filters cannot read window features");
 }
 
 TEST_F(ExprCompilerTest, DivisionByConstantZero) {
