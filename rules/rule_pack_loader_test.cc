@@ -249,6 +249,30 @@ TEST_F(RulePackLoaderTest, UnknownProtoFieldSuggestsTheField) {
                             "'when'?)")));
 }
 
+TEST_F(RulePackLoaderTest, UnknownEnumValueSuggestsTheValueAtItsPosition) {
+  // protobuf notices the value at the next token: for a value at the end
+  // of its line, on the next line.
+  Write("pack.textproto", kPack);
+  Write("a.textproto",
+        "rule {\n"
+        "  id: \"R-1\"\n"
+        "  action: ACTION_REVEIW\n"
+        "  reason: \"x\"\n"
+        "}\n");
+  Write("b.textproto",
+        "rule {\n"
+        "  channel_action { channel: [CHANNEL_MOBIL] action: ACTION_DELAY }\n"
+        "}\n");
+  EXPECT_THAT(
+      Errors(),
+      ElementsAre(absl::StrCat(P("a.textproto"),
+                               ":3:11: unknown value 'ACTION_REVEIW' for field "
+                               "'action' (did you mean 'ACTION_REVIEW'?)"),
+                  absl::StrCat(P("b.textproto"),
+                               ":2:30: unknown value 'CHANNEL_MOBIL' for field "
+                               "'channel' (did you mean 'CHANNEL_MOBILE'?)")));
+}
+
 TEST_F(RulePackLoaderTest, TextFormatSyntaxErrorsHavePositions) {
   WritePack("rule {\n  id: \"R-1\n}\n");
   std::vector<std::string> errors = Errors();

@@ -9,21 +9,76 @@
 namespace txscreen::rules {
 namespace {
 
-class CollectErrors : public google::protobuf::io::ErrorCollector {
+namespace pb = ::google::protobuf;
+
+// The value names of every enum field called `field` in `root` and the
+// messages it holds, for suggestions.
+std::vector<std::string> EnumValueNames(const pb::Descriptor* root,
+                                        absl::string_view field) {
+  std::vector<std::string> names;
+  std::vector<const pb::Descriptor*> todo = {root}, seen;
+  while (!todo.empty()) {
+    const pb::Descriptor* d = todo.back();
+    todo.pop_back();
+    if (d == nullptr || std::find(seen.begin(), seen.end(), d) != seen.end()) {
+      continue;
+    }
+    seen.push_back(d);
+    for (int i = 0; i < d->field_count(); ++i) {
+      const pb::FieldDescriptor* f = d->field(i);
+      if (f->message_type() != nullptr) todo.push_back(f->message_type());
+      if (f->enum_type() != nullptr && f->name() == field) {
+        for (int v = 0; v < f->enum_type()->value_count(); ++v) {
+          names.push_back(f->enum_type()->value(v)->name());
+        }
+      }
+    }
+  }
+  return names;
+}
+
+class CollectErrors : public pb::io::ErrorCollector {
  public:
-  CollectErrors(const SourceFile& file, std::vector<std::string>* errors)
-      : file_(file), errors_(errors) {}
-  void AddError(int line, google::protobuf::io::ColumnNumber column,
+  CollectErrors(const SourceFile& file, const pb::Descriptor* root,
+                std::vector<std::string>* errors)
+      : file_(file), root_(root), errors_(errors) {}
+  void AddError(int line, pb::io::ColumnNumber column,
                 const std::string& message) override {
     std::string name;
-    std::string text = Explain(message, &name);
-    // Protobuf reports an unknown field after its name; point at the name.
+    std::string text = ExplainEnum(message, &name);
+    if (name.empty()) text = Explain(message, &name);
+    // Protobuf reports an unknown field or enum value at the token after
+    // it (for a value at the end of its line, the next line's): point at
+    // the name.
     SourcePosition pos = name.empty() ? file_.FieldPosition(line, column)
                                       : file_.NameBefore(line, column, name);
     errors_->push_back(absl::StrCat(file_.Describe(pos), ": ", text));
   }
 
  private:
+  // Protobuf says 'Unknown enumeration value of "ACTION_REVEIW" for field
+  // "action".'; we say which value was meant.
+  std::string ExplainEnum(const std::string& message,
+                          std::string* unknown_value) const {
+    static const std::string kValue = "Unknown enumeration value of \"";
+    static const std::string kField = "\" for field \"";
+    if (message.rfind(kValue, 0) != 0) return message;
+    const size_t v_end = message.find(kField, kValue.size());
+    if (v_end == std::string::npos) return message;
+    const size_t f_end = message.find('"', v_end + kField.size());
+    if (f_end == std::string::npos) return message;
+    std::string value = message.substr(kValue.size(), v_end - kValue.size());
+    std::string field =
+        message.substr(v_end + kField.size(), f_end - v_end - kField.size());
+    *unknown_value = value;
+    std::string text =
+        absl::StrCat("unknown value '", value, "' for field '", field, "'");
+    std::string guess = ClosestName(value, EnumValueNames(root_, field));
+    if (!guess.empty())
+      absl::StrAppend(&text, " (did you mean '", guess, "'?)");
+    return text;
+  }
+
   // Protobuf says 'Message type "txscreen.v1.Rule" has no field named "whn".';
   // we say which fields there are.
   static std::string Explain(const std::string& message,
@@ -56,6 +111,7 @@ class CollectErrors : public google::protobuf::io::ErrorCollector {
   }
 
   const SourceFile& file_;
+  const pb::Descriptor* root_;
   std::vector<std::string>* errors_;
 };
 
@@ -195,12 +251,12 @@ SourcePosition SourceFile::NameBefore(int line0, int column0,
       name.empty()) {
     return FieldPosition(line0, column0);
   }
+  // On this line, or an earlier one (a value at the end of its line is
+  // reported at the next token).
   size_t end = ByteIndex(line0, column0);
-  absl::string_view line(text_.data() + line_starts_[line0],
-                         end - line_starts_[line0]);
-  size_t at = line.rfind(name);
+  size_t at = absl::string_view(text_.data(), end).rfind(name);
   if (at == absl::string_view::npos) return FieldPosition(line0, column0);
-  return PositionOfByte(line_starts_[line0] + at);
+  return PositionOfByte(at);
 }
 
 std::string SourceFile::Describe(SourcePosition pos) const {
@@ -212,7 +268,7 @@ bool ParseTextProto(const SourceFile& file, google::protobuf::Message* message,
                     google::protobuf::TextFormat::ParseInfoTree* tree,
                     std::vector<std::string>* errors) {
   google::protobuf::TextFormat::Parser parser;
-  CollectErrors collector(file, errors);
+  CollectErrors collector(file, message->GetDescriptor(), errors);
   parser.RecordErrorsTo(&collector);
   parser.WriteLocationsTo(tree);
   return parser.ParseFromString(file.text(), message);

@@ -37,8 +37,8 @@ class SourceFile {
   // "b") and escapes. Falls back to the field's position.
   SourcePosition ValuePosition(int line0, int column0, int offset) const;
 
-  // Position of the last `name` on the line at or before (line0, column0),
-  // or of (line0, column0) itself when the name is not there.
+  // Position of the last `name` at or before (line0, column0), or of
+  // (line0, column0) itself when the name is not there.
   SourcePosition NameBefore(int line0, int column0,
                             absl::string_view name) const;
 
