@@ -61,7 +61,7 @@ ExprPtr Compiler::Call(const AstNode& n) {
     ExprPtr text = TextArg(*args[0], n.text, &slot);
     if (text == nullptr) return nullptr;
     if (args[1]->kind != AstNode::Kind::kString) {
-      return Fail(args[1]->offset,
+      return Fail(args[1]->start(),
                   absl::StrCat(n.text,
                                "() needs quoted text as its second "
                                "argument"));

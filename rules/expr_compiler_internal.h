@@ -234,8 +234,8 @@ class Compiler {
     if (e == nullptr) return nullptr;
     if (e->type().base != want) {
       Type t{want, nullptr};
-      return Fail(n.offset, absl::StrCat(role, " must be ", TypeName(t),
-                                         ", got ", TypeName(e->type())));
+      return Fail(n.start(), absl::StrCat(role, " must be ", TypeName(t),
+                                          ", got ", TypeName(e->type())));
     }
     return e;
   }
@@ -246,11 +246,11 @@ class Compiler {
     if (e == nullptr) return nullptr;
     if (!e->type().is_string()) {
       if (fn == "in") {
-        return Fail(n.offset,
+        return Fail(n.start(),
                     absl::StrCat("'in LIST' needs text on the left, got ",
                                  TypeName(e->type())));
       }
-      return Fail(n.offset,
+      return Fail(n.start(),
                   absl::StrCat(fn, "() needs text, got ", TypeName(e->type())));
     }
     *slot = -1;

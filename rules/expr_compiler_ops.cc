@@ -60,7 +60,7 @@ ExprPtr Compiler::Comparison(const AstNode& n, CmpOp op) {
     std::vector<std::string> names;
     if (other.kind != AstNode::Kind::kString) {
       FindEnumValue(te.enum_type, "", &names);
-      return Fail(other.offset,
+      return Fail(other.start(),
                   absl::StrCat("compare ", TypeName(te),
                                " with a quoted value name, e.g. '",
                                names.empty() ? "" : names[0], "'"));

@@ -448,6 +448,16 @@ TEST_F(ExprCompilerTest, UnspecifiedIsNotAnEnumValue) {
               StartsWith("14: unknown Channel 'CHANNEL_UNSPECIFIED'"));
 }
 
+TEST_F(ExprCompilerTest, AnOperandOfTheWrongTypeIsPointedAtWhereItStarts) {
+  // Not at its operator: "tx.amount + 5 CNY" starts at "tx".
+  EXPECT_THAT(Error("tx.cash and tx.amount + 5 CNY"),
+              StartsWith("12: the right side of 'and' must be "));
+  EXPECT_THAT(Error("not tx.amount * 2"), StartsWith("4: "));
+  EXPECT_THAT(Error("tx.amount - 5 CNY or tx.cash"), StartsWith("0: "));
+  EXPECT_THAT(Error("contains(tx.amount + 1 CNY, 'x')"),
+              StartsWith("9: contains() needs text, got money"));
+}
+
 TEST_F(ExprCompilerTest, EnumMisuse) {
   EXPECT_EQ(Error("tx.channel < 'ATM'"),
             "11: cannot order enum Channel values; use == or !=");

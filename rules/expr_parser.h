@@ -56,13 +56,23 @@ struct AstNode {
     kTuple,     // ("A", "B"): children = elements
   };
   Kind kind = Kind::kInt;
-  // Byte offset of the node's first character in the expression text.
+  // Byte offset of the node in the expression text: of its first character,
+  // or, for an operator between two operands (kBinary, kIn), of the
+  // operator.
   int offset = 0;
   std::string text;
   std::string currency;
   int64_t int_value = 0;
   bool negated = false;
   std::vector<std::unique_ptr<AstNode>> children;
+
+  // Byte offset of the node's first character: where an error about the
+  // node as an operand points ("tx.amount + 5 CNY" starts at "tx").
+  int start() const {
+    return (kind == Kind::kBinary || kind == Kind::kIn) && !children.empty()
+               ? children[0]->start()
+               : offset;
+  }
 };
 
 // Parses `text`. On error returns nullptr and fills *error.
