@@ -8,6 +8,7 @@
 
 #include <array>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,33 @@ class RulePackBuilder {
   LoadResult Build(const std::vector<std::string>& paths);
 
  private:
+  // Where value `index` of a field is: the position protobuf recorded for
+  // its occurrence (one per "field: value", and one per "field: [a, b]"
+  // list), and within a list, the byte where the element starts.
+  struct Located {
+    pb::TextFormat::ParseLocation field;
+    std::optional<size_t> element;
+  };
+  Located Locate(const ParsedFile& f, const Tree* tree,
+                 const pb::FieldDescriptor* fd, int index) const {
+    if (index < 0) return {tree->GetLocation(fd, index), std::nullopt};
+    size_t remaining = static_cast<size_t>(index);
+    for (int o = 0;; ++o) {
+      pb::TextFormat::ParseLocation loc = tree->GetLocation(fd, o);
+      if (loc.line < 0) break;
+      std::optional<std::vector<size_t>> elements =
+          f.source->ListElements(loc.line, loc.column);
+      if (!elements.has_value()) {
+        if (remaining == 0) return {loc, std::nullopt};
+        --remaining;
+      } else if (remaining < elements->size()) {
+        return {loc, (*elements)[remaining]};
+      } else {
+        remaining -= elements->size();
+      }
+    }
+    return {tree->GetLocation(fd, 0), std::nullopt};  // the field, at least
+  }
   // Where a field of the message described by `tree` is.
   SourcePosition FieldPos(const ParsedFile& f, const Tree* tree,
                           const pb::Message& m, absl::string_view field,
@@ -46,8 +74,11 @@ class RulePackBuilder {
     const pb::FieldDescriptor* fd =
         m.GetDescriptor()->FindFieldByName(std::string(field));
     if (tree == nullptr || fd == nullptr) return {};
-    pb::TextFormat::ParseLocation loc = tree->GetLocation(fd, index);
-    return f.source->FieldPosition(loc.line, loc.column);
+    Located at = Locate(f, tree, fd, index);
+    if (at.element.has_value()) {
+      return f.source->ElementPosition(*at.element, 0);
+    }
+    return f.source->FieldPosition(at.field.line, at.field.column);
   }
   SourcePosition ValuePos(const ParsedFile& f, const Tree* tree,
                           const pb::Message& m, absl::string_view field,
@@ -55,8 +86,11 @@ class RulePackBuilder {
     const pb::FieldDescriptor* fd =
         m.GetDescriptor()->FindFieldByName(std::string(field));
     if (tree == nullptr || fd == nullptr) return {};
-    pb::TextFormat::ParseLocation loc = tree->GetLocation(fd, index);
-    return f.source->ValuePosition(loc.line, loc.column, offset);
+    Located at = Locate(f, tree, fd, index);
+    if (at.element.has_value()) {
+      return f.source->ElementPosition(*at.element, offset);
+    }
+    return f.source->ValuePosition(at.field.line, at.field.column, offset);
   }
   void Error(const ParsedFile& f, SourcePosition pos, absl::string_view subject,
              absl::string_view problem) {

@@ -273,6 +273,29 @@ TEST_F(RulePackLoaderTest, UnknownEnumValueSuggestsTheValueAtItsPosition) {
                                "'channel' (did you mean 'CHANNEL_MOBILE'?)")));
 }
 
+TEST_F(RulePackLoaderTest, ErrorsInListsAndSplitLiteralsHavePositions) {
+  WritePack(absl::StrCat(
+      Rule("R-1", "tx.cash", "ACTION_REPORT",
+           "  report: [\"LARGE_VALUE_CASH\", \"large_value_transfer\"]\n"),
+      "rule {\n"
+      "  id: \"R-2\" version: 1 title: \"t\" why: \"w\"\n"
+      "  severity: SEVERITY_LOW owner: \"o\" action: ACTION_REVIEW\n"
+      "  reason: \"r\"\n"
+      "  when: \"tx.cash and \"   # cash only\n"
+      "        \"tx.amonut >= 5 CNY\"\n"
+      "}\n"));
+  const std::string file = P("rules.textproto");
+  EXPECT_THAT(
+      Errors(),
+      ElementsAre(absl::StrCat(file,
+                               ":11:33: rule R-1: report kind "
+                               "'large_value_transfer' must be upper-case "
+                               "letters, digits and _ (e.g. LARGE_VALUE_CASH)"),
+                  absl::StrCat(file,
+                               ":18:10: rule R-2: when: unknown field "
+                               "'tx.amonut' (did you mean 'tx.amount'?)")));
+}
+
 TEST_F(RulePackLoaderTest, TextFormatSyntaxErrorsHavePositions) {
   WritePack("rule {\n  id: \"R-1\n}\n");
   std::vector<std::string> errors = Errors();

@@ -1,6 +1,7 @@
 #include "rules/source_map.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/io/tokenizer.h"
@@ -156,23 +157,77 @@ SourcePosition SourceFile::FieldPosition(int line0, int column0) const {
   return PositionOfByte(ByteIndex(line0, column0));
 }
 
+size_t SourceFile::SkipSpace(size_t i) const {
+  while (i < text_.size()) {
+    const char c = text_[i];
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+      ++i;
+    } else if (c == '#') {  // a comment, to the end of its line
+      while (i < text_.size() && text_[i] != '\n') ++i;
+    } else {
+      break;
+    }
+  }
+  return i;
+}
+
+size_t SourceFile::AfterFieldName(int line0, int column0) const {
+  size_t i = ByteIndex(line0, column0);
+  while (i < text_.size() &&
+         (isalnum(static_cast<unsigned char>(text_[i])) || text_[i] == '_')) {
+    ++i;
+  }
+  i = SkipSpace(i);
+  if (i < text_.size() && text_[i] == ':') i = SkipSpace(i + 1);
+  return i;
+}
+
 SourcePosition SourceFile::ValuePosition(int line0, int column0,
                                          int offset) const {
   if (line0 < 0) return {};
-  size_t i = ByteIndex(line0, column0);
-  const size_t field_start = i;
-  // Skip the field name and the colon.
-  while (i < text_.size() && text_[i] != ':' && text_[i] != '"' &&
-         text_[i] != '\'') {
-    ++i;
-  }
-  int remaining = offset;
-  while (i < text_.size()) {
-    while (i < text_.size() &&
-           (text_[i] == ':' || text_[i] == ' ' || text_[i] == '\t' ||
-            text_[i] == '\n' || text_[i] == '\r')) {
+  return LiteralPosition(AfterFieldName(line0, column0), offset,
+                         ByteIndex(line0, column0));
+}
+
+std::optional<std::vector<size_t>> SourceFile::ListElements(int line0,
+                                                            int column0) const {
+  if (line0 < 0) return std::nullopt;
+  size_t i = AfterFieldName(line0, column0);
+  if (i >= text_.size() || text_[i] != '[') return std::nullopt;
+  std::vector<size_t> starts;
+  i = SkipSpace(i + 1);
+  while (i < text_.size() && text_[i] != ']') {
+    starts.push_back(i);
+    // One element: quoted pieces ("a" "b"), or a bare word or number.
+    while (i < text_.size() && (text_[i] == '"' || text_[i] == '\'')) {
+      const char quote = text_[i++];
+      while (i < text_.size() && text_[i] != quote && text_[i] != '\n') {
+        i += text_[i] == '\\' ? 2 : 1;
+      }
+      i = SkipSpace(i + 1);
+    }
+    while (i < text_.size() && text_[i] != ',' && text_[i] != ']' &&
+           text_[i] != ' ' && text_[i] != '\t' && text_[i] != '\n' &&
+           text_[i] != '\r' && text_[i] != '#') {
       ++i;
     }
+    i = SkipSpace(i);
+    if (i >= text_.size() || text_[i] != ',') break;
+    i = SkipSpace(i + 1);
+  }
+  return starts;
+}
+
+SourcePosition SourceFile::ElementPosition(size_t element_start,
+                                           int offset) const {
+  return LiteralPosition(element_start, offset, element_start);
+}
+
+SourcePosition SourceFile::LiteralPosition(size_t i, int offset,
+                                           size_t fallback) const {
+  int remaining = offset;
+  while (i < text_.size()) {
+    i = SkipSpace(i);
     if (i >= text_.size() || (text_[i] != '"' && text_[i] != '\'')) break;
     char quote = text_[i++];
     while (i < text_.size() && text_[i] != quote && text_[i] != '\n') {
@@ -229,12 +284,7 @@ SourcePosition SourceFile::ValuePosition(int line0, int column0,
       if (remaining == 0) {
         // The offset points just past this literal; a following literal may
         // continue the value.
-        size_t after = i + 1;
-        size_t j = after;
-        while (j < text_.size() && (text_[j] == ' ' || text_[j] == '\t' ||
-                                    text_[j] == '\n' || text_[j] == '\r')) {
-          ++j;
-        }
+        const size_t j = SkipSpace(i + 1);
         if (j >= text_.size() || (text_[j] != '"' && text_[j] != '\'')) {
           return PositionOfByte(i);
         }
@@ -242,7 +292,7 @@ SourcePosition SourceFile::ValuePosition(int line0, int column0,
       ++i;
     }
   }
-  return PositionOfByte(field_start);
+  return PositionOfByte(fallback);
 }
 
 SourcePosition SourceFile::NameBefore(int line0, int column0,

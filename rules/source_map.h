@@ -6,6 +6,7 @@
 #ifndef TXSCREEN_RULES_SOURCE_MAP_H_
 #define TXSCREEN_RULES_SOURCE_MAP_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,13 @@ class SourceFile {
   // "b") and escapes. Falls back to the field's position.
   SourcePosition ValuePosition(int line0, int column0, int offset) const;
 
+  // The byte index where each element of the field's value starts, when
+  // the value is a list ([a, "b", ...]; possibly empty); nullopt when it is
+  // not one. Protobuf records one position for the whole list.
+  std::optional<std::vector<size_t>> ListElements(int line0, int column0) const;
+  // ValuePosition for a list element starting at `element_start`.
+  SourcePosition ElementPosition(size_t element_start, int offset) const;
+
   // Position of the last `name` at or before (line0, column0), or of
   // (line0, column0) itself when the name is not there.
   SourcePosition NameBefore(int line0, int column0,
@@ -46,6 +54,14 @@ class SourceFile {
   std::string Describe(SourcePosition pos) const;
 
  private:
+  // The index of the first byte at or after `i` that is neither white space
+  // nor in a # comment.
+  size_t SkipSpace(size_t i) const;
+  // Where the value of the field named at (line0, column0) starts.
+  size_t AfterFieldName(int line0, int column0) const;
+  // Position of byte `offset` of the decoded string whose literal(s) start
+  // at byte `i`; `fallback` when there is no such byte.
+  SourcePosition LiteralPosition(size_t i, int offset, size_t fallback) const;
   // Byte index in text_ of (line0, column0).
   size_t ByteIndex(int line0, int column0) const;
   SourcePosition PositionOfByte(size_t index) const;

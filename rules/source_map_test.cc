@@ -1,6 +1,8 @@
 #include "rules/source_map.h"
 
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
@@ -69,6 +71,40 @@ TEST(SourceFileTest, TabsExpandToMultiplesOfEight) {
   // A tab after text advances to the next multiple of 8.
   SourceFile g("g", "ab\tid: \"X\"\n");
   EXPECT_EQ(Show(g.FieldPosition(0, 8)), "1:4");
+}
+
+TEST(SourceFileTest, CommentsBetweenAdjacentLiteralsAreSkipped) {
+  // "tx.cash and " (12 bytes), a comment, then "tx.amonut ...": offset 12
+  // is the first character of the second literal.
+  SourceFile f("f",
+               "  when: \"tx.cash and \"   # cash only\n"
+               "        \"tx.amonut >= 5 CNY\"\n");
+  EXPECT_EQ(Show(f.ValuePosition(0, 2, 12)), "2:10");
+  EXPECT_EQ(Show(f.ValuePosition(0, 2, 11)), "1:21");
+}
+
+TEST(SourceFileTest, ListElements) {
+  SourceFile f("f",
+               "report: [\"A\", \"b\" \"c\",  # two pieces\n"
+               "  D, 12 ]\n"
+               "empty: []\n"
+               "one: \"x\"\n"
+               "msg { channel: [ATM] }\n");
+  std::optional<std::vector<size_t>> e = f.ListElements(0, 0);
+  ASSERT_TRUE(e.has_value());
+  ASSERT_EQ(e->size(), 4u);
+  EXPECT_EQ(Show(f.ElementPosition((*e)[0], 0)), "1:11");
+  EXPECT_EQ(Show(f.ElementPosition((*e)[1], 0)), "1:16");
+  // Offset 1 of "bc" is in the second piece.
+  EXPECT_EQ(Show(f.ElementPosition((*e)[1], 1)), "1:20");
+  EXPECT_EQ(Show(f.ElementPosition((*e)[2], 0)), "2:3");
+  EXPECT_EQ(Show(f.ElementPosition((*e)[3], 0)), "2:6");
+  e = f.ListElements(2, 0);
+  ASSERT_TRUE(e.has_value());
+  EXPECT_TRUE(e->empty());
+  EXPECT_FALSE(f.ListElements(3, 0).has_value());
+  // A message is not a list, whatever lists it holds.
+  EXPECT_FALSE(f.ListElements(4, 0).has_value());
 }
 
 TEST(SourceFileTest, ValuePositionInASimpleValue) {
