@@ -1,5 +1,7 @@
 #include "engine/transaction_codec.h"
 
+#include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -34,6 +36,50 @@ bool ReadVarint(const char** p, const char* end, uint64_t* value) {
 }
 
 constexpr uint64_t Bit(int field) { return uint64_t{1} << field; }
+
+// The byte offset in `json` of a syntax error protobuf's JSON parser
+// reported as "message\nSEGMENT\n    ^": up to 20 bytes of input each side
+// of the error, and a caret under it. The segment is found in the input;
+// nullopt when it is not there exactly once (or there is no caret).
+std::optional<size_t> ErrorOffset(absl::string_view error,
+                                  absl::string_view json) {
+  const size_t first = error.find('\n');
+  if (first == absl::string_view::npos) return std::nullopt;
+  const size_t second = error.rfind('\n');
+  if (second == first) return std::nullopt;
+  const absl::string_view segment = error.substr(first + 1, second - first - 1);
+  const absl::string_view caret = error.substr(second + 1);
+  if (segment.empty() || caret.empty() || caret.back() != '^' ||
+      caret.find_first_not_of(' ') != caret.size() - 1 ||
+      caret.size() - 1 > segment.size()) {
+    return std::nullopt;
+  }
+  const size_t at = json.find(segment);
+  if (at == absl::string_view::npos ||
+      json.find(segment, at + 1) != absl::string_view::npos) {
+    return std::nullopt;
+  }
+  return at + caret.size() - 1;
+}
+
+// "column C" for one-line input, else "line L, column C" (1-based;
+// columns count characters).
+std::string DescribeOffset(absl::string_view json, size_t offset) {
+  offset = std::min(offset, json.size());
+  size_t line = 1, column = 1;
+  for (size_t i = 0; i < offset; ++i) {
+    if (json[i] == '\n') {
+      ++line;
+      column = 1;
+    } else if ((static_cast<unsigned char>(json[i]) & 0xC0) != 0x80) {
+      ++column;
+    }
+  }
+  const bool one_line = json.find('\n') == absl::string_view::npos ||
+                        json.find('\n') == json.size() - 1;
+  return one_line ? absl::StrCat("column ", column)
+                  : absl::StrCat("line ", line, ", column ", column);
+}
 
 }  // namespace
 
@@ -216,9 +262,13 @@ absl::Status DecodeJson(absl::string_view json, absl::string_view what,
     // Protobuf appends the offending input and a caret on further lines;
     // input may hold account numbers, so only the first line is kept, and
     // a value it quotes ("invalid value 6222...") is masked: the message
-    // goes to logs and dead-letter headers.
-    std::string message = status.message().as_string();
-    message = MaskDigitRuns(message.substr(0, message.find('\n')));
+    // goes to logs and dead-letter headers. The caret says where.
+    const std::string full = status.message().as_string();
+    std::string message = MaskDigitRuns(full.substr(0, full.find('\n')));
+    if (std::optional<size_t> at = ErrorOffset(full, json); at.has_value()) {
+      if (!message.empty() && message.back() == '.') message.pop_back();
+      absl::StrAppend(&message, " at ", DescribeOffset(json, *at));
+    }
     return absl::InvalidArgumentError(
         absl::StrCat("not ", what, " in JSON: ", message));
   }

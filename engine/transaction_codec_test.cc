@@ -345,8 +345,29 @@ TEST(TransactionCodecTest, JsonErrorIsOneLineWithoutTheInput) {
       R"({"transaction_id":"X","account_id":"6222-0210-0000-1001" "memo":"x"})",
       &tx);
   ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.message(),
-            "not a Transaction in JSON: Expected , or } after key:value pair.");
+  // Where, without the input around it (it may hold account numbers).
+  EXPECT_EQ(std::string(s.message()),
+            "not a Transaction in JSON: Expected , or } after key:value pair "
+            "at column 58");
+}
+
+TEST(TransactionCodecTest, JsonSyntaxErrorSaysWhereOnWhichLine) {
+  v1::Transaction tx;
+  absl::Status s = DecodeTransactionJson(
+      "{\n  \"transaction_id\": \"X\",\n  \"memo\": \"安全账户\",,\n}", &tx);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(std::string(s.message()),
+            "not a Transaction in JSON: Expected an object key or } at line 3, "
+            "column 18");
+  // The input around the error (protobuf quotes 20 bytes each side) twice
+  // in the input: no guess.
+  const std::string spaces(30, ' ');
+  s = DecodeTransactionJson(
+      absl::StrCat("{\"memo\":\"x\",", spaces, ",", spaces, ",", spaces, "}"),
+      &tx);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(std::string(s.message()).find(" at "), std::string::npos)
+      << s.message();
 }
 
 TEST(TransactionCodecTest, JsonErrorMasksAnAccountNumberItQuotes) {
