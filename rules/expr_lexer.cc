@@ -17,6 +17,57 @@ bool IsIdentChar(char c) {
   return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_';
 }
 
+// The code point of the UTF-8 sequence at the start of `text` (0 when it
+// is not well formed).
+uint32_t CodePoint(absl::string_view text) {
+  const auto byte = [&](size_t i) -> uint32_t {
+    return i < text.size() ? static_cast<unsigned char>(text[i]) : 0u;
+  };
+  auto cont = [&](size_t i) { return (byte(i) & 0xC0) == 0x80; };
+  const uint32_t b0 = byte(0);
+  if (b0 >= 0xC2 && b0 < 0xE0 && cont(1)) {
+    return (b0 & 0x1F) << 6 | (byte(1) & 0x3F);
+  }
+  if (b0 >= 0xE0 && b0 < 0xF0 && cont(1) && cont(2)) {
+    return (b0 & 0x0F) << 12 | (byte(1) & 0x3F) << 6 | (byte(2) & 0x3F);
+  }
+  if (b0 >= 0xF0 && b0 < 0xF5 && cont(1) && cont(2) && cont(3)) {
+    return (b0 & 0x07) << 18 | (byte(1) & 0x3F) << 12 | (byte(2) & 0x3F) << 6 |
+           (byte(3) & 0x3F);
+  }
+  return 0;
+}
+
+// The error for a non-ASCII character outside quotes. A Chinese input
+// method types full-width punctuation (（ ＝ ， and the ideographic
+// space): that is named, with the half-width character meant.
+std::string NonAscii(absl::string_view at) {
+  const uint32_t cp = CodePoint(at);
+  char ascii = 0;
+  if (cp >= 0xFF01 && cp <= 0xFF5E) {
+    ascii = static_cast<char>(cp - 0xFEE0);
+  } else if (cp == 0x3000) {
+    ascii = ' ';
+  } else if (cp == 0x2018 || cp == 0x2019) {
+    ascii = '\'';
+  } else if (cp == 0x201C || cp == 0x201D) {
+    ascii = '"';
+  }
+  if (ascii == 0) return "unexpected non-ASCII character; text must be quoted";
+  size_t length = 1;
+  while (length < at.size() &&
+         (static_cast<unsigned char>(at[length]) & 0xC0) == 0x80) {
+    ++length;
+  }
+  return absl::StrCat(
+      "unexpected full-width ", at.substr(0, length), " (U+",
+      absl::AsciiStrToUpper(absl::StrCat(absl::Hex(cp, absl::kZeroPad4))),
+      "): use ",
+      ascii == ' ' ? std::string("a half-width space")
+                   : absl::StrCat("the half-width ", std::string(1, ascii)),
+      " instead");
+}
+
 int64_t UnitMicros(char unit) {
   switch (unit) {
     case 's':
@@ -89,8 +140,7 @@ class Lexer {
           if (c == '=') {
             error->message = "unexpected '='; use '==' to compare";
           } else if (static_cast<unsigned char>(c) >= 0x80) {
-            error->message =
-                "unexpected non-ASCII character; text must be quoted";
+            error->message = NonAscii(text_.substr(pos_));
           } else {
             error->message = absl::StrCat("unexpected character '",
                                           absl::string_view(&c, 1), "'");

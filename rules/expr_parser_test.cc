@@ -356,8 +356,20 @@ TEST(ExprParserTest, NonAsciiOutsideQuotes) {
   EXPECT_EQ(Error("tx.memo == 安全账户"),
             "11: unexpected non-ASCII character; text must be quoted");
   // The offset counts bytes: two Chinese characters inside quotes are 6.
+  // Full-width punctuation, as a Chinese input method types it, is named
+  // with the half-width character meant.
   EXPECT_EQ(Error("'安全' ＝ x"),
-            "9: unexpected non-ASCII character; text must be quoted");
+            "9: unexpected full-width ＝ (U+FF1D): use the half-width = "
+            "instead");
+  EXPECT_EQ(Error("tx.cash and（tx.amount > 5）"),
+            "11: unexpected full-width （ (U+FF08): use the half-width ( "
+            "instead");
+  EXPECT_EQ(Error("tx.cash　and tx.cross_border"),
+            "7: unexpected full-width 　 (U+3000): use a half-width space "
+            "instead");
+  EXPECT_EQ(Error("tx.memo == ‘x’"),
+            "11: unexpected full-width ‘ (U+2018): use the half-width ' "
+            "instead");
 }
 
 TEST(ExprParserTest, OtherUnexpectedCharacters) {
