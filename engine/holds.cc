@@ -157,6 +157,19 @@ std::optional<Refusal> ValidateOverride(const v1::Override& o,
                     "(dual control)",
                     "授权人不能是经办柜员本人（双人控制）");
     }
+    if (o.authorizer_id() == hold->teller_id()) {
+      // Maker and checker: whoever keyed the transaction does not
+      // authorise its release, even when another teller answers the hold.
+      return Refuse(
+          "AUTHORIZER_KEYED_TRANSACTION",
+          absl::StrCat("authoriser ", o.authorizer_id(), " keyed transaction ",
+                       o.transaction_id(),
+                       "; its release needs another supervisor (dual "
+                       "control)"),
+          absl::StrCat("授权人 ", o.authorizer_id(), " 是交易 ",
+                       o.transaction_id(),
+                       " 的经办人，放行须由其他主管授权（双人控制）"));
+    }
     const Staff* authorizer = roster.Find(o.authorizer_id());
     if (authorizer == nullptr) {
       return Refuse(

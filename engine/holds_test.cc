@@ -356,6 +356,20 @@ TEST_F(ValidateOverrideTest, AuthorizerIsTheTeller) {
   EXPECT_EQ(r->reason_zh, "授权人不能是经办柜员本人（双人控制）");
 }
 
+TEST_F(ValidateOverrideTest, AuthorizerKeyedTheTransaction) {
+  // S1 keyed the transaction; T1 answers the hold: S1 may not authorise
+  // its release (maker and checker).
+  hold_.set_teller_id("S1");
+  std::optional<Refusal> r = Validate(Release());
+  ExpectRefused(r, "AUTHORIZER_KEYED_TRANSACTION",
+                "authoriser S1 keyed transaction TX1; its release needs "
+                "another supervisor (dual control)");
+  EXPECT_EQ(r->reason_zh,
+            "授权人 S1 是交易 TX1 的经办人，放行须由其他主管授权（双人控制）");
+  // Cancelling needs no authoriser.
+  EXPECT_EQ(Validate(Other(v1::OUTCOME_CANCEL)), std::nullopt);
+}
+
 TEST_F(ValidateOverrideTest, AuthorizerUnknown) {
   v1::Override o = Release();
   o.set_authorizer_id("S9");
