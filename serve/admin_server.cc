@@ -23,7 +23,10 @@
 namespace txscreen::serve {
 namespace {
 
-constexpr size_t kMaxBodyBytes = size_t{1} << 20;
+// Every body the admin and console API take is small (an override, a
+// sign-in); the limit also keeps an override well inside a Kafka message
+// (1 MB by default), so that a body the API takes can be produced.
+constexpr size_t kMaxBodyBytes = size_t{64} << 10;
 constexpr time_t kIoTimeoutSeconds = 5;
 // An idle keep-alive connection holds a worker thread this long; with two
 // workers, a scraper's idle connection must not starve the probes.
@@ -203,9 +206,23 @@ struct AdminServer::Routes {
             absl::StrCat("no such endpoint: ", req.method, " ", req.path));
         break;
       case 413:
-        SetJsonError(res, 413,
-                     absl::StrCat("request body too large: the limit is ",
-                                  kMaxBodyBytes, " bytes"));
+        // httplib reads a form body (curl's default type) only up to its
+        // own, lower limit.
+        if (absl::StartsWith(req.get_header_value("Content-Type"),
+                             "application/x-www-form-urlencoded")) {
+          SetJsonError(
+              res, 413,
+              absl::StrCat("request body too large for "
+                           "application/x-www-form-urlencoded: the limit is ",
+                           CPPHTTPLIB_FORM_URL_ENCODED_PAYLOAD_MAX_LENGTH,
+                           " bytes; send JSON (Content-Type: "
+                           "application/json), up to ",
+                           kMaxBodyBytes, " bytes"));
+        } else {
+          SetJsonError(res, 413,
+                       absl::StrCat("request body too large: the limit is ",
+                                    kMaxBodyBytes, " bytes"));
+        }
         break;
       case 400:
         SetJsonError(res, 400, "bad request");
