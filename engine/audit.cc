@@ -102,6 +102,13 @@ std::vector<StateWrite> AuditLog::BuildFlush() {
 
 void AuditLog::FlushDone() { pending_.clear(); }
 
+void AuditLog::Rollback(const Mark& mark) {
+  if (mark.pending > pending_.size()) return;  // flushed since: too late
+  pending_.resize(mark.pending);
+  seq_ = mark.seq;
+  hash_ = mark.hash;
+}
+
 absl::StatusOr<std::vector<AuditChainReport>> VerifyAudit(StateStore* store) {
   std::map<int32_t, AuditChainReport> reports;
   std::map<int32_t, std::string> last_hash;

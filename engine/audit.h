@@ -41,6 +41,16 @@ class AuditLog {
   absl::Status Load();
   // Appends `entry` (its partition is set here); written by the next flush.
   void Append(txscreen::v1::AuditEntry entry);
+  // Where the chain stands, to take back the records appended after it
+  // (Rollback) while they are not yet flushed: for an entry that turned
+  // out not to be true (an accepted override whose resolution failed).
+  struct Mark {
+    uint64_t seq = 0;
+    std::string hash;
+    size_t pending = 0;
+  };
+  Mark mark() const { return Mark{seq_, hash_, pending_.size()}; }
+  void Rollback(const Mark& mark);
 
   // Writes of the records appended since the last flush and the new head;
   // FlushDone once they are safe (see PartitionState::BuildFlush).

@@ -412,15 +412,26 @@ absl::StatusOr<const v1::Hold*> HoldBook::Find(absl::string_view id) {
 absl::Status HoldBook::Answer(const v1::Override& o, const Roster& roster,
                               Screener* screener, HoldEvents* out) {
   const int64_t now = clock_->NowMicros();
-  absl::StatusOr<const v1::Hold*> found = Find(o.transaction_id());
-  if (!found.ok()) return found.status();
-  const v1::Hold* hold = *found;
-
   v1::OverrideResult result;
   result.set_override_id(o.override_id());
   result.set_transaction_id(o.transaction_id());
   result.set_teller_id(o.teller_id());
   SetTimestampMicros(now, result.mutable_decided_at());
+  // When the state store fails, the teller is told to try again.
+  auto engine_error = [&](v1::OverrideResult* r) {
+    r->set_accepted(false);
+    r->set_refusal_code("ENGINE_ERROR");
+    r->set_refusal_reason(
+        "the engine could not process the override; try again");
+    r->set_refusal_reason_zh("系统暂时无法处理，请重试");
+  };
+  absl::StatusOr<const v1::Hold*> found = Find(o.transaction_id());
+  if (!found.ok()) {
+    engine_error(&result);
+    out->results.push_back(std::move(result));
+    return found.status();
+  }
+  const v1::Hold* hold = *found;
 
   // A repeat of the override that resolved the hold: the same answer, if
   // it is the same override. Its id with another teller, outcome or
@@ -469,8 +480,8 @@ absl::Status HoldBook::Answer(const v1::Override& o, const Roster& roster,
   }
   result.set_accepted(true);
   *entry.mutable_result() = result;
+  const AuditLog::Mark before = audit_.mark();
   Audit(v1::AuditEntry::KIND_OVERRIDE, o.transaction_id(), &entry);
-  out->results.push_back(std::move(result));
 
   v1::Hold& h = pending_[o.transaction_id()];  // validated: pending
   v1::Disposition d;
@@ -481,7 +492,18 @@ absl::Status HoldBook::Answer(const v1::Override& o, const Roster& roster,
   d.set_override_id(o.override_id());
   *d.mutable_answers() = o.answers();
   d.set_reason(o.reason());
-  return Resolve(&h, std::move(d), screener, out);
+  if (absl::Status s = Resolve(&h, std::move(d), screener, out); !s.ok()) {
+    // The state store failed while settling: the hold stays pending, and
+    // the audit log says what the teller is told, not "accepted".
+    audit_.Rollback(before);
+    engine_error(&result);
+    *entry.mutable_result() = result;
+    Audit(v1::AuditEntry::KIND_OVERRIDE, o.transaction_id(), &entry);
+    out->results.push_back(std::move(result));
+    return s;
+  }
+  out->results.push_back(std::move(result));
+  return absl::OkStatus();
 }
 
 absl::Status HoldBook::Resolve(v1::Hold* hold, v1::Disposition d,

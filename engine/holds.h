@@ -103,7 +103,9 @@ class HoldBook {
                const absl::TimeZone& zone, HoldEvents* out);
 
   // Validates and, when accepted, applies `o`; `screener` settles the held
-  // transaction. Errors are state store failures only.
+  // transaction. Errors are state store failures only; then the hold stays
+  // pending, and the result in *out is the refusal ENGINE_ERROR ("try
+  // again"), also in the audit log when the override got that far.
   absl::Status Answer(const txscreen::v1::Override& o, const Roster& roster,
                       Screener* screener, HoldEvents* out);
 

@@ -21,6 +21,7 @@
 #include "absl/time/time.h"
 #include "engine/audit.h"
 #include "engine/clock.h"
+#include "engine/flaky_store_testing.h"
 #include "engine/partition_state.h"
 #include "engine/roster.h"
 #include "engine/screener.h"
@@ -1079,6 +1080,50 @@ TEST_F(HoldBookTest, ResolvingOverrideIdReusedWithOtherContentIsRefused) {
                   v1::AuditEntry::KIND_DISPOSITION,
                   v1::AuditEntry::KIND_OVERRIDE, v1::AuditEntry::KIND_OVERRIDE,
                   v1::AuditEntry::KIND_OVERRIDE));
+}
+
+TEST_F(HoldBookTest, StoreFailureWhileSettlingIsAnEngineErrorEverywhere) {
+  auto flaky = std::make_unique<FlakyStore>();
+  FlakyStore* store = flaky.get();
+  store_ = std::move(flaky);
+  Restart();
+  Screen(Tx("TX1", kT0, kBig));
+  Flush();
+  Restart();  // the customer's state is in the store only
+  store->fail_gets = 1;
+  clock_.Set(kT0 + kMinute);
+  events_.Clear();
+  absl::Status s = book_->Answer(OverrideOf("TX1", "OV1", v1::OUTCOME_CANCEL),
+                                 *roster_, screener_.get(), &events_);
+  EXPECT_FALSE(s.ok());
+  v1::OverrideResult r = Result();
+  EXPECT_FALSE(r.accepted());
+  EXPECT_EQ(r.refusal_code(), "ENGINE_ERROR");
+  EXPECT_THAT(events_.dispositions, IsEmpty());
+  EXPECT_EQ(book_->pending(), 1u);
+  // The audit log says what the teller was told, and its chain holds.
+  Flush();
+  EXPECT_THAT(AuditKinds(), ElementsAre(v1::AuditEntry::KIND_DECISION,
+                                        v1::AuditEntry::KIND_OVERRIDE));
+  v1::AuditEntry::Kind kind = v1::AuditEntry::KIND_UNSPECIFIED;
+  std::string code;
+  ASSERT_TRUE(ScanAudit(store_.get(), 0, INT64_MAX,
+                        [&](const v1::AuditRecord&, const v1::AuditEntry& e) {
+                          kind = e.kind();
+                          code = e.result().refusal_code();
+                        })
+                  .ok());
+  EXPECT_EQ(kind, v1::AuditEntry::KIND_OVERRIDE);
+  EXPECT_EQ(code, "ENGINE_ERROR");
+  absl::StatusOr<std::vector<AuditChainReport>> chains =
+      VerifyAudit(store_.get());
+  ASSERT_TRUE(chains.ok()) << chains.status();
+  ASSERT_EQ(chains->size(), 1u);
+  EXPECT_EQ((*chains)[0].problem, "");
+  // Tried again: accepted.
+  Answer(OverrideOf("TX1", "OV1", v1::OUTCOME_CANCEL), kT0 + 2 * kMinute);
+  EXPECT_TRUE(Result().accepted());
+  EXPECT_EQ(book_->pending(), 0u);
 }
 
 TEST_F(HoldBookTest, AnotherOverrideOfAResolvedHoldIsRefused) {

@@ -17,6 +17,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "engine/flaky_store_testing.h"
 #include "engine/record_layout_testing.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -37,42 +38,6 @@ constexpr uint64_t kFp = 0xF00D;
 
 // A history's entry for a transaction that occurred at `at_us`.
 auto SeenAt(int64_t at_us) { return Field(&SeenTransaction::at_us, at_us); }
-
-// A store that fails on demand, in front of a memory store.
-class FlakyStore : public StateStore {
- public:
-  absl::Status Get(StateFamily family, absl::string_view key,
-                   std::string* value, bool* found) override {
-    if (fail_gets > 0) {
-      --fail_gets;
-      *found = false;
-      return absl::UnavailableError("disk on fire");
-    }
-    return inner->Get(family, key, value, found);
-  }
-  absl::Status Commit(const std::vector<StateWrite>& writes) override {
-    if (fail_commits > 0) {
-      --fail_commits;
-      return absl::UnavailableError("disk full");
-    }
-    ++commits;
-    return inner->Commit(writes);
-  }
-  absl::Status DropPartition(int32_t partition) override {
-    return inner->DropPartition(partition);
-  }
-  absl::Status Scan(
-      StateFamily family, absl::string_view prefix,
-      const std::function<bool(absl::string_view, absl::string_view)>& visit)
-      override {
-    return inner->Scan(family, prefix, visit);
-  }
-
-  std::unique_ptr<StateStore> inner = NewMemoryStateStore();
-  int fail_gets = 0;
-  int fail_commits = 0;
-  int commits = 0;
-};
 
 class PartitionStateTest : public ::testing::Test {
  protected:

@@ -1039,18 +1039,9 @@ void Service::ProcessOverride(RdKafka::Message& msg, Partition& part) {
   absl::Status answered =
       part.holds->Answer(override_, *roster, part.screener.get(), &events_);
   if (!answered.ok()) {
-    // The state store failed: refuse, so the teller can try again.
+    // The state store failed; the result says ENGINE_ERROR, try again.
     Log(LogLevel::kError, absl::StrCat("override ", override_.override_id(),
                                        ": ", answered.message()));
-    events_.Clear();
-    v1::OverrideResult& r = events_.results.emplace_back();
-    r.set_override_id(override_.override_id());
-    r.set_transaction_id(override_.transaction_id());
-    r.set_teller_id(override_.teller_id());
-    r.set_refusal_code("ENGINE_ERROR");
-    r.set_refusal_reason(
-        "the engine could not process the override; try again");
-    r.set_refusal_reason_zh("系统暂时无法处理，请重试");
   }
   Publish(events_);
 }
