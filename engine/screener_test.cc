@@ -468,15 +468,13 @@ TEST_F(ScreenerTest, CurrencyWithoutFxRateIsRejected) {
   EXPECT_EQ(StoredWindow(v1::ENTITY_CUSTOMER, "C1", "cust_n_day", kT0), 0);
 }
 
-TEST_F(ScreenerTest, AmountOverflowingTheBaseCurrencyIsRejected) {
+TEST_F(ScreenerTest, AmountAboveTheCeilingIsRejectedBeforeConversion) {
   v1::Transaction tx = Tx("T1", kT0, INT64_MAX / 2);
   tx.set_currency("USD");
   v1::Decision d = Screen(tx);
   EXPECT_EQ(d.verdict(), v1::VERDICT_REJECTED_INPUT);
   ASSERT_EQ(d.input_errors_size(), 1);
-  EXPECT_THAT(d.input_errors(0), HasSubstr("currency: converting "));
-  EXPECT_THAT(d.input_errors(0),
-              HasSubstr(" to CNY overflows int64 minor units"));
+  EXPECT_THAT(d.input_errors(0), HasSubstr("amount_minor must be at most "));
 }
 
 TEST_F(ScreenerTest, OccurredAtTooFarInTheFutureIsRejectedAgainstTheClock) {

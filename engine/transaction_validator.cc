@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -128,29 +131,45 @@ void CheckEnum(absl::string_view field, int value, bool (*is_valid)(int),
 
 }  // namespace
 
+namespace {
+
+// A timestamp from year 1970 to 9999: its microseconds, or nullopt with
+// the problem appended (the field, and the seconds and nanos as given).
+std::optional<int64_t> CheckTime(absl::string_view field,
+                                 const google::protobuf::Timestamp& t,
+                                 std::vector<std::string>* errors) {
+  if (t.nanos() < 0 || t.nanos() > 999999999 || t.seconds() < 0 ||
+      t.seconds() > 253402300799) {
+    errors->push_back(absl::StrCat(field, " is not a valid time, got ",
+                                   t.seconds(), "s ", t.nanos(), "ns"));
+    return std::nullopt;
+  }
+  return t.seconds() * 1000000 + t.nanos() / 1000;
+}
+
+std::string Rfc3339(int64_t us) {
+  return absl::FormatTime(absl::RFC3339_sec, absl::FromUnixMicros(us),
+                          absl::UTCTimeZone());
+}
+
+}  // namespace
+
 bool ValidateTransaction(const v1::Transaction& tx, int64_t now_us,
                          std::vector<std::string>* errors,
                          const ValidationOptions& options) {
   const size_t before = errors->size();
   CheckId("transaction_id", tx.transaction_id(), true, errors);
+  std::optional<int64_t> occurred_us;
   if (!tx.has_occurred_at()) {
     errors->push_back("occurred_at is required");
   } else {
-    const auto& t = tx.occurred_at();
-    if (t.nanos() < 0 || t.nanos() > 999999999 || t.seconds() < 0 ||
-        t.seconds() > 253402300799) {
-      errors->push_back(absl::StrCat("occurred_at is not a valid time, got ",
-                                     t.seconds(), "s ", t.nanos(), "ns"));
-    } else {
-      int64_t at_us = t.seconds() * 1000000 + t.nanos() / 1000;
-      if (at_us > now_us + options.max_future_us) {
-        errors->push_back(absl::StrCat(
-            "occurred_at is more than ",
-            absl::FormatDuration(absl::Microseconds(options.max_future_us)),
-            " in the future, got ",
-            absl::FormatTime(absl::RFC3339_sec, absl::FromUnixMicros(at_us),
-                             absl::UTCTimeZone())));
-      }
+    occurred_us = CheckTime("occurred_at", tx.occurred_at(), errors);
+    if (occurred_us.has_value() &&
+        *occurred_us > now_us + options.max_future_us) {
+      errors->push_back(absl::StrCat(
+          "occurred_at is more than ",
+          absl::FormatDuration(absl::Microseconds(options.max_future_us)),
+          " in the future, got ", Rfc3339(*occurred_us)));
     }
   }
   CheckEnum<v1::TransactionType>("type", tx.type(), v1::TransactionType_IsValid,
@@ -164,6 +183,12 @@ bool ValidateTransaction(const v1::Transaction& tx, int64_t now_us,
   if (tx.amount_minor() <= 0) {
     errors->push_back(
         absl::StrCat("amount_minor must be > 0, got ", tx.amount_minor()));
+  } else if (tx.amount_minor() > kMaxAmountMinor) {
+    // Beyond any real payment, and so large that window sums would
+    // saturate (a reversal then takes back more than was counted).
+    errors->push_back(absl::StrCat("amount_minor must be at most ",
+                                   kMaxAmountMinor, ", got ",
+                                   tx.amount_minor()));
   }
   if (tx.currency().empty()) {
     errors->push_back("currency is required");
@@ -195,6 +220,21 @@ bool ValidateTransaction(const v1::Transaction& tx, int64_t now_us,
       errors->push_back(
           absl::StrCat("customer.birth_date must be a date YYYY-MM-DD, got ",
                        Quote(tx.customer().birth_date())));
+    } else if (absl::CivilDay born;
+               occurred_us.has_value() &&
+               absl::ParseCivilTime(tx.customer().birth_date(), &born)) {
+      // A birth after the transaction is a typo that would make the age
+      // unknown and so switch off every age test (the elderly customer's
+      // safe-account check). The latest local date anywhere (UTC+14) is
+      // allowed, whatever the pack's zone.
+      const absl::CivilDay latest =
+          absl::ToCivilDay(absl::FromUnixMicros(*occurred_us) + absl::Hours(14),
+                           absl::UTCTimeZone());
+      if (born > latest) {
+        errors->push_back(
+            absl::StrCat("customer.birth_date is after occurred_at, got ",
+                         Quote(tx.customer().birth_date())));
+      }
     }
   }
   if (tx.customer().kind() != 0 &&
@@ -236,9 +276,17 @@ bool ValidateTransaction(const v1::Transaction& tx, int64_t now_us,
                                      Quote(tx.ip())));
     }
   }
-  if (tx.has_account_opened_at() && tx.has_occurred_at() &&
-      tx.account_opened_at().seconds() > tx.occurred_at().seconds()) {
-    errors->push_back("account_opened_at is after occurred_at");
+  if (tx.has_account_opened_at()) {
+    std::optional<int64_t> opened_us =
+        CheckTime("account_opened_at", tx.account_opened_at(), errors);
+    // Compared by the second: an account opened within the transaction's
+    // second is accepted (clocks of two systems), with account age 0.
+    if (opened_us.has_value() && occurred_us.has_value() &&
+        tx.account_opened_at().seconds() > tx.occurred_at().seconds()) {
+      errors->push_back(absl::StrCat("account_opened_at is after occurred_at (",
+                                     Rfc3339(*opened_us), " > ",
+                                     Rfc3339(*occurred_us), ")"));
+    }
   }
   return errors->size() == before;
 }

@@ -15,6 +15,11 @@
 
 namespace txscreen::engine {
 
+// The largest amount_minor accepted: 10^15 minor units (10 trillion yuan
+// in fen), beyond any real payment; window sums of such amounts stay far
+// from int64's limit.
+inline constexpr int64_t kMaxAmountMinor = 1000000000000000;
+
 struct ValidationOptions {
   // How far in the future occurred_at may be, against the clock. Default:
   // one day.

@@ -20,6 +20,7 @@ namespace {
 
 namespace v1 = ::txscreen::v1;
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
 constexpr int64_t kSecond = 1000000;
@@ -159,7 +160,8 @@ TEST(TransactionValidatorTest, EveryProblemIsReportedInFieldOrder) {
           "'T-0\\n'",
           "reverses_transaction_id is only for TRANSACTION_TYPE_REVERSAL, got "
           "'T-0\\n'",
-          "account_opened_at is after occurred_at"));
+          "account_opened_at is after occurred_at (2026-11-23T01:30:00+00:00 "
+          "> 2026-11-22T01:30:00+00:00)"));
   EXPECT_EQ(errors.size(), 21u);
 }
 
@@ -195,7 +197,33 @@ TEST(TransactionValidatorTest, AmountMustBePositive) {
                                       "-9223372036854775808"));
   tx.set_amount_minor(1);
   EXPECT_THAT(Errors(tx), IsEmpty());
+}
+
+TEST(TransactionValidatorTest, AmountHasACeiling) {
+  // Beyond any payment; window sums of such amounts would saturate.
+  v1::Transaction tx = ValidTransaction();
+  tx.set_amount_minor(kMaxAmountMinor);
+  EXPECT_THAT(Errors(tx), IsEmpty());
+  tx.set_amount_minor(kMaxAmountMinor + 1);
+  EXPECT_THAT(Errors(tx), ElementsAre("amount_minor must be at most "
+                                      "1000000000000000, got "
+                                      "1000000000000001"));
   tx.set_amount_minor(std::numeric_limits<int64_t>::max());
+  EXPECT_THAT(Errors(tx), ElementsAre("amount_minor must be at most "
+                                      "1000000000000000, got "
+                                      "9223372036854775807"));
+}
+
+TEST(TransactionValidatorTest, BirthDateAfterTheTransactionIsRejected) {
+  // A typo (2954 for 1954) would make the age unknown and switch off the
+  // age tests. The latest local date anywhere (UTC+14) still passes.
+  v1::Transaction tx = ValidTransaction();  // 2026-11-20T01:30:00Z
+  tx.mutable_customer()->set_birth_date("2954-03-02");
+  EXPECT_THAT(Errors(tx), ElementsAre("customer.birth_date is after "
+                                      "occurred_at, got '2954-03-02'"));
+  tx.mutable_customer()->set_birth_date("2026-11-21");
+  EXPECT_THAT(Errors(tx), ElementsAre(HasSubstr("is after occurred_at")));
+  tx.mutable_customer()->set_birth_date("2026-11-20");
   EXPECT_THAT(Errors(tx), IsEmpty());
 }
 
@@ -838,8 +866,21 @@ TEST(TransactionValidatorTest, LongReversedIdOnNonReversalIsCut) {
 TEST(TransactionValidatorTest, AccountOpenedAfterOccurredAtIsRejected) {
   v1::Transaction tx = ValidTransaction();
   tx.mutable_account_opened_at()->set_seconds(kOccurredSeconds + 1);
-  EXPECT_THAT(Errors(tx),
-              ElementsAre("account_opened_at is after occurred_at"));
+  EXPECT_THAT(Errors(tx), ElementsAre("account_opened_at is after occurred_at "
+                                      "(2026-11-20T01:30:01+00:00 > "
+                                      "2026-11-20T01:30:00+00:00)"));
+}
+
+TEST(TransactionValidatorTest, AccountOpenedAtMustBeAValidTime) {
+  // Seconds far out of range would overflow the account age.
+  v1::Transaction tx = ValidTransaction();
+  tx.mutable_account_opened_at()->set_seconds(-288230374356657844);
+  EXPECT_THAT(Errors(tx), ElementsAre("account_opened_at is not a valid time, "
+                                      "got -288230374356657844s 0ns"));
+  tx.mutable_account_opened_at()->set_seconds(kOccurredSeconds - 86400);
+  tx.mutable_account_opened_at()->set_nanos(-1);
+  EXPECT_THAT(Errors(tx), ElementsAre(HasSubstr("account_opened_at is not a "
+                                                "valid time")));
 }
 
 TEST(TransactionValidatorTest, AccountOpenedInTheSameSecondIsAccepted) {

@@ -87,11 +87,14 @@ absl::Status RuleSet::PrepareTransactionFacts(const v1::Transaction& tx,
   ctx->customer_age_known = age.has_value();
   ctx->customer_age = age.value_or(0);
   ctx->account_age_known = tx.has_account_opened_at();
+  // Validated: both times are in years 1970-9999, the opening not in a
+  // later second; within the same second the age is 0, not negative.
   ctx->account_age_us =
       ctx->account_age_known
-          ? ctx->occurred_at_us -
-                (tx.account_opened_at().seconds() * kMicrosPerSecond +
-                 tx.account_opened_at().nanos() / 1000)
+          ? std::max<int64_t>(
+                0, ctx->occurred_at_us -
+                       (tx.account_opened_at().seconds() * kMicrosPerSecond +
+                        tx.account_opened_at().nanos() / 1000))
           : 0;
   ctx->history = HistoryFacts();
   ctx->scores.assign(score_names_.size(), 0);
