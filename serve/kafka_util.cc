@@ -34,7 +34,10 @@ bool IsSecretSetting(absl::string_view key) {
   const std::string k = absl::AsciiStrToLower(key);
   for (absl::string_view word :
        {"password", "secret", "jaas", "token", "key.pem", "keystore", "ssl.key",
-        "ssl_key", "private", "credential"}) {
+        "ssl_key", "private", "credential",
+        // "principal=... extension_apikey=...": librdkafka's own list of
+        // sensitive properties has it.
+        "oauthbearer.config"}) {
     if (absl::StrContains(k, word)) return true;
   }
   return false;

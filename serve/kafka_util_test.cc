@@ -27,7 +27,8 @@ TEST(KafkaUtilTest, SecretSettings) {
   for (const char* key :
        {"sasl.password", "ssl.key.password", "ssl.key.pem",
         "ssl.keystore.password", "sasl.oauthbearer.client.secret",
-        "sasl.jaas.config", "SASL.PASSWORD", "Ssl.Keystore.Password"}) {
+        "sasl.oauthbearer.config", "sasl.jaas.config", "SASL.PASSWORD",
+        "Ssl.Keystore.Password"}) {
     EXPECT_TRUE(IsSecretSetting(key)) << key;
   }
 }

@@ -13,6 +13,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
+#include "serve/kafka_util.h"
 
 namespace txscreen::serve {
 
@@ -99,9 +100,16 @@ absl::Status ReadConfigFile(const std::string& path,
   }
   std::string line;
   for (int n = 1; std::getline(in, line); ++n) {
+    // '#' starts a comment at the start of a line or after white space;
+    // inside a value (a password "pa#ss") it is part of the value.
     absl::string_view text = line;
-    if (size_t hash = text.find('#'); hash != absl::string_view::npos) {
-      text = text.substr(0, hash);
+    for (size_t i = 0; i < text.size(); ++i) {
+      if (text[i] == '#' &&
+          (i == 0 ||
+           absl::ascii_isspace(static_cast<unsigned char>(text[i - 1])))) {
+        text = text.substr(0, i);
+        break;
+      }
     }
     text = absl::StripAsciiWhitespace(text);
     if (text.empty()) continue;
@@ -212,6 +220,14 @@ absl::StatusOr<ServeCommandOptions> ParseServeConfig(
   o.rules = {"rules/packs/cn"};
   o.fail_safe = DefaultFailSafe();
   for (const auto& [key, v] : values) {
+    if (v.value.empty() &&
+        (key == "brokers" || key == "group" || key == "state-dir" ||
+         key == "rules" || absl::StartsWith(key, "topic."))) {
+      // "brokers =" would start the embedded cluster instead of the
+      // bank's, "topic.decisions =" write nowhere: never what was meant.
+      return absl::InvalidArgumentError(
+          absl::StrCat(v.where, ": ", key, " needs a value"));
+    }
     if (key == "brokers") {
       o.brokers = v.value;
     } else if (key == "group") {
@@ -346,7 +362,16 @@ absl::StatusOr<ServeCommandOptions> ParseServeConfig(
                          " is shorter than 16 characters"));
       }
     } else if (absl::StartsWith(key, "kafka.")) {
-      o.kafka[key.substr(6)] = v.value;
+      // librdkafka checks the setting now, so that its error names where
+      // it was given (the service would say only which setting).
+      const std::string setting = key.substr(6);
+      if (absl::StatusOr<std::unique_ptr<RdKafka::Conf>> conf =
+              MakeKafkaConf({{setting, v.value}});
+          !conf.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(v.where, ": ", conf.status().message()));
+      }
+      o.kafka[setting] = v.value;
     }
     out.shown.push_back(absl::StrCat(key, " = ", ShownSetting(key, v.value)));
   }
