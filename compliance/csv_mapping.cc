@@ -13,10 +13,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "engine/masking.h"
 #include "google/protobuf/descriptor.h"
 #include "rules/currency.h"
 #include "rules/expr_compiler.h"
 #include "rules/money.h"
+#include "rules/text_normalizer.h"
 
 namespace txscreen::compliance {
 
@@ -627,10 +629,19 @@ bool CsvMapping::BindHeader(const engine::CsvRow& header,
 }
 
 absl::StatusOr<int> CsvMapping::ColumnIndex(absl::string_view name) const {
+  if (absl::StartsWith(name, "#")) {  // by number, as in templates: #3
+    int index = 0;
+    if (!absl::SimpleAtoi(name.substr(1), &index) || index < 1) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "column '", name, "': a column by number is #N, N from 1"));
+    }
+    return index - 1;
+  }
   if (!has_header_) {
     return absl::InvalidArgumentError(absl::StrCat(
         "column '", name,
-        "' by name, but the mapping says no_header: use an index"));
+        "' by name, but the mapping says no_header: use its number, #N "
+        "(from 1)"));
   }
   int first = -1, count = 0;
   for (size_t i = 0; i < header_.size(); ++i) {
@@ -737,9 +748,37 @@ absl::Status CsvMapping::Assign(const Target& t, absl::string_view text,
 CsvMapping::RowResult CsvMapping::Map(const engine::CsvRow& row,
                                       v1::Transaction* tx,
                                       std::string* why) const {
-  RowResult r = MapRow(row, tx, why);
-  if (r != RowResult::kTransaction) *why = OneLine(*why);
+  RowResult r = CheckRow(row, why);
+  if (r == RowResult::kTransaction) r = MapRow(row, tx, why);
+  // Messages go to stderr and bad_rows.txt: a cell they quote may hold an
+  // account number.
+  if (r != RowResult::kTransaction) *why = engine::MaskDigitRuns(OneLine(*why));
   return r;
+}
+
+CsvMapping::RowResult CsvMapping::CheckRow(const engine::CsvRow& row,
+                                           std::string* why) const {
+  // A row with more or fewer cells than the header (an unquoted comma in
+  // a memo) would read every later cell from the wrong column: the label
+  // too, which would skew precision and recall without a word.
+  if (has_header_ && !header_.empty() && row.fields.size() != header_.size()) {
+    *why = absl::StrCat("the row has ", row.fields.size(),
+                        " columns, the "
+                        "header ",
+                        header_.size(),
+                        " (a comma or quote in a value that is not quoted?)");
+    return RowResult::kBad;
+  }
+  for (size_t i = 0; i < row.fields.size(); ++i) {
+    if (!rules::IsValidUtf8(row.fields[i].value)) {
+      *why = absl::StrCat(
+          ColumnLabel(i < header_.size() ? header_[i] : "",
+                      static_cast<int>(i)),
+          " is not UTF-8 (a file in GBK? convert it: iconv -f GBK -t UTF-8)");
+      return RowResult::kBad;
+    }
+  }
+  return RowResult::kTransaction;
 }
 
 CsvMapping::RowResult CsvMapping::MapRow(const engine::CsvRow& row,
@@ -798,7 +837,12 @@ CsvMapping::RowResult CsvMapping::MapRow(const engine::CsvRow& row,
         text = f.constant;
         break;
     }
-    if (!f.values.empty() && f.source != Field::Source::kConstant) {
+    // An empty cell takes the default (mapping.proto) as it is: the value
+    // maps are for what the file says.
+    const bool defaulted = text.empty() && !f.default_value.empty();
+    if (defaulted) text = f.default_value;
+    if (!defaulted && !f.values.empty() &&
+        f.source != Field::Source::kConstant) {
       auto it = f.values.find(text);
       if (it != f.values.end()) {
         for (const Assignment& a : it->second.sets) {

@@ -131,6 +131,9 @@ class CsvMapping {
 
  private:
   CsvMapping() = default;
+  // What makes a row bad before any field is read: a cell count other
+  // than the header's, a cell that is not UTF-8. kTransaction when fine.
+  RowResult CheckRow(const engine::CsvRow& row, std::string* why) const;
   RowResult MapRow(const engine::CsvRow& row, txscreen::v1::Transaction* tx,
                    std::string* why) const;
   // Converts `text` into `t` of *tx. Amounts are kept for later.

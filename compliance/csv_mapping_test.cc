@@ -238,7 +238,8 @@ TEST(CsvMappingTest, CsvEdgeCasesQuotesBomCrlfMissingColumns) {
   EXPECT_THAT(
       r.problems,
       ElementsAre(
-          "4: bad: column 'amount' is column 4 but the row has 3 columns"));
+          "4: bad: the row has 3 columns, the header 5 (a comma or quote in a "
+          "value that is not quoted?)"));
 }
 
 TEST(CsvMappingTest, SeparatorAndNoHeader) {
@@ -260,6 +261,21 @@ TEST(CsvMappingTest, SeparatorAndNoHeader) {
   EXPECT_TRUE(r.txs.empty());
   ASSERT_EQ(r.problems.size(), 1u);
   EXPECT_THAT(r.problems[0], HasSubstr("column 4 -> amount_minor"));
+}
+
+TEST(CsvMappingTest, ColumnsByNumberForLabelsWithOrWithoutAHeader) {
+  // --label and --group-by take #N (from 1), as templates do: the only
+  // way to name a column of a file without a header.
+  std::vector<std::string> errors;
+  std::unique_ptr<CsvMapping> m = CsvMapping::Parse(
+      "m.textproto", absl::StrCat("no_header: true\n", kBase), &errors);
+  ASSERT_NE(m, nullptr) << absl::StrJoin(errors, "\n");
+  EXPECT_EQ(m->ColumnIndex("#8").value_or(-1), 7);
+  EXPECT_EQ(m->ColumnIndex("#0").status().message(),
+            "column '#0': a column by number is #N, N from 1");
+  EXPECT_EQ(m->ColumnIndex("fraud").status().message(),
+            "column 'fraud' by name, but the mapping says no_header: use its "
+            "number, #N (from 1)");
 }
 
 TEST(CsvMappingTest, ParseErrorsNameLineAndColumn) {
@@ -338,6 +354,47 @@ skip { index: -2147483648 empty: true }
                                     "from 1")));
 }
 
+TEST(CsvMappingTest, RowsWithOtherCellCountsAndNonUtf8CellsAreBad) {
+  // An unquoted comma in a memo shifts every later cell (a label column
+  // would be read from the wrong place); a GBK cell would make a mangled
+  // id. Both are bad rows, named; account numbers in messages masked.
+  std::string mapping = kBase;
+  Mapped r = MapAll(mapping,
+                    "id,time,customer,amount\n"
+                    "T1,2026-11-20T09:30:00+08:00,C1,1,extra\n"
+                    "T\xD6\xD0,2026-11-20T09:30:00+08:00,C1,1\n"
+                    "T3,2026-11-20T09:30:00+08:00,C1,6222021000001234x\n"
+                    "T4,2026-11-20T09:30:00+08:00,C1,1\n");
+  ASSERT_EQ(r.txs.size(), 1u) << absl::StrJoin(r.problems, "\n");
+  EXPECT_EQ(r.txs[0].transaction_id(), "T4");
+  ASSERT_EQ(r.problems.size(), 3u);
+  EXPECT_EQ(r.problems[0],
+            "2: bad: the row has 5 columns, the header 4 (a comma or quote in "
+            "a value that is not quoted?)");
+  EXPECT_EQ(r.problems[1],
+            "3: bad: column 'id' is not UTF-8 (a file in GBK? convert it: "
+            "iconv -f GBK -t UTF-8)");
+  EXPECT_THAT(r.problems[2], HasSubstr("6222****1234x"));
+}
+
+TEST(CsvMappingTest, AnEmptyCellTakesTheDefaultBeforeValueMaps) {
+  std::string mapping = kBase;
+  mapping.replace(mapping.find("field { path: \"channel\" constant: "
+                               "\"COUNTER\" }"),
+                  std::string("field { path: \"channel\" constant: "
+                              "\"COUNTER\" }")
+                      .size(),
+                  "field { path: \"channel\" column: \"ch\" default: "
+                  "\"COUNTER\" value { from: \"APP\" to: \"MOBILE\" } }");
+  Mapped r = MapAll(mapping,
+                    "id,time,customer,amount,ch\n"
+                    "T1,2026-11-20T09:30:00+08:00,C1,1,APP\n"
+                    "T2,2026-11-20T09:30:00+08:00,C1,1,\n");
+  ASSERT_EQ(r.txs.size(), 2u) << absl::StrJoin(r.problems, "\n");
+  EXPECT_EQ(r.txs[0].channel(), v1::CHANNEL_MOBILE);
+  EXPECT_EQ(r.txs[1].channel(), v1::CHANNEL_COUNTER);
+}
+
 TEST(CsvMappingTest, TimesOutsideTheYearsOneTo9999AreBadRows) {
   std::string mapping = kBase;
   mapping.replace(mapping.find("column: \"time\" }"), 16,
@@ -349,7 +406,9 @@ TEST(CsvMappingTest, TimesOutsideTheYearsOneTo9999AreBadRows) {
   ASSERT_EQ(r.txs.size(), 1u);
   EXPECT_THAT(
       r.problems,
-      ElementsAre("2: bad: column 'time' -> occurred_at: '99999999999999' "
+      // Like any long run of digits in a message, masked (it could have
+      // been an account number).
+      ElementsAre("2: bad: column 'time' -> occurred_at: '9999****9999' "
                   "is outside the years 1 to 9999"));
 }
 
