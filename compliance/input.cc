@@ -313,6 +313,7 @@ Input::Result Input::Next(v1::Transaction* tx, InputRow* row,
     size_t nl = text_.find('\n', jsonl_pos_);
     if (nl == absl::string_view::npos) nl = text_.size();
     absl::string_view line = text_.substr(jsonl_pos_, nl - jsonl_pos_);
+    if (jsonl_pos_ == 0) line = engine::WithoutBom(line);
     jsonl_pos_ = nl + 1;
     ++jsonl_line_;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);

@@ -21,6 +21,12 @@
 
 namespace txscreen::engine {
 
+// `text` without a UTF-8 byte order mark at its start (as editors on
+// Windows write one): for the first line of a JSONL file.
+inline absl::string_view WithoutBom(absl::string_view text) {
+  return text.substr(0, 3) == "\xEF\xBB\xBF" ? text.substr(3) : text;
+}
+
 // Unknown JSON fields are errors (a misspelt field must not vanish silently).
 absl::Status DecodeTransactionJson(absl::string_view json,
                                    txscreen::v1::Transaction* out);

@@ -514,6 +514,21 @@ TEST_F(CliTest, ScreenReadsStdinAndWritesStdout) {
   EXPECT_EQ(d[6].verdict(), v1::VERDICT_INTERCEPT);
 }
 
+TEST_F(CliTest, JsonlWithAByteOrderMarkLosesNoTransaction) {
+  // Editors on Windows start a UTF-8 file with a BOM: screen and backtest
+  // read the first line all the same.
+  const std::string bom = Path("bom.jsonl");
+  WriteFile(bom, "\xEF\xBB\xBF" + ReadFile(kExamples));
+  Result r = Run({"screen", "--rules", kPack, "--input", bom, "--output", "-"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Decisions(r.out).size(), std::size(kExampleVerdicts));
+  Result b = Run({"backtest", "--rules", kPack, "--input", bom, "--quiet"});
+  EXPECT_EQ(b.exit_code, 0) << b.err;
+  EXPECT_THAT(b.out,
+              StartsWith(absl::StrCat(std::size(kExampleVerdicts), " rows: ")));
+  EXPECT_THAT(b.out, HasSubstr(" 0 bad "));
+}
+
 TEST_F(CliTest, ScreenReportsUnreadableLinesAndGoesOn) {
   Result r = Run(
       {"screen", "--rules", kPack, "--input", kBadExamples, "--output", "-"});

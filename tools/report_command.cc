@@ -192,6 +192,8 @@ int LargeValue(const std::vector<std::string>& args) {
       }
       std::string line;
       for (int64_t n = 1; std::getline(in, line); ++n) {
+        if (n == 1)
+          line.erase(0, line.size() - engine::WithoutBom(line).size());
         if (absl::StripAsciiWhitespace(line).empty()) continue;
         if (absl::Status s =
                 engine::DecodeJson(line, "a report record", &record);

@@ -87,6 +87,9 @@ int ScreenCommand(const std::vector<std::string>& args) {
   };
   while (std::getline(*input, line)) {
     ++line_number;
+    if (line_number == 1) {
+      line.erase(0, line.size() - engine::WithoutBom(line).size());
+    }
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
     absl::Status decoded =
