@@ -464,6 +464,7 @@ TEST_F(RulePackLoaderTest, InterceptRuleNeedsAPrompt) {
 }
 
 TEST_F(RulePackLoaderTest, ChannelDelayOrEscalationToWarnNeedsAPrompt) {
+  // And a prompt needs both why and ask lines.
   WritePack(absl::StrCat(
       Rule("R-1", "tx.cash", "ACTION_REVIEW",
            "  channel_action { channel: [CHANNEL_MOBILE] action: ACTION_DELAY "
@@ -471,7 +472,11 @@ TEST_F(RulePackLoaderTest, ChannelDelayOrEscalationToWarnNeedsAPrompt) {
       Rule("R-2", "tx.cash", "ACTION_REVIEW",
            "  escalate { when: \"tx.cross_border\" action: ACTION_WARN }\n"),
       Rule("R-3", "tx.cash", "ACTION_WARN",
-           "  prompt { look_for { zh: \"看\" en: \"look\" } }\n")));
+           "  prompt { look_for { zh: \"看\" en: \"look\" } }\n"),
+      Rule("R-4", "tx.cash", "ACTION_INTERCEPT",
+           "  prompt { why { zh: \"原因\" en: \"why\" } }\n"),
+      Rule("R-5", "tx.cash", "ACTION_WARN",
+           "  prompt { ask { zh: \"问\" en: \"ask\" } }\n")));
   const std::string problem =
       "an INTERCEPT, WARN or DELAY rule needs a prompt with at least 'why' "
       "and 'ask' lines";
@@ -480,23 +485,9 @@ TEST_F(RulePackLoaderTest, ChannelDelayOrEscalationToWarnNeedsAPrompt) {
       ElementsAre(
           absl::StrCat(P("rules.textproto"), ":2:3: rule R-1: ", problem),
           absl::StrCat(P("rules.textproto"), ":14:3: rule R-2: ", problem),
-          absl::StrCat(P("rules.textproto"), ":26:3: rule R-3: ", problem)));
-}
-
-TEST_F(RulePackLoaderTest, PromptNeedsBothWhyAndAsk) {
-  WritePack(
-      absl::StrCat(Rule("R-1", "tx.cash", "ACTION_INTERCEPT",
-                        "  prompt { why { zh: \"原因\" en: \"why\" } }\n"),
-                   Rule("R-2", "tx.cash", "ACTION_WARN",
-                        "  prompt { ask { zh: \"问\" en: \"ask\" } }\n")));
-  const std::string problem =
-      "an INTERCEPT, WARN or DELAY rule needs a prompt with at least 'why' "
-      "and 'ask' lines";
-  EXPECT_THAT(
-      Errors(),
-      ElementsAre(
-          absl::StrCat(P("rules.textproto"), ":2:3: rule R-1: ", problem),
-          absl::StrCat(P("rules.textproto"), ":14:3: rule R-2: ", problem)));
+          absl::StrCat(P("rules.textproto"), ":26:3: rule R-3: ", problem),
+          absl::StrCat(P("rules.textproto"), ":38:3: rule R-4: ", problem),
+          absl::StrCat(P("rules.textproto"), ":50:3: rule R-5: ", problem)));
 }
 
 TEST_F(RulePackLoaderTest, ReportRuleNeedsAReportKind) {
