@@ -13,6 +13,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::Pair;
 
 const std::string kData =
@@ -143,6 +144,31 @@ TEST(BacktestTest, AMalformedRowEndingTheInputIsReported) {
                         "line 3 ended the reading"));
   EXPECT_THAT(BacktestReportJson(options, r),
               HasSubstr("\"truncated_at_line\":3"));
+}
+
+TEST(BacktestTest, AStrayQuoteInAnUnquotedFieldIsOneBadRow) {
+  // '12" pipe': the row ends at its line end all the same, so only it is
+  // bad and the rows after it are read.
+  const std::string path = testing::TempDir() + "/stray-quote.csv";
+  {
+    std::ofstream f(path);
+    f << "id,time,customer,amount,cash,fraud,kind\n"
+         "T1,2026-11-20 09:30:00,C1,20000.00,no,1,big\n"
+         "T2,2026-11-20 09:31:00,C2,15000.00,no,0,12\" pipe\n"
+         "T3,2026-11-20 09:32:00,C3,100.00,no,1,small\n";
+  }
+  BacktestOptions options;
+  options.rules = {kData + "old_pack"};
+  options.input = Labelled();
+  options.input.path = path;
+  BacktestResult r;
+  std::ostringstream out, err;
+  EXPECT_EQ(RunBacktest(options, &out, &err, &r), 2);
+  EXPECT_EQ(r.tally.transactions, 2);
+  EXPECT_EQ(r.truncated_at_line, 0);
+  EXPECT_THAT(err.str(), HasSubstr("stray-quote.csv:3: column 43: quote "
+                                   "inside an unquoted field"));
+  EXPECT_THAT(out.str(), Not(HasSubstr("INPUT NOT READ TO THE END")));
 }
 
 TEST(BacktestTest, JsonlNeedsALabelsFileForLabels) {

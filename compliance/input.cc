@@ -208,6 +208,8 @@ std::unique_ptr<Input> Input::Open(const InputOptions& options,
     }
   }
   if (!in->mapping_->BindHeader(header, errors)) return nullptr;
+  // The header is read strictly; a row with a stray quote is one bad row.
+  in->csv_->set_skip_bad_rows(true);
   if (options.labels_path.empty()) {
     if (!options.label_column.empty()) {
       auto at = in->mapping_->ColumnIndex(options.label_column);
@@ -297,6 +299,11 @@ Input::Result Input::Next(v1::Transaction* tx, InputRow* row,
       }
       row->line = csv_row_.line + jsonl_line_;
       csv_row_.line = static_cast<int>(row->line);
+      if (!csv_row_.error.empty()) {
+        *why = absl::StrCat("column ", csv_row_.error_column, ": ",
+                            csv_row_.error);
+        return Result::kBad;
+      }
       switch (mapping_->Map(csv_row_, tx, why)) {
         case CsvMapping::RowResult::kTransaction:
           Label(*tx, &csv_row_, row);

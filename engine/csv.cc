@@ -15,6 +15,8 @@ CsvReader::CsvReader(absl::string_view text, char separator)
 bool CsvReader::Next(CsvRow* row) {
   row->fields.clear();
   row->line = line_;
+  row->error.clear();
+  row->error_column = 0;
   if (!error_.empty() || pos_ >= text_.size()) return false;
   auto column = [&] { return static_cast<int>(pos_ - line_start_) + 1; };
   auto fail = [&](int line, int col, std::string why) {
@@ -72,9 +74,17 @@ bool CsvReader::Next(CsvRow* row) {
           break;
         }
         if (c == '"') {
-          return fail(line_, column(),
-                      "quote inside an unquoted field (quote the whole "
-                      "field and write the quote as \"\")");
+          static constexpr char kWhy[] =
+              "quote inside an unquoted field (quote the whole field and "
+              "write the quote as \"\")";
+          if (!skip_bad_rows_) return fail(line_, column(), kWhy);
+          row->error = kWhy;
+          row->error_column = column();
+          while (pos_ < text_.size() && text_[pos_] != '\n') ++pos_;
+          if (pos_ < text_.size()) ++pos_;
+          ++line_;
+          line_start_ = pos_;
+          return true;
         }
         field.value.push_back(c);
         ++pos_;

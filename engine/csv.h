@@ -26,6 +26,10 @@ struct CsvField {
 struct CsvRow {
   int line = 0;  // 1-based line where the row starts
   std::vector<CsvField> fields;
+  // With skip_bad_rows: why this row is malformed, and the column, when
+  // the reader could skip it ("" otherwise); its fields are then partial.
+  std::string error;
+  int error_column = 0;
 };
 
 class CsvReader {
@@ -38,6 +42,11 @@ class CsvReader {
   // is a row with one empty field.
   bool Next(CsvRow* row);
   const std::string& error() const { return error_; }
+  // A quote inside an unquoted field is then an error of its row only
+  // (CsvRow::error), and reading goes on at the next line: an unquoted
+  // field cannot span lines, so the next row starts there. (An unclosed
+  // quote still ends the text: where its row ends is unknown.)
+  void set_skip_bad_rows(bool skip) { skip_bad_rows_ = skip; }
   // Where the error is.
   int error_line() const { return error_line_; }
   int error_column() const { return error_column_; }
@@ -47,6 +56,7 @@ class CsvReader {
  private:
   absl::string_view text_;
   char separator_;
+  bool skip_bad_rows_ = false;
   size_t pos_ = 0;
   int line_ = 1;
   size_t line_start_ = 0;

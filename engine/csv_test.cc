@@ -59,6 +59,27 @@ constexpr char kJunkAfterQuote[] =
 constexpr char kUnclosed[] =
     "quoted field is not closed before the end of the file";
 
+TEST(CsvReaderTest, SkipBadRowsMakesAStrayQuoteAnErrorOfItsRowOnly) {
+  // An unquoted field cannot span lines: the next row starts on the next
+  // line, so reading goes on there (CRLF too).
+  CsvReader reader("a,b\r\n1,12\" pipe,x\r\n2,ok\n", ',');
+  reader.set_skip_bad_rows(true);
+  CsvRow row;
+  ASSERT_TRUE(reader.Next(&row));
+  EXPECT_EQ(row.error, "");
+  ASSERT_TRUE(reader.Next(&row));
+  EXPECT_EQ(row.line, 2);
+  EXPECT_EQ(row.error, kQuoteInUnquoted);
+  EXPECT_EQ(row.error_column, 5);
+  ASSERT_TRUE(reader.Next(&row));
+  EXPECT_EQ(row.line, 3);
+  EXPECT_EQ(row.error, "");
+  ASSERT_EQ(row.fields.size(), 2u);
+  EXPECT_EQ(row.fields[1].value, "ok");
+  EXPECT_FALSE(reader.Next(&row));
+  EXPECT_EQ(reader.error(), "");
+}
+
 TEST(CsvReaderTest, PlainRowsWithLinesAndColumns) {
   std::string error;
   std::vector<Row> rows = ReadAll("a,bb,ccc\n1,22,333\n", &error);
