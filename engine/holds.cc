@@ -98,6 +98,14 @@ std::optional<Refusal> ValidateOverride(const v1::Override& o,
   }
   if (hold->status() == v1::HOLD_STATUS_RESOLVED) {
     const v1::Disposition& d = hold->disposition();
+    // Who resolved it, and how, is for the hold's own branch.
+    const Staff* asking = roster.Find(o.teller_id());
+    if (asking == nullptr || asking->branch_id != hold->branch_id()) {
+      return Refuse("HOLD_RESOLVED",
+                    absl::StrCat("the hold of transaction ", o.transaction_id(),
+                                 " was already resolved"),
+                    absl::StrCat("交易 ", o.transaction_id(), " 已处理"));
+    }
     return Refuse(
         "HOLD_RESOLVED",
         absl::StrCat("the hold of transaction ", o.transaction_id(),

@@ -275,6 +275,16 @@ TEST_F(ValidateOverrideTest, HoldResolved) {
                 "the hold of transaction TX1 was already resolved: CANCEL by "
                 "T2 at 2026-11-20 02:02:00 UTC");
   EXPECT_EQ(r->reason_zh, "交易 TX1 已处理（CANCEL，柜员 T2）");
+  // A teller of another branch (or none) learns only that it is resolved.
+  v1::Override other = Release();
+  other.set_teller_id("T3");
+  r = Validate(other);
+  ExpectRefused(r, "HOLD_RESOLVED",
+                "the hold of transaction TX1 was already resolved");
+  EXPECT_EQ(r->reason_zh, "交易 TX1 已处理");
+  other.set_teller_id("X9");
+  ExpectRefused(Validate(other), "HOLD_RESOLVED",
+                "the hold of transaction TX1 was already resolved");
 }
 
 TEST_F(ValidateOverrideTest, HoldExpiredAtItsExpiry) {
