@@ -4,7 +4,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -378,6 +380,31 @@ absl::StatusOr<ServeCommandOptions> ParseServeConfig(
   if (out.admin_token.empty()) out.admin_token = env_token;
   if (o.rules.empty()) {
     return absl::InvalidArgumentError("rules: no rule pack given");
+  }
+  // Two roles on one topic would feed the engine its own output (decisions
+  // read back as transactions) or mix what consumers tell apart.
+  const ServeTopics& t = o.topics;
+  const std::pair<const char*, const std::string*> topics[] = {
+      {"topic.transactions", &t.transactions},
+      {"topic.decisions", &t.decisions},
+      {"topic.alerts", &t.alerts},
+      {"topic.reports", &t.reports},
+      {"topic.shadow-decisions", &t.shadow_decisions},
+      {"topic.dead-letter", &t.dead_letter},
+      {"topic.overrides", &t.overrides},
+      {"topic.override-results", &t.override_results},
+      {"topic.dispositions", &t.dispositions},
+      {"topic.holds", &t.holds},
+      {"topic.state-changelog", &t.changelog.state},
+      {"topic.dedupe-changelog", &t.changelog.dedupe}};
+  for (size_t i = 0; i < std::size(topics); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if (*topics[i].second == *topics[j].second) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            topics[j].first, " and ", topics[i].first, " are the same topic, '",
+            *topics[i].second, "': each needs its own"));
+      }
+    }
   }
   // The local state and the configured rules are checked when the service
   // starts, with their own errors.

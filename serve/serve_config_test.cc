@@ -389,6 +389,17 @@ TEST(ServeConfigTest, KafkaSettingErrorsNameWhereTheyWereGiven) {
               Not(HasSubstr("=x")));
 }
 
+TEST(ServeConfigTest, TwoRolesOnOneTopicAreRefused) {
+  // Decisions written to the input topic would be read back as
+  // transactions.
+  EXPECT_EQ(ErrorOf({"--topic.decisions", "txscreen.transactions"}),
+            "topic.transactions and topic.decisions are the same topic, "
+            "'txscreen.transactions': each needs its own");
+  EXPECT_EQ(ErrorOf({"--topic.holds", "h", "--topic.dead-letter", "h"}),
+            "topic.dead-letter and topic.holds are the same topic, 'h': each "
+            "needs its own");
+}
+
 TEST(ServeConfigTest, ValueErrorsInTheFileNameFileAndLine) {
   TempFile file("badvalue.conf",
                 "group = g\n"
