@@ -377,7 +377,15 @@ absl::StatusOr<ServeCommandOptions> ParseServeConfig(
     }
     out.shown.push_back(absl::StrCat(key, " = ", ShownSetting(key, v.value)));
   }
-  if (out.admin_token.empty()) out.admin_token = env_token;
+  if (out.admin_token.empty()) {
+    if (!env_token.empty() && env_token.size() < 16) {
+      // As for admin-token-file: a short token is guessed.
+      return absl::InvalidArgumentError(
+          "the admin token in $TXSCREEN_ADMIN_TOKEN is shorter than 16 "
+          "characters");
+    }
+    out.admin_token = env_token;
+  }
   if (o.rules.empty()) {
     return absl::InvalidArgumentError("rules: no rule pack given");
   }

@@ -389,6 +389,13 @@ TEST(ServeConfigTest, KafkaSettingErrorsNameWhereTheyWereGiven) {
               Not(HasSubstr("=x")));
 }
 
+TEST(ServeConfigTest, ShortAdminTokenFromTheEnvironmentIsRefused) {
+  EXPECT_EQ(ErrorOf({}, "short"),
+            "the admin token in $TXSCREEN_ADMIN_TOKEN is shorter than 16 "
+            "characters");
+  EXPECT_EQ(Parse({}, "0123456789abcdef").admin_token, "0123456789abcdef");
+}
+
 TEST(ServeConfigTest, TwoRolesOnOneTopicAreRefused) {
   // Decisions written to the input topic would be read back as
   // transactions.
