@@ -349,12 +349,15 @@ void HoldBook::Decided(const v1::Transaction& tx, const v1::Decision& decision,
       masks.emplace_back(*account, MaskAccountNumber(*account));
     }
   }
+  // Also any long digit run: a rule may quote the memo ("附言：{tx.memo}"),
+  // and with it a card or ID number the customer was told to write there.
   auto mask = [&](std::string* text) {
     for (const auto& [plain, masked] : masks) {
       if (text->find(plain) != std::string::npos) {
         *text = absl::StrReplaceAll(*text, {{plain, masked}});
       }
     }
+    *text = MaskDigitRuns(*text);
   };
   for (auto* lines : {hold.mutable_prompt()->mutable_why(),
                       hold.mutable_prompt()->mutable_ask(),

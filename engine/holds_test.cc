@@ -526,7 +526,7 @@ constexpr char kPack[] = R"pb(
     reason: "large amount"
     prompt {
       why { zh: "大额转账" en: "a large transfer" }
-      ask { zh: "用途？" en: "what for?" }
+      ask { zh: "附言“{tx.memo}”是什么用途？" en: "what is '{tx.memo}' for?" }
     }
   }
   rule {
@@ -830,6 +830,11 @@ TEST_F(HoldBookTest, AccountNumbersInTheMemoAreMasked) {
   EXPECT_EQ(events_.holds[0].memo(),
             "按对方要求转入安全账户 6217****5678，另一账户"
             "６２２８****９９９９ 商户 *******1542 电话 13812345678");
+  // Prompt lines that quote the memo are masked the same way.
+  ASSERT_EQ(events_.holds[0].prompt().ask_size(), 1);
+  EXPECT_EQ(events_.holds[0].prompt().ask(0).en(),
+            "what is '按对方要求转入安全账户 6217****5678，另一账户"
+            "６２２８****９９９９ 商户 *******1542 电话 13812345678' for?");
 }
 
 TEST_F(HoldBookTest, BlockOpensAHoldThatCannotBeReleased) {
