@@ -256,10 +256,15 @@ void Console::Stream(const httplib::Request& req, httplib::Response& res) {
   res.set_header("X-Accel-Buffering", "no");
   auto last = std::make_shared<uint64_t>(~uint64_t{0});
   auto idle = std::make_shared<absl::Time>(absl::Now());
+  std::string bearer =
+      BearerToken(req.get_header_value("Authorization")).value_or("");
+  std::string session = bearer.empty() ? CookieValue(req, kCookie) : "";
   res.set_chunked_content_provider(
       "text/event-stream",
-      [this, branch = *branch, last, idle](size_t, httplib::DataSink& sink) {
-        if (stopping_.load()) {
+      [this, branch = *branch, last, idle, bearer = std::move(bearer),
+       session = std::move(session),
+       staff_id = staff->id](size_t, httplib::DataSink& sink) {
+        if (stopping_.load() || !StillSignedIn(bearer, session, staff_id)) {
           sink.done();
           return true;
         }
@@ -282,6 +287,27 @@ void Console::Stream(const httplib::Request& req, httplib::Response& res) {
         return sink.is_writable();
       },
       [this](bool) { streams_.fetch_sub(1); });
+}
+
+bool Console::StillSignedIn(const std::string& bearer,
+                            const std::string& session,
+                            const std::string& staff_id) {
+  std::shared_ptr<const engine::Roster> roster = service_->roster();
+  if (!bearer.empty()) {
+    const engine::Staff* s = roster->FindByToken(bearer);
+    return s != nullptr && s->id == staff_id;
+  }
+  std::string token_sha256;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = sessions_.find(session);
+    if (it == sessions_.end() || it->second.expires < absl::Now()) {
+      return false;
+    }
+    token_sha256 = it->second.token_sha256;
+  }
+  const engine::Staff* s = roster->Find(staff_id);
+  return s != nullptr && s->token_sha256 == token_sha256;
 }
 
 void Console::SubmitOverride(const httplib::Request& req,

@@ -88,6 +88,11 @@ class Console {
   void Me(const httplib::Request& req, httplib::Response& res);
   void ListHolds(const httplib::Request& req, httplib::Response& res);
   void Stream(const httplib::Request& req, httplib::Response& res);
+  // Whether what `req` signed in with (its bearer token, else its session
+  // cookie) still stands for `staff_id`: an open event stream checks it
+  // as it goes, so sign-out, expiry or a changed token ends it.
+  bool StillSignedIn(const std::string& bearer, const std::string& session,
+                     const std::string& staff_id);
   void SubmitOverride(const httplib::Request& req, httplib::Response& res);
   void Stats(const httplib::Request& req, httplib::Response& res);
   // The branch whose holds `staff` may see for this request ("" = all), or

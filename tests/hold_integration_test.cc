@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <future>
 #include <iterator>
 #include <map>
 #include <memory>
@@ -1102,6 +1103,37 @@ TEST(ReloadIntegrationTest, RosterAndRulesReloadApart) {
   ASSERT_TRUE(admin.ok()) << admin.status();
   httplib::Client http("127.0.0.1", (*admin)->port());
   httplib::Headers console_header = {{"X-Txscreen-Console", "1"}};
+  {
+    // An open event stream ends when its session does (here: sign-out).
+    auto first =
+        http.Post("/api/console/login", console_header,
+                  "{\"token\":\"teller-a-token-0001\"}", "application/json");
+    ASSERT_EQ(first->status, 200) << first->body;
+    const std::string set = first->get_header_value("Set-Cookie");
+    const httplib::Headers cookie = {{"Cookie", set.substr(0, set.find(';'))}};
+    std::atomic<bool> got_data{false};
+    auto stream = std::async(std::launch::async, [&] {
+      httplib::Client streaming("127.0.0.1", (*admin)->port());
+      streaming.set_read_timeout(30, 0);
+      return streaming.Get("/api/holds/stream", cookie,
+                           [&](const char*, size_t) {
+                             got_data.store(true);
+                             return true;
+                           });
+    });
+    for (int i = 0; i < 100 && !got_data.load(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_TRUE(got_data.load());
+    httplib::Headers logout = cookie;
+    logout.emplace("X-Txscreen-Console", "1");
+    ASSERT_EQ(
+        http.Post("/api/console/logout", logout, "", "text/plain")->status,
+        200);
+    ASSERT_EQ(stream.wait_for(std::chrono::seconds(5)),
+              std::future_status::ready)
+        << "the stream outlived its session";
+  }
   auto login =
       http.Post("/api/console/login", console_header,
                 "{\"token\":\"teller-a-token-0001\"}", "application/json");
