@@ -40,6 +40,7 @@ const char kConsolePage[] = R"PAGE(<!doctype html>
   #btn-cancel { background: #2e7d32; color: #fff; } #btn-police { background: #c62828; color: #fff; }
   #btn-escalate { background: #ef6c00; color: #fff; } #btn-release { background: #455a64; color: #fff; }
   #result { margin-top: 12px; padding: 8px; border-radius: 4px; display: none; }
+  .warn { color: #b71c1c; font-weight: bold; }
   #result.ok { display: block; background: #e8f5e9; } #result.bad { display: block; background: #ffebee; }
   #login { max-width: 420px; margin: 60px auto; background: #fff; padding: 20px; border-radius: 6px; }
   #conn { font-size: 12px; }
@@ -70,6 +71,7 @@ const char kConsolePage[] = R"PAGE(<!doctype html>
   <div>
     <div class="amt" data-f="amount"></div>
     <div class="muted" data-f="meta"></div>
+    <div class="muted" data-f="left"></div>
     <div data-f="accounts"></div>
     <div data-f="memo"></div>
     <h2 data-t="why"></h2><ul data-f="why"></ul>
@@ -99,10 +101,12 @@ const char kConsolePage[] = R"PAGE(<!doctype html>
         <button id="btn-police" type="button" data-t="police"></button>
         <button id="btn-escalate" type="button" data-t="escalate"></button>
       </div>
-      <h2 data-t="supervisor"></h2>
-      <label for="supervisor-token" data-t="suptoken"></label>
-      <input id="supervisor-token" type="password" autocomplete="off">
-      <div class="buttons"><button id="btn-release" type="button" data-t="release"></button></div>
+      <div data-f="release">
+        <h2 data-t="supervisor"></h2>
+        <label for="supervisor-token" data-t="suptoken"></label>
+        <input id="supervisor-token" type="password" autocomplete="new-password">
+        <div class="buttons"><button id="btn-release" type="button" data-t="release"></button></div>
+      </div>
     </form>
     <div data-f="outcome"></div>
     <div id="result" role="status"></div>
@@ -135,7 +139,9 @@ const T = {
   live: ["● 实时", "● live"], offline: ["○ 重新连接中", "○ reconnecting"],
   customer: ["客户", "customer"], age: ["岁", "years"], from: ["付款账户", "from"],
   to: ["收款人", "to"], memo: ["附言", "memo"], outcome: ["处理结果", "Outcome"],
-  by: ["柜员", "by"], authorised: ["授权", "authorised by"]
+  by: ["柜员", "by"], authorised: ["授权", "authorised by"],
+  left: ["剩余处理时间", "time left"], overdue: ["已超时，即将上报", "overdue; being escalated"],
+  network: ["网络错误，请重试", "network error; try again"]
 };
 const OUTCOMES = { OUTCOME_RELEASE: ["放行", "released"], OUTCOME_CANCEL: ["取消", "cancelled"],
   OUTCOME_REPORT_POLICE: ["已报警", "reported to police"], OUTCOME_ESCALATE: ["已上报", "escalated"],
@@ -150,8 +156,14 @@ function applyLang() {
   if (source) $("conn").textContent = t(live ? "live" : "offline");
   render();
 }
+// The currency's minor digits, as the engine counts them (ICU's: JPY 0,
+// KWD 3); 2 when the browser does not know the code.
+function minorDigits(cur) {
+  try { return new Intl.NumberFormat("en", { style: "currency", currency: cur }).resolvedOptions().maximumFractionDigits; }
+  catch (e) { return 2; }
+}
 function money(minor, cur) {
-  const digits = { JPY: 0, KRW: 0 }[cur] ?? 2;
+  const digits = minorDigits(cur);
   const n = BigInt(minor || 0), d = 10n ** BigInt(digits), neg = n < 0n, a = neg ? -n : n;
   let s = (a / d).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
   if (digits) s += "." + (a % d).toString().padStart(digits, "0");
@@ -194,7 +206,15 @@ let shown = null;
 function renderDetail() {
   const h = holds.find((x) => x.transaction_id === selected);
   const detail = $("detail");
-  if (!h) { if (shown) { detail.replaceChildren(el("p", t("choose"), "muted")); shown = null; } return; }
+  if (!h) {
+    if (shown) {
+      const p = el("p", t("choose"), "muted");
+      p.dataset.t = "choose";  // switched with the language
+      detail.replaceChildren(p);
+      shown = null;
+    }
+    return;
+  }
   let root = detail.firstElementChild;
   if (shown !== h.transaction_id) {
     root = $("detail-tpl").content.firstElementChild.cloneNode(true);
@@ -211,10 +231,13 @@ function renderDetail() {
   f("meta").textContent = when(h.occurred_at) + " · " + t("customer") + " " + h.customer_id + (h.customer_age ? " · " + h.customer_age + " " + t("age") : "") + " · " + (h.channel || "").replace("CHANNEL_", "") + " · " + h.transaction_id;
   f("accounts").textContent = t("from") + " " + (h.account_masked || "-") + " → " + t("to") + " " + (h.counterparty_name || "") + " " + (h.counterparty_account_masked || "");
   f("memo").textContent = h.memo ? t("memo") + ": " + h.memo : "";
+  showLeft(h);
   const p = h.prompt || {};
   lines(f("why"), p.why); lines(f("ask"), p.ask); lines(f("look_for"), p.look_for); lines(f("dissuade"), p.dissuade);
   const pending = h.status === "HOLD_STATUS_PENDING";
   f("form").hidden = !pending;
+  // A block cannot be released: no supervisor section for it.
+  f("release").hidden = h.verdict === "VERDICT_BLOCK";
   const out = f("outcome");
   out.replaceChildren();
   if (!pending) {
@@ -222,34 +245,81 @@ function renderDetail() {
     out.append(el("h2", t("outcome")), el("p", (OUTCOMES[d.outcome] || ["", ""])[lang] + (d.teller_id ? " · " + t("by") + " " + d.teller_id : "") + (d.authorizer_id ? " · " + t("authorised") + " " + d.authorizer_id : "") + " · " + when(d.at)));
   }
 }
-function showResult(ok, text) { const r = $("result"); if (!r) return; r.className = ok ? "ok" : "bad"; r.textContent = text; }
+// The countdown to the hold's escalation, in the open detail.
+function showLeft(h) {
+  const left = document.querySelector('#detail [data-f="left"]');
+  if (!left) return;
+  if (!h || h.status !== "HOLD_STATUS_PENDING" || !h.expires_at) { left.textContent = ""; return; }
+  const s = Math.floor((new Date(h.expires_at) - Date.now()) / 1000);
+  left.className = s < 300 ? "warn" : "muted";
+  left.textContent = s <= 0 ? t("overdue") : t("left") + " " + Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
+}
+setInterval(() => showLeft(holds.find((x) => x.transaction_id === selected)), 1000);
+// One override id per hold, sent again with every try: a retry after a
+// timeout learns the first one's result instead of acting twice.
+const overrideIds = {};
+function overrideId(tx) {
+  if (!overrideIds[tx]) {
+    const b = new Uint8Array(16);
+    crypto.getRandomValues(b);
+    overrideIds[tx] = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  }
+  return overrideIds[tx];
+}
+let busy = false;
+function showResult(r, ok, text) { if (!r) return; r.className = ok ? "ok" : "bad"; r.textContent = text; }
 async function submit(outcome) {
   const h = holds.find((x) => x.transaction_id === selected);
-  if (!h) return;
+  if (!h || busy) return;
+  // The answer goes under the hold it is for, even if another is open by then.
+  const r = $("result");
+  const buttons = document.querySelectorAll("#detail button");
   const radio = (name) => { const c = document.querySelector('input[name="' + name + '"]:checked'); return c ? c.value === "yes" : undefined; };
   const answers = { purpose: $("answer-purpose").value.trim(), relationship: $("answer-relationship").value.trim(),
     source_of_funds: $("answer-source").value.trim(), risk_acknowledged: $("answer-risk").checked };
   if (radio("on_call") !== undefined) answers.on_call = radio("on_call");
   if (radio("remote") !== undefined) answers.remote_control_app = radio("remote");
-  const body = { transaction_id: h.transaction_id, outcome, answers, reason: $("answer-reason").value.trim() };
+  const body = { transaction_id: h.transaction_id, override_id: overrideId(h.transaction_id), outcome, answers,
+    reason: $("answer-reason").value.trim() };
   if (outcome === "OUTCOME_RELEASE" && $("supervisor-token").value) body.supervisor_token = $("supervisor-token").value;
-  $("supervisor-token").value = "";
   let res, data = {};
+  busy = true;
+  buttons.forEach((b) => { b.disabled = true; });
   try {
     res = await fetch("/api/overrides", { method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-Txscreen-Console": "1" }, body: JSON.stringify(body) });
-    data = await res.json();
-  } catch (e) { showResult(false, String(e)); return; }
-  if (res.status === 200) showResult(true, t("accepted") + ": " + (OUTCOMES[outcome] || ["", ""])[lang]);
-  else if (res.status === 422) showResult(false, t("refused") + ": " + (lang ? data.refusal_reason : (data.refusal_reason_zh || data.refusal_reason)));
-  else if (res.status === 202) showResult(true, t("sent"));
-  else showResult(false, t("refused") + ": " + (data.error || ("HTTP " + res.status)));
+    data = await res.json().catch(() => ({}));
+  } catch (e) {
+    showResult(r, false, t("network"));
+    return;
+  } finally {
+    busy = false;
+    buttons.forEach((b) => { b.disabled = false; });
+    // The supervisor's token does not stay in the page.
+    const token = $("supervisor-token");
+    if (token) token.value = "";
+  }
+  if (res.status === 200) showResult(r, true, t("accepted") + ": " + (OUTCOMES[outcome] || ["", ""])[lang]);
+  else if (res.status === 422) showResult(r, false, t("refused") + ": " + (lang ? data.refusal_reason : (data.refusal_reason_zh || data.refusal_reason)));
+  else if (res.status === 202) showResult(r, true, t("sent"));
+  else showResult(r, false, t("refused") + ": " + (data.error || ("HTTP " + res.status)));
 }
 function connect() {
   if (source) source.close();
   source = new EventSource("/api/holds/stream");
   source.addEventListener("holds", (e) => { holds = JSON.parse(e.data).holds; live = true; $("conn").textContent = t("live"); render(); });
-  source.onerror = () => { live = false; $("conn").textContent = t("offline"); };
+  source.onerror = () => {
+    live = false;
+    $("conn").textContent = t("offline");
+    // A refused stream (401 after sign-out, expiry or an engine restart;
+    // 503 when full) is closed for good by the browser: ask who we are,
+    // and sign in again or reconnect in a while.
+    if (source.readyState === EventSource.CLOSED) {
+      fetch("/api/console/me", { credentials: "same-origin" }).then((r) => {
+        if (r.status === 401) location.reload(); else setTimeout(connect, 3000);
+      }, () => setTimeout(connect, 3000));
+    }
+  };
 }
 function start(staff) {
   me = staff;
@@ -259,12 +329,19 @@ function start(staff) {
 }
 $("login-form").onsubmit = async (e) => {
   e.preventDefault();
-  const res = await fetch("/api/console/login", { method: "POST", credentials: "same-origin",
-    headers: { "Content-Type": "application/json", "X-Txscreen-Console": "1" },
-    body: JSON.stringify({ token: $("login-token").value }) });
-  $("login-token").value = "";
-  const data = await res.json();
-  if (res.ok) start(data); else $("login-error").textContent = data.error;
+  let res, data = {};
+  try {
+    res = await fetch("/api/console/login", { method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-Txscreen-Console": "1" },
+      body: JSON.stringify({ token: $("login-token").value }) });
+    data = await res.json().catch(() => ({}));
+  } catch (err) {
+    $("login-error").textContent = t("network");
+    return;
+  } finally {
+    $("login-token").value = "";
+  }
+  if (res.ok) start(data); else $("login-error").textContent = data.error || ("HTTP " + res.status);
 };
 $("logout").onclick = async () => {
   await fetch("/api/console/logout", { method: "POST", credentials: "same-origin", headers: { "X-Txscreen-Console": "1" } });

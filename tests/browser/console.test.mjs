@@ -180,6 +180,11 @@ test('teller console: intercept, refused release, cancel, disposition', { timeou
       }
     });
     page.on('request', (r) => { if (!r.url().startsWith(base + '/')) foreign.push(r.url()); });
+    // Every override the page sends, to check ids and double clicks.
+    const overrides = [];
+    page.on('request', (r) => {
+      if (r.method() === 'POST' && r.url() === base + '/api/overrides') overrides.push(JSON.parse(r.postData()));
+    });
 
     const resp = await page.goto(`${base}/console`);
     assert.equal(resp.status(), 200);
@@ -230,6 +235,8 @@ test('teller console: intercept, refused release, cancel, disposition', { timeou
     await detail.locator('[data-f="why"] li').first().waitFor();
     assert.match(await detail.locator('[data-f="amount"]').textContent(), /^80,000\.00 CNY — 拦截$/);
     assert.match(await detail.locator('[data-f="meta"]').textContent(), /客户 C-3001 · (\d+ 岁 · )?COUNTER · EX-007/);
+    // The time left before the hold escalates, counting down.
+    await page.waitForFunction(() => /^剩余处理时间 \d+:\d\d$/.test(document.querySelector('#detail [data-f="left"]').textContent));
     const why = await detail.locator('[data-f="why"] li').allTextContents();
     const ask = await detail.locator('[data-f="ask"] li').allTextContents();
     assert.ok(why.length >= 1 && ask.length >= 1, `why ${why.length}, ask ${ask.length} lines`);
@@ -287,9 +294,13 @@ test('teller console: intercept, refused release, cancel, disposition', { timeou
     await page.check('input[name="on_call"][value="yes"]');
     await page.check('input[name="remote"][value="no"]');
     await page.fill('#answer-reason', 'Customer dissuaded after the police-impersonation script was explained.');
-    await page.click('#btn-cancel');
+    await page.dblclick('#btn-cancel');
     await page.waitForFunction(() => document.getElementById('result').className === 'ok', null, { timeout: 30000 });
     assert.equal(await result.textContent(), 'Accepted: cancelled');
+    // A double click sent one cancel; every try carried the hold's one id.
+    assert.deepEqual(overrides.map((o) => o.outcome), ['OUTCOME_RELEASE', 'OUTCOME_RELEASE', 'OUTCOME_CANCEL']);
+    assert.equal(new Set(overrides.map((o) => o.override_id)).size, 1, JSON.stringify(overrides.map((o) => o.override_id)));
+    assert.match(overrides[0].override_id, /^[0-9a-f]{32}$/);
     // The card: resolved, with the outcome; the form gone.
     const done = page.locator(`#list .hold.done[data-tx="${TX_ID}"]`);
     await done.waitFor({ timeout: 30000 });
