@@ -28,6 +28,18 @@ void JsonError(httplib::Response& res, int status, absl::string_view message) {
   res.set_content(JsonErrorBody(message), kJsonType);
 }
 
+// The same with the words in Chinese too (error_zh), for what a teller or
+// supervisor at the counter may meet; the console shows the one of its
+// language.
+void JsonError(httplib::Response& res, int status, absl::string_view message,
+               absl::string_view message_zh) {
+  res.status = status;
+  res.set_content(
+      absl::StrCat("{\"error\":\"", JsonEscape(message), "\",\"error_zh\":\"",
+                   JsonEscape(message_zh), "\"}"),
+      kJsonType);
+}
+
 std::string RandomHex(int bytes) {
   std::string raw(static_cast<size_t>(bytes), '\0');
   RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), bytes);
@@ -122,7 +134,7 @@ std::optional<engine::Staff> Console::Authenticate(const httplib::Request& req,
     }
   }
   if (staff_id.empty()) {
-    JsonError(res, 401, "not signed in");
+    JsonError(res, 401, "not signed in", "未登录或登录已失效，请重新登录");
     return std::nullopt;
   }
   if (mutating && req.get_header_value("X-Txscreen-Console") != "1") {
@@ -131,7 +143,7 @@ std::optional<engine::Staff> Console::Authenticate(const httplib::Request& req,
   }
   const engine::Staff* s = roster->Find(staff_id);
   if (s == nullptr) {
-    JsonError(res, 401, "no longer in the staff roster");
+    JsonError(res, 401, "no longer in the staff roster", "您已不在员工名册中");
     return std::nullopt;
   }
   if (s->token_sha256 != token_sha256) {
@@ -141,7 +153,8 @@ std::optional<engine::Staff> Console::Authenticate(const httplib::Request& req,
       absl::MutexLock lock(&mu_);
       sessions_.erase(id);
     }
-    JsonError(res, 401, "your staff token has changed; sign in again");
+    JsonError(res, 401, "your staff token has changed; sign in again",
+              "您的员工令牌已更换，请重新登录");
     return std::nullopt;
   }
   return *s;
@@ -163,7 +176,7 @@ void Console::Login(const httplib::Request& req, httplib::Response& res) {
     Log(LogLevel::kWarning,
         absl::StrCat("console: sign-in with an unknown token from ",
                      req.remote_addr));
-    JsonError(res, 401, "unknown staff token");
+    JsonError(res, 401, "unknown staff token", "员工令牌无效");
     return;
   }
   const std::string id = RandomHex(32);
@@ -249,7 +262,8 @@ void Console::Stream(const httplib::Request& req, httplib::Response& res) {
   if (!branch) return;
   if (streams_.fetch_add(1) >= options_.max_streams) {
     streams_.fetch_sub(1);
-    JsonError(res, 503, "too many open event streams; try again later");
+    JsonError(res, 503, "too many open event streams; try again later",
+              "连接数已满，请稍后再试");
     return;
   }
   res.set_header("Cache-Control", "no-store");
@@ -334,7 +348,8 @@ void Console::SubmitOverride(const httplib::Request& req,
   if (!hold) {
     JsonError(
         res, 404,
-        absl::StrCat("there is no hold for transaction ", in.transaction_id()));
+        absl::StrCat("there is no hold for transaction ", in.transaction_id()),
+        absl::StrCat("交易 ", in.transaction_id(), " 没有待处理的拦截"));
     return;
   }
   v1::Override o;
@@ -355,7 +370,8 @@ void Console::SubmitOverride(const httplib::Request& req,
           absl::StrCat("console: ", staff->id,
                        " gave an unknown supervisor token for ",
                        in.transaction_id()));
-      JsonError(res, 403, "the supervisor token is not recognised");
+      JsonError(res, 403, "the supervisor token is not recognised",
+                "主管令牌无效，请主管本人重新输入");
       return;
     }
     o.set_authorizer_id(supervisor->id);
@@ -372,7 +388,8 @@ void Console::SubmitOverride(const httplib::Request& req,
     return;
   }
   if (!result.ok()) {
-    JsonError(res, 503, result.status().message());
+    JsonError(res, 503, result.status().message(),
+              "系统暂时无法提交，请稍后重试");
     return;
   }
   std::string body;

@@ -302,7 +302,7 @@ async function submit(outcome) {
   if (res.status === 200) showResult(r, true, t("accepted") + ": " + (OUTCOMES[outcome] || ["", ""])[lang]);
   else if (res.status === 422) showResult(r, false, t("refused") + ": " + (lang ? data.refusal_reason : (data.refusal_reason_zh || data.refusal_reason)));
   else if (res.status === 202) showResult(r, true, t("sent"));
-  else showResult(r, false, t("refused") + ": " + (data.error || ("HTTP " + res.status)));
+  else showResult(r, false, t("refused") + ": " + ((lang ? data.error : (data.error_zh || data.error)) || ("HTTP " + res.status)));
 }
 function connect() {
   if (source) source.close();
@@ -341,7 +341,7 @@ $("login-form").onsubmit = async (e) => {
   } finally {
     $("login-token").value = "";
   }
-  if (res.ok) start(data); else $("login-error").textContent = data.error || ("HTTP " + res.status);
+  if (res.ok) start(data); else $("login-error").textContent = (lang ? data.error : (data.error_zh || data.error)) || ("HTTP " + res.status);
 };
 $("logout").onclick = async () => {
   await fetch("/api/console/logout", { method: "POST", credentials: "same-origin", headers: { "X-Txscreen-Console": "1" } });

@@ -550,10 +550,13 @@ TEST_F(HoldIntegrationTest, ConsoleApiAuthenticatesAndEnforcesRoles) {
       "\"source_of_funds\":\"salary\",\"on_call\":false,"
       "\"remote_control_app\":false,\"risk_acknowledged\":true},"
       "\"supervisor_token\":\"";
-  EXPECT_EQ(http.Post("/api/overrides", bearer(kTeller),
-                      release_body + "guess\"}", "application/json")
-                ->status,
-            403);
+  auto guessed = http.Post("/api/overrides", bearer(kTeller),
+                           release_body + "guess\"}", "application/json");
+  EXPECT_EQ(guessed->status, 403);
+  // In the console's two languages.
+  EXPECT_EQ(guessed->body,
+            "{\"error\":\"the supervisor token is not recognised\","
+            "\"error_zh\":\"主管令牌无效，请主管本人重新输入\"}");
   EXPECT_EQ(http.Post("/api/overrides", bearer(kTeller),
                       "{\"transaction_id\":\"NOPE\",\"outcome\":"
                       "\"OUTCOME_CANCEL\",\"reason\":\"x\"}",
