@@ -119,56 +119,58 @@ TEST(BacktestTest, WritesDecisionsReportAndBadRows) {
   EXPECT_EQ(read("summary.txt"), out.str());
 }
 
-TEST(BacktestTest, AMalformedRowEndingTheInputIsReported) {
-  const std::string path = testing::TempDir() + "/truncated.csv";
+// A backtest of the old pack over labelled CSV rows whose second data row
+// is `row2` (in file `name`); the options used, for the report.
+struct CsvBacktest {
+  BacktestOptions options;
+  BacktestResult result;
+  int exit_code = 0;
+  std::string out, err;
+};
+CsvBacktest BacktestWithRow2(const std::string& name, const std::string& row2) {
+  CsvBacktest b;
+  const std::string path = testing::TempDir() + "/" + name;
   {
     std::ofstream f(path);
     f << "id,time,customer,amount,cash,fraud,kind\n"
          "T1,2026-11-20 09:30:00,C1,20000.00,no,1,big\n"
-         "T2,2026-11-20 09:31:00,C2,\"15000.00,no,0,big\n"
-         "T3,2026-11-20 09:32:00,C3,100.00,no,1,small\n";
+      << row2 << "\nT3,2026-11-20 09:32:00,C3,100.00,no,1,small\n";
   }
-  BacktestOptions options;
-  options.rules = {kData + "old_pack"};
-  options.input = Labelled();
-  options.input.path = path;
-  BacktestResult r;
+  b.options.rules = {kData + "old_pack"};
+  b.options.input = Labelled();
+  b.options.input.path = path;
   std::ostringstream out, err;
-  EXPECT_EQ(RunBacktest(options, &out, &err, &r), 2);
-  EXPECT_EQ(r.tally.transactions, 1);
-  EXPECT_EQ(r.truncated_at_line, 3);
-  EXPECT_THAT(err.str(), HasSubstr("truncated.csv:3: column 27: "));
-  EXPECT_THAT(err.str(), HasSubstr("; the rest of the file is not read"));
-  EXPECT_THAT(out.str(),
-              HasSubstr("INPUT NOT READ TO THE END: a malformed row at "
-                        "line 3 ended the reading"));
-  EXPECT_THAT(BacktestReportJson(options, r),
+  b.exit_code = RunBacktest(b.options, &out, &err, &b.result);
+  b.out = out.str();
+  b.err = err.str();
+  return b;
+}
+
+TEST(BacktestTest, AMalformedRowEndingTheInputIsReported) {
+  CsvBacktest b = BacktestWithRow2(
+      "truncated.csv", "T2,2026-11-20 09:31:00,C2,\"15000.00,no,0,big");
+  EXPECT_EQ(b.exit_code, 2);
+  EXPECT_EQ(b.result.tally.transactions, 1);
+  EXPECT_EQ(b.result.truncated_at_line, 3);
+  EXPECT_THAT(b.err, HasSubstr("truncated.csv:3: column 27: "));
+  EXPECT_THAT(b.err, HasSubstr("; the rest of the file is not read"));
+  EXPECT_THAT(b.out, HasSubstr("INPUT NOT READ TO THE END: a malformed row at "
+                               "line 3 ended the reading"));
+  EXPECT_THAT(BacktestReportJson(b.options, b.result),
               HasSubstr("\"truncated_at_line\":3"));
 }
 
 TEST(BacktestTest, AStrayQuoteInAnUnquotedFieldIsOneBadRow) {
   // '12" pipe': the row ends at its line end all the same, so only it is
   // bad and the rows after it are read.
-  const std::string path = testing::TempDir() + "/stray-quote.csv";
-  {
-    std::ofstream f(path);
-    f << "id,time,customer,amount,cash,fraud,kind\n"
-         "T1,2026-11-20 09:30:00,C1,20000.00,no,1,big\n"
-         "T2,2026-11-20 09:31:00,C2,15000.00,no,0,12\" pipe\n"
-         "T3,2026-11-20 09:32:00,C3,100.00,no,1,small\n";
-  }
-  BacktestOptions options;
-  options.rules = {kData + "old_pack"};
-  options.input = Labelled();
-  options.input.path = path;
-  BacktestResult r;
-  std::ostringstream out, err;
-  EXPECT_EQ(RunBacktest(options, &out, &err, &r), 2);
-  EXPECT_EQ(r.tally.transactions, 2);
-  EXPECT_EQ(r.truncated_at_line, 0);
-  EXPECT_THAT(err.str(), HasSubstr("stray-quote.csv:3: column 43: quote "
-                                   "inside an unquoted field"));
-  EXPECT_THAT(out.str(), Not(HasSubstr("INPUT NOT READ TO THE END")));
+  CsvBacktest b = BacktestWithRow2(
+      "stray-quote.csv", "T2,2026-11-20 09:31:00,C2,15000.00,no,0,12\" pipe");
+  EXPECT_EQ(b.exit_code, 2);
+  EXPECT_EQ(b.result.tally.transactions, 2);
+  EXPECT_EQ(b.result.truncated_at_line, 0);
+  EXPECT_THAT(b.err, HasSubstr("stray-quote.csv:3: column 43: quote inside an "
+                               "unquoted field"));
+  EXPECT_THAT(b.out, Not(HasSubstr("INPUT NOT READ TO THE END")));
 }
 
 TEST(BacktestTest, JsonlNeedsALabelsFileForLabels) {
