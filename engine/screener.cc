@@ -123,6 +123,25 @@ void Screener::FailSafe(const v1::Transaction& tx, v1::Verdict verdict,
   Finish(tx, started_us, decision);
 }
 
+bool Screener::RejectUndecodable(const v1::Transaction& tx,
+                                 absl::string_view why,
+                                 v1::Decision* decision) {
+  if (tx.transaction_id().empty() || tx.customer_id().empty()) return false;
+  const int64_t started = clock_->NowMicros();
+  ClearDecision(decision);
+  decision->set_transaction_id(tx.transaction_id());
+  decision->set_customer_id(tx.customer_id());
+  decision->set_channel(tx.channel());
+  decision->set_verdict(v1::VERDICT_REJECTED_INPUT);
+  decision->add_input_errors(std::string(why));
+  errors_.clear();
+  ValidateTransaction(tx, started, &errors_, options_.validation);
+  for (std::string& e : errors_) decision->add_input_errors(std::move(e));
+  ++counters_.rejected;
+  Finish(tx, started, decision);
+  return true;
+}
+
 absl::Status Screener::Screen(const v1::Transaction& tx,
                               v1::Decision* decision) {
   const int64_t started = clock_->NowMicros();

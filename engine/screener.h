@@ -78,6 +78,15 @@ class Screener {
   void FailSafe(const txscreen::v1::Transaction& tx,
                 txscreen::v1::Verdict verdict, absl::string_view why,
                 int64_t started_us, txscreen::v1::Decision* decision);
+  // The decision for a transaction whose message did not decode as it
+  // stands (`why`: an unknown field or enum name) but was read leniently
+  // into `tx`: VERDICT_REJECTED_INPUT with `why` and every other problem
+  // in input_errors, so that core banking gets an answer; nothing in the
+  // state changes. False, with no decision, when `tx` lacks the
+  // transaction or customer id an answer needs.
+  bool RejectUndecodable(const txscreen::v1::Transaction& tx,
+                         absl::string_view why,
+                         txscreen::v1::Decision* decision);
   const ScreenerCounters& counters() const { return counters_; }
 
   // The final outcome of a held transaction (holds.h). One that did not

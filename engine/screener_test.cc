@@ -459,6 +459,30 @@ TEST_F(ScreenerTest, RejectedInputNamesEveryMissingField) {
           "amount_minor must be > 0, got 0", "currency is required"));
 }
 
+TEST_F(ScreenerTest, UndecodableButIdentifiedIsRejectedWithEveryProblem) {
+  // Read leniently: an unknown channel name reads as unset.
+  v1::Transaction tx = Tx("T1", kT0);
+  tx.clear_channel();
+  clock_.Set(kT0);
+  v1::Decision d;
+  ASSERT_TRUE(screener_->RejectUndecodable(
+      tx, "not a Transaction in JSON: (channel): invalid value CHANNEL_KIOSK",
+      &d));
+  EXPECT_EQ(d.transaction_id(), "T1");
+  EXPECT_EQ(d.customer_id(), "C1");
+  EXPECT_EQ(d.verdict(), v1::VERDICT_REJECTED_INPUT);
+  EXPECT_THAT(d.input_errors(),
+              ElementsAre("not a Transaction in JSON: (channel): invalid "
+                          "value CHANNEL_KIOSK",
+                          "channel is required"));
+  EXPECT_TRUE(d.has_deadline());
+  EXPECT_EQ(screener_->counters().rejected, 1);
+  EXPECT_EQ(StoredWindow(v1::ENTITY_CUSTOMER, "C1", "cust_n_day", kT0), 0);
+  // Without the ids an answer needs: none.
+  tx.clear_transaction_id();
+  EXPECT_FALSE(screener_->RejectUndecodable(tx, "x", &d));
+}
+
 TEST_F(ScreenerTest, CurrencyWithoutFxRateIsRejected) {
   v1::Transaction tx = Tx("T1", kT0);
   tx.set_currency("NZD");

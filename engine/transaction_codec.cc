@@ -275,6 +275,17 @@ absl::Status DecodeJson(absl::string_view json, absl::string_view what,
   return absl::OkStatus();
 }
 
+absl::Status DecodeTransactionJsonLenient(absl::string_view json,
+                                          v1::Transaction* out) {
+  out->Clear();
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = true;
+  auto status = google::protobuf::util::JsonStringToMessage(
+      google::protobuf::StringPiece(json.data(), json.size()), out, options);
+  return status.ok() ? absl::OkStatus()
+                     : absl::InvalidArgumentError("not a Transaction in JSON");
+}
+
 absl::Status DecodeTransactionProto(absl::string_view bytes,
                                     v1::Transaction* out) {
   return DecodeProto(bytes, "a Transaction", out);

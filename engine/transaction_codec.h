@@ -32,6 +32,12 @@ absl::Status DecodeTransactionJson(absl::string_view json,
                                    txscreen::v1::Transaction* out);
 absl::Status DecodeTransactionProto(absl::string_view bytes,
                                     txscreen::v1::Transaction* out);
+// The same JSON with unknown fields and unknown enum names left out (an
+// unknown enum name reads as unset): for answering a transaction that
+// DecodeTransactionJson refused with a REJECTED_INPUT decision when it
+// still says which transaction it is (Screener::RejectUndecodable).
+absl::Status DecodeTransactionJsonLenient(absl::string_view json,
+                                          txscreen::v1::Transaction* out);
 
 // Transactions decoded one after another into one message (on an arena,
 // see ReusedMessage) that keeps what the previous one allocated.

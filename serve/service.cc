@@ -858,6 +858,7 @@ bool Service::DecodeInput(const RdKafka::Message& msg, absl::string_view what,
                              ? engine::DecodeJson(bytes, what, out)
                              : engine::DecodeProto(bytes, what, out);
   if (!decoded.ok()) {
+    last_decode_error_ = std::string(decoded.message());
     ProduceDeadLetter(msg, decoded.message());
     return false;
   }
@@ -893,7 +894,31 @@ void Service::Process(RdKafka::Message& msg) {
   ++stats_.consumed;
   ++since_commit_;
   part.next = msg.offset() + 1;
-  if (!DecodeTransaction(msg)) return;
+  if (!DecodeTransaction(msg)) {
+    // A JSON transaction with an unknown field or enum name (a newer
+    // producer's CHANNEL_KIOSK) still says which transaction it is: it is
+    // answered REJECTED_INPUT, as the same in protobuf would be, instead
+    // of leaving core banking without a decision (the message is in the
+    // dead letters too, for who watches the schema).
+    if (options_.input_format != WireFormat::kJson ||
+        msg.payload() == nullptr ||
+        !engine::DecodeTransactionJsonLenient(
+             absl::string_view(static_cast<const char*>(msg.payload()),
+                               msg.len()),
+             tx_.ForDecoding())
+             .ok() ||
+        !part.screener->RejectUndecodable(*tx_, last_decode_error_,
+                                          &decision_)) {
+      return;
+    }
+    ProduceDecision(decision_, msg.key());
+    ++stats_.decided;
+    ++stats_.rejected;
+    if (observer_ != nullptr) {
+      observer_->Decided(decision_, clock_->NowMicros() - started_us, 0);
+    }
+    return;
+  }
   absl::Status screened = part.screener->Screen(*tx_, &decision_);
   if (!screened.ok()) {
     // The rules could not complete: the channel's fail-safe verdict, and

@@ -452,6 +452,8 @@ class Service {
   // The transaction being screened, on an arena, decoded into the
   // sub-messages of the one before (engine/transaction_codec.h).
   engine::TransactionDecoder tx_;
+  // Why the last message of the processing thread did not decode.
+  std::string last_decode_error_;
   txscreen::v1::Decision decision_;
   txscreen::v1::ReportRecord report_;
   txscreen::v1::Decision shadow_decision_;

@@ -429,6 +429,58 @@ TEST(ServeIntegrationTest, PoisonGoesToDeadLettersAndTheRestIsDecided) {
   EXPECT_EQ(serve.Wait(30000), 0) << serve.Stderr();
 }
 
+// A JSON transaction with an unknown enum name (a newer producer's channel)
+// is answered REJECTED_INPUT, as in protobuf, not only dead-lettered: core
+// banking gets a decision. One that does not say which transaction it is
+// has only the dead letter.
+TEST(ServeIntegrationTest, JsonWithAnUnknownEnumNameIsAnsweredRejectedInput) {
+  REQUIRE_KAFKA();
+  const std::string brokers = Brokers();
+  TempDir dir;
+  Names names("unknown-enum");
+  std::vector<v1::Transaction> txs = Traffic(3, 3);
+  const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+  for (v1::Transaction& tx : txs) tx.mutable_occurred_at()->set_seconds(now_s);
+  ServeProcess serve(
+      Concat({"--brokers", brokers, "--state-dir", dir.path() + "/state",
+              "--rules", absl::StrCat(kSourceDir, "/rules/packs/cn"),
+              "--partitions", "1", "--http", "off", "--input-format", "json",
+              "--output-format", "json"},
+             names.Flags()),
+      dir.path());
+  ASSERT_TRUE(serve.WaitForLog("consuming ", 60000)) << serve.Stderr();
+  auto producer = MakeProducer(brokers);
+  std::string kiosk = ToJson(txs[1]);
+  const std::string channel = std::string(v1::Channel_Name(txs[1].channel()));
+  ASSERT_NE(kiosk.find(channel), std::string::npos) << kiosk;
+  kiosk.replace(kiosk.find(channel), channel.size(), "CHANNEL_KIOSK");
+  const std::vector<std::string> messages = {ToJson(txs[0]), kiosk,
+                                             "{\"channel\": \"CHANNEL_KIOSK\"}",
+                                             ToJson(txs[2])};
+  for (const std::string& m : messages) {
+    Produce(producer.get(), names.transactions, 0, txs[0].customer_id(), m);
+  }
+  ASSERT_EQ(producer->flush(30000), RdKafka::ERR_NO_ERROR);
+  TopicReader decisions(brokers, names.decisions);
+  decisions.ReadUntil([&](const auto& m) { return m.size() >= 3; }, 60000);
+  ASSERT_EQ(decisions.messages().size(), 3u) << serve.Stderr();
+  const v1::Decision rejected =
+      ParseDecision(decisions.messages()[1].value, true);
+  EXPECT_EQ(rejected.transaction_id(), txs[1].transaction_id());
+  EXPECT_EQ(rejected.verdict(), v1::VERDICT_REJECTED_INPUT);
+  ASSERT_GE(rejected.input_errors_size(), 1);
+  EXPECT_THAT(rejected.input_errors(0), ::testing::HasSubstr("CHANNEL_KIOSK"));
+  EXPECT_NE(ParseDecision(decisions.messages()[2].value, true).verdict(),
+            v1::VERDICT_REJECTED_INPUT);
+  TopicReader dead(brokers, names.dead_letter);
+  dead.ReadUntil([&](const auto& m) { return m.size() >= 2; }, 30000);
+  EXPECT_EQ(dead.messages().size(), 2u);
+  serve.Signal(SIGTERM);
+  EXPECT_EQ(serve.Wait(30000), 0) << serve.Stderr();
+}
+
 // --- Exactly once across kill -9 ---------------------------------------------
 
 // The window values the state holds for every customer, read from the
