@@ -251,13 +251,24 @@ absl::Status DecodeTransactionJson(absl::string_view json,
   return DecodeJson(json, "a Transaction", out);
 }
 
-absl::Status DecodeJson(absl::string_view json, absl::string_view what,
-                        google::protobuf::Message* out) {
+namespace {
+
+// protobuf's JSON mapping into a cleared *out; with `lenient`, unknown
+// fields and enum names are left out instead of being errors.
+google::protobuf::util::Status ParseJson(absl::string_view json, bool lenient,
+                                         google::protobuf::Message* out) {
   out->Clear();
   google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = false;
-  auto status = google::protobuf::util::JsonStringToMessage(
+  options.ignore_unknown_fields = lenient;
+  return google::protobuf::util::JsonStringToMessage(
       google::protobuf::StringPiece(json.data(), json.size()), out, options);
+}
+
+}  // namespace
+
+absl::Status DecodeJson(absl::string_view json, absl::string_view what,
+                        google::protobuf::Message* out) {
+  auto status = ParseJson(json, /*lenient=*/false, out);
   if (!status.ok()) {
     // Protobuf appends the offending input and a caret on further lines;
     // input may hold account numbers, so only the first line is kept, and
@@ -277,13 +288,9 @@ absl::Status DecodeJson(absl::string_view json, absl::string_view what,
 
 absl::Status DecodeTransactionJsonLenient(absl::string_view json,
                                           v1::Transaction* out) {
-  out->Clear();
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = true;
-  auto status = google::protobuf::util::JsonStringToMessage(
-      google::protobuf::StringPiece(json.data(), json.size()), out, options);
-  return status.ok() ? absl::OkStatus()
-                     : absl::InvalidArgumentError("not a Transaction in JSON");
+  return ParseJson(json, /*lenient=*/true, out).ok()
+             ? absl::OkStatus()
+             : absl::InvalidArgumentError("not a Transaction in JSON");
 }
 
 absl::Status DecodeTransactionProto(absl::string_view bytes,

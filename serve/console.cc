@@ -120,20 +120,8 @@ std::optional<engine::Staff> Console::Authenticate(const httplib::Request& req,
     return *s;
   }
   const std::string id = CookieValue(req, kCookie);
-  std::string staff_id, token_sha256;
-  if (!id.empty()) {
-    absl::MutexLock lock(&mu_);
-    auto it = sessions_.find(id);
-    if (it != sessions_.end()) {
-      if (it->second.expires < absl::Now()) {
-        sessions_.erase(it);
-      } else {
-        staff_id = it->second.staff_id;
-        token_sha256 = it->second.token_sha256;
-      }
-    }
-  }
-  if (staff_id.empty()) {
+  const std::optional<Session> session = LiveSession(id);
+  if (!session.has_value()) {
     JsonError(res, 401, "not signed in", "未登录或登录已失效，请重新登录");
     return std::nullopt;
   }
@@ -141,12 +129,12 @@ std::optional<engine::Staff> Console::Authenticate(const httplib::Request& req,
     JsonError(res, 403, "missing header X-Txscreen-Console: 1");
     return std::nullopt;
   }
-  const engine::Staff* s = roster->Find(staff_id);
+  const engine::Staff* s = roster->Find(session->staff_id);
   if (s == nullptr) {
     JsonError(res, 401, "no longer in the staff roster", "您已不在员工名册中");
     return std::nullopt;
   }
-  if (s->token_sha256 != token_sha256) {
+  if (s->token_sha256 != session->token_sha256) {
     // The roster gave this person another token (or took it away) since
     // the sign-in: the old token's session ends with it.
     {
@@ -311,17 +299,22 @@ bool Console::StillSignedIn(const std::string& bearer,
     const engine::Staff* s = roster->FindByToken(bearer);
     return s != nullptr && s->id == staff_id;
   }
-  std::string token_sha256;
-  {
-    absl::MutexLock lock(&mu_);
-    auto it = sessions_.find(session);
-    if (it == sessions_.end() || it->second.expires < absl::Now()) {
-      return false;
-    }
-    token_sha256 = it->second.token_sha256;
-  }
+  const std::optional<Session> live = LiveSession(session);
+  if (!live.has_value()) return false;
   const engine::Staff* s = roster->Find(staff_id);
-  return s != nullptr && s->token_sha256 == token_sha256;
+  return s != nullptr && s->token_sha256 == live->token_sha256;
+}
+
+std::optional<Console::Session> Console::LiveSession(const std::string& id) {
+  if (id.empty()) return std::nullopt;
+  absl::MutexLock lock(&mu_);
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return std::nullopt;
+  if (it->second.expires < absl::Now()) {
+    sessions_.erase(it);
+    return std::nullopt;
+  }
+  return it->second;
 }
 
 void Console::SubmitOverride(const httplib::Request& req,

@@ -93,6 +93,9 @@ class Console {
   // as it goes, so sign-out, expiry or a changed token ends it.
   bool StillSignedIn(const std::string& bearer, const std::string& session,
                      const std::string& staff_id);
+  // The session with cookie value `id`, unless there is none or it has
+  // expired (then it is forgotten).
+  std::optional<Session> LiveSession(const std::string& id);
   void SubmitOverride(const httplib::Request& req, httplib::Response& res);
   void Stats(const httplib::Request& req, httplib::Response& res);
   // The branch whose holds `staff` may see for this request ("" = all), or

@@ -367,6 +367,16 @@ TEST(ServeIntegrationTest, RoundTripJson) {
   RoundTrip(true);
 }
 
+// Traffic that occurred just now, so that it is decided within the budget.
+std::vector<v1::Transaction> LiveTraffic(int n, int customers) {
+  std::vector<v1::Transaction> txs = Traffic(n, customers);
+  const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+  for (v1::Transaction& tx : txs) tx.mutable_occurred_at()->set_seconds(now_s);
+  return txs;
+}
+
 // --- Poison messages ---------------------------------------------------------
 
 TEST(ServeIntegrationTest, PoisonGoesToDeadLettersAndTheRestIsDecided) {
@@ -374,12 +384,7 @@ TEST(ServeIntegrationTest, PoisonGoesToDeadLettersAndTheRestIsDecided) {
   const std::string brokers = Brokers();
   TempDir dir;
   Names names("poison");
-  std::vector<v1::Transaction> txs = Traffic(500, 100);
-  // Live traffic: occurred just now, so decided within the budget.
-  const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
-  for (v1::Transaction& tx : txs) tx.mutable_occurred_at()->set_seconds(now_s);
+  std::vector<v1::Transaction> txs = LiveTraffic(500, 100);
   ServeProcess serve(
       Concat({"--brokers", brokers, "--state-dir", dir.path() + "/state",
               "--rules", absl::StrCat(kSourceDir, "/rules/packs/cn"),
@@ -438,11 +443,7 @@ TEST(ServeIntegrationTest, JsonWithAnUnknownEnumNameIsAnsweredRejectedInput) {
   const std::string brokers = Brokers();
   TempDir dir;
   Names names("unknown-enum");
-  std::vector<v1::Transaction> txs = Traffic(3, 3);
-  const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
-  for (v1::Transaction& tx : txs) tx.mutable_occurred_at()->set_seconds(now_s);
+  std::vector<v1::Transaction> txs = LiveTraffic(3, 3);
   ServeProcess serve(
       Concat({"--brokers", brokers, "--state-dir", dir.path() + "/state",
               "--rules", absl::StrCat(kSourceDir, "/rules/packs/cn"),
