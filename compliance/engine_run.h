@@ -39,6 +39,10 @@ class EngineRun {
   const engine::ScreenerCounters& counters() const {
     return screener_->counters();
   }
+  // What the last Screen() took back (Screener::retracted()).
+  const engine::Screener::Retracted* retracted() const {
+    return screener_->retracted();
+  }
 
  private:
   EngineRun() = default;

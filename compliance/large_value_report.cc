@@ -1,5 +1,6 @@
 #include "compliance/large_value_report.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -56,7 +57,8 @@ constexpr const char* kReportColumns[] = {
 
 // The fields of one reported transaction, in report order.
 std::vector<std::pair<std::string, std::string>> TransactionFields(
-    const v1::ReportRecord& r, const absl::TimeZone& zone) {
+    const v1::ReportRecord& r, const absl::TimeZone& zone,
+    std::string retracted_same_day) {
   const v1::Transaction& tx = r.transaction();
   const int64_t us = engine::TimestampMicros(tx.occurred_at());
   std::vector<std::string> rule_ids, reasons;
@@ -98,6 +100,10 @@ std::vector<std::pair<std::string, std::string>> TransactionFields(
       {"reason", absl::StrJoin(reasons, "; ")},
       {"verdict", engine::ShortEnumName(r.verdict())},
       {"ruleset_version", r.ruleset_version()},
+      // Transactions of the customer earlier that day that did not happen
+      // after all: if the reason's cumulative counted them, check that
+      // the threshold is still reached.
+      {"retracted_same_day", std::move(retracted_same_day)},
   };
 }
 
@@ -123,6 +129,21 @@ LargeValueReport::LargeValueReport(LargeValueOptions options)
 
 void LargeValueReport::Add(const v1::ReportRecord& record) {
   ++read_;
+  if (record.has_retraction()) {
+    const v1::Retraction& r = record.retraction();
+    const absl::CivilDay day = absl::ToCivilDay(
+        absl::FromUnixMicros(engine::TimestampMicros(r.occurred_at())),
+        options_.zone);
+    if (day != options_.date) return;
+    // Of two retractions of one id (a reversal of a released hold's
+    // transaction cannot follow a cancel), keep the same one whatever the
+    // order.
+    auto [it, inserted] = retracted_.emplace(r.transaction_id(), r);
+    if (!inserted && r.SerializeAsString() < it->second.SerializeAsString()) {
+      it->second = r;
+    }
+    return;
+  }
   const v1::Transaction& tx = record.transaction();
   const int64_t us = engine::TimestampMicros(tx.occurred_at());
   const absl::CivilDay day =
@@ -159,6 +180,44 @@ void LargeValueReport::Add(const v1::ReportRecord& record) {
   }
 }
 
+LargeValueReport::Entries LargeValueReport::Kept() const {
+  Entries kept;
+  for (const auto& [key, txs] : entries_) {
+    for (const auto& entry : txs) {
+      if (retracted_.count(entry.second) == 0) kept[key].push_back(entry);
+    }
+  }
+  return kept;
+}
+
+int64_t LargeValueReport::withdrawn() const {
+  int64_t n = 0;
+  for (const auto& [id, unused] : retracted_) n += records_.count(id);
+  return n;
+}
+
+std::string LargeValueReport::RetractedBefore(
+    const v1::ReportRecord& record) const {
+  const v1::Transaction& tx = record.transaction();
+  const int64_t us = engine::TimestampMicros(tx.occurred_at());
+  std::vector<std::pair<int64_t, std::string>> found;
+  for (const auto& [id, r] : retracted_) {
+    const int64_t at = engine::TimestampMicros(r.occurred_at());
+    if (r.customer_id() != tx.customer_id() || id == tx.transaction_id() ||
+        at > us) {
+      continue;
+    }
+    found.emplace_back(at,
+                       absl::StrCat(id, " (", r.cause(),
+                                    r.by_transaction_id().empty() ? "" : " by ",
+                                    r.by_transaction_id(), ")"));
+  }
+  std::sort(found.begin(), found.end());
+  std::vector<std::string> parts;
+  for (auto& [at, text] : found) parts.push_back(std::move(text));
+  return absl::StrJoin(parts, " ");
+}
+
 std::string LargeValueReport::ReportId(const Key& key) const {
   return absl::StrCat(absl::FormatCivilTime(options_.date), "-",
                       std::get<0>(key), "-", std::get<1>(key), "-",
@@ -169,11 +228,11 @@ std::string LargeValueReport::Csv() const {
   std::vector<std::string> header(std::begin(kReportColumns),
                                   std::end(kReportColumns));
   for (const auto& [name, unused] :
-       TransactionFields(v1::ReportRecord(), options_.zone)) {
+       TransactionFields(v1::ReportRecord(), options_.zone, "")) {
     header.push_back(name);
   }
   std::string out = absl::StrJoin(header, ",") + "\n";
-  for (const auto& [key, txs] : entries_) {
+  for (const auto& [key, txs] : Kept()) {
     for (const auto& [us, id] : txs) {
       const v1::ReportRecord& r = records_.at(id);
       std::vector<std::string> row = {
@@ -185,8 +244,9 @@ std::string LargeValueReport::Csv() const {
           std::get<0>(key),
           engine::ShortEnumName(r.transaction().customer().kind()),
           std::get<1>(key)};
-      for (const auto& [name, value] : TransactionFields(r, options_.zone)) {
-        row.push_back(value);
+      for (auto& [name, value] :
+           TransactionFields(r, options_.zone, RetractedBefore(r))) {
+        row.push_back(std::move(value));
       }
       for (size_t i = 0; i < row.size(); ++i) {
         absl::StrAppend(&out, i ? "," : "", CsvField(row[i]));
@@ -202,7 +262,7 @@ std::string LargeValueReport::Jsonl() const {
   auto str = [](absl::string_view v) {
     return absl::StrCat("\"", serve::JsonEscape(v), "\"");
   };
-  for (const auto& [key, txs] : entries_) {
+  for (const auto& [key, txs] : Kept()) {
     int64_t total_base = 0, total_usd = 0;
     std::string base_currency, customer_kind, items;
     std::set<std::string> accounts;
@@ -215,7 +275,8 @@ std::string LargeValueReport::Jsonl() const {
       accounts.insert(r.transaction().account_id());
       std::string item = "{";
       bool first = true;
-      for (const auto& [name, value] : TransactionFields(r, options_.zone)) {
+      for (const auto& [name, value] :
+           TransactionFields(r, options_.zone, RetractedBefore(r))) {
         absl::StrAppend(&item, first ? "" : ",", str(name), ":", str(value));
         first = false;
       }

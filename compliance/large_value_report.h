@@ -57,13 +57,19 @@ class LargeValueReport {
 
   // Takes one record; ignores those of other days and without a
   // LARGE_VALUE_* kind. A second record of a transaction id is counted as
-  // a duplicate and ignored.
+  // a duplicate and ignored. A retraction (the transaction was reversed,
+  // or held and not released) takes its transaction out of the report,
+  // whichever comes first, and is named beside the customer's other
+  // transactions of the day from then on (`retracted_same_day`): a
+  // same-day cumulative in their reasons may have counted it.
   void Add(const txscreen::v1::ReportRecord& record);
 
   int64_t records_read() const { return read_; }
   int64_t records_of_day() const { return of_day_; }
   int64_t duplicates() const { return duplicates_; }
-  size_t report_count() const { return entries_.size(); }
+  // Transactions of the day with a record that a retraction took out.
+  int64_t withdrawn() const;
+  size_t report_count() const { return Kept().size(); }
   absl::CivilDay deadline() const { return deadline_; }
 
   // One line per transaction, with its report's id, after a header.
@@ -75,12 +81,21 @@ class LargeValueReport {
  private:
   // (customer, direction, kind) -> transaction ids sorted by time, id.
   using Key = std::tuple<std::string, std::string, std::string>;
+  using Entries = std::map<Key, std::vector<std::pair<int64_t, std::string>>>;
   std::string ReportId(const Key& key) const;
+  // entries_ without retracted transactions, and without reports left
+  // with none.
+  Entries Kept() const;
+  // The retractions of `record`'s customer's other transactions of the
+  // day up to its time, as "ID (CAUSE[ by ID])", space-separated.
+  std::string RetractedBefore(const txscreen::v1::ReportRecord& record) const;
 
   LargeValueOptions options_;
   absl::CivilDay deadline_;
   std::map<std::string, txscreen::v1::ReportRecord> records_;  // by id
   std::map<Key, std::set<std::pair<int64_t, std::string>>> entries_;
+  // Retractions of transactions of the day, by transaction id.
+  std::map<std::string, txscreen::v1::Retraction> retracted_;
   int64_t read_ = 0, of_day_ = 0, duplicates_ = 0;
 };
 

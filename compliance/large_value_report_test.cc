@@ -60,6 +60,25 @@ v1::ReportRecord Record(const std::string& id, const std::string& customer,
   return r;
 }
 
+// A retraction of transaction `id` of `customer`, which occurred at Beijing
+// time `local`.
+v1::ReportRecord Retraction(const std::string& id, const std::string& customer,
+                            absl::CivilSecond local, const std::string& cause,
+                            const std::string& by = "") {
+  absl::TimeZone shanghai;
+  EXPECT_TRUE(absl::LoadTimeZone("Asia/Shanghai", &shanghai));
+  v1::ReportRecord r;
+  v1::Retraction* x = r.mutable_retraction();
+  x->set_transaction_id(id);
+  x->set_customer_id(customer);
+  engine::SetTimestampMicros(
+      absl::ToUnixMicros(absl::FromCivil(local, shanghai)),
+      x->mutable_occurred_at());
+  x->set_cause(cause);
+  x->set_by_transaction_id(by);
+  return r;
+}
+
 TEST(AddWorkingDaysTest, WeekendsHolidaysAndMakeUpDays) {
   LargeValueOptions o = Options(absl::CivilDay(2026, 11, 20));
   // Friday 20 Nov + 5 working days = Friday 27 Nov.
@@ -181,6 +200,58 @@ TEST(LargeValueReportTest, CsvQuotesAndOtherReportKindsAreLeftOut) {
   EXPECT_THAT(lines[1],
               HasSubstr(",CN-AML-01,\"CN-AML-01: cash today 60,000.00 "
                         "CNY\",ALLOW,cn-test"));
+}
+
+// A reversed transaction, or a held one that was cancelled, did not
+// happen: it leaves the report, whether its retraction is read before or
+// after its record, and the customer's later transactions of the day name
+// it, since a same-day cumulative in their reasons may have counted it.
+TEST(LargeValueReportTest, RetractedTransactionsLeaveTheReport) {
+  const absl::CivilDay day(2026, 11, 20);
+  std::vector<v1::ReportRecord> records = {
+      // C1: one deposit of 60,000, reversed: no report at all.
+      Record("T1", "C1", absl::CivilSecond(2026, 11, 20, 9, 0, 0), 6000000),
+      Retraction("T1", "C1", absl::CivilSecond(2026, 11, 20, 9, 0, 0),
+                 "REVERSAL", "T1-R"),
+      // C2: 40,000 (no record of its own) then 20,000 reported on the
+      // cumulative; the 40,000 is reversed. A later deposit of 70,000 is
+      // named too; the 08:00 one before the reversed part is not.
+      Record("T3", "C2", absl::CivilSecond(2026, 11, 20, 8, 0, 0), 7000000),
+      Retraction("T2", "C2", absl::CivilSecond(2026, 11, 20, 10, 0, 0),
+                 "REVERSAL", "T2-R"),
+      Record("T4", "C2", absl::CivilSecond(2026, 11, 20, 11, 0, 0), 2000000),
+      // C3: a held withdrawal the teller cancelled.
+      Record("T5", "C3", absl::CivilSecond(2026, 11, 20, 12, 0, 0), 9000000,
+             v1::DIRECTION_OUT),
+      Retraction("T5", "C3", absl::CivilSecond(2026, 11, 20, 12, 0, 0),
+                 "CANCEL"),
+      // Another day's retraction of the same id as a record of this day
+      // changes nothing (ids are unique; this is another day's report).
+      Retraction("T3", "C2", absl::CivilSecond(2026, 11, 21, 8, 0, 0),
+                 "CANCEL"),
+  };
+  LargeValueReport a(Options(day));
+  for (const auto& r : records) a.Add(r);
+  EXPECT_EQ(a.report_count(), 1u);
+  EXPECT_EQ(a.withdrawn(), 2);
+  std::vector<std::string> lines =
+      absl::StrSplit(a.Csv(), '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_THAT(lines[0], HasSubstr(",ruleset_version,retracted_same_day"));
+  EXPECT_THAT(lines[1], HasSubstr(",T3,"));
+  EXPECT_THAT(lines[1], ::testing::EndsWith(",cn-test,"));
+  EXPECT_THAT(lines[2], HasSubstr(",T4,"));
+  EXPECT_THAT(lines[2], ::testing::EndsWith(",cn-test,T2 (REVERSAL by T2-R)"));
+  const std::string jsonl = a.Jsonl();
+  EXPECT_THAT(jsonl, HasSubstr("\"transaction_count\":2"));
+  EXPECT_EQ(jsonl.find("\"T1\""), std::string::npos);
+  EXPECT_EQ(jsonl.find("\"T5\""), std::string::npos);
+
+  std::reverse(records.begin(), records.end());
+  LargeValueReport b(Options(day));
+  for (const auto& r : records) b.Add(r);
+  EXPECT_EQ(a.Csv(), b.Csv());
+  EXPECT_EQ(a.Jsonl(), b.Jsonl());
 }
 
 }  // namespace

@@ -28,11 +28,11 @@ bool MayAnswerHolds(StaffRole role) {
   return role == StaffRole::kTeller || role == StaffRole::kSupervisor;
 }
 
+}  // namespace
+
 bool HappenedAfter(v1::Outcome outcome) {
   return outcome == v1::OUTCOME_RELEASE;
 }
-
-}  // namespace
 
 absl::string_view OutcomeName(v1::Outcome outcome) {
   switch (outcome) {
@@ -526,6 +526,7 @@ absl::Status HoldBook::Resolve(v1::Hold* hold, v1::Disposition d,
   d.set_amount_minor(hold->amount_minor());
   d.set_currency(hold->currency());
   d.set_verdict(hold->verdict());
+  *d.mutable_occurred_at() = hold->occurred_at();
   SetTimestampMicros(now, d.mutable_at());
   d.set_answered_after_ms((now - TimestampMicros(hold->opened_at())) / 1000);
 

@@ -85,6 +85,9 @@ std::optional<Refusal> ValidateOverride(const txscreen::v1::Override& o,
                                         const Roster& roster, int64_t now_us);
 
 absl::string_view OutcomeName(txscreen::v1::Outcome outcome);
+// Whether a held transaction goes ahead after this outcome (only a
+// release); otherwise its window contributions are retracted.
+bool HappenedAfter(txscreen::v1::Outcome outcome);
 
 class HoldBook {
  public:

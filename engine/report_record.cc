@@ -1,5 +1,9 @@
 #include "engine/report_record.h"
 
+#include <string>
+
+#include "engine/clock.h"
+
 namespace txscreen::engine {
 
 namespace v1 = ::txscreen::v1;
@@ -50,6 +54,21 @@ bool BuildReportRecord(const v1::Transaction& tx, const v1::Decision& decision,
     record->set_amount_usd_minor(static_cast<int64_t>(q));
   }
   return true;
+}
+
+void BuildRetractionRecord(absl::string_view transaction_id,
+                           absl::string_view customer_id,
+                           int64_t occurred_at_us, absl::string_view cause,
+                           absl::string_view by_transaction_id,
+                           int64_t decided_at_us, v1::ReportRecord* record) {
+  record->Clear();
+  v1::Retraction* r = record->mutable_retraction();
+  r->set_transaction_id(std::string(transaction_id));
+  r->set_customer_id(std::string(customer_id));
+  SetTimestampMicros(occurred_at_us, r->mutable_occurred_at());
+  r->set_cause(std::string(cause));
+  r->set_by_transaction_id(std::string(by_transaction_id));
+  SetTimestampMicros(decided_at_us, record->mutable_decided_at());
 }
 
 }  // namespace txscreen::engine

@@ -27,6 +27,17 @@ bool BuildReportRecord(const txscreen::v1::Transaction& tx,
                        const rules::RuleSet& rules,
                        txscreen::v1::ReportRecord* record);
 
+// Fills *record (cleared first) with a retraction: transaction
+// `transaction_id` of `customer_id`, which occurred at `occurred_at_us`,
+// did not happen after all (`cause`: "REVERSAL", with the reversal's id in
+// `by_transaction_id`, or a hold's outcome).
+void BuildRetractionRecord(absl::string_view transaction_id,
+                           absl::string_view customer_id,
+                           int64_t occurred_at_us, absl::string_view cause,
+                           absl::string_view by_transaction_id,
+                           int64_t decided_at_us,
+                           txscreen::v1::ReportRecord* record);
+
 }  // namespace txscreen::engine
 
 #endif  // TXSCREEN_ENGINE_REPORT_RECORD_H_

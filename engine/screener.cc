@@ -145,6 +145,7 @@ bool Screener::RejectUndecodable(const v1::Transaction& tx,
 absl::Status Screener::Screen(const v1::Transaction& tx,
                               v1::Decision* decision) {
   const int64_t started = clock_->NowMicros();
+  has_retracted_ = false;
   ClearDecision(decision);
   decision->set_transaction_id(tx.transaction_id());
   decision->set_customer_id(tx.customer_id());
@@ -251,6 +252,9 @@ absl::Status Screener::Reverse(const v1::Transaction& tx,
   if (!retracted.ok()) return retracted.status();
   original.set_reversed(true);
   if (absl::Status s = state_->PutRecord(original); !s.ok()) return s;
+  retracted_.transaction_id = original_id;
+  retracted_.occurred_at_us = original.occurred_at_us();
+  has_retracted_ = true;
   decision->add_notes(absl::StrCat("reversal of ", original_id, ": retracted ",
                                    *retracted, " window contribution",
                                    *retracted == 1 ? "" : "s"));

@@ -89,6 +89,17 @@ class Screener {
                          txscreen::v1::Decision* decision);
   const ScreenerCounters& counters() const { return counters_; }
 
+  // The original that the last Screen() took back, when it screened a
+  // reversal that found one not yet reversed; null otherwise. Valid until
+  // the next Screen().
+  struct Retracted {
+    std::string transaction_id;
+    int64_t occurred_at_us = 0;
+  };
+  const Retracted* retracted() const {
+    return has_retracted_ ? &retracted_ : nullptr;
+  }
+
   // The final outcome of a held transaction (holds.h). One that did not
   // happen (cancelled, reported, escalated) has its window contributions
   // retracted, once: its record is marked so a later reversal retracts
@@ -166,6 +177,8 @@ class Screener {
   std::vector<WindowContribution> contributions_;
   std::vector<std::string> errors_;
   ScreenerCounters counters_;
+  Retracted retracted_;
+  bool has_retracted_ = false;
 };
 
 }  // namespace txscreen::engine

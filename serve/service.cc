@@ -829,6 +829,18 @@ void Service::ProduceReport(const Partition& part) {
   ++stats_.reports;
 }
 
+void Service::ProduceRetraction(const std::string& transaction_id,
+                                const std::string& customer_id,
+                                int64_t occurred_at_us, absl::string_view cause,
+                                absl::string_view by_transaction_id) {
+  engine::BuildRetractionRecord(transaction_id, customer_id, occurred_at_us,
+                                cause, by_transaction_id, clock_->NowMicros(),
+                                &report_);
+  Encode(report_);
+  Send(options_.topics.reports, &customer_id, out_);
+  ++stats_.retractions;
+}
+
 void Service::ProduceDeadLetter(const RdKafka::Message& msg,
                                 absl::string_view why) {
   ++stats_.dead_letters;
@@ -936,6 +948,10 @@ void Service::Process(RdKafka::Message& msg) {
   }
   ProduceDecision(decision_, msg.key());
   if (decision_.reports_size() > 0) ProduceReport(part);
+  if (const engine::Screener::Retracted* r = part.screener->retracted()) {
+    ProduceRetraction(r->transaction_id, tx_->customer_id(), r->occurred_at_us,
+                      "REVERSAL", tx_->transaction_id());
+  }
   if (part.shadow_screener != nullptr) ScreenShadow(part);
   ++stats_.decided;
   if (decision_.verdict() == v1::VERDICT_INTERCEPT ||
@@ -1009,6 +1025,12 @@ void Service::Publish(const engine::HoldEvents& events) {
   }
   for (const v1::Disposition& d : events.dispositions) {
     Produce(t.dispositions, d.customer_id(), d);
+    if (!engine::HappenedAfter(d.outcome())) {
+      // Its large-value report record, if any, is withdrawn.
+      ProduceRetraction(d.transaction_id(), d.customer_id(),
+                        engine::TimestampMicros(d.occurred_at()),
+                        engine::OutcomeName(d.outcome()), "");
+    }
     if (d.outcome() == v1::OUTCOME_ESCALATED_TIMEOUT) {
       ++stats_.holds_escalated;
       Produce(t.alerts, d.customer_id(), d, "disposition");

@@ -154,6 +154,8 @@ struct ServeStats {
   std::atomic<int64_t> decided{0};
   std::atomic<int64_t> alerts{0};
   std::atomic<int64_t> reports{0};  // report records published
+  // Retraction records published (reversals, holds that did not happen).
+  std::atomic<int64_t> retractions{0};
   // Shadow rule set: decisions, ones whose verdict differs from the active
   // decision's, and failures (screening or its state; never fatal).
   std::atomic<int64_t> shadow_decided{0};
@@ -365,6 +367,12 @@ class Service {
                        const std::string* key);
   // The report record of a decision that names report kinds.
   void ProduceReport(const Partition& part);
+  // A retraction record (report.proto) of a transaction that did not
+  // happen after all.
+  void ProduceRetraction(const std::string& transaction_id,
+                         const std::string& customer_id, int64_t occurred_at_us,
+                         absl::string_view cause,
+                         absl::string_view by_transaction_id);
   void SetFatal(absl::Status s);
   // The shadow rule set's decision of tx_, published; never acted upon.
   void ScreenShadow(Partition& part);

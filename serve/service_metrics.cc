@@ -75,6 +75,10 @@ ServiceMetrics::ServiceMetrics(Service* service) : service_(service) {
   counter("txscreen_reports_total",
           "Report records (large-value reports) sent to the reports topic.",
           &s->reports);
+  counter("txscreen_retractions_total",
+          "Retraction records sent to the reports topic: transactions "
+          "reversed, or held and then not released.",
+          &s->retractions);
   counter("txscreen_rejected_inputs_total",
           "Decisions with VERDICT_REJECTED_INPUT.", &s->rejected);
   counter("txscreen_duplicates_total",

@@ -1172,7 +1172,8 @@ TEST_F(CliTest, LargeValueReportFromScreenedReportRecords) {
   EXPECT_THAT(csv.err,
               MatchesRegex("large-value report 2026-01-06: [1-9][0-9]* "
                            "records from [0-9]+ report records of the "
-                           "day \\([0-9]+ read, 0 duplicates, 0 "
+                           "day \\([0-9]+ read, 0 duplicates, [0-9]+ "
+                           "withdrawn: reversed or not released, 0 "
                            "unreadable\\); deadline 2026-01-13 \\(5 "
                            "working days\\)\n"));
   const std::string report = ReadFile(Path("lv.csv"));
@@ -1197,6 +1198,56 @@ TEST_F(CliTest, LargeValueReportFromScreenedReportRecords) {
   EXPECT_THAT(holiday.err, HasSubstr("deadline 2026-01-14"));
 }
 
+// A reversed transaction did not happen: `screen --reports` writes a
+// retraction for it, and the report leaves it out. The customer whose
+// reported cumulative counted a reversed part has that part named.
+TEST_F(CliTest, LargeValueReportLeavesOutReversedTransactions) {
+  auto cash_in = [](const std::string& id, const std::string& customer,
+                    const std::string& time, int64_t amount,
+                    const std::string& reverses = "") {
+    return absl::StrCat(
+        "{\"transaction_id\":\"", id, "\",\"occurred_at\":\"2026-11-20T", time,
+        "+08:00\",\"type\":\"TRANSACTION_TYPE_",
+        reverses.empty() ? "CASH_DEPOSIT" : "REVERSAL",
+        "\",\"channel\":\"CHANNEL_COUNTER\",\"customer_id\":\"", customer,
+        "\",\"account_id\":\"A-", customer, "\",\"amount_minor\":", amount,
+        ",\"currency\":\"CNY\",\"direction\":\"DIRECTION_IN\",\"cash\":true,",
+        reverses.empty()
+            ? ""
+            : absl::StrCat("\"reverses_transaction_id\":\"", reverses, "\","),
+        "\"region_code\":\"310106\",\"branch_id\":\"B1\"}\n");
+  };
+  WriteFile(Path("tx.jsonl"),
+            cash_in("R-001", "C1", "09:00:00", 6000000) +
+                cash_in("R-002", "C1", "09:10:00", 6000000, "R-001") +
+                cash_in("R-003", "C2", "10:00:00", 4000000) +
+                cash_in("R-004", "C2", "11:00:00", 2000000) +
+                cash_in("R-005", "C2", "12:00:00", 4000000, "R-003"));
+  Result screen =
+      Run({"screen", "--rules", kPack, "--input", Path("tx.jsonl"), "--output",
+           Path("decisions.jsonl"), "--reports", Path("reports.jsonl")});
+  ASSERT_EQ(screen.exit_code, 0) << screen.err;
+  const std::string records = ReadFile(Path("reports.jsonl"));
+  EXPECT_THAT(records,
+              HasSubstr("\"retraction\":{\"transaction_id\":\"R-001\","
+                        "\"customer_id\":\"C1\",\"occurred_at\":"
+                        "\"2026-11-20T01:00:00Z\",\"cause\":\"REVERSAL\","
+                        "\"by_transaction_id\":\"R-002\"}"));
+  EXPECT_THAT(records,
+              HasSubstr("\"retraction\":{\"transaction_id\":\"R-003\""));
+  Result report =
+      Run({"report", "large-value", "--date", "2026-11-20", "--institution",
+           "C1", "--input", Path("reports.jsonl"), "--format", "jsonl"});
+  ASSERT_EQ(report.exit_code, 0) << report.err;
+  EXPECT_EQ(report.out.find("R-001"), std::string::npos) << report.out;
+  EXPECT_THAT(report.out, HasSubstr("\"transaction_id\":\"R-004\""));
+  EXPECT_THAT(
+      report.out,
+      HasSubstr("\"retracted_same_day\":\"R-003 (REVERSAL by R-005)\""));
+  EXPECT_THAT(report.err, HasSubstr(": 1 records from 2 report records of the "
+                                    "day (4 read, 0 duplicates, 1 withdrawn"));
+}
+
 TEST_F(CliTest, LargeValueReportErrors) {
   Result r = Run({"report"});
   EXPECT_EQ(r.exit_code, 2);
@@ -1205,7 +1256,15 @@ TEST_F(CliTest, LargeValueReportErrors) {
   r = Run({"report", "large-value", "--date", "2026-13-01", "--institution",
            "C", "--input", "x"});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.err, HasSubstr("--date needs YYYY-MM-DD, got '2026-13-01'"));
+  EXPECT_THAT(r.err, HasSubstr("--date needs YYYY-MM-DD from 1990 on, got "
+                               "'2026-13-01'"));
+  // A two-digit year would be the year 26: an empty report, not an error.
+  for (const char* date : {"26-11-20", "0026-11-20", "2026-1-20"}) {
+    r = Run({"report", "large-value", "--date", date, "--institution", "C",
+             "--input", "x"});
+    EXPECT_EQ(r.exit_code, 2) << date;
+    EXPECT_THAT(r.err, HasSubstr("--date needs YYYY-MM-DD from 1990 on"));
+  }
   r = Run({"report", "large-value", "--date", "2026-11-20", "--input", "x"});
   EXPECT_EQ(r.exit_code, 2);  // no institution
   EXPECT_THAT(r.err, HasSubstr("usage: txscreen report large-value"));

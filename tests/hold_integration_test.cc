@@ -46,6 +46,7 @@
 #include "serve/service_metrics.h"
 #include "tests/kafka_test_util.h"
 #include "txscreen/v1/override.pb.h"
+#include "txscreen/v1/report.pb.h"
 
 namespace txscreen {
 namespace {
@@ -66,6 +67,7 @@ serve::ServeTopics Topics(const std::string& tag) {
   t.decisions = p + "decisions";
   t.alerts = p + "alerts";
   t.dead_letter = p + "dead-letter";
+  t.reports = p + "reports";
   t.overrides = p + "overrides";
   t.override_results = p + "override-results";
   t.dispositions = p + "dispositions";
@@ -309,6 +311,23 @@ TEST_F(HoldIntegrationTest, OverridesThroughKafkaRefuseCancelAndRelease) {
   EXPECT_EQ(d.outcome(), v1::OUTCOME_CANCEL);
   EXPECT_EQ(d.teller_id(), "T-0217");
   EXPECT_EQ(d.amount_minor(), 2000000);
+  EXPECT_EQ(d.occurred_at().SerializeAsString(),
+            hold.occurred_at().SerializeAsString());
+  // ... and its large-value report record, had it one, is withdrawn.
+  Reader reports(t.reports);
+  auto withdrawn = reports.Until(1, [](const Reader::Message& m) {
+    v1::ReportRecord r;
+    return r.ParseFromString(m.value) && r.has_retraction();
+  });
+  ASSERT_EQ(withdrawn.size(), 1u);
+  v1::ReportRecord retraction;
+  ASSERT_TRUE(retraction.ParseFromString(withdrawn[0].value));
+  EXPECT_EQ(withdrawn[0].key, "C1");
+  EXPECT_EQ(retraction.retraction().transaction_id(), "T1");
+  EXPECT_EQ(retraction.retraction().customer_id(), "C1");
+  EXPECT_EQ(retraction.retraction().cause(), "CANCEL");
+  EXPECT_EQ(retraction.retraction().occurred_at().SerializeAsString(),
+            hold.occurred_at().SerializeAsString());
   // A cancelled transaction never happened: the next one is the first.
   Send(t, "T2", "C1", 100);
   EXPECT_EQ(TraceOf(&decisions, "T2"), "count 1 sum 10000");
@@ -350,6 +369,9 @@ TEST_F(HoldIntegrationTest, OverridesThroughKafkaRefuseCancelAndRelease) {
   EXPECT_EQ(a.service()->stats().overrides_accepted.load(), 2);
   EXPECT_EQ(a.service()->stats().overrides_refused.load(), 3);
   EXPECT_EQ(a.service()->stats().overrides_duplicate.load(), 1);
+  // One retraction: the cancel's (the release stands, the block has no
+  // disposition).
+  EXPECT_EQ(a.service()->stats().retractions.load(), 1);
   std::vector<serve::TellerOverrideStats> stats = a.service()->OverrideStats();
   ASSERT_FALSE(stats.empty());
   a.Stop();

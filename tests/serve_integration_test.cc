@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "bench/transaction_generator.h"
@@ -299,10 +300,17 @@ void RoundTrip(bool json) {
   int alerts = 0;
   // transaction id -> its report kinds, for decisions that name some.
   std::map<std::string, std::vector<std::string>> report_kinds;
+  // Original id -> the reversal that took it back: each gets a retraction.
+  std::map<std::string, std::string> reversed;
   for (size_t i = 0; i < txs.size(); ++i) {
     if (expected[i].reports_size() > 0 && !expected[i].duplicate()) {
       report_kinds[txs[i].transaction_id()].assign(
           expected[i].reports().begin(), expected[i].reports().end());
+    }
+    for (const std::string& note : expected[i].notes()) {
+      if (!expected[i].duplicate() && absl::StrContains(note, ": retracted ")) {
+        reversed[txs[i].reverses_transaction_id()] = txs[i].transaction_id();
+      }
     }
     v1::Decision got = ParseDecision(reader.messages()[i].value, json);
     ASSERT_EQ(got.transaction_id(), expected[i].transaction_id()) << i;
@@ -328,9 +336,11 @@ void RoundTrip(bool json) {
   // One report record per reported transaction, carrying the transaction.
   ASSERT_FALSE(report_kinds.empty());
   TopicReader report_reader(brokers, names.reports);
-  report_reader.ReadUntil(
-      [&](const auto& m) { return m.size() >= report_kinds.size(); }, 30000);
-  ASSERT_EQ(report_reader.messages().size(), report_kinds.size());
+  ASSERT_FALSE(reversed.empty());
+  const size_t records = report_kinds.size() + reversed.size();
+  report_reader.ReadUntil([&](const auto& m) { return m.size() >= records; },
+                          30000);
+  ASSERT_EQ(report_reader.messages().size(), records);
   std::map<std::string, const v1::Transaction*> by_id;
   for (const v1::Transaction& tx : txs) by_id.emplace(tx.transaction_id(), &tx);
   for (const auto& m : report_reader.messages()) {
@@ -340,6 +350,19 @@ void RoundTrip(bool json) {
           google::protobuf::util::JsonStringToMessage(m.value, &record).ok());
     } else {
       ASSERT_TRUE(record.ParseFromString(m.value));
+    }
+    if (record.has_retraction()) {
+      const v1::Retraction& r = record.retraction();
+      ASSERT_EQ(reversed.count(r.transaction_id()), 1u) << r.transaction_id();
+      EXPECT_EQ(r.cause(), "REVERSAL");
+      EXPECT_EQ(r.by_transaction_id(), reversed[r.transaction_id()]);
+      const v1::Transaction& original = *by_id.at(r.transaction_id());
+      EXPECT_EQ(r.customer_id(), original.customer_id());
+      EXPECT_EQ(m.key, original.customer_id());
+      EXPECT_EQ(r.occurred_at().SerializeAsString(),
+                original.occurred_at().SerializeAsString());
+      reversed.erase(r.transaction_id());
+      continue;
     }
     const std::string& id = record.transaction().transaction_id();
     ASSERT_EQ(report_kinds.count(id), 1u) << id;

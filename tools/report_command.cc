@@ -145,10 +145,14 @@ int LargeValue(const std::vector<std::string>& args) {
     return 0;
   }
   compliance::LargeValueOptions options;
+  // A 4-digit year from 1990: "26-11-20" would be the year 26, an empty
+  // report that looks like a real one.
   if (parsed.ok() && cl.Has("date") &&
-      !absl::ParseCivilTime(cl.Get("date"), &options.date)) {
-    parsed = absl::InvalidArgumentError(
-        absl::StrCat("--date needs YYYY-MM-DD, got '", cl.Get("date"), "'"));
+      (cl.Get("date").size() != 10 ||
+       !absl::ParseCivilTime(cl.Get("date"), &options.date) ||
+       options.date.year() < 1990)) {
+    parsed = absl::InvalidArgumentError(absl::StrCat(
+        "--date needs YYYY-MM-DD from 1990 on, got '", cl.Get("date"), "'"));
   }
   const std::string zone = cl.Get("time-zone", "Asia/Shanghai");
   if (parsed.ok() && !absl::LoadTimeZone(zone, &options.zone)) {
@@ -233,7 +237,9 @@ int LargeValue(const std::vector<std::string>& args) {
             << ": " << report.report_count() << " records from "
             << report.records_of_day() << " report records of the day ("
             << report.records_read() << " read, " << report.duplicates()
-            << " duplicates, " << unreadable << " unreadable); deadline "
+            << " duplicates, " << report.withdrawn()
+            << " withdrawn: reversed or not released, " << unreadable
+            << " unreadable); deadline "
             << absl::FormatCivilTime(report.deadline())
             << " (5 working days)\n";
   return unreadable > 0 ? 2 : 0;

@@ -123,6 +123,17 @@ int ScreenCommand(const std::vector<std::string>& args) {
       }
       *reports << json << "\n";
     }
+    if (reports != nullptr && engine->retracted() != nullptr) {
+      engine::BuildRetractionRecord(
+          engine->retracted()->transaction_id, tx.customer_id(),
+          engine->retracted()->occurred_at_us, "REVERSAL", tx.transaction_id(),
+          engine::TimestampMicros(decision.decided_at()), &record);
+      if (absl::Status s = engine::EncodeJson(record, &json); !s.ok()) {
+        std::cerr << "txscreen screen: " << s.message() << "\n";
+        return 1;
+      }
+      *reports << json << "\n";
+    }
     if (++since_flush >= kFlushEvery && !flush()) return 1;
   }
   if (!flush()) return 1;
