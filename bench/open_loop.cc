@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "engine/clock.h"
 #include "engine/transaction_codec.h"
 #include "serve/kafka_util.h"
 
@@ -136,13 +137,30 @@ absl::StatusOr<OpenLoopResult> RunOpenLoop(
     if (intended_us >= options.end_us) break;
     if (options.poisson) offset_s += gap(rng);
     gen->Next(&tx);
+    // The generator's event time becomes the intended send time; the
+    // account's opening moves with it, so that its age stays what the
+    // generator meant (and never comes after the transaction).
+    const int64_t shift_us =
+        intended_us - engine::TimestampMicros(tx.occurred_at());
     tx.mutable_occurred_at()->set_seconds(intended_us / 1000000);
     tx.mutable_occurred_at()->set_nanos(
         static_cast<int32_t>(intended_us % 1000000) * 1000);
+    if (tx.has_account_opened_at()) {
+      engine::SetTimestampMicros(
+          engine::TimestampMicros(tx.account_opened_at()) + shift_us,
+          tx.mutable_account_opened_at());
+    }
     if (options.json) {
       if (absl::Status s = engine::EncodeJson(tx, &bytes); !s.ok()) return s;
     } else {
       tx.SerializeToString(&bytes);
+    }
+    if (options.stop != nullptr) {
+      // A long gap is waited in steps, so that a stop is seen.
+      while (!options.stop->load() && WallMicros() + 200000 < intended_us) {
+        WaitUntil(producer, WallMicros() + 200000);
+      }
+      if (options.stop->load()) break;
     }
     WaitUntil(producer, intended_us);
     result.max_behind_us =

@@ -37,6 +37,9 @@ struct OpenLoopOptions {
   uint64_t seed = 1;     // of the Poisson gaps
   std::string topic = "txscreen.transactions";
   bool json = false;  // protobuf JSON instead of binary
+  // When set, RunOpenLoop returns soon (within ~200 ms, also in a long
+  // gap) after it becomes true.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 struct OpenLoopResult {

@@ -2,9 +2,14 @@
 
 #include <time.h>
 
+#include <atomic>
+#include <chrono>
 #include <map>
 #include <string>
+#include <thread>
 
+#include "bench/transaction_generator.h"
+#include "engine/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -82,6 +87,85 @@ TEST(WaitUntilTest, NeverEarlyAndSleepsInsteadOfSpinning) {
   // ...and did not spend it on the CPU: a spin on the clock would use about
   // all of it, on the core the load test shares with the engine.
   EXPECT_LT(cpu, wall / 2) << "cpu " << cpu << " us over " << wall << " us";
+}
+
+// On librdkafka's mock cluster (no broker needed: the messages only have to
+// be accepted). `demo` runs one open loop until it is told to stop.
+class RunOpenLoopTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto made =
+        MakeOpenLoopProducer({{"test.mock.num.brokers", "1"}}, &deliveries_);
+    ASSERT_TRUE(made.ok()) << made.status();
+    producer_ = std::move(*made);
+  }
+  void TearDown() override {
+    if (producer_ != nullptr) producer_->flush(5000);
+  }
+  DeliveryCounter deliveries_;
+  std::unique_ptr<RdKafka::Producer> producer_;
+};
+
+// A stop is seen within a long gap (0.1/s: the second message is due 10 s
+// after the first), not at its end.
+TEST_F(RunOpenLoopTest, StopsPromptlyInALongGap) {
+  GeneratorOptions g;
+  g.customers = 100;
+  TransactionGenerator gen(g);
+  std::atomic<bool> stop{false};
+  OpenLoopOptions o;
+  o.rate = 0.1;
+  o.start_us = WallMicros();
+  o.end_us = INT64_MAX;
+  o.stop = &stop;
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    stop = true;
+  });
+  const int64_t started = WallMicros();
+  auto r = RunOpenLoop(o, &gen, producer_.get(), nullptr);
+  const int64_t took_us = WallMicros() - started;
+  stopper.join();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->sent, 1);
+  EXPECT_LT(took_us, 2'000'000);
+}
+
+// Each transaction is moved to its send time, and its account's opening
+// with it: however far the generator's clock has run ahead (here ~10
+// minutes of event time per transaction), no account opens after its
+// transaction, and the account age is what the generator meant.
+TEST_F(RunOpenLoopTest, AccountOpeningMovesWithTheSendTime) {
+  GeneratorOptions g;
+  g.customers = 20;
+  g.per_customer_per_day = 7;  // 20 customers: ~10 min of event time a step
+  TransactionGenerator gen(g);
+  TransactionGenerator same(g);  // the same transactions, unmoved
+  OpenLoopOptions o;
+  o.rate = 5000;
+  o.start_us = WallMicros();
+  o.end_us = INT64_MAX;
+  o.max_count = 2000;
+  int64_t checked = 0;
+  auto r = RunOpenLoop(
+      o, &gen, producer_.get(),
+      [&](const txscreen::v1::Transaction& tx, int64_t intended_us, bool) {
+        txscreen::v1::Transaction original;
+        same.Next(&original);
+        EXPECT_EQ(engine::TimestampMicros(tx.occurred_at()), intended_us);
+        if (!tx.has_account_opened_at()) return;
+        ++checked;
+        EXPECT_LE(engine::TimestampMicros(tx.account_opened_at()), intended_us)
+            << tx.transaction_id();
+        EXPECT_EQ(engine::TimestampMicros(tx.occurred_at()) -
+                      engine::TimestampMicros(tx.account_opened_at()),
+                  engine::TimestampMicros(original.occurred_at()) -
+                      engine::TimestampMicros(original.account_opened_at()))
+            << tx.transaction_id();
+      });
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->sent, 2000);
+  EXPECT_GT(checked, 1000);
 }
 
 TEST(ParseKeyValuesTest, PairsAndErrors) {

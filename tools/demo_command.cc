@@ -274,7 +274,8 @@ int DemoCommand(const std::vector<std::string>& args) {
   uint64_t seed = 20261203;
   auto number = [&](const char* flag, double* out, double lo, double hi) {
     if (!parsed.ok() || !cl.Has(flag)) return;
-    if (!absl::SimpleAtod(cl.Get(flag), out) || *out < lo || *out > hi) {
+    // Written so that NaN fails too.
+    if (!absl::SimpleAtod(cl.Get(flag), out) || !(*out >= lo && *out <= hi)) {
       parsed = absl::InvalidArgumentError(
           absl::StrCat("--", flag, " needs a number in [", lo, ", ", hi,
                        "], got '", cl.Get(flag), "'"));
@@ -385,23 +386,35 @@ int DemoCommand(const std::vector<std::string>& args) {
   absl::StatusOr<std::unique_ptr<Serving>> serving = Serving::Start(*config);
   if (!serving.ok()) {
     std::cerr << "txscreen demo: " << serving.status().message() << "\n";
+    // The log goes with the temporary directory: its end, first.
+    std::fflush(log);
+    std::ifstream in(log_path);
+    std::deque<std::string> tail;
+    for (std::string line; std::getline(in, line);) {
+      tail.push_back(std::move(line));
+      if (tail.size() > 20) tail.pop_front();
+    }
+    if (!tail.empty()) std::cerr << "txscreen demo: the log ended with:\n";
+    for (const std::string& line : tail) std::cerr << "  " << line << "\n";
     cleanup();
     return 1;
   }
   serve::Service* service = (*serving)->service();
   const std::string bootstrap = service->bootstrap();
-  const std::string console_url = absl::StrCat(
-      "http://", config->http_host, ":", (*serving)->http_port(), "/console");
+  const std::string console_url =
+      (*serving)->http_port() == 0
+          ? std::string("off (--http off)")
+          : absl::StrCat("http://", config->http_host, ":",
+                         (*serving)->http_port(), "/console");
   std::string header = absl::StrCat(
       "txscreen demo - rules ", service->rules()->version(),
       ", embedded Kafka at ", bootstrap, " (e.g. kcat -b ", bootstrap, " -t ",
       config->serve.topics.alerts, ")\nteller console: ", console_url,
       "  branch ", kBranch,
       ": teller token demo-teller, supervisor token demo-supervisor\n",
-      absl::StrFormat(
-          "traffic: %.0f tx/s over %d customers, %.0f%% in injected "
-          "scenarios; Ctrl-C stops\n\n",
-          rate, customers, share * 100));
+      absl::StrFormat("traffic: %g tx/s over %d customers, %.0f%% in injected "
+                      "scenarios; Ctrl-C stops\n\n",
+                      rate, customers, share * 100));
   std::cout << header << std::flush;
 
   std::atomic<bool> stop{false};
@@ -409,7 +422,7 @@ int DemoCommand(const std::vector<std::string>& args) {
   std::thread reader(ReadDecisions, bootstrap, config->serve.topics.decisions,
                      &summary, &stop);
 
-  // The generator: open loop in 200 ms slices so that it stops promptly.
+  // The generator: open loop until stop_traffic.
   bench::DeliveryCounter deliveries;
   auto producer = bench::MakeOpenLoopProducer(
       {{"bootstrap.servers", bootstrap}}, &deliveries);
@@ -434,6 +447,10 @@ int DemoCommand(const std::vector<std::string>& args) {
     g.customers = customers;
     g.skew = 0.3;
     g.scenario_share = share;
+    // The generator's own clock runs faster than the wall clock (4
+    // transactions per customer and day), so that scenarios that span
+    // hours of event time play out in a minute; RunOpenLoop moves each
+    // transaction to its send time.
     g.start_us = bench::WallMicros();
     bench::TransactionGenerator gen(g);
     bench::OpenLoopOptions o;
@@ -441,21 +458,17 @@ int DemoCommand(const std::vector<std::string>& args) {
     o.poisson = true;
     o.seed = seed;
     o.topic = config->serve.topics.transactions;
-    int64_t slice_start = bench::WallMicros();
-    while (!stop_traffic.load()) {
-      o.start_us = slice_start;
-      o.end_us = slice_start + 200000;
-      auto r = bench::RunOpenLoop(
-          o, &gen, producer->get(),
-          [&](const v1::Transaction& tx, int64_t intended_us, bool resent) {
-            summary.Sending(tx, intended_us, gen.label().scenario, resent);
-          });
-      if (!r.ok()) {
-        serve::Log(serve::LogLevel::kError,
-                   absl::StrCat("demo generator: ", r.status().message()));
-        break;
-      }
-      slice_start = o.end_us;
+    o.start_us = bench::WallMicros();
+    o.end_us = INT64_MAX;
+    o.stop = &stop_traffic;
+    auto r = bench::RunOpenLoop(
+        o, &gen, producer->get(),
+        [&](const v1::Transaction& tx, int64_t intended_us, bool resent) {
+          summary.Sending(tx, intended_us, gen.label().scenario, resent);
+        });
+    if (!r.ok()) {
+      serve::Log(serve::LogLevel::kError,
+                 absl::StrCat("demo generator: ", r.status().message()));
     }
     (*producer)->flush(5000);
     traffic_done = true;
