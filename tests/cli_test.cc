@@ -21,6 +21,7 @@
 #include <iterator>
 #include <map>
 #include <memory>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -875,6 +876,17 @@ TEST_F(CliTest, GenUsageErrors) {
   expect({"gen", "--brokers", "127.0.0.1:1", "--rate", "-3"},
          "--rate needs messages per second in (0, 1e7], not '-3'");
   expect({"gen", "--wat"}, "unknown flag --wat");
+  // inf overflowed the schedule: nothing was sent, exit 0.
+  expect(
+      {"gen", "--brokers", "127.0.0.1:1", "--rate", "5", "--duration", "inf"},
+      "--duration needs seconds in (0, 1e7], not 'inf'");
+  expect({"gen", "--brokers", "", "--rate", "5"},
+         "--brokers needs HOST:PORT[,HOST:PORT...]");
+  expect({"gen", "--start", "1969-12-31T23:59:59Z"},
+         "--start needs a time from 1970 to 8999, not '1969-12-31T23:59:59Z'");
+  expect(
+      {"gen", "--output", Path("g.jsonl"), "--labels", Path("sub/../g.jsonl")},
+      "--labels and --output name the same file");
 
   Result help = Run({"gen", "--help"});
   EXPECT_EQ(help.exit_code, 0);
@@ -909,6 +921,31 @@ TEST_F(CliTest, GenStoppedByCountReportsTheRateItOffered) {
   EXPECT_THAT(r.err, MatchesRegex("(.*\n)*sent 500 transactions in [0-9.]+ s "
                                   "\\(2000/s offered at 2000/s\\), delivered "
                                   "500, failed 0, .*\n"));
+}
+
+// Ctrl-C: what was sent is delivered and counted, exit 130 (it printed
+// nothing and lost what librdkafka still queued).
+TEST_F(CliTest, GenStopsOnCtrlCAfterDeliveringWhatItSent) {
+  REQUIRE_KAFKA();
+  const std::string topic = absl::StrCat("gen-stop-test-", ::getpid());
+  Result r = Run({"gen", "--brokers", testing::Brokers(), "--topic", topic,
+                  "--rate", "200", "--duration", "60", "--customers", "100"},
+                 "", 2000);
+  EXPECT_EQ(r.exit_code, 130) << r.err;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(
+      r.err, m,
+      std::regex(R"(stopped by a signal: sent (\d+) transactions in .*)"
+                 R"(delivered \1, failed 0)")))
+      << r.err;
+  const int64_t sent = std::stoll(m[1].str());
+  EXPECT_GT(sent, 100);
+  EXPECT_LT(sent, 1000);
+  testing::TopicReader reader(testing::Brokers(), topic);
+  reader.ReadUntil(
+      [&](const auto& m) { return static_cast<int64_t>(m.size()) >= sent; },
+      60000);
+  EXPECT_EQ(static_cast<int64_t>(reader.messages().size()), sent);
 }
 
 TEST_F(CliTest, GenProducesOpenLoopToKafka) {

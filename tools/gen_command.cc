@@ -1,11 +1,18 @@
 // txscreen gen: synthetic traffic (bench/transaction_generator.h) as JSONL
 // to a file, or as messages to Kafka at an open-loop rate for load tests.
+#include <pthread.h>
+#include <signal.h>
+#include <time.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -48,7 +55,8 @@ constexpr char kUsage[] =
     "  --rate R            messages per second, open loop: each is due at its\n"
     "                      intended send time, carried in the header\n"
     "                      txscreen.intended-send-us and as occurred_at\n"
-    "  --duration S        stop after S seconds (default 10)\n"
+    "  --duration S        stop after S seconds (default 10; Ctrl-C or\n"
+    "                      SIGTERM stops sooner: exit 130, all delivered)\n"
     "  --poisson           exponential gaps instead of evenly spaced ones\n"
     "  --topic T           default txscreen.transactions\n";
 
@@ -64,6 +72,12 @@ int ToFile(const CommandLine& cl, const bench::GeneratorOptions& options,
     return Usage(
         "--labels needs a file: standard output carries the "
         "transactions");
+  }
+  std::error_code ec1, ec2;
+  if (cl.Has("labels") && cl.Get("output", "-") != "-" &&
+      std::filesystem::weakly_canonical(cl.Get("labels"), ec1) ==
+          std::filesystem::weakly_canonical(cl.Get("output"), ec2)) {
+    return Usage("--labels and --output name the same file");
   }
   bench::TransactionGenerator generator(options);
   bench::TransactionGenerator* gen = &generator;
@@ -117,9 +131,12 @@ int ToKafka(const CommandLine& cl, bench::GeneratorOptions options,
   }
   if (cl.Has("duration") &&
       (!absl::SimpleAtod(cl.Get("duration"), &duration_s) ||
-       !(duration_s > 0))) {
-    return Usage(absl::StrCat("--duration needs seconds > 0, not '",
+       !(duration_s > 0 && duration_s <= 1e7))) {
+    return Usage(absl::StrCat("--duration needs seconds in (0, 1e7], not '",
                               cl.Get("duration"), "'"));
+  }
+  if (cl.Get("brokers").empty()) {
+    return Usage("--brokers needs HOST:PORT[,HOST:PORT...]");
   }
   ProducerFlags kafka;
   if (std::string problem = ParseProducerFlags(cl, &kafka); !problem.empty()) {
@@ -150,8 +167,25 @@ int ToKafka(const CommandLine& cl, bench::GeneratorOptions options,
   loop.seed = options.seed;
   loop.topic = kafka.topic;
   loop.json = kafka.json;
+  // Ctrl-C or SIGTERM stops the run between messages; what was sent is
+  // delivered and counted, as with `replay`.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::atomic<bool> stop{false}, done{false};
+  std::thread watcher([&] {
+    const timespec step{0, 100 * 1000 * 1000};
+    while (!done.load()) {
+      if (sigtimedwait(&signals, nullptr, &step) >= 0) stop = true;
+    }
+  });
+  loop.stop = &stop;
   absl::StatusOr<bench::OpenLoopResult> run =
       bench::RunOpenLoop(loop, gen, producer.get(), nullptr);
+  done = true;
+  watcher.join();
   if (!run.ok()) {
     std::cerr << "txscreen gen: " << run.status().message() << "\n";
     return 1;
@@ -165,26 +199,24 @@ int ToKafka(const CommandLine& cl, bench::GeneratorOptions options,
   // --duration does.
   const double schedule_s =
       std::min(duration_s, static_cast<double>(sent) / rate);
-  std::cerr << "sent " << sent << " transactions in "
-            << absl::StrFormat("%.1f", elapsed_s) << " s ("
-            << absl::StrFormat("%.0f",
-                               schedule_s > 0
-                                   ? static_cast<double>(sent) / schedule_s
-                                   : 0.0)
-            << "/s offered at " << rate << "/s), delivered "
-            << deliveries.delivered.load() << ", failed "
-            << deliveries.failed.load() << ", at most "
-            << absl::StrFormat("%.1f",
-                               static_cast<double>(run->max_behind_us) / 1e3)
-            << " ms behind schedule; " << gen->scenarios_started()
-            << " scenarios started, " << run->suspicious
-            << " suspicious steps\n";
+  std::cerr
+      << (stop.load() ? "stopped by a signal: " : "") << "sent " << sent
+      << " transactions in " << absl::StrFormat("%.1f", elapsed_s) << " s ("
+      << absl::StrFormat("%.0f", schedule_s > 0
+                                     ? static_cast<double>(sent) / schedule_s
+                                     : 0.0)
+      << "/s offered at " << rate << "/s), delivered "
+      << deliveries.delivered.load() << ", failed " << deliveries.failed.load()
+      << ", at most "
+      << absl::StrFormat("%.1f", static_cast<double>(run->max_behind_us) / 1e3)
+      << " ms behind schedule; " << gen->scenarios_started()
+      << " scenarios started, " << run->suspicious << " suspicious steps\n";
   if (flushed != RdKafka::ERR_NO_ERROR || deliveries.failed.load() > 0 ||
       deliveries.delivered.load() != sent) {
     std::cerr << "txscreen gen: not every message was delivered\n";
     return 1;
   }
-  return 0;
+  return stop.load() ? 130 : 0;
 }
 
 }  // namespace
@@ -244,6 +276,14 @@ int GenCommand(const std::vector<std::string>& args) {
           absl::StrCat("--start needs an RFC 3339 time such as "
                        "2026-11-20T09:30:00+08:00, not '",
                        cl.Get("start"), "': ", err));
+    }
+    // From 1970 (protobuf's timestamps before it are not what a bank
+    // sends) and with centuries of room for the generated traffic.
+    if (start < absl::UnixEpoch() ||
+        start >=
+            absl::FromCivil(absl::CivilDay(9000, 1, 1), absl::UTCTimeZone())) {
+      return Usage(absl::StrCat("--start needs a time from 1970 to 8999, not '",
+                                cl.Get("start"), "'"));
     }
     options.start_us = absl::ToUnixMicros(start);
   }
