@@ -217,18 +217,21 @@ absl::StatusOr<std::vector<AuditChainReport>> VerifyAudit(StateStore* store) {
   return out;
 }
 
-absl::Status ScanAudit(
-    StateStore* store, int64_t from_us, int64_t to_us,
-    const std::function<void(const v1::AuditRecord&, const v1::AuditEntry&)>&
-        visit) {
+absl::Status ScanAudit(StateStore* store, int64_t from_us, int64_t to_us,
+                       const std::function<void(const v1::AuditRecord&,
+                                                const v1::AuditEntry&)>& visit,
+                       int64_t* unreadable) {
   v1::AuditRecord record;
   v1::AuditEntry entry;
+  if (unreadable != nullptr) *unreadable = 0;
   return store->Scan(StateFamily::kAudit, "",
                      [&](absl::string_view key, absl::string_view v) {
                        if (key.size() != 13 || key[4] != 'R') return true;
                        if (!record.ParseFromString(std::string(v)) ||
                            !entry.ParseFromString(record.body())) {
-                         return true;  // `audit verify` names it
+                         // `audit verify` names it.
+                         if (unreadable != nullptr) ++*unreadable;
+                         return true;
                        }
                        const int64_t at = TimestampMicros(entry.at());
                        if (at >= from_us && at < to_us) visit(record, entry);

@@ -84,11 +84,13 @@ struct AuditChainReport {
 absl::StatusOr<std::vector<AuditChainReport>> VerifyAudit(StateStore* store);
 
 // Visits every audit record (all partitions, in partition and seq order)
-// whose entry time is in [from_us, to_us).
+// whose entry time is in [from_us, to_us). Records that do not parse are
+// skipped and counted in *unreadable (when not null).
 absl::Status ScanAudit(
     StateStore* store, int64_t from_us, int64_t to_us,
     const std::function<void(const txscreen::v1::AuditRecord& record,
-                             const txscreen::v1::AuditEntry& entry)>& visit);
+                             const txscreen::v1::AuditEntry& entry)>& visit,
+    int64_t* unreadable = nullptr);
 
 // Record key of `seq` in `partition` (exposed for tests that tamper).
 std::string AuditRecordKey(int32_t partition, uint64_t seq);

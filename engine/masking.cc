@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace txscreen::engine {
@@ -23,6 +24,16 @@ size_t DigitAt(absl::string_view text, size_t i) {
     if (d >= 0x90 && d <= 0x99) return 3;
   }
   return 0;
+}
+
+// How many digits (up to 3) follow from `text[i]` on.
+size_t DigitsAt(absl::string_view text, size_t i) {
+  size_t count = 0;
+  for (size_t n; count < 3 && i < text.size() && (n = DigitAt(text, i)) != 0;
+       i += n) {
+    ++count;
+  }
+  return count;
 }
 
 }  // namespace
@@ -49,10 +60,24 @@ std::string MaskDigitRuns(absl::string_view text) {
       continue;
     }
     starts.clear();
-    size_t end = i;
-    for (size_t n; end < text.size() && (n = DigitAt(text, end)) != 0;
-         end += n) {
-      starts.push_back(end);
+    size_t end = i, group = 0;
+    while (end < text.size()) {
+      if (const size_t n = DigitAt(text, end); n != 0) {
+        starts.push_back(end);
+        end += n;
+        ++group;
+        continue;
+      }
+      // "6217 4501 0088 1234", "6217-4501-0088-1234": groups of 3 or more
+      // digits joined by one space or hyphen are one number (a date's
+      // "2026-11-20" is not).
+      if (group >= 3 && (text[end] == ' ' || text[end] == '-') &&
+          DigitsAt(text, end + 1) >= 3) {
+        ++end;
+        group = 0;
+        continue;
+      }
+      break;
     }
     if (starts.size() < kMaskedRun) {
       absl::StrAppend(&out, text.substr(i, end - i));
@@ -65,6 +90,39 @@ std::string MaskDigitRuns(absl::string_view text) {
     i = end;
   }
   return out;
+}
+
+void MaskMessageStrings(google::protobuf::Message* message) {
+  const google::protobuf::Reflection* r = message->GetReflection();
+  std::vector<const google::protobuf::FieldDescriptor*> fields;
+  r->ListFields(*message, &fields);
+  for (const google::protobuf::FieldDescriptor* f : fields) {
+    if (f->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) {
+      if (f->is_repeated()) {
+        for (int i = 0; i < r->FieldSize(*message, f); ++i) {
+          MaskMessageStrings(r->MutableRepeatedMessage(message, f, i));
+        }
+      } else {
+        MaskMessageStrings(r->MutableMessage(message, f));
+      }
+      continue;
+    }
+    if (f->type() != google::protobuf::FieldDescriptor::TYPE_STRING) continue;
+    const std::string& name = f->name();
+    const bool account = name.find("account") != std::string::npos;
+    if (!account && absl::EndsWith(name, "_id")) continue;
+    auto mask = [&](const std::string& v) {
+      return account ? MaskAccountNumber(v) : MaskDigitRuns(v);
+    };
+    if (f->is_repeated()) {
+      for (int i = 0; i < r->FieldSize(*message, f); ++i) {
+        r->SetRepeatedString(message, f, i,
+                             mask(r->GetRepeatedString(*message, f, i)));
+      }
+    } else {
+      r->SetString(message, f, mask(r->GetString(*message, f)));
+    }
+  }
 }
 
 }  // namespace txscreen::engine

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "google/protobuf/message.h"
 
 namespace txscreen::engine {
 
@@ -21,6 +22,13 @@ std::string MaskAccountNumber(absl::string_view account);
 // quote an account or card number: memos, error messages that echo input.
 // Shorter runs (amounts, dates, phone numbers) stay.
 std::string MaskDigitRuns(absl::string_view text);
+
+// Masks every string in `message` and its sub-messages, for people to read
+// (an audit export): a field whose name has "account" in it as an account
+// number (MaskAccountNumber), other "..._id" fields (transaction, customer,
+// staff ids) kept, any other text (reasons, memos, prompts, answers) with
+// MaskDigitRuns.
+void MaskMessageStrings(google::protobuf::Message* message);
 
 }  // namespace txscreen::engine
 

@@ -706,6 +706,15 @@ TEST_F(CliTest, AuditVerifyAndExport) {
       entry.set_kind(v1::AuditEntry::KIND_DECISION);
       entry.set_transaction_id(absl::StrCat("TX-", i));
       entry.mutable_at()->set_seconds(1795000000 + i * 86400);  // 2026-11
+      if (i == 1) {
+        // Card and ID numbers a teller typed into an override's reason.
+        v1::Override* o = entry.mutable_override();
+        o->set_transaction_id("TX-1");
+        o->set_customer_id("C320100000000001");
+        o->set_reason("card 6217-4501-0088-1234, id 110101195403120022");
+        entry.mutable_decision()->add_hits()->set_reason(
+            "to 6222021000003002 (first payment)");
+      }
       log.Append(entry);
     }
     ASSERT_TRUE((*store)->Commit(log.BuildFlush()).ok());
@@ -727,6 +736,38 @@ TEST_F(CliTest, AuditVerifyAndExport) {
       Run({"audit", "export", "--state-dir", state, "--from", "yesterday"});
   EXPECT_EQ(bad_time.exit_code, 2);
   EXPECT_THAT(bad_time.err, HasSubstr("--from: expected"));
+  // Account, card and ID numbers are masked unless asked for in clear;
+  // ids stay.
+  EXPECT_THAT(all.out, HasSubstr("card 6217-****1234, id 1101****0022"));
+  EXPECT_THAT(all.out, HasSubstr("to 6222****3002 (first payment)"));
+  EXPECT_THAT(all.out, HasSubstr("\"customer_id\":\"C320100000000001\""));
+  EXPECT_EQ(all.out.find("0088"), std::string::npos);
+  Result clear = Run({"audit", "export", "--state-dir", state, "--unmasked"});
+  EXPECT_EQ(clear.exit_code, 0) << clear.err;
+  EXPECT_THAT(clear.out, HasSubstr("card 6217-4501-0088-1234"));
+  EXPECT_THAT(clear.err, HasSubstr("4 records, account numbers in clear"));
+  // A plain date is the bank's day: midnight in Beijing by default, or in
+  // --time-zone. The entries are at 11:06 UTC: 19:06 in Beijing, 01:06
+  // the next day at UTC+14.
+  Result day = Run({"audit", "export", "--state-dir", state, "--from",
+                    "2026-11-20", "--to", "2026-11-21"});
+  EXPECT_EQ(day.exit_code, 0) << day.err;
+  EXPECT_EQ(std::count(day.out.begin(), day.out.end(), '\n'), 1) << day.out;
+  EXPECT_THAT(day.out, HasSubstr("\"TX-2\""));
+  Result kiritimati =
+      Run({"audit", "export", "--state-dir", state, "--from", "2026-11-20",
+           "--to", "2026-11-21", "--time-zone", "Pacific/Kiritimati"});
+  EXPECT_EQ(kiritimati.exit_code, 0) << kiritimati.err;
+  EXPECT_THAT(kiritimati.out, HasSubstr("\"TX-1\""));
+  EXPECT_EQ(std::count(kiritimati.out.begin(), kiritimati.out.end(), '\n'), 1);
+  Result backwards = Run({"audit", "export", "--state-dir", state, "--from",
+                          "2026-11-21", "--to", "2026-11-20"});
+  EXPECT_EQ(backwards.exit_code, 2);
+  EXPECT_THAT(backwards.err,
+              HasSubstr("--from 2026-11-21 is not before --to 2026-11-20"));
+  Result extra = Run({"audit", "export", "--state-dir", state, "out.jsonl"});
+  EXPECT_EQ(extra.exit_code, 2);
+  EXPECT_THAT(extra.err, HasSubstr("unexpected argument 'out.jsonl'"));
 
   // Change one byte of record 2's body: record 2 is named.
   {
@@ -757,6 +798,24 @@ TEST_F(CliTest, AuditVerifyAndExport) {
   Result missing = Run({"audit", "verify", "--state-dir", Path("nowhere")});
   EXPECT_EQ(missing.exit_code, 2);
   EXPECT_THAT(missing.err, HasSubstr("no state in"));
+
+  // A record that does not parse at all: the export says so and exits 1
+  // (it skipped it silently, exit 0).
+  {
+    absl::StatusOr<std::unique_ptr<engine::StateStore>> store =
+        engine::OpenRocksStateStore(state);
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE((*store)
+                    ->Commit({engine::StateWrite::Put(
+                        engine::StateFamily::kAudit,
+                        engine::AuditRecordKey(3, 3), "\xff\xff\xff\xff")})
+                    .ok());
+  }
+  Result damaged = Run({"audit", "export", "--state-dir", state});
+  EXPECT_EQ(damaged.exit_code, 1);
+  EXPECT_THAT(damaged.err,
+              HasSubstr("1 records could not be read and are not in the "
+                        "export; 'txscreen audit verify' names them"));
 }
 
 // --- gen -------------------------------------------------------------------
