@@ -129,6 +129,21 @@ bool Screener::RejectUndecodable(const v1::Transaction& tx,
   if (tx.transaction_id().empty() || tx.customer_id().empty()) return false;
   const int64_t started = clock_->NowMicros();
   ClearDecision(decision);
+  // A resend of a transaction already decided (a newer producer adding a
+  // field to a retry) gets the first decision, as any duplicate does, not
+  // a conflicting rejection. Should the store fail here, the rejection
+  // below stands: nothing was decided on it.
+  absl::StatusOr<const TransactionRecordProto*> first =
+      state_->FindRecord(tx.customer_id(), tx.transaction_id());
+  state_->EndTransaction();
+  if (first.ok() && *first != nullptr &&
+      (*first)->transaction_id() == tx.transaction_id() &&
+      decision->ParseFromString((*first)->decision())) {
+    decision->set_duplicate(true);
+    ++counters_.duplicates;
+    return true;
+  }
+  ClearDecision(decision);
   decision->set_transaction_id(tx.transaction_id());
   decision->set_customer_id(tx.customer_id());
   decision->set_channel(tx.channel());

@@ -82,7 +82,8 @@ class Screener {
   // stands (`why`: an unknown field or enum name) but was read leniently
   // into `tx`: VERDICT_REJECTED_INPUT with `why` and every other problem
   // in input_errors, so that core banking gets an answer; nothing in the
-  // state changes. False, with no decision, when `tx` lacks the
+  // state changes. A transaction id already decided gets its first
+  // decision, marked duplicate, as in Screen(). False, with no decision, when `tx` lacks the
   // transaction or customer id an answer needs.
   bool RejectUndecodable(const txscreen::v1::Transaction& tx,
                          absl::string_view why,

@@ -483,6 +483,29 @@ TEST_F(ScreenerTest, UndecodableButIdentifiedIsRejectedWithEveryProblem) {
   EXPECT_FALSE(screener_->RejectUndecodable(tx, "x", &d));
 }
 
+// A resend of a decided transaction that a newer producer gave an unknown
+// field gets the first decision, marked duplicate, not a rejection that
+// contradicts it.
+TEST_F(ScreenerTest, UndecodableResendOfADecidedTransactionIsADuplicate) {
+  const v1::Transaction tx = Tx("T1", kT0);
+  const v1::Decision first = Screen(tx);
+  ASSERT_NE(first.verdict(), v1::VERDICT_REJECTED_INPUT);
+  v1::Decision d;
+  ASSERT_TRUE(screener_->RejectUndecodable(
+      tx, "not a Transaction in JSON: new_field_v2: Cannot find field.", &d));
+  EXPECT_TRUE(d.duplicate());
+  EXPECT_EQ(d.verdict(), first.verdict());
+  EXPECT_EQ(d.transaction_id(), "T1");
+  EXPECT_TRUE(d.input_errors().empty());
+  EXPECT_EQ(screener_->counters().duplicates, 1);
+  EXPECT_EQ(screener_->counters().rejected, 0);
+  // Another id of the same customer is still rejected.
+  v1::Transaction other = Tx("T2", kT0);
+  ASSERT_TRUE(screener_->RejectUndecodable(other, "x", &d));
+  EXPECT_EQ(d.verdict(), v1::VERDICT_REJECTED_INPUT);
+  EXPECT_FALSE(d.duplicate());
+}
+
 TEST_F(ScreenerTest, CurrencyWithoutFxRateIsRejected) {
   v1::Transaction tx = Tx("T1", kT0);
   tx.set_currency("NZD");

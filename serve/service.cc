@@ -925,7 +925,7 @@ void Service::Process(RdKafka::Message& msg) {
     }
     ProduceDecision(decision_, msg.key());
     ++stats_.decided;
-    ++stats_.rejected;
+    ++(decision_.duplicate() ? stats_.duplicates : stats_.rejected);
     if (observer_ != nullptr) {
       observer_->Decided(decision_, clock_->NowMicros() - started_us, 0);
     }
