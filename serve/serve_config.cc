@@ -197,7 +197,9 @@ absl::StatusOr<ServeCommandOptions> ParseServeConfig(
     if (size_t eq = key.find('='); eq != std::string::npos) {
       value = key.substr(eq + 1);
       key.resize(eq);
-    } else if (i + 1 < args.size()) {
+    } else if (i + 1 < args.size() && !(absl::StartsWith(args[i + 1], "--") &&
+                                        args[i + 1].size() > 2)) {
+      // "--brokers --group g" is a forgotten value, not brokers "--group".
       value = args[++i];
     } else {
       return absl::InvalidArgumentError(
@@ -367,6 +369,32 @@ absl::StatusOr<ServeCommandOptions> ParseServeConfig(
       // librdkafka checks the setting now, so that its error names where
       // it was given (the service would say only which setting).
       const std::string setting = key.substr(6);
+      // What exactly-once and the service's wiring depend on: set by the
+      // service for each client, never by the operator.
+      static constexpr absl::string_view kOwned[] = {
+          "bootstrap.servers",
+          "metadata.broker.list",
+          "group.id",
+          "transactional.id",
+          "isolation.level",
+          "enable.auto.commit",
+          "enable.auto.offset.store",
+          "auto.offset.reset",
+          "enable.partition.eof",
+          "partition.assignment.strategy"};
+      for (absl::string_view owned : kOwned) {
+        if (setting == owned) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              v.where, ": kafka.", setting,
+              " is set by txscreen itself (exactly-once and the consumer "
+              "group depend on it)",
+              setting == "bootstrap.servers" ||
+                      setting == "metadata.broker.list"
+                  ? "; use brokers"
+              : setting == "group.id" ? "; use group"
+                                      : ""));
+        }
+      }
       if (absl::StatusOr<std::unique_ptr<RdKafka::Conf>> conf =
               MakeKafkaConf({{setting, v.value}});
           !conf.ok()) {

@@ -447,6 +447,36 @@ TEST(ServeConfigTest, MissingValue) {
   EXPECT_EQ(ErrorOf({"--group", "g", "--config"}), "--config needs a value");
   EXPECT_EQ(ErrorOf({"--kafka.sasl.password"}),
             "--kafka.sasl.password needs a value");
+  // The next flag is not the value of one whose value was forgotten.
+  EXPECT_EQ(ErrorOf({"--brokers", "--group", "g"}), "--brokers needs a value");
+}
+
+// Settings exactly-once and the group depend on are the service's: a
+// transactional.id made the decisions producer transactional and no
+// decision was ever delivered; bootstrap.servers silently overrode
+// --brokers.
+TEST(ServeConfigTest, KafkaSettingsTheServiceOwnsAreRefused) {
+  EXPECT_EQ(ErrorOf({"--kafka.transactional.id", "oops"}),
+            "--kafka.transactional.id: kafka.transactional.id is set by "
+            "txscreen itself (exactly-once and the consumer group depend on "
+            "it)");
+  EXPECT_EQ(ErrorOf({"--kafka.bootstrap.servers", "b:9092"}),
+            "--kafka.bootstrap.servers: kafka.bootstrap.servers is set by "
+            "txscreen itself (exactly-once and the consumer group depend on "
+            "it); use brokers");
+  TempFile file("owned.conf",
+                "group = g\nkafka.isolation.level = read_uncommitted\n");
+  EXPECT_THAT(ErrorOf({"--config", file.path()}),
+              StartsWith(absl::StrCat(file.path(),
+                                      ":2: kafka.isolation.level is set by")));
+  for (const char* owned :
+       {"group.id", "enable.auto.commit", "enable.auto.offset.store",
+        "auto.offset.reset", "enable.partition.eof", "metadata.broker.list",
+        "partition.assignment.strategy"}) {
+    EXPECT_THAT(ErrorOf({absl::StrCat("--kafka.", owned), "x"}),
+                HasSubstr("is set by txscreen itself"))
+        << owned;
+  }
 }
 
 TEST(ServeConfigTest, BadFormat) {

@@ -1601,6 +1601,14 @@ bool Service::Ready(std::string* why) const {
     *why = fatal_message_;
     return false;
   }
+  if (assigned_.load() == 0) {
+    // It decides nothing: the group took its partitions (after the broker
+    // went away, or more instances than partitions).
+    *why =
+        "no partitions assigned (the broker is unreachable, or the group "
+        "has more instances than the topic has partitions)";
+    return false;
+  }
   return true;
 }
 
@@ -1642,9 +1650,19 @@ void Service::UpdateThroughput() {
   if (now - throughput_at_ms_ < 1000) return;
   std::vector<PartitionLag> lag;
   std::vector<RdKafka::TopicPartition*> positions;
+  // Where each partition is when the consumer has no position yet (none
+  // until it reads after an assignment): the next offset to screen, else
+  // the committed one. Not the start of the log: a caught-up instance
+  // showed its whole topic as lag after a restart.
+  std::map<int32_t, int64_t> known;
   for (const auto& [p, part] : partitions_) {
     positions.push_back(
         RdKafka::TopicPartition::create(options_.topics.transactions, p));
+    if (part->next >= 0) {
+      known[p] = part->next;
+    } else if (part->committed >= 0) {
+      known[p] = part->committed;
+    }
   }
   if (!positions.empty() &&
       consumer_->position(positions) == RdKafka::ERR_NO_ERROR) {
@@ -1655,7 +1673,12 @@ void Service::UpdateThroughput() {
           high < 0) {
         continue;
       }
-      int64_t at = tp->offset() >= 0 ? tp->offset() : low;
+      int64_t at = low;
+      if (tp->offset() >= 0) {
+        at = tp->offset();
+      } else if (auto k = known.find(tp->partition()); k != known.end()) {
+        at = k->second;
+      }
       lag.push_back({tp->partition(), std::max<int64_t>(0, high - at)});
     }
   }

@@ -148,8 +148,11 @@ ServiceMetrics::ServiceMetrics(Service* service) : service_(service) {
         int64_t lag = 0;
         for (const PartitionLag& l : service->Lag()) lag += l.lag;
         if (lag == 0) return 0.0;
+        // Below 0.01/s the average has decayed to nothing: "never", as
+        // 1e9 s, rather than 1e92.
         const double rate = service->Throughput();
-        return rate > 0 ? static_cast<double>(lag) / rate : 1e9;
+        return rate >= 0.01 ? std::min(1e9, static_cast<double>(lag) / rate)
+                            : 1e9;
       });
   counter("txscreen_holds_opened_total",
           "Holds opened (INTERCEPT and BLOCK decisions).", &s->holds_opened);

@@ -866,7 +866,12 @@ TEST_F(TxnRecoveryIntegrationTest, OutageLongerThanTheKafkaTimeoutMidCommit) {
   std::this_thread::sleep_for(std::chrono::seconds(8));
   kafka->SetRoundTripTime(0);
   kafka->SetBrokerDown(false);
+  // Ready again once the group has given it its partitions back (with none
+  // it is not ready).
   std::string why;
+  for (int i = 0; i < 300 && !service()->Ready(&why); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
   EXPECT_TRUE(service()->Ready(&why)) << why;
   // The abort timed out too, and the next commit recreated the producer
   // (the old one refused to begin a transaction: "Conflicting

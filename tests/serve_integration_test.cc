@@ -771,6 +771,94 @@ TEST(ServeIntegrationTest, StoppedInstancesPartitionsMoveWithTheirState) {
   ExpectWindowsOf(txs, rules_dir, dir.path() + "/a", partition_of);
 }
 
+// What on-call reads: a restarted instance that is caught up shows no lag
+// (it showed its whole topic: the consumer has no position until it reads),
+// and an instance of the group without partitions is not ready.
+TEST(ServeIntegrationTest, LagAfterRestartAndReadinessWithoutPartitions) {
+  REQUIRE_KAFKA();
+  const std::string brokers = Brokers();
+  TempDir dir;
+  Names names("lag");
+  const std::string rules_dir =
+      absl::StrCat(kSourceDir, "/tests/testdata/count_pack");
+  const std::vector<v1::Transaction> txs = Traffic(500, 50);
+  auto args = [&](const std::string& state) {
+    return Concat({"--brokers", brokers, "--rules", rules_dir, "--state-dir",
+                   dir.path() + "/" + state, "--partitions", "1", "--http",
+                   "127.0.0.1:0"},
+                  names.Flags());
+  };
+  auto http_of = [](const ServeProcess& p) {
+    const std::string log = p.Stderr();
+    const size_t at = log.find("admin http on 127.0.0.1:");
+    EXPECT_NE(at, std::string::npos) << log;
+    return std::make_unique<httplib::Client>(
+        "127.0.0.1",
+        at == std::string::npos ? 0 : std::atoi(log.c_str() + at + 24));
+  };
+  {
+    ServeProcess a(args("a"), dir.path());
+    ASSERT_TRUE(a.WaitForLog("assigned partitions [0]", 60000)) << a.Stderr();
+    auto producer = MakeProducer(brokers);
+    for (const v1::Transaction& tx : txs) {
+      Produce(producer.get(), names.transactions, 0, tx.customer_id(),
+              tx.SerializeAsString());
+    }
+    ASSERT_EQ(producer->flush(30000), RdKafka::ERR_NO_ERROR);
+    TopicReader reader(brokers, names.decisions);
+    reader.ReadUntil([&](const auto& m) { return m.size() >= txs.size(); },
+                     120000);
+    ASSERT_EQ(reader.messages().size(), txs.size());
+    a.Signal(SIGTERM);
+    ASSERT_EQ(a.Wait(30000), 0) << a.Stderr();
+  }
+  ServeProcess a(args("a"), dir.path());
+  ASSERT_TRUE(a.WaitForLog("assigned partitions [0]", 60000)) << a.Stderr();
+  auto http = http_of(a);
+  std::string metrics;
+  // The lag is measured once a second.
+  for (int i = 0; i < 40; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    auto res = http->Get("/metrics");
+    ASSERT_TRUE(res);
+    metrics = res->body;
+    if (metrics.find("txscreen_consumer_lag{") != std::string::npos) break;
+  }
+  EXPECT_THAT(metrics, ::testing::HasSubstr(
+                           "txscreen_consumer_lag{partition=\"0\"} 0\n"));
+  EXPECT_THAT(metrics,
+              ::testing::HasSubstr("txscreen_estimated_drain_seconds 0\n"));
+  {
+    auto ready = http->Get("/readyz");
+    ASSERT_TRUE(ready);
+    EXPECT_EQ(ready->status, 200) << ready->body;
+  }
+  // A second instance: one partition, so one of the two has none.
+  ServeProcess b(args("b"), dir.path());
+  ASSERT_TRUE(b.WaitForLog("admin http on", 60000)) << b.Stderr();
+  auto http_b = http_of(b);
+  int ready = 0, idle = 0;
+  for (int i = 0; i < 120 && ready + idle != 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    ready = idle = 0;
+    for (httplib::Client* c : {http.get(), http_b.get()}) {
+      auto res = c->Get("/readyz");
+      if (!res) continue;
+      if (res->status == 200) ++ready;
+      if (res->status == 503 &&
+          res->body.find("no partitions assigned") != std::string::npos) {
+        ++idle;
+      }
+    }
+  }
+  EXPECT_EQ(ready, 1) << a.Stderr() << b.Stderr();
+  EXPECT_EQ(idle, 1) << a.Stderr() << b.Stderr();
+  b.Signal(SIGTERM);
+  EXPECT_EQ(b.Wait(30000), 0) << b.Stderr();
+  a.Signal(SIGTERM);
+  EXPECT_EQ(a.Wait(30000), 0) << a.Stderr();
+}
+
 // --- Broker outage -----------------------------------------------------------
 
 // A broker of this test's own (stopping the shared one would disturb the
