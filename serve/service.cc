@@ -479,6 +479,7 @@ absl::Status Service::Start() {
           "the instance that holds its transaction"));
     }
   }
+  paired_partitions_ = *input_partitions;
   for (const std::string* topic : {&t.changelog.state, &t.changelog.dedupe}) {
     absl::StatusOr<int> n = partitions(*topic);
     if (!n.ok()) return n.status();
@@ -658,11 +659,46 @@ absl::Status Service::Assign(
   return absl::OkStatus();
 }
 
+absl::Status Service::CheckPaired(
+    const std::vector<RdKafka::TopicPartition*>& parts) {
+  int32_t highest = -1;
+  for (const RdKafka::TopicPartition* tp : parts) {
+    if (tp->topic() == options_.topics.transactions) {
+      highest = std::max(highest, tp->partition());
+    }
+  }
+  if (highest < paired_partitions_) return absl::OkStatus();
+  // The input topic has grown since the start: its new partitions need
+  // their own changelog and overrides partitions, which are checked again
+  // (an operator may have added them too).
+  const ServeTopics& t = options_.topics;
+  for (const std::string* topic :
+       {&t.overrides, &t.changelog.state, &t.changelog.dedupe}) {
+    absl::StatusOr<int> n =
+        PartitionCount(producer_.get(), *topic, options_.kafka_timeout_ms);
+    if (!n.ok()) return n.status();
+    if (*n <= highest) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "topic ", t.transactions, " now has partition ", highest, " but ",
+          *topic, " has ", *n,
+          " partitions: each input partition needs its own overrides and "
+          "changelog partition. Add partitions to ",
+          t.overrides, ", ", t.changelog.state, " and ", t.changelog.dedupe,
+          " to match, then start txscreen again"));
+    }
+  }
+  paired_partitions_ = highest + 1;
+  return absl::OkStatus();
+}
+
 absl::Status Service::AssignRetrying(
     const std::vector<RdKafka::TopicPartition*>& parts) {
   int64_t pause_ms = 1000;
   while (true) {
-    absl::Status s = Assign(parts);
+    // An input partition without its own changelog partition is not a
+    // passing failure: retrying it would stop screening for good.
+    absl::Status s = CheckPaired(parts);
+    if (s.ok()) s = Assign(parts);
     if (s.ok() || stop_.load() ||
         !(absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s))) {
       return s;

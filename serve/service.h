@@ -349,6 +349,10 @@ class Service {
   // Assign, tried again with a growing pause (1 s doubling to 30 s) while
   // it fails for want of the broker (Unavailable, DeadlineExceeded: an
   // outage during the restore) and the service is not stopping.
+  // FailedPrecondition when an assigned input partition has no partition
+  // of its own in the overrides or changelog topics (partitions were added
+  // to the input topic while running).
+  absl::Status CheckPaired(const std::vector<RdKafka::TopicPartition*>& parts);
   absl::Status AssignRetrying(
       const std::vector<RdKafka::TopicPartition*>& parts);
   // Commits what it can and gives the partitions up. An error only when
@@ -453,6 +457,9 @@ class Service {
   bool consumer_closed_ = false;
   std::atomic<bool> restoring_{false};
   std::atomic<bool> assigned_once_{false};
+  // Input partitions below this have their overrides and changelog
+  // partitions (checked at start, again when a higher one is assigned).
+  int32_t paired_partitions_ = 0;
   std::atomic<int64_t> assigned_{0};
   ServeStats stats_;
 

@@ -859,6 +859,39 @@ TEST(ServeIntegrationTest, LagAfterRestartAndReadinessWithoutPartitions) {
   EXPECT_EQ(a.Wait(30000), 0) << a.Stderr();
 }
 
+// Partitions added to the input topic while serving: the new one has no
+// changelog or overrides partition of its own. The assignment was retried
+// forever, with every partition unscreened and "Unknown partition" in the
+// log; now the service stops, saying what to do.
+TEST(ServeIntegrationTest, InputPartitionsAddedWhileServingStopItClearly) {
+  REQUIRE_KAFKA();
+  const std::string brokers = Brokers();
+  TempDir dir;
+  Names names("grow");
+  ServeProcess serve(
+      Concat(
+          {"--brokers", brokers, "--rules",
+           absl::StrCat(kSourceDir, "/tests/testdata/count_pack"),
+           "--state-dir", dir.path() + "/state", "--partitions", "2", "--http",
+           "off", "--kafka.topic.metadata.refresh.interval.ms", "1000"},
+          names.Flags()),
+      dir.path());
+  ASSERT_TRUE(serve.WaitForLog("assigned partitions [0,1]", 60000))
+      << serve.Stderr();
+  const std::string alter =
+      absl::StrCat(kSourceDir, "/tools/kafka/topics --bootstrap-server ",
+                   brokers, " --alter --topic ", names.transactions,
+                   " --partitions 3 > ", dir.path(), "/alter.log 2>&1");
+  ASSERT_EQ(std::system(alter.c_str()), 0)
+      << ServeProcess::ReadFile(dir.path() + "/alter.log");
+  EXPECT_EQ(serve.Wait(90000), 1) << serve.Stderr();
+  EXPECT_THAT(serve.Stderr(),
+              ::testing::HasSubstr(absl::StrCat("topic ", names.transactions,
+                                                " now has partition 2 but ")));
+  EXPECT_THAT(serve.Stderr(),
+              ::testing::HasSubstr("to match, then start txscreen again"));
+}
+
 // --- Broker outage -----------------------------------------------------------
 
 // A broker of this test's own (stopping the shared one would disturb the
