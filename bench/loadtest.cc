@@ -59,6 +59,12 @@ ABSL_FLAG(double, prime, 0,
 ABSL_FLAG(double, drain, 15,
           "seconds to wait for the last decisions after production stops");
 ABSL_FLAG(double, max_rate, 200000, "the highest rate --find-max tries");
+ABSL_FLAG(double, min_rate, 100,
+          "the lowest rate --find-max tries: when 2,000/s is not sustainable "
+          "it halves the rate down to this");
+ABSL_FLAG(std::string, find_max_rates, "1000,3000,10000,20000,50000",
+          "the rates --find-max measures after the search, besides 50/70/90 "
+          "% of the maximum (may be empty)");
 ABSL_FLAG(int64_t, customers, 100000, "distinct customers");
 ABSL_FLAG(double, skew, 0.3, "Zipf exponent of customer activity");
 ABSL_FLAG(double, scenario_share, 0.01, "share of scenario transactions");
@@ -77,6 +83,15 @@ namespace v1 = ::txscreen::v1;
 
 constexpr int64_t kSecondUs = 1000000;
 
+// Limits of the flags (CheckFlags). The driver keeps 8 bytes per
+// transaction of a run and a latency histogram (~140 KB) per second of
+// --duration + --drain.
+constexpr double kMaxRate = 1e6;
+constexpr double kMaxSeconds = 3600;
+constexpr double kMaxDrainSeconds = 600;
+constexpr int64_t kMaxCustomers = 100000000;
+constexpr double kMaxTransactionsPerRun = 2e8;
+
 struct Interval {
   int64_t decisions = 0;
   int64_t p50_us = 0, p99_us = 0, max_us = 0;
@@ -84,6 +99,11 @@ struct Interval {
 
 struct RunResult {
   double offered_tps = 0;
+  // Decisions received for the transactions due in the measured window,
+  // divided by the longer of --duration and the time from the first of
+  // those decisions to the last: the backlog of the warm-up answered
+  // meanwhile does not count, and a backlog that grows over the window
+  // stretches the time.
   double achieved_tps = 0;
   double p50_ms = 0, p90_ms = 0, p99_ms = 0, p999_ms = 0, max_ms = 0;
   int64_t late = 0;
@@ -261,7 +281,9 @@ class LoadTest {
     const int64_t broker = absl::GetFlag(FLAGS_broker_pid);
     int64_t broker_start = -1, broker_end = -1, self_start = -1, self_end = -1;
     int64_t cpu_start = -1, cpu_end = -1, received_at_cpu_start = 0,
-            received_at_cpu_end = 0, received = 0, in_window = 0;
+            received_at_cpu_end = 0, received = 0;
+    // When the first and the last decision for a measured transaction came.
+    int64_t first_measured_at = -1, last_measured_at = -1;
     std::map<int64_t, ThreadSample> threads_start, threads_end;
 
     std::thread reader([&] {
@@ -308,8 +330,9 @@ class LoadTest {
           intended[static_cast<size_t>(seq)].store(-at);
         }
         ++received;
-        if (now >= measure_from && now < loop.end_us) ++in_window;
         if (at >= measure_from && at < loop.end_us) {
+          if (first_measured_at < 0) first_measured_at = now;
+          last_measured_at = now;
           measured.Record(now - at);
           result.late += d.late();
           ++result.measured;
@@ -382,7 +405,12 @@ class LoadTest {
     result.sent = run->sent;
     result.decisions = received;
     result.missing = std::max<int64_t>(0, run->sent - received);
-    result.achieved_tps = static_cast<double>(in_window) / duration;
+    if (result.measured > 0) {
+      const double answered_s =
+          static_cast<double>(last_measured_at - first_measured_at) / 1e6;
+      result.achieved_tps =
+          static_cast<double>(result.measured) / std::max(duration, answered_s);
+    }
     result.producer_max_behind_ms = run->max_behind_us / 1e3;
     result.p50_ms = measured.Percentile(0.50) / 1e3;
     result.p90_ms = measured.Percentile(0.90) / 1e3;
@@ -513,6 +541,9 @@ class LoadTest {
   int run_ = 0;
 };
 
+// `v`, or 0 when it is NaN or infinite: JSON has no such numbers.
+double Finite(double v) { return std::isfinite(v) ? v : 0; }
+
 std::string RunJson(const RunResult& r) {
   std::vector<std::string> intervals;
   for (size_t i = 0; i < r.intervals.size(); ++i) {
@@ -524,10 +555,10 @@ std::string RunJson(const RunResult& r) {
   }
   std::vector<std::string> by_thread, threads, switches;
   for (const auto& [group, us] : r.engine_cpu_by_thread) {
-    by_thread.push_back(absl::StrFormat("\"%s\":%.1f", group, us));
+    by_thread.push_back(absl::StrFormat("\"%s\":%.1f", group, Finite(us)));
   }
   for (const auto& [group, per_tx] : r.engine_switches_by_thread) {
-    switches.push_back(absl::StrFormat("\"%s\":%.3f", group, per_tx));
+    switches.push_back(absl::StrFormat("\"%s\":%.3f", group, Finite(per_tx)));
   }
   for (const auto& [group, n] : r.engine_threads) {
     threads.push_back(absl::StrFormat("\"%s\":%d", group, n));
@@ -545,12 +576,14 @@ std::string RunJson(const RunResult& r) {
       "\"producer_max_behind_ms\":%.1f,\"engine_rss_mb\":%.1f,"
       "\"sustainable\":%s,\"why_not_sustainable\":\"%s\","
       "\"measured_from\":\"%s\",\"intervals\":[%s]}",
-      r.offered_tps, r.achieved_tps, r.p50_ms, r.p90_ms, r.p99_ms, r.p999_ms,
-      r.max_ms, r.late, r.engine_cpu_us_per_tx, absl::StrJoin(by_thread, ","),
+      Finite(r.offered_tps), Finite(r.achieved_tps), Finite(r.p50_ms),
+      Finite(r.p90_ms), Finite(r.p99_ms), Finite(r.p999_ms), Finite(r.max_ms),
+      r.late, Finite(r.engine_cpu_us_per_tx), absl::StrJoin(by_thread, ","),
       absl::StrJoin(threads, ","), absl::StrJoin(switches, ","),
-      r.broker_cpu_us_per_tx, r.driver_cpu_us_per_tx, r.sent, r.decisions,
-      r.measured, r.missing, r.unanswered, r.producer_max_behind_ms,
-      r.engine_rss_mb, r.sustainable ? "true" : "false", r.why_not,
+      Finite(r.broker_cpu_us_per_tx), Finite(r.driver_cpu_us_per_tx), r.sent,
+      r.decisions, r.measured, r.missing, r.unanswered,
+      Finite(r.producer_max_behind_ms), Finite(r.engine_rss_mb),
+      r.sustainable ? "true" : "false", r.why_not,
       absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ",
                        absl::FromUnixMicros(r.measured_from_us),
                        absl::UTCTimeZone()),
@@ -696,6 +729,7 @@ std::string Svg(std::vector<RunResult> runs, double max_sustainable) {
   return svg;
 }
 
+// `max_sustainable` < 0: no --find-max.
 std::string Summary(const std::vector<RunResult>& runs,
                     double max_sustainable) {
   std::string out = absl::StrFormat(
@@ -729,6 +763,11 @@ std::string Summary(const std::vector<RunResult>& runs,
   if (max_sustainable > 0) {
     absl::StrAppendFormat(&out, "maximum sustainable throughput: %.0f/s\n",
                           max_sustainable);
+  } else if (max_sustainable == 0) {
+    absl::StrAppendFormat(&out,
+                          "maximum sustainable throughput: 0/s (no rate "
+                          "tried, down to --min_rate %g/s, was sustainable)\n",
+                          absl::GetFlag(FLAGS_min_rate));
   }
   return out;
 }
@@ -741,25 +780,99 @@ bool WriteFile(const std::string& path, const std::string& text) {
   return static_cast<bool>(out);
 }
 
+// Comma-separated rates from `flag`, each in (0, kMaxRate].
+absl::StatusOr<std::vector<double>> ParseRates(absl::string_view flag,
+                                               absl::string_view text) {
+  std::vector<double> rates;
+  for (absl::string_view r : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+    double v = 0;
+    if (!absl::SimpleAtod(r, &v) || !(v > 0 && v <= kMaxRate)) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s must be rates in (0, %.0f] transactions/s, got '%s'", flag,
+          kMaxRate, r));
+    }
+    rates.push_back(v);
+  }
+  return rates;
+}
+
+// `flag` (`value`) must be in [lo, hi], or (lo, hi] when `open_low`. Also
+// false for NaN.
+absl::Status CheckRange(absl::string_view flag, double value, double lo,
+                        bool open_low, double hi, absl::string_view unit) {
+  if ((open_low ? value > lo : value >= lo) && value <= hi) {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(
+      absl::StrFormat("%s must be in %s%.10g, %.10g]%s, got %g", flag,
+                      open_low ? "(" : "[", lo, hi, unit, value));
+}
+
+// The flags other than the rates, checked before anything connects: a bad
+// value would divide by zero, size a vector from a negative count or take
+// all the memory. `highest` is the highest rate a run may have.
+absl::Status CheckFlags(double highest) {
+  const double duration = absl::GetFlag(FLAGS_duration);
+  const double warmup = absl::GetFlag(FLAGS_warmup);
+  const double max_rate = absl::GetFlag(FLAGS_max_rate);
+  for (absl::Status s : {
+           CheckRange("--duration", duration, 0, true, kMaxSeconds, " s"),
+           CheckRange("--warmup", warmup, 0, false, kMaxSeconds, " s"),
+           CheckRange("--prime", absl::GetFlag(FLAGS_prime), 0, false,
+                      kMaxSeconds, " s"),
+           CheckRange("--drain", absl::GetFlag(FLAGS_drain), 0, false,
+                      kMaxDrainSeconds, " s"),
+           CheckRange("--max_rate", max_rate, 0, true, kMaxRate,
+                      " transactions/s"),
+           CheckRange("--min_rate", absl::GetFlag(FLAGS_min_rate), 0, true,
+                      max_rate, " transactions/s (up to --max_rate)"),
+       }) {
+    if (!s.ok()) return s;
+  }
+  const int64_t customers = absl::GetFlag(FLAGS_customers);
+  if (customers < 1 || customers > kMaxCustomers) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "--customers must be in [1, %d], got %d", kMaxCustomers, customers));
+  }
+  const double per_run = highest * (warmup + duration);
+  if (per_run > kMaxTransactionsPerRun) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%.0f/s for --warmup %g s + --duration %g s is %.0f transactions; "
+        "at most %.0f in one run (the driver keeps 8 bytes for each)",
+        highest, warmup, duration, per_run, kMaxTransactionsPerRun));
+  }
+  return absl::OkStatus();
+}
+
 int Main() {
   if (absl::GetFlag(FLAGS_brokers).empty()) {
     std::cerr << "loadtest: --brokers is required\n";
     return 2;
   }
-  std::vector<double> rates;
-  for (absl::string_view r :
-       absl::StrSplit(absl::GetFlag(FLAGS_rates), ',', absl::SkipEmpty())) {
-    double v = 0;
-    if (!absl::SimpleAtod(r, &v) || !(v > 0)) {
-      std::cerr << "loadtest: --rates needs positive numbers, not '" << r
-                << "'\n";
+  absl::StatusOr<std::vector<double>> parsed =
+      ParseRates("--rates", absl::GetFlag(FLAGS_rates));
+  absl::StatusOr<std::vector<double>> after_search =
+      ParseRates("--find_max_rates", absl::GetFlag(FLAGS_find_max_rates));
+  for (const auto* p : {&parsed, &after_search}) {
+    if (!p->ok()) {
+      std::cerr << "loadtest: " << p->status().message() << "\n";
       return 2;
     }
-    rates.push_back(v);
   }
+  std::vector<double> rates = *parsed;
   const bool find_max = absl::GetFlag(FLAGS_find_max);
   if (rates.empty() && !find_max) {
     std::cerr << "loadtest: --rates or --find-max is needed\n";
+    return 2;
+  }
+  double highest = 0;
+  for (double r : rates) highest = std::max(highest, r);
+  if (find_max) {
+    highest = std::max(highest, absl::GetFlag(FLAGS_max_rate));
+    for (double r : *after_search) highest = std::max(highest, r);
+  }
+  if (absl::Status s = CheckFlags(highest); !s.ok()) {
+    std::cerr << "loadtest: " << s.message() << "\n";
     return 2;
   }
   LoadTest test;
@@ -773,7 +886,7 @@ int Main() {
       std::cerr << "loadtest: " << r.status().message() << "\n";
       return false;
     }
-    std::cerr << Summary({*r}, 0);
+    std::cerr << Summary({*r}, -1);
     into->push_back(*r);
     return true;
   };
@@ -788,13 +901,18 @@ int Main() {
     absl::SetFlag(&FLAGS_warmup, warmup);
     absl::SetFlag(&FLAGS_duration, duration);
   }
-  double max_sustainable = 0;
+  double max_sustainable = -1;  // no --find-max
   const RunResult* at_max = nullptr;
   if (find_max) {
-    // Double from 2,000/s until a rate is not sustainable, then halve the
-    // gap three times.
+    // Double from 2,000/s until a rate is not sustainable; when 2,000/s is
+    // not, halve it down to --min_rate until one is. Then halve the gap
+    // three times. The maximum is 0 when not even --min_rate was
+    // sustainable.
+    const double max_rate = absl::GetFlag(FLAGS_max_rate);
+    const double min_rate = absl::GetFlag(FLAGS_min_rate);
     double good = 0, bad = 0;
-    for (double rate = 2000; rate <= absl::GetFlag(FLAGS_max_rate); rate *= 2) {
+    for (double rate = std::clamp(2000.0, min_rate, max_rate); rate <= max_rate;
+         rate *= 2) {
       if (!run(rate, &search)) return 1;
       if (!search.back().sustainable) {
         bad = rate;
@@ -802,8 +920,14 @@ int Main() {
       }
       good = rate;
     }
+    for (double rate = bad / 2; good == 0 && rate >= min_rate; rate /= 2) {
+      if (!run(rate, &search)) return 1;
+      (search.back().sustainable ? good : bad) = rate;
+    }
     for (int i = 0; i < 3 && bad > 0 && good > 0; ++i) {
-      const double mid = std::round((good + bad) / 2 / 100) * 100;
+      const double step = good >= 1000 ? 100 : 10;
+      const double mid = std::round((good + bad) / 2 / step) * step;
+      if (mid <= good || mid >= bad) break;
       if (!run(mid, &search)) return 1;
       (search.back().sustainable ? good : bad) = mid;
     }
@@ -811,20 +935,23 @@ int Main() {
     for (const RunResult& r : search) {
       if (r.offered_tps == good && r.sustainable) at_max = &r;
     }
-    for (double r : {1000.0, 3000.0, 10000.0, 20000.0, 50000.0}) {
-      rates.push_back(r);
-    }
+    rates.insert(rates.end(), after_search->begin(), after_search->end());
     for (double share : {0.5, 0.7, 0.9}) {
       if (good > 0) rates.push_back(std::round(good * share / 100) * 100);
     }
     std::sort(rates.begin(), rates.end());
     rates.erase(std::unique(rates.begin(), rates.end()), rates.end());
+    // 50 % of a maximum below 100/s rounds to 0.
+    rates.erase(std::remove(rates.begin(), rates.end(), 0.0), rates.end());
   }
   for (double rate : rates) {
     if (!run(rate, &runs)) return 1;
   }
 
-  const RunResult& top = at_max != nullptr ? *at_max : runs.back();
+  // With --find-max and no rates to measure after it, the search's runs
+  // are the only ones.
+  const std::vector<RunResult>& shown = runs.empty() ? search : runs;
+  const RunResult& top = at_max != nullptr ? *at_max : shown.back();
   std::vector<std::string> run_json, search_json;
   for (const RunResult& r : runs) run_json.push_back(RunJson(r));
   for (const RunResult& r : search) search_json.push_back(RunJson(r));
@@ -835,7 +962,7 @@ int Main() {
   }
   std::string json = absl::StrCat(
       "{", Fields(top),
-      max_sustainable > 0
+      find_max
           ? absl::StrFormat(",\"max_sustainable_tps\":%.0f", max_sustainable)
           : "",
       absl::StrFormat(",\"customers\":%d,\"duration_s\":%g,\"warmup_s\":%g,"
@@ -845,11 +972,11 @@ int Main() {
                       absl::GetFlag(FLAGS_warmup), Machine(), note),
       "\"runs\":[", absl::StrJoin(run_json, ","), "],\"search\":[",
       absl::StrJoin(search_json, ","), "]}\n");
-  const std::string summary = Summary(runs, max_sustainable);
+  const std::string summary = Summary(shown, max_sustainable);
   std::cout << summary;
   bool ok = WriteFile(absl::GetFlag(FLAGS_json), json) &&
             WriteFile(absl::GetFlag(FLAGS_summary), summary) &&
-            WriteFile(absl::GetFlag(FLAGS_svg), Svg(runs, max_sustainable));
+            WriteFile(absl::GetFlag(FLAGS_svg), Svg(shown, max_sustainable));
   return ok ? 0 : 1;
 }
 
