@@ -125,7 +125,8 @@ absl::StatusOr<RestoreStats> RestorePartition(RdKafka::KafkaConsumer* consumer,
                                               const std::string& topic,
                                               int32_t partition,
                                               engine::StateStore* store,
-                                              int timeout_ms) {
+                                              int timeout_ms,
+                                              const std::atomic<bool>* stop) {
   const std::string where = absl::StrCat(topic, "[", partition, "]");
   RestoreStats stats;
   std::string text;
@@ -157,6 +158,10 @@ absl::StatusOr<RestoreStats> RestorePartition(RdKafka::KafkaConsumer* consumer,
                            err == RdKafka::ERR__TRANSPORT ||
                            err == RdKafka::ERR__TIMED_OUT;
     if (!transient || NowMs() > until) break;
+    if (stop != nullptr && stop->load()) {
+      return absl::CancelledError(
+          absl::StrCat("changelog ", where, ": restore stopped"));
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   if (err != RdKafka::ERR_NO_ERROR) {
@@ -207,6 +212,10 @@ absl::StatusOr<RestoreStats> RestorePartition(RdKafka::KafkaConsumer* consumer,
   };
   const int64_t deadline = NowMs() + timeout_ms;
   while (true) {
+    if (stop != nullptr && stop->load()) {
+      return absl::CancelledError(absl::StrCat(
+          "changelog ", where, ": restore stopped at offset ", next));
+    }
     if (NowMs() > deadline) {
       return absl::DeadlineExceededError(absl::StrCat(
           "changelog ", where, ": restore did not reach the end (offset ", high,

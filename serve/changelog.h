@@ -27,6 +27,7 @@
 #ifndef TXSCREEN_SERVE_CHANGELOG_H_
 #define TXSCREEN_SERVE_CHANGELOG_H_
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -83,12 +84,12 @@ struct RestoreStats {
 // enable.partition.eof=true; it is assigned here and unassigned after.
 // A checkpoint beyond the topic's end (the topic was recreated, e.g. the
 // embedded cluster of an earlier run) is reset to the end: the local store
-// is then the only copy and is kept.
-absl::StatusOr<RestoreStats> RestorePartition(RdKafka::KafkaConsumer* consumer,
-                                              const std::string& topic,
-                                              int32_t partition,
-                                              engine::StateStore* store,
-                                              int timeout_ms);
+// is then the only copy and is kept. Cancelled soon after `*stop` (when
+// given) becomes true.
+absl::StatusOr<RestoreStats> RestorePartition(
+    RdKafka::KafkaConsumer* consumer, const std::string& topic,
+    int32_t partition, engine::StateStore* store, int timeout_ms,
+    const std::atomic<bool>* stop = nullptr);
 
 }  // namespace txscreen::serve
 

@@ -127,6 +127,62 @@ absl::Status CreateTopics(RdKafka::Handle* handle,
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::map<std::string, std::string>> TopicConfig(
+    RdKafka::Handle* handle, const std::string& topic, int timeout_ms) {
+  rd_kafka_t* rk = handle->c_ptr();
+  rd_kafka_ConfigResource_t* resource =
+      rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str());
+  struct FreeResource {
+    rd_kafka_ConfigResource_t* r;
+    ~FreeResource() { rd_kafka_ConfigResource_destroy(r); }
+  } free_resource{resource};
+  char error[512];
+  AdminOptionsPtr options(
+      rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS));
+  rd_kafka_AdminOptions_set_request_timeout(options.get(), timeout_ms, error,
+                                            sizeof(error));
+  QueuePtr queue(rd_kafka_queue_new(rk));
+  rd_kafka_DescribeConfigs(rk, &resource, 1, options.get(), queue.get());
+  EventPtr event(rd_kafka_queue_poll(queue.get(), timeout_ms + 2000));
+  if (event == nullptr) {
+    return absl::DeadlineExceededError(absl::StrCat(
+        "describing topic ", topic, ": no answer within ", timeout_ms, " ms"));
+  }
+  if (rd_kafka_event_error(event.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return absl::UnavailableError(
+        absl::StrCat("describing topic ", topic, ": ",
+                     rd_kafka_event_error_string(event.get())));
+  }
+  const rd_kafka_DescribeConfigs_result_t* result =
+      rd_kafka_event_DescribeConfigs_result(event.get());
+  size_t n = 0;
+  const rd_kafka_ConfigResource_t** resources =
+      rd_kafka_DescribeConfigs_result_resources(result, &n);
+  if (n != 1) {
+    return absl::UnavailableError(
+        absl::StrCat("describing topic ", topic, ": no answer for it"));
+  }
+  if (rd_kafka_resp_err_t err = rd_kafka_ConfigResource_error(resources[0]);
+      err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const char* why = rd_kafka_ConfigResource_error_string(resources[0]);
+    const std::string message =
+        absl::StrCat("describing topic ", topic, ": ",
+                     why != nullptr ? why : rd_kafka_err2str(err));
+    return err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART
+               ? absl::NotFoundError(message)
+               : absl::UnavailableError(message);
+  }
+  size_t count = 0;
+  const rd_kafka_ConfigEntry_t** entries =
+      rd_kafka_ConfigResource_configs(resources[0], &count);
+  std::map<std::string, std::string> out;
+  for (size_t i = 0; i < count; ++i) {
+    const char* value = rd_kafka_ConfigEntry_value(entries[i]);
+    out[rd_kafka_ConfigEntry_name(entries[i])] = value != nullptr ? value : "";
+  }
+  return out;
+}
+
 absl::StatusOr<int> PartitionCount(RdKafka::Handle* handle,
                                    const std::string& topic, int timeout_ms) {
   // Metadata of all topics: asking for one topic by name makes a broker

@@ -50,6 +50,11 @@ struct TopicSpec {
 absl::Status CreateTopics(RdKafka::Handle* handle,
                           const std::vector<TopicSpec>& topics, int timeout_ms);
 
+// The topic-level configuration of `topic` as the broker has it (its own
+// settings and the broker's defaults), by name.
+absl::StatusOr<std::map<std::string, std::string>> TopicConfig(
+    RdKafka::Handle* handle, const std::string& topic, int timeout_ms);
+
 // Number of partitions of `topic`, NotFound when it does not exist.
 absl::StatusOr<int> PartitionCount(RdKafka::Handle* handle,
                                    const std::string& topic, int timeout_ms);

@@ -181,7 +181,7 @@ const char* ServeUsage() {
          "[--fail-safe.CHANNEL VERDICT] [--kafka.SETTING VALUE] ...\n"
          "         [--roster STAFF.csv] [--hold-timeout 30m]\n"
          "Without --brokers: an embedded Kafka cluster on 127.0.0.1 "
-         "(printed at start). See README.md, \"Operating txscreen serve\".\n";
+         "(printed at start). See README.md, \"Running the streaming service\".\n";
 }
 
 absl::StatusOr<ServeCommandOptions> ParseServeConfig(
@@ -259,8 +259,9 @@ absl::StatusOr<ServeCommandOptions> ParseServeConfig(
     } else if (key == "partitions" || key == "commit-interval-ms") {
       int n = 0;
       if (!absl::SimpleAtoi(v.value, &n) || n < 1 || n > 100000) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            v.where, ": expected a positive number, got '", v.value, "'"));
+        return absl::InvalidArgumentError(
+            absl::StrCat(v.where, ": expected a number from 1 to 100000, got '",
+                         v.value, "'"));
       }
       if (key == "partitions" && n > 1000) {
         return absl::InvalidArgumentError(absl::StrCat(

@@ -509,21 +509,24 @@ TEST(ServeConfigTest, StateMemoryAndCacheAndShadow) {
 
 TEST(ServeConfigTest, BadNumber) {
   for (const char* bad : {"0", "-1", "abc", "1.5", "", "6x"}) {
-    EXPECT_EQ(ErrorOf({"--partitions", bad}),
-              absl::StrCat("--partitions: expected a positive number, got '",
-                           bad, "'"));
+    EXPECT_EQ(
+        ErrorOf({"--partitions", bad}),
+        absl::StrCat("--partitions: expected a number from 1 to 100000, got '",
+                     bad, "'"));
     EXPECT_EQ(
         ErrorOf({absl::StrCat("--commit-interval-ms=", bad)}),
-        absl::StrCat("--commit-interval-ms: expected a positive number, got '",
-                     bad, "'"));
+        absl::StrCat(
+            "--commit-interval-ms: expected a number from 1 to 100000, got '",
+            bad, "'"));
   }
   EXPECT_EQ(Parse({"--partitions", "1000"}).serve.partitions, 1000);
   EXPECT_EQ(ErrorOf({"--partitions", "1001"}),
             "--partitions: at most 1000 partitions, got '1001'");
   EXPECT_EQ(Parse({"--commit-interval-ms", "100000"}).serve.commit_interval_ms,
             100000);
-  EXPECT_EQ(ErrorOf({"--commit-interval-ms", "100001"}),
-            "--commit-interval-ms: expected a positive number, got '100001'");
+  EXPECT_EQ(
+      ErrorOf({"--commit-interval-ms", "100001"}),
+      "--commit-interval-ms: expected a number from 1 to 100000, got '100001'");
 }
 
 TEST(ServeConfigTest, KafkaTimeoutIsASecondToTenMinutes) {

@@ -9,6 +9,7 @@
 #include <iostream>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -454,6 +455,9 @@ absl::Status Service::Start() {
       return s;
     }
   }
+  if (!embedded) {
+    if (absl::Status s = CheckChangelogConfigs(); !s.ok()) return s;
+  }
   // A topic just created takes a moment to appear in the metadata.
   auto partitions = [&](const std::string& topic) {
     const int64_t deadline = NowMs() + options_.kafka_timeout_ms;
@@ -557,8 +561,10 @@ absl::StatusOr<std::unique_ptr<Service::Partition>> Service::OpenPartition(
   part->id = p;
   engine::PartitionStateOptions state_options;
   state_options.min_next_chunk = min_next_chunk;
+  // The budget is for the whole input topic, whose partitions may be more
+  // than --partitions (a topic created beforehand, or grown since).
   state_options.max_cached_entities = static_cast<size_t>(std::max<int64_t>(
-      1000, options_.state_cache_entities / std::max(1, options_.partitions)));
+      1000, options_.state_cache_entities / std::max(1, paired_partitions_)));
   part->state =
       std::make_unique<engine::PartitionState>(store_.get(), p, state_options);
   std::shared_ptr<const rules::RuleSet> r;
@@ -618,7 +624,7 @@ absl::Status Service::Assign(
                                      &options_.topics.changelog.dedupe}) {
       absl::StatusOr<RestoreStats> restored =
           RestorePartition(restorer_.get(), *topic, p, store_.get(),
-                           options_.restore_timeout_ms);
+                           options_.restore_timeout_ms, &stop_);
       if (!restored.ok()) return restored.status();
       records += restored->records;
       if (restored->checkpoint_reset) {
@@ -656,6 +662,54 @@ absl::Status Service::Assign(
   }
   assigned_.store(static_cast<int64_t>(partitions_.size()));
   assigned_once_.store(true);
+  return absl::OkStatus();
+}
+
+absl::Status Service::CheckChangelogConfigs() {
+  // The changelogs are the state's only other copy. Created by txscreen they
+  // are right; created beforehand (by hand, or by a broker's
+  // auto-creation) they may delete what a restore then silently lacks:
+  // windows of 30 days, payees of 400, holds and audit chains.
+  const ServeTopics& t = options_.topics;
+  const int64_t dedupe_ms =
+      engine::PartitionStateOptions().dedupe_retention_us / 1000;
+  for (const std::string* topic : {&t.changelog.state, &t.changelog.dedupe}) {
+    absl::StatusOr<std::map<std::string, std::string>> config =
+        TopicConfig(producer_.get(), *topic, options_.kafka_timeout_ms);
+    // Not there (topic creation off): the partition count check says so.
+    if (absl::IsNotFound(config.status())) continue;
+    if (!config.ok()) return config.status();
+    const std::string& policy = (*config)["cleanup.policy"];
+    const bool compact = absl::StrContains(policy, "compact");
+    const bool deletes = absl::StrContains(policy, "delete");
+    int64_t retention_ms = -1;
+    if (auto it = config->find("retention.ms"); it != config->end()) {
+      if (!absl::SimpleAtoi(it->second, &retention_ms)) retention_ms = -1;
+    }
+    const bool state = topic == &t.changelog.state;
+    std::string problem;
+    if (!compact) {
+      problem = "cleanup.policy=" + policy + ", not compact";
+    } else if (state && deletes && retention_ms >= 0) {
+      problem =
+          absl::StrCat("cleanup.policy=", policy,
+                       " deletes state older than retention.ms=", retention_ms);
+    } else if (!state && deletes && retention_ms >= 0 &&
+               retention_ms < dedupe_ms) {
+      problem = absl::StrCat("retention.ms=", retention_ms,
+                             " is shorter than the ", dedupe_ms / 86400000,
+                             " days transactions are remembered");
+    }
+    if (!problem.empty()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "changelog topic ", *topic, ": ", problem,
+          ", so a restore would miss state. It needs cleanup.policy=",
+          state ? "compact" : "compact,delete with retention.ms of at least ",
+          state ? "" : absl::StrCat(dedupe_ms + 86400000),
+          " (kafka-configs --alter --entity-type topics --entity-name ", *topic,
+          " --add-config ...), or a new topic name"));
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -716,8 +770,15 @@ absl::Status Service::AssignRetrying(
 }
 
 absl::Status Service::Revoke() {
-  absl::Status s = CommitCycle(/*wait=*/true);
-  if (!s.ok()) {
+  // After a failure (the local store's, say) nothing more is committed:
+  // a commit now would move the changelog past the batch that failed.
+  absl::Status s = fatal_.ok()
+                       ? CommitCycle(/*wait=*/true)
+                       : absl::FailedPreconditionError("the service failed");
+  if (!fatal_.ok()) {
+    Log(LogLevel::kWarning,
+        "giving up partitions without a commit: the service failed");
+  } else if (!s.ok()) {
     // The next owner decides again from the last commit: not an error of
     // this process, unless it was fenced or its store failed.
     Log(LogLevel::kWarning,
@@ -1418,12 +1479,14 @@ absl::Status Service::FinishCommit(bool wait) {
     if (c.next >= 0) part.committed = c.next;
     if (c.overrides_next >= 0) part.overrides_committed = c.overrides_next;
   }
+  last_commit_failed_.clear();
   ++stats_.commits;
   return absl::OkStatus();
 }
 
 absl::Status Service::AbortAndRewind(absl::string_view why, int64_t began_us) {
   ++stats_.aborts;
+  last_commit_failed_ = std::string(why);
   Log(LogLevel::kWarning,
       absl::StrCat("commit failed, rewinding to the last commit: ", why));
   if (!txn_broken_) {
@@ -1790,7 +1853,15 @@ absl::Status Service::Run() {
     }
   }
   if (fatal_.ok()) {
-    if (absl::Status s = CommitCycle(/*wait=*/true); !s.ok()) SetFatal(s);
+    if (absl::Status s = CommitCycle(/*wait=*/true); !s.ok()) {
+      SetFatal(s);
+    } else if (!last_commit_failed_.empty()) {
+      // Rewound: nothing is lost (the next start decides again from the
+      // last commit), but the stop was not clean.
+      SetFatal(absl::UnavailableError(absl::StrCat(
+          "the last commit failed (", last_commit_failed_,
+          "); the next start decides again from the commit before")));
+    }
   }
   StopCommitter();
   Log(LogLevel::kInfo, "leaving the consumer group");

@@ -352,6 +352,9 @@ class Service {
   // FailedPrecondition when an assigned input partition has no partition
   // of its own in the overrides or changelog topics (partitions were added
   // to the input topic while running).
+  // FailedPrecondition when an existing changelog topic's cleanup policy
+  // or retention would delete state (checked at start, real brokers only).
+  absl::Status CheckChangelogConfigs();
   absl::Status CheckPaired(const std::vector<RdKafka::TopicPartition*>& parts);
   absl::Status AssignRetrying(
       const std::vector<RdKafka::TopicPartition*>& parts);
@@ -457,6 +460,8 @@ class Service {
   bool consumer_closed_ = false;
   std::atomic<bool> restoring_{false};
   std::atomic<bool> assigned_once_{false};
+  // Why the last commit was rewound; empty once one succeeds.
+  std::string last_commit_failed_;
   // Input partitions below this have their overrides and changelog
   // partitions (checked at start, again when a higher one is assigned).
   int32_t paired_partitions_ = 0;

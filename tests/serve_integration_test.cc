@@ -859,6 +859,36 @@ TEST(ServeIntegrationTest, LagAfterRestartAndReadinessWithoutPartitions) {
   EXPECT_EQ(a.Wait(30000), 0) << a.Stderr();
 }
 
+// A state changelog created beforehand with the broker's default policy
+// (delete after 7 days) would lose state that a restore then silently
+// lacks: serve refuses to start, saying what to change.
+TEST(ServeIntegrationTest, ChangelogThatDeletesStateIsRefused) {
+  REQUIRE_KAFKA();
+  const std::string brokers = Brokers();
+  TempDir dir;
+  Names names("policy");
+  const std::string create =
+      absl::StrCat(kSourceDir, "/tools/kafka/topics --bootstrap-server ",
+                   brokers, " --create --topic ", names.state,
+                   " --partitions 1 --config cleanup.policy=delete > ",
+                   dir.path(), "/create.log 2>&1");
+  ASSERT_EQ(std::system(create.c_str()), 0)
+      << ServeProcess::ReadFile(dir.path() + "/create.log");
+  ServeProcess serve(
+      Concat({"--brokers", brokers, "--rules",
+              absl::StrCat(kSourceDir, "/tests/testdata/count_pack"),
+              "--state-dir", dir.path() + "/state", "--partitions", "1",
+              "--http", "off"},
+             names.Flags()),
+      dir.path());
+  EXPECT_EQ(serve.Wait(60000), 1) << serve.Stderr();
+  EXPECT_THAT(serve.Stderr(),
+              ::testing::HasSubstr(absl::StrCat(
+                  "changelog topic ", names.state,
+                  ": cleanup.policy=delete, not compact, so a restore would "
+                  "miss state. It needs cleanup.policy=compact")));
+}
+
 // Partitions added to the input topic while serving: the new one has no
 // changelog or overrides partition of its own. The assignment was retried
 // forever, with every partition unscreened and "Unknown partition" in the
@@ -955,6 +985,48 @@ void ExpectRecoveredFromTheOutage(
   ExpectVerdictsOfScreen(all, txs, rules_dir, dir);
   ExpectWindowsOf(txs, rules_dir, dir + "/state", partition_of);
   if (::testing::Test::HasFailure()) std::cerr << serve->Stderr();
+}
+
+// SIGTERM with the broker gone: the last commit fails and is rewound.
+// Nothing is lost (the next start decides again), but it exited 0 as if it
+// had stopped cleanly; now 1, saying so.
+TEST(ServeIntegrationTest, StopWhoseLastCommitFailsExitsOne) {
+  REQUIRE_KAFKA();  // the scripts and Java are there
+  TempDir dir;
+  OwnBroker broker(dir.path() + "/kafka");
+  ASSERT_TRUE(broker.Start(false)) << broker.Log();
+  const std::string brokers = broker.address();
+  Names names("lastcommit");
+  const std::vector<v1::Transaction> txs = Traffic(200, 20);
+  ServeProcess serve(
+      Concat({"--brokers", brokers, "--rules",
+              absl::StrCat(kSourceDir, "/tests/testdata/count_pack"),
+              "--state-dir", dir.path() + "/state", "--partitions", "1",
+              "--http", "off", "--commit-interval-ms", "100000",
+              "--kafka-timeout-ms", "2000"},
+             names.Flags()),
+      dir.path());
+  ASSERT_TRUE(serve.WaitForLog("assigned partitions", 60000)) << serve.Stderr();
+  {
+    auto producer = MakeProducer(brokers);
+    for (const v1::Transaction& tx : txs) {
+      Produce(producer.get(), names.transactions, 0, tx.customer_id(),
+              tx.SerializeAsString());
+    }
+    ASSERT_EQ(producer->flush(30000), RdKafka::ERR_NO_ERROR);
+  }
+  TopicReader reader(brokers, names.decisions);
+  reader.ReadUntil([&](const auto& m) { return m.size() >= txs.size(); },
+                   60000);
+  ASSERT_EQ(reader.messages().size(), txs.size()) << serve.Stderr();
+  broker.Stop();
+  serve.Signal(SIGTERM);
+  EXPECT_EQ(serve.Wait(120000), 1) << serve.Stderr();
+  EXPECT_THAT(serve.Stderr(), ::testing::HasSubstr("stopped: the last commit "
+                                                   "failed ("));
+  EXPECT_THAT(serve.Stderr(),
+              ::testing::HasSubstr(
+                  "the next start decides again from the commit before"));
 }
 
 TEST(ServeIntegrationTest, BrokerRestartMidStreamLosesNothing) {
