@@ -1,6 +1,7 @@
 #include "compliance/state_inspect.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -8,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "engine/enum_names.h"
+#include "engine/holds.h"
 #include "engine/partition_state.h"
 #include "engine/screener.h"
 #include "engine/window.h"
@@ -173,19 +175,30 @@ absl::StatusOr<CustomerState> InspectCustomer(engine::StateStore* store,
       }
     }
 
-    // Pending holds of the customer.
+    // Holds of the customer: pending ones, and how the others ended.
     v1::Hold hold;
+    std::map<std::string, std::string> outcomes;
     s = store->Scan(engine::StateFamily::kHolds, engine::PartitionPrefix(p),
                     [&](absl::string_view, absl::string_view value) {
-                      if (hold.ParseFromArray(value.data(),
-                                              static_cast<int>(value.size())) &&
-                          hold.customer_id() == customer_id &&
-                          hold.status() == v1::HOLD_STATUS_PENDING) {
+                      if (!hold.ParseFromArray(
+                              value.data(), static_cast<int>(value.size())) ||
+                          hold.customer_id() != customer_id) {
+                        return true;
+                      }
+                      if (hold.status() == v1::HOLD_STATUS_PENDING) {
                         out.pending_holds.push_back(hold);
+                      } else if (hold.has_disposition()) {
+                        outcomes[hold.transaction_id()] = std::string(
+                            engine::OutcomeName(hold.disposition().outcome()));
                       }
                       return true;
                     });
     if (!s.ok()) return s;
+    for (CustomerState::Recent& r : out.recent) {
+      if (auto it = outcomes.find(r.transaction_id); it != outcomes.end()) {
+        r.hold_outcome = it->second;
+      }
+    }
     break;
   }
   return out;
@@ -234,11 +247,17 @@ std::string CustomerStateText(const CustomerState& s,
                   s.recent.size(), "\n");
   for (size_t i = 0; i < s.recent.size() && i < 20; ++i) {
     const auto& r = s.recent[i];
-    absl::StrAppend(
-        &out, "  ", Time(r.occurred_at_us, zone), "  ", r.transaction_id, "  ",
-        r.verdict, r.rules.empty() ? "" : " ", absl::StrJoin(r.rules, " "),
-        r.counterparty_account_id.empty() ? "" : "  to/from ",
-        r.counterparty_account_id, r.reversed ? "  (reversed)" : "", "\n");
+    absl::StrAppend(&out, "  ", Time(r.occurred_at_us, zone), "  ",
+                    r.transaction_id, "  ", r.verdict,
+                    r.rules.empty() ? "" : " ", absl::StrJoin(r.rules, " "),
+                    r.counterparty_account_id.empty() ? "" : "  to/from ",
+                    r.counterparty_account_id,
+                    !r.hold_outcome.empty()
+                        ? absl::StrCat("  (hold: ", r.hold_outcome,
+                                       r.reversed ? ", taken back)" : ")")
+                    : r.reversed ? "  (reversed)"
+                                 : "",
+                    "\n");
   }
   if (s.recent.size() > 20)
     absl::StrAppend(&out, "  ... ", s.recent.size() - 20, " more\n");
@@ -294,7 +313,8 @@ std::string CustomerStateJson(const CustomerState& s) {
         ",\"verdict\":", Str(r.verdict), ",\"rules\":[",
         absl::StrJoin(rules, ","), "],\"account_id\":", Str(r.account_id),
         ",\"counterparty_account_id\":", Str(r.counterparty_account_id),
-        ",\"reversed\":", r.reversed ? "true" : "false", "}");
+        ",\"reversed\":", r.reversed ? "true" : "false",
+        ",\"hold_outcome\":", Str(r.hold_outcome), "}");
   }
   absl::StrAppend(&out, "],\"pending_holds\":[");
   for (size_t i = 0; i < s.pending_holds.size(); ++i) {

@@ -52,7 +52,12 @@ struct CustomerState {
     std::string verdict;
     std::vector<std::string> rules;
     std::string account_id, counterparty_account_id;
+    // Its contributions were taken back: by a reversal, or because its
+    // hold ended without a release (hold_outcome then says how).
     bool reversed = false;
+    // A held transaction's resolution: "CANCEL", "RELEASE", ...; empty
+    // when it was not held or is still pending.
+    std::string hold_outcome;
   };
   std::vector<Recent> recent;  // newest first
   std::vector<txscreen::v1::Hold> pending_holds;

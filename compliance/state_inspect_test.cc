@@ -15,6 +15,7 @@ namespace {
 
 namespace v1 = ::txscreen::v1;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 class StateInspectTest : public ::testing::Test {
  protected:
@@ -143,6 +144,45 @@ TEST_F(StateInspectTest, WindowsPayeesRecentTransactionsAndHolds) {
                       (1795104000LL + 30 * 3600) * 1000000);
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(window("cash_in_cny_day").value, 0);
+}
+
+// A held transaction the teller cancelled is shown with its hold's
+// outcome, not as "(reversed)": there was no reversal.
+TEST_F(StateInspectTest, AResolvedHoldShowsItsOutcome) {
+  Screen("D1", 9, 3000000, v1::TRANSACTION_TYPE_CASH_DEPOSIT);
+  Screen("D2", 10, 2000000, v1::TRANSACTION_TYPE_CASH_DEPOSIT);
+  std::string note;
+  ASSERT_TRUE(screener_
+                  ->Settle("C1", "D1", (1795104000LL + 9 * 3600) * 1000000,
+                           /*happened=*/false, &note)
+                  .ok());
+  ASSERT_TRUE(state_->Flush("test:2").ok());
+  v1::Hold hold;
+  hold.set_transaction_id("D1");
+  hold.set_customer_id("C1");
+  hold.set_status(v1::HOLD_STATUS_RESOLVED);
+  hold.mutable_disposition()->set_outcome(v1::OUTCOME_CANCEL);
+  ASSERT_TRUE(
+      store_
+          ->Commit({engine::StateWrite::Put(engine::StateFamily::kHolds,
+                                            engine::PartitionPrefix(3) + "D1",
+                                            hold.SerializeAsString())})
+          .ok());
+  auto s = InspectCustomer(store_.get(), *rules_, "C1", std::nullopt);
+  ASSERT_TRUE(s.ok()) << s.status();
+  ASSERT_EQ(s->recent.size(), 2u);
+  EXPECT_EQ(s->recent[1].transaction_id, "D1");
+  EXPECT_EQ(s->recent[1].hold_outcome, "CANCEL");
+  EXPECT_TRUE(s->recent[1].reversed);
+  EXPECT_EQ(s->recent[0].hold_outcome, "");
+  EXPECT_TRUE(s->pending_holds.empty());
+  absl::TimeZone shanghai;
+  ASSERT_TRUE(absl::LoadTimeZone("Asia/Shanghai", &shanghai));
+  const std::string text = CustomerStateText(*s, shanghai);
+  EXPECT_THAT(text, HasSubstr("D1  ALLOW  (hold: CANCEL, taken back)\n"));
+  EXPECT_THAT(text, Not(HasSubstr("(reversed)")));
+  EXPECT_THAT(CustomerStateJson(*s),
+              HasSubstr("\"reversed\":true,\"hold_outcome\":\"CANCEL\"}"));
 }
 
 TEST_F(StateInspectTest, UnknownCustomer) {

@@ -1496,7 +1496,46 @@ TEST_F(CliTest, StateInspectOfAScreenedCustomer) {
       Run({"state", "inspect", "--customer", "C", "--at", "yesterday"});
   EXPECT_EQ(bad_at.exit_code, 2);
   EXPECT_THAT(bad_at.err,
-              HasSubstr("--at needs an RFC 3339 time, got 'yesterday'"));
+              HasSubstr("--at needs an RFC 3339 time from 1970 to 9999, got "
+                        "'yesterday'"));
+  // Far-off times parse but overflowed the window arithmetic.
+  for (const char* at :
+       {"infinite-future", "300000-01-01T00:00:00Z", "1969-12-31T23:59:59Z"}) {
+    Result far = Run({"state", "inspect", "--customer", "C", "--at", at});
+    EXPECT_EQ(far.exit_code, 2) << at;
+    EXPECT_THAT(far.err, HasSubstr("--at needs an RFC 3339 time from 1970 to "
+                                   "9999"))
+        << at;
+  }
+}
+
+// Every command answers --help with its usage on standard output, exit 0
+// (screen, rules check/test, audit and state stats took it for a bad flag
+// or a path).
+TEST_F(CliTest, EveryCommandAnswersHelp) {
+  const std::vector<std::vector<std::string>> commands = {
+      {"screen"},
+      {"rules", "check"},
+      {"rules", "test"},
+      {"audit"},
+      {"audit", "export"},
+      {"state", "stats"},
+      {"state", "inspect"},
+      {"backtest"},
+      {"report", "large-value"},
+      {"gen"},
+      {"replay"},
+      {"demo"},
+      {"serve"}};
+  for (std::vector<std::string> args : commands) {
+    args.push_back("--help");
+    Result r = Run(args);
+    EXPECT_EQ(r.exit_code, 0) << absl::StrJoin(args, " ") << "\n" << r.err;
+    EXPECT_THAT(r.out, HasSubstr("usage: txscreen "))
+        << absl::StrJoin(args, " ");
+  }
+  Result top = Run({"--help"});
+  EXPECT_THAT(top.out, HasSubstr("state stats [--state-dir DIR]"));
 }
 
 TEST_F(CliTest, CommandUsageErrors) {

@@ -169,6 +169,10 @@ int Export(const CommandLine& cl) {
 }  // namespace
 
 int AuditCommand(const std::vector<std::string>& args) {
+  if (WantsHelp(args)) {
+    std::cout << kUsage;
+    return 0;
+  }
   if (args.empty() || (args[0] != "verify" && args[0] != "export")) {
     std::cerr << kUsage;
     return 2;

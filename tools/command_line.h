@@ -40,6 +40,15 @@ class CommandLine {
 
 // Standard output for "-", else `name` truncated and opened into `*file`;
 // nullptr when it cannot be, with "cannot write NAME: REASON" in `*error`.
+// Whether `args` ask for help (--help or -h anywhere): the command then
+// prints its usage on standard output and exits 0.
+inline bool WantsHelp(const std::vector<std::string>& args) {
+  for (const std::string& a : args) {
+    if (a == "--help" || a == "-h") return true;
+  }
+  return false;
+}
+
 std::ostream* OpenOutput(const std::string& name, std::ofstream* file,
                          std::string* error);
 

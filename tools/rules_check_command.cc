@@ -7,6 +7,12 @@
 namespace txscreen::tools {
 
 int RulesCheckCommand(const std::vector<std::string>& args) {
+  if (WantsHelp(args)) {
+    std::cout << "usage: txscreen rules check PATH...\n"
+                 "  Checks rule files or pack directories: exit 0 when valid, "
+                 "1 with every\n  error (FILE:LINE:COL) on stderr.\n";
+    return 0;
+  }
   CommandLine cl({}, {});
   if (absl::Status s = cl.Parse(args); !s.ok()) {
     std::cerr << "txscreen rules check: " << s.message() << "\n";

@@ -7,6 +7,12 @@
 namespace txscreen::tools {
 
 int RulesTestCommand(const std::vector<std::string>& args) {
+  if (WantsHelp(args)) {
+    std::cout << "usage: txscreen rules test [--verbose] PACK_DIR\n"
+                 "  Runs the pack's test cases (PACK_DIR/tests): 'N passed, N "
+                 "failed', exit 1\n  on a failure.\n";
+    return 0;
+  }
   CommandLine cl({}, {"verbose"});
   if (absl::Status s = cl.Parse(args); !s.ok() || cl.positional().size() != 1) {
     if (!s.ok()) std::cerr << "txscreen rules test: " << s.message() << "\n";

@@ -25,16 +25,22 @@ constexpr int kFlushEvery = 10000;
 }  // namespace
 
 int ScreenCommand(const std::vector<std::string>& args) {
+  constexpr char kUsage[] =
+      "usage: txscreen screen --rules PACK[,PACK...] --input FILE|- "
+      "--output FILE|- [--state-dir DIR]\n"
+      "           [--reports FILE]   report records (large-value) "
+      "as JSONL, for txscreen report\n";
+  if (WantsHelp(args)) {
+    std::cout << kUsage;
+    return 0;
+  }
   CommandLine cl({"rules", "input", "output", "state-dir", "reports"}, {});
   absl::Status parsed = cl.Parse(args);
   if (!parsed.ok() || !cl.Has("rules") || !cl.Has("input") ||
       !cl.Has("output") || !cl.positional().empty()) {
     if (!parsed.ok())
       std::cerr << "txscreen screen: " << parsed.message() << "\n";
-    std::cerr << "usage: txscreen screen --rules PACK[,PACK...] --input FILE|- "
-                 "--output FILE|- [--state-dir DIR]\n"
-                 "           [--reports FILE]   report records (large-value) "
-                 "as JSONL, for txscreen report\n";
+    std::cerr << kUsage;
     return 2;
   }
   std::vector<std::string> errors;

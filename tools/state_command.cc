@@ -18,6 +18,9 @@ namespace txscreen::tools {
 namespace {
 
 constexpr char kUsage[] =
+    "usage: txscreen state stats [--state-dir DIR]\n"
+    "  Keys and bytes per state family, transaction records, customers with\n"
+    "  history and bytes per customer (read only).\n"
     "usage: txscreen state inspect --customer ID [--state-dir DIR] [--rules "
     "PACK]\n"
     "           [--at TIME] [--json]\n"
@@ -33,6 +36,10 @@ constexpr const char* kFamilies[] = {"windows", "history", "dedupe",
                                      "offsets", "holds",   "audit"};
 
 int Stats(const std::vector<std::string>& args) {
+  if (WantsHelp(args)) {
+    std::cout << kUsage;
+    return 0;
+  }
   CommandLine cl({"state-dir"}, {});
   if (absl::Status parsed = cl.Parse(args);
       !parsed.ok() || !cl.positional().empty()) {
@@ -137,9 +144,15 @@ int StateCommand(const std::vector<std::string>& args) {
   absl::Time at = absl::UnixEpoch();
   std::string err;
   if (parsed.ok() && cl.Has("at") &&
-      !absl::ParseTime(absl::RFC3339_full, cl.Get("at"), &at, &err)) {
-    parsed = absl::InvalidArgumentError("--at needs an RFC 3339 time, got '" +
-                                        cl.Get("at") + "'");
+      (!absl::ParseTime(absl::RFC3339_full, cl.Get("at"), &at, &err) ||
+       at < absl::UnixEpoch() ||
+       at >=
+           absl::FromCivil(absl::CivilDay(10000, 1, 1), absl::UTCTimeZone()))) {
+    // "infinite-future" parses, and a year 300000 overflowed the window
+    // arithmetic.
+    parsed = absl::InvalidArgumentError(
+        "--at needs an RFC 3339 time from 1970 to 9999, got '" + cl.Get("at") +
+        "'");
   }
   if (!parsed.ok() || !cl.Has("customer") || cl.Get("customer").empty() ||
       !cl.positional().empty()) {
