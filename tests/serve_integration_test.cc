@@ -255,6 +255,32 @@ std::vector<std::string> Concat(std::vector<std::string> a,
   return a;
 }
 
+// serve's arguments for the count pack (tests/testdata/count_pack) on
+// `brokers` with `partitions`, its state in `state_dir`, then `more`.
+std::vector<std::string> CountPackArgs(const std::string& brokers,
+                                       const Names& names,
+                                       const std::string& state_dir,
+                                       int partitions,
+                                       const std::vector<std::string>& more) {
+  return Concat(Concat({"--brokers", brokers, "--rules",
+                        absl::StrCat(kSourceDir, "/tests/testdata/count_pack"),
+                        "--state-dir", state_dir, "--partitions",
+                        absl::StrCat(partitions)},
+                       more),
+                names.Flags());
+}
+
+// The admin HTTP of a serve started with --http 127.0.0.1:0, at the port
+// its log names (0 when it names none).
+std::unique_ptr<httplib::Client> AdminClient(const ServeProcess& serve) {
+  const std::string log = serve.Stderr();
+  const size_t at = log.find("admin http on 127.0.0.1:");
+  EXPECT_NE(at, std::string::npos) << log;
+  return std::make_unique<httplib::Client>(
+      "127.0.0.1",
+      at == std::string::npos ? 0 : std::atoi(log.c_str() + at + 24));
+}
+
 v1::Decision ParseDecision(const std::string& bytes, bool json) {
   v1::Decision d;
   if (json) {
@@ -779,22 +805,10 @@ TEST(ServeIntegrationTest, LagAfterRestartAndReadinessWithoutPartitions) {
   const std::string brokers = Brokers();
   TempDir dir;
   Names names("lag");
-  const std::string rules_dir =
-      absl::StrCat(kSourceDir, "/tests/testdata/count_pack");
   const std::vector<v1::Transaction> txs = Traffic(500, 50);
   auto args = [&](const std::string& state) {
-    return Concat({"--brokers", brokers, "--rules", rules_dir, "--state-dir",
-                   dir.path() + "/" + state, "--partitions", "1", "--http",
-                   "127.0.0.1:0"},
-                  names.Flags());
-  };
-  auto http_of = [](const ServeProcess& p) {
-    const std::string log = p.Stderr();
-    const size_t at = log.find("admin http on 127.0.0.1:");
-    EXPECT_NE(at, std::string::npos) << log;
-    return std::make_unique<httplib::Client>(
-        "127.0.0.1",
-        at == std::string::npos ? 0 : std::atoi(log.c_str() + at + 24));
+    return CountPackArgs(brokers, names, dir.path() + "/" + state, 1,
+                         {"--http", "127.0.0.1:0"});
   };
   {
     ServeProcess a(args("a"), dir.path());
@@ -814,7 +828,7 @@ TEST(ServeIntegrationTest, LagAfterRestartAndReadinessWithoutPartitions) {
   }
   ServeProcess a(args("a"), dir.path());
   ASSERT_TRUE(a.WaitForLog("assigned partitions [0]", 60000)) << a.Stderr();
-  auto http = http_of(a);
+  auto http = AdminClient(a);
   std::string metrics;
   // The lag is measured once a second.
   for (int i = 0; i < 40; ++i) {
@@ -836,7 +850,7 @@ TEST(ServeIntegrationTest, LagAfterRestartAndReadinessWithoutPartitions) {
   // A second instance: one partition, so one of the two has none.
   ServeProcess b(args("b"), dir.path());
   ASSERT_TRUE(b.WaitForLog("admin http on", 60000)) << b.Stderr();
-  auto http_b = http_of(b);
+  auto http_b = AdminClient(b);
   int ready = 0, idle = 0;
   for (int i = 0; i < 120 && ready + idle != 2; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
@@ -874,13 +888,9 @@ TEST(ServeIntegrationTest, ChangelogThatDeletesStateIsRefused) {
                    dir.path(), "/create.log 2>&1");
   ASSERT_EQ(std::system(create.c_str()), 0)
       << ServeProcess::ReadFile(dir.path() + "/create.log");
-  ServeProcess serve(
-      Concat({"--brokers", brokers, "--rules",
-              absl::StrCat(kSourceDir, "/tests/testdata/count_pack"),
-              "--state-dir", dir.path() + "/state", "--partitions", "1",
-              "--http", "off"},
-             names.Flags()),
-      dir.path());
+  ServeProcess serve(CountPackArgs(brokers, names, dir.path() + "/state", 1,
+                                   {"--http", "off"}),
+                     dir.path());
   EXPECT_EQ(serve.Wait(60000), 1) << serve.Stderr();
   EXPECT_THAT(serve.Stderr(),
               ::testing::HasSubstr(absl::StrCat(
@@ -899,12 +909,9 @@ TEST(ServeIntegrationTest, InputPartitionsAddedWhileServingStopItClearly) {
   TempDir dir;
   Names names("grow");
   ServeProcess serve(
-      Concat(
-          {"--brokers", brokers, "--rules",
-           absl::StrCat(kSourceDir, "/tests/testdata/count_pack"),
-           "--state-dir", dir.path() + "/state", "--partitions", "2", "--http",
-           "off", "--kafka.topic.metadata.refresh.interval.ms", "1000"},
-          names.Flags()),
+      CountPackArgs(brokers, names, dir.path() + "/state", 2,
+                    {"--http", "off",
+                     "--kafka.topic.metadata.refresh.interval.ms", "1000"}),
       dir.path());
   ASSERT_TRUE(serve.WaitForLog("assigned partitions [0,1]", 60000))
       << serve.Stderr();
@@ -998,14 +1005,10 @@ TEST(ServeIntegrationTest, StopWhoseLastCommitFailsExitsOne) {
   const std::string brokers = broker.address();
   Names names("lastcommit");
   const std::vector<v1::Transaction> txs = Traffic(200, 20);
-  ServeProcess serve(
-      Concat({"--brokers", brokers, "--rules",
-              absl::StrCat(kSourceDir, "/tests/testdata/count_pack"),
-              "--state-dir", dir.path() + "/state", "--partitions", "1",
-              "--http", "off", "--commit-interval-ms", "100000",
-              "--kafka-timeout-ms", "2000"},
-             names.Flags()),
-      dir.path());
+  ServeProcess serve(CountPackArgs(brokers, names, dir.path() + "/state", 1,
+                                   {"--http", "off", "--commit-interval-ms",
+                                    "100000", "--kafka-timeout-ms", "2000"}),
+                     dir.path());
   ASSERT_TRUE(serve.WaitForLog("assigned partitions", 60000)) << serve.Stderr();
   {
     auto producer = MakeProducer(brokers);
@@ -1159,11 +1162,8 @@ TEST(ServeIntegrationTest, RulesReloadUnderLoadValidAndInvalid) {
              names.Flags()),
       dir.path());
   ASSERT_TRUE(serve.WaitForLog("assigned partitions", 60000)) << serve.Stderr();
-  const std::string log = serve.Stderr();
-  const size_t at = log.find("admin http on 127.0.0.1:");
-  ASSERT_NE(at, std::string::npos) << log;
-  const int port = std::atoi(log.c_str() + at + 24);
-  httplib::Client http("127.0.0.1", port);
+  std::unique_ptr<httplib::Client> admin = AdminClient(serve);
+  httplib::Client& http = *admin;
   httplib::Headers auth = {{"Authorization", "Bearer " + token}};
   {
     auto ready = http.Get("/readyz");
@@ -1304,10 +1304,8 @@ TEST(ServeIntegrationTest,
   EXPECT_NE(serve.Stderr().find("shadow rules bt-new beside the active ones"),
             std::string::npos)
       << serve.Stderr();
-  const std::string log = serve.Stderr();
-  const size_t at = log.find("admin http on 127.0.0.1:");
-  ASSERT_NE(at, std::string::npos) << log;
-  httplib::Client http("127.0.0.1", std::atoi(log.c_str() + at + 24));
+  std::unique_ptr<httplib::Client> admin = AdminClient(serve);
+  httplib::Client& http = *admin;
 
   const std::vector<v1::Transaction> txs = Traffic(3000, 300);
   auto producer = MakeProducer(brokers);
