@@ -4,6 +4,8 @@
 #include <optional>
 #include <utility>
 
+#include "absl/container/inlined_vector.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "engine/masking.h"
 #include "google/protobuf/message_lite.h"
@@ -253,6 +255,52 @@ absl::Status DecodeTransactionJson(absl::string_view json,
 
 namespace {
 
+// The first key that an object of `json` (well-formed: protobuf has parsed
+// it) gives twice, and the offset of its second occurrence. protobuf's
+// parser keeps the last value, so {"transaction_id":"A",
+// "transaction_id":"B"} would be decided as B: an ambiguous idempotency
+// key. "transactionId" and "transaction_id" name the same field; keys are
+// compared as written otherwise (escapes not undone).
+std::optional<std::pair<std::string, size_t>> RepeatedKey(
+    absl::string_view json) {
+  struct Frame {
+    bool object = false;
+    bool expect_key = false;
+    absl::InlinedVector<std::string, 16> keys;
+  };
+  absl::InlinedVector<Frame, 4> stack;
+  for (size_t i = 0; i < json.size(); ++i) {
+    const char c = json[i];
+    if (c == '"') {
+      const size_t start = i++;
+      while (i < json.size() && json[i] != '"') i += json[i] == '\\' ? 2 : 1;
+      if (stack.empty() || !stack.back().object || !stack.back().expect_key) {
+        continue;
+      }
+      std::string key;
+      for (char k : json.substr(start + 1, i - start - 1)) {
+        if (k != '_') key.push_back(absl::ascii_tolower(k));
+      }
+      Frame& frame = stack.back();
+      frame.expect_key = false;
+      if (std::find(frame.keys.begin(), frame.keys.end(), key) !=
+          frame.keys.end()) {
+        return std::make_pair(
+            std::string(json.substr(start + 1, i - start - 1)), start);
+      }
+      frame.keys.push_back(std::move(key));
+    } else if (c == '{' || c == '[') {
+      stack.emplace_back();
+      stack.back().object = stack.back().expect_key = c == '{';
+    } else if (c == '}' || c == ']') {
+      if (!stack.empty()) stack.pop_back();
+    } else if (c == ',' && !stack.empty() && stack.back().object) {
+      stack.back().expect_key = true;
+    }
+  }
+  return std::nullopt;
+}
+
 // protobuf's JSON mapping into a cleared *out; with `lenient`, unknown
 // fields and enum names are left out instead of being errors.
 google::protobuf::util::Status ParseJson(absl::string_view json, bool lenient,
@@ -283,12 +331,19 @@ absl::Status DecodeJson(absl::string_view json, absl::string_view what,
     return absl::InvalidArgumentError(
         absl::StrCat("not ", what, " in JSON: ", message));
   }
+  if (auto repeated = RepeatedKey(json); repeated.has_value()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "not ", what, " in JSON: key \"", MaskDigitRuns(repeated->first),
+        "\" is given twice (which one is meant?) at ",
+        DescribeOffset(json, repeated->second)));
+  }
   return absl::OkStatus();
 }
 
 absl::Status DecodeTransactionJsonLenient(absl::string_view json,
                                           v1::Transaction* out) {
-  return ParseJson(json, /*lenient=*/true, out).ok()
+  return ParseJson(json, /*lenient=*/true, out).ok() &&
+                 !RepeatedKey(json).has_value()
              ? absl::OkStatus()
              : absl::InvalidArgumentError("not a Transaction in JSON");
 }

@@ -187,6 +187,39 @@ TEST(DecodeTransactionJsonTest, TrailingCommaIsTolerated) {
   EXPECT_EQ(tx.transaction_id(), "T-1");
 }
 
+// protobuf's parser keeps the last of two values of one key, which would
+// decide {"transaction_id":"A","transaction_id":"B"} as B: refused, in
+// either name style and in nested objects.
+TEST(DecodeTransactionJsonTest, AKeyGivenTwiceIsAnError) {
+  v1::Transaction tx;
+  absl::Status s = DecodeTransactionJson(
+      R"({"transaction_id": "A", "memo": "x", "transaction_id": "B"})", &tx);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(s.message()),
+            "not a Transaction in JSON: key \"transaction_id\" is given twice "
+            "(which one is meant?) at column 38");
+  s = DecodeTransactionJson(R"({"transactionId": "A", "transaction_id": "B"})",
+                            &tx);
+  EXPECT_THAT(std::string(s.message()),
+              HasSubstr("key \"transaction_id\" is given twice"));
+  s = DecodeTransactionJson(
+      R"({"counterparty": {"accountId": "P1", "account_id": "P2"}})", &tx);
+  EXPECT_THAT(std::string(s.message()),
+              HasSubstr("key \"account_id\" is given twice"));
+  EXPECT_FALSE(DecodeTransactionJsonLenient(
+                   R"({"transaction_id": "A", "transaction_id": "B"})", &tx)
+                   .ok());
+  // The same key in different objects, and quotes, braces and commas
+  // inside strings, are not repeats.
+  EXPECT_TRUE(DecodeTransactionJson(
+                  R"({"transaction_id": "T-1", "memo": "a \"memo\", {x}",
+                      "counterparty": {"account_id": "P", "name": "\\"},
+                      "session": {"on_call": true}, "account_id": "A"})",
+                  &tx)
+                  .ok());
+  EXPECT_EQ(tx.counterparty().name(), "\\");
+}
+
 TEST(DecodeTransactionJsonTest, ClearsTheOutputFirst) {
   v1::Transaction tx;
   tx.set_memo("left over");
