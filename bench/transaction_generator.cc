@@ -188,6 +188,12 @@ void TransactionGenerator::Next(v1::Transaction* tx) {
   } else {
     Ordinary(tx);
     label_ = TrafficLabel{};
+    // A rare ordinary payment to a police-listed account: the pack blocks
+    // it (FRAUD-LIST), rightly, so the label says so too. (Its scam memos
+    // are not labelled: whether SAFE-ACCT should alert depends on the
+    // customer's age and session, which the label would have to re-decide.)
+    label_.suspicious =
+        tx->counterparty().account_id() == "TEST-FRAUD-ACCT-0001";
   }
   previous_ = *tx;
   previous_label_ = label_;
