@@ -180,6 +180,24 @@ absl::StatusOr<std::vector<AuditChainReport>> VerifyAudit(StateStore* store) {
         return true;
       });
   if (!scanned.ok()) return scanned;
+  // Every hold's decision is audited: a partition with holds and no chain
+  // at all had its whole chain deleted, which the chains left cannot show.
+  std::map<int32_t, int64_t> holds;
+  scanned = store->Scan(StateFamily::kHolds, "",
+                        [&](absl::string_view key, absl::string_view) {
+                          if (key.size() >= 4) ++holds[ReadPartition(key)];
+                          return true;
+                        });
+  if (!scanned.ok()) return scanned;
+  for (const auto& [p, n] : holds) {
+    if (reports.count(p) != 0) continue;
+    AuditChainReport& r = reports[p];
+    r.partition = p;
+    r.problem =
+        absl::StrCat("no audit chain, but ", n, " hold", n == 1 ? "" : "s",
+                     " whose decisions it should record: the chain "
+                     "was deleted");
+  }
   std::vector<AuditChainReport> out;
   for (auto& [p, r] : reports) {
     auto head = heads.find(p);

@@ -318,6 +318,31 @@ TEST_F(AuditTest, EveryRecordDeletedButTheHeadIsDetected) {
             "records 1 to 2 are missing (the end of the log was cut off)");
 }
 
+// A whole chain deleted, head and records, leaves no chain to check; the
+// holds of its partition (each audited) show it. A partition with a chain
+// and holds, and one with neither, are fine.
+TEST_F(AuditTest, AWholeChainDeletedIsDetectedByItsHolds) {
+  Write(0, 2);
+  Write(1, 2);
+  for (int32_t p : {0, 1}) {
+    ASSERT_TRUE(
+        store_
+            ->Commit({StateWrite::Put(StateFamily::kHolds,
+                                      PartitionPrefix(p) + "TX-1", "hold")})
+            .ok());
+  }
+  Erase(AuditRecordKey(1, 1));
+  Erase(AuditRecordKey(1, 2));
+  Erase(HeadKey(1));
+  std::vector<AuditChainReport> reports = Verify();
+  ASSERT_EQ(reports.size(), 2u);
+  EXPECT_EQ(reports[0].problem, "");
+  EXPECT_EQ(reports[1].partition, 1);
+  EXPECT_EQ(reports[1].problem,
+            "no audit chain, but 1 hold whose decisions it should record: the "
+            "chain was deleted");
+}
+
 TEST_F(AuditTest, MissingHeadIsDetected) {
   Write(0, 3);
   Erase(HeadKey(0));
