@@ -12,6 +12,7 @@
 
 #include "absl/memory/memory.h"
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -43,6 +44,15 @@ absl::Status ValidateMatch(absl::string_view name,
       origin, ": list '", name,
       "': match must be LIST_MATCH_EXACT or LIST_MATCH_PHRASE, got ",
       match_name));
+}
+
+// ASCII punctuation: in an EXACT list, account numbers and ids compare by
+// their letters and digits (and any non-ASCII characters), so that
+// 6230-0000-0000-0666, 6230.0000.0000.0666 and 6230000000000666 are one
+// account, whichever form the police feed or core banking writes.
+bool IsSeparator(char c) {
+  const auto u = static_cast<unsigned char>(c);
+  return u < 0x80 && !absl::ascii_isalnum(u);
 }
 
 // Iterates the code points of valid UTF-8 `text`.
@@ -216,6 +226,11 @@ absl::StatusOr<std::unique_ptr<NamedList>> NamedList::Create(
   // index_ holds views into entries_, so entries_ must never reallocate.
   list->entries_.reserve(normalized_entries.size());
   for (std::string& entry : normalized_entries) {
+    if (match == txscreen::v1::LIST_MATCH_EXACT) {
+      entry.erase(std::remove_if(entry.begin(), entry.end(), IsSeparator),
+                  entry.end());
+      if (entry.empty()) continue;
+    }
     if (list->index_.contains(entry)) continue;
     list->entries_.push_back(std::move(entry));
     list->index_.insert(list->entries_.back());
@@ -285,7 +300,23 @@ bool NamedList::MayContainPhrase(absl::string_view text) const {
 }
 
 bool NamedList::ContainsExact(absl::string_view normalized) const {
-  return index_.contains(normalized);
+  if (match_ != txscreen::v1::LIST_MATCH_EXACT ||
+      std::none_of(normalized.begin(), normalized.end(), IsSeparator)) {
+    return index_.contains(normalized);
+  }
+  // Separators dropped, as in the entries; on the stack unless long.
+  char buffer[256];
+  std::string long_key;
+  char* out = buffer;
+  if (normalized.size() > sizeof(buffer)) {
+    long_key.resize(normalized.size());
+    out = long_key.data();
+  }
+  size_t n = 0;
+  for (char c : normalized) {
+    if (!IsSeparator(c)) out[n++] = c;
+  }
+  return n > 0 && index_.contains(absl::string_view(out, n));
 }
 
 bool NamedList::ContainsPhraseIn(absl::string_view normalized_text) const {

@@ -88,7 +88,9 @@ class NamedList {
 
   // Whether `normalized`, which must already be normalised by
   // TextNormalizer, is one of the entries (the lookup for EXACT lists; it
-  // works on PHRASE lists too). Does not allocate.
+  // works on PHRASE lists too). EXACT lists compare without ASCII
+  // punctuation ("6230-0000-0000-0666" is "6230000000000666"). Does not
+  // allocate for values up to 256 bytes.
   bool ContainsExact(absl::string_view normalized) const;
 
   // For PHRASE lists (empty for EXACT lists): the entry, in normalised form,

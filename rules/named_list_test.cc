@@ -96,6 +96,31 @@ TEST(NamedListTest, FullWidthAccountNumbersMatchHalfWidth) {
   EXPECT_FALSE(list->ContainsExact(Norm("6222021234567891")));
 }
 
+// A police feed writes 6230000000000666, core banking 6230-0000-0000-0666:
+// one account. ASCII punctuation does not count in EXACT lists; letters,
+// digits and other characters do.
+TEST(NamedListTest, ExactEntriesCompareWithoutPunctuation) {
+  auto list = MustLoad(LIST_MATCH_EXACT,
+                       "6230000000000666\n"
+                       "TEST-FRAUD-ACCT-0001\n"
+                       "账户-123\n"
+                       "---\n");
+  ASSERT_NE(list, nullptr);
+  EXPECT_EQ(list->size(), 3u);  // "---" has nothing left
+  for (const char* v : {"6230-0000-0000-0666", "6230.0000.0000.0666",
+                        "6230/0000/0000/0666", "6230000000000666"}) {
+    EXPECT_TRUE(list->ContainsExact(Norm(v))) << v;
+  }
+  EXPECT_TRUE(list->ContainsExact(Norm("TESTFRAUDACCT0001")));
+  EXPECT_TRUE(list->ContainsExact(Norm("test_fraud_acct_0001")));
+  EXPECT_TRUE(list->ContainsExact(Norm("账户123")));
+  EXPECT_FALSE(list->ContainsExact(Norm("6230-0000-0000-06661")));
+  EXPECT_FALSE(list->ContainsExact(Norm("TEST-FRAUD-ACCT-0010")));
+  EXPECT_FALSE(list->ContainsExact(Norm("---")));
+  EXPECT_FALSE(list->ContainsExact(Norm(std::string(300, '-') + "1")));
+  EXPECT_FALSE(list->ContainsExact(Norm("")));
+}
+
 TEST(NamedListTest, TraditionalEntriesMatchSimplifiedTextAndBack) {
   auto list = MustLoad(LIST_MATCH_PHRASE,
                        "# scam phrases\n"
