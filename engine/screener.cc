@@ -123,16 +123,11 @@ void Screener::FailSafe(const v1::Transaction& tx, v1::Verdict verdict,
   Finish(tx, started_us, decision);
 }
 
-bool Screener::RejectUndecodable(const v1::Transaction& tx,
-                                 absl::string_view why,
-                                 v1::Decision* decision) {
+bool Screener::FirstDecisionOf(const v1::Transaction& tx,
+                               v1::Decision* decision) {
   if (tx.transaction_id().empty() || tx.customer_id().empty()) return false;
-  const int64_t started = clock_->NowMicros();
-  ClearDecision(decision);
-  // A resend of a transaction already decided (a newer producer adding a
-  // field to a retry) gets the first decision, as any duplicate does, not
-  // a conflicting rejection. Should the store fail here, the rejection
-  // below stands: nothing was decided on it.
+  // Should the store fail here, the caller's rejection stands: nothing was
+  // decided on it.
   absl::StatusOr<const TransactionRecordProto*> first =
       state_->FindRecord(tx.customer_id(), tx.transaction_id());
   state_->EndTransaction();
@@ -144,6 +139,19 @@ bool Screener::RejectUndecodable(const v1::Transaction& tx,
     return true;
   }
   ClearDecision(decision);
+  return false;
+}
+
+bool Screener::RejectUndecodable(const v1::Transaction& tx,
+                                 absl::string_view why,
+                                 v1::Decision* decision) {
+  if (tx.transaction_id().empty() || tx.customer_id().empty()) return false;
+  const int64_t started = clock_->NowMicros();
+  ClearDecision(decision);
+  // A resend of a transaction already decided (a newer producer adding a
+  // field to a retry) gets the first decision, as any duplicate does, not
+  // a conflicting rejection.
+  if (FirstDecisionOf(tx, decision)) return true;
   decision->set_transaction_id(tx.transaction_id());
   decision->set_customer_id(tx.customer_id());
   decision->set_channel(tx.channel());
@@ -173,6 +181,12 @@ absl::Status Screener::Screen(const v1::Transaction& tx,
       errors_.push_back(absl::StrCat("currency: ", facts.message()));
   }
   if (!errors_.empty()) {
+    // A resend of a transaction already decided, now invalid (an FX rate
+    // or currency removed by a reload since), gets the first decision.
+    if (FirstDecisionOf(tx, decision)) return absl::OkStatus();
+    decision->set_transaction_id(tx.transaction_id());
+    decision->set_customer_id(tx.customer_id());
+    decision->set_channel(tx.channel());
     // Rejected input never happened: no state changes, and a corrected
     // resend with the same id is screened afresh.
     decision->set_verdict(v1::VERDICT_REJECTED_INPUT);

@@ -83,11 +83,15 @@ class Screener {
   // into `tx`: VERDICT_REJECTED_INPUT with `why` and every other problem
   // in input_errors, so that core banking gets an answer; nothing in the
   // state changes. A transaction id already decided gets its first
-  // decision, marked duplicate, as in Screen(). False, with no decision, when `tx` lacks the
-  // transaction or customer id an answer needs.
+  // decision, marked duplicate, as in Screen(). False, with no decision, when
+  // `tx` lacks the transaction or customer id an answer needs.
   bool RejectUndecodable(const txscreen::v1::Transaction& tx,
                          absl::string_view why,
                          txscreen::v1::Decision* decision);
+  // When `tx`'s id was decided before: that decision, marked duplicate,
+  // into *decision, and true. Else false, *decision cleared.
+  bool FirstDecisionOf(const txscreen::v1::Transaction& tx,
+                       txscreen::v1::Decision* decision);
   const ScreenerCounters& counters() const { return counters_; }
 
   // The original that the last Screen() took back, when it screened a

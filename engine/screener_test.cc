@@ -483,6 +483,28 @@ TEST_F(ScreenerTest, UndecodableButIdentifiedIsRejectedWithEveryProblem) {
   EXPECT_FALSE(screener_->RejectUndecodable(tx, "x", &d));
 }
 
+// A resend of a decided transaction that is now invalid (a currency whose
+// FX rate a reload removed, say) gets its first decision, as any duplicate,
+// not REJECTED_INPUT; an invalid new transaction is still rejected.
+TEST_F(ScreenerTest, InvalidResendOfADecidedTransactionIsADuplicate) {
+  const v1::Transaction tx = Tx("T1", kT0);
+  const v1::Decision first = Screen(tx);
+  ASSERT_NE(first.verdict(), v1::VERDICT_REJECTED_INPUT);
+  v1::Transaction resend = tx;
+  resend.set_currency("XXX");
+  v1::Decision d = Screen(resend);
+  EXPECT_TRUE(d.duplicate());
+  EXPECT_EQ(d.verdict(), first.verdict());
+  EXPECT_TRUE(d.input_errors().empty());
+  v1::Transaction fresh = Tx("T2", kT0);
+  fresh.set_currency("XXX");
+  d = Screen(fresh);
+  EXPECT_EQ(d.verdict(), v1::VERDICT_REJECTED_INPUT);
+  EXPECT_FALSE(d.duplicate());
+  EXPECT_EQ(d.transaction_id(), "T2");
+  EXPECT_EQ(d.customer_id(), "C1");
+}
+
 // A resend of a decided transaction that a newer producer gave an unknown
 // field gets the first decision, marked duplicate, not a rejection that
 // contradicts it.
