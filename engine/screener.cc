@@ -383,8 +383,15 @@ void Screener::HistoryFacts(const v1::Transaction& tx,
                              tx.geo().lon());
       h.distance_known = true;
       h.distance_km = static_cast<int64_t>(km);
-      // Same instant, different place: as fast as it gets.
-      double hours = std::max<double>(h.since_previous_us, 1e6) / 3.6e9;
+      // Same instant, different place: as fast as it gets. A transaction
+      // that arrives after a later one is that far from it in time too
+      // (since_previous_us, clamped at 0 for dormancy, would make it
+      // millions of km/h).
+      const int64_t apart_us = ctx_.occurred_at_us > history.last_at_us
+                                   ? ctx_.occurred_at_us - history.last_at_us
+                                   : history.last_at_us - ctx_.occurred_at_us;
+      double hours =
+          std::max<double>(static_cast<double>(apart_us), 1e6) / 3.6e9;
       h.speed_kmh = static_cast<int64_t>(std::min(km / hours, 1e9));
     }
   }

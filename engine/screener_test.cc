@@ -899,6 +899,24 @@ TEST_F(ScreenerTest, DistanceAndSpeedFlagImpossibleTravel) {
   EXPECT_EQ(FindHit(d6, "TRAVEL"), nullptr);
 }
 
+// Out of order: Shanghai at 12:00 arrives first, then Beijing at 08:00.
+// 1,067 km in 4 hours (~267 km/h) is possible; it read 3,841,478 km/h.
+TEST_F(ScreenerTest, SpeedOfALateTransactionUsesTheTimeBetween) {
+  v1::Transaction shanghai = Tx("T1", kT0 + 4 * kHour);
+  shanghai.mutable_geo()->set_lat(31.2304);
+  shanghai.mutable_geo()->set_lon(121.4737);
+  Screen(shanghai);
+  v1::Transaction beijing = Tx("T2", kT0);
+  beijing.mutable_geo()->set_lat(39.9042);
+  beijing.mutable_geo()->set_lon(116.4074);
+  v1::Decision d = Screen(beijing);
+  int64_t kmh = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(History(d, "kmh"), &kmh)) << History(d, "kmh");
+  EXPECT_GE(kmh, 260);
+  EXPECT_LE(kmh, 275);
+  EXPECT_EQ(FindHit(d, "TRAVEL"), nullptr);
+}
+
 TEST_F(ScreenerTest, SameInstantDifferentPlaceIsAsFastAsItGets) {
   v1::Transaction a = Tx("T1", kT0);
   a.mutable_geo()->set_lat(31.2304);
