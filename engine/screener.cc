@@ -168,6 +168,7 @@ bool Screener::RejectUndecodable(const v1::Transaction& tx,
 absl::Status Screener::Screen(const v1::Transaction& tx,
                               v1::Decision* decision) {
   const int64_t started = clock_->NowMicros();
+  now_us_ = started;
   has_retracted_ = false;
   ClearDecision(decision);
   decision->set_transaction_id(tx.transaction_id());
@@ -449,11 +450,22 @@ absl::Status Screener::Windows(const v1::Transaction& tx) {
     // once the decision lets it stand (see ApplyWindows).
     if (def.aggregate != v1::AGGREGATE_DISTINCT || slot.add_key != 0) {
       const int64_t first = BucketClock::FirstBucket(def, slot.bucket);
-      pending_.push_back(PendingAdd{
-          *entity, slot.window, slot.bucket, slot.add_value, slot.add_key,
-          // Keep the previous calendar bucket for late arrivals.
-          def.span == rules::WindowDef::Span::kSliding ? first : first - 1,
-          def.group_by});
+      // Keep the previous calendar bucket for late arrivals. A sliding
+      // window keeps one more span, so that a transaction up to a span
+      // late still finds the whole window it belongs to, and never drops
+      // what the clock's present needs: a transaction dated ahead (up to a
+      // day is accepted) emptied the current 24 h of a customer's windows.
+      int64_t evict_before = first - 1;
+      if (def.span == rules::WindowDef::Span::kSliding) {
+        const int64_t lookback = slot.bucket - first;
+        evict_before = std::min(
+            first - lookback,
+            BucketClock::FirstBucket(def, buckets_.Bucket(def, now_us_)) -
+                lookback);
+      }
+      pending_.push_back(PendingAdd{*entity, slot.window, slot.bucket,
+                                    slot.add_value, slot.add_key, evict_before,
+                                    def.group_by});
     }
   }
   return absl::OkStatus();

@@ -183,6 +183,8 @@ class Screener {
   std::vector<std::string> errors_;
   ScreenerCounters counters_;
   Retracted retracted_;
+  // The clock when the current Screen() began.
+  int64_t now_us_ = 0;
   bool has_retracted_ = false;
 };
 

@@ -746,15 +746,36 @@ TEST_F(ScreenerTest, ReversalOnTheNextDayRetractsFromTheOriginalsDay) {
 
 TEST_F(ScreenerTest, ReversalDaysLaterRetractsWhatTheWindowsStillHold) {
   Screen(Tx("T1", kT0, 100));
-  // Two days later every day and sliding bucket of T1 has been evicted;
-  // only the month still holds it.
+  // Two days later T1's day and 1 h buckets have been evicted; the month
+  // still holds it, and so do the two 24 h windows' extra span (kept for
+  // late arrivals), outside their values.
   Screen(Tx("T2", kT0 + 2 * kDay, 200));
   v1::Decision r = Screen(Reversal("R1", "T1", kT0 + 2 * kDay + kMinute));
   EXPECT_THAT(r.notes(),
-              ElementsAre("reversal of T1: retracted 1 window contribution"));
+              ElementsAre("reversal of T1: retracted 3 window contributions"));
   v1::Decision d3 = Screen(Tx("T3", kT0 + 2 * kDay + 2 * kMinute, 400));
   EXPECT_EQ(Window(d3, "sum_month"), 600);
   EXPECT_EQ(Window(d3, "sum_day"), 600);
+}
+
+// A transaction that arrives after a later one still finds its sliding
+// window whole: T2 (01:30) evicted T1 (00:00), which T3 (00:50, arriving
+// after T2) counts.
+TEST_F(ScreenerTest, LateTransactionFindsItsWholeSlidingWindow) {
+  Screen(Tx("T1", kT0, 100));
+  Screen(Tx("T2", kT0 + kHour + 30 * kMinute, 1));
+  v1::Decision d = Screen(Tx("T3", kT0 + 50 * kMinute, 10),
+                          /*delay_us=*/41 * kMinute);
+  EXPECT_EQ(Window(d, "acct_1h"), 110);
+}
+
+// A transaction dated ahead of the clock (up to a day is accepted) does
+// not empty the present's sliding windows.
+TEST_F(ScreenerTest, FutureDatedTransactionKeepsThePresentsWindows) {
+  Screen(Tx("T1", kT0, 100));
+  Screen(Tx("T2", kT0 + 23 * kHour, 1), /*delay_us=*/-23 * kHour + kMinute);
+  v1::Decision d = Screen(Tx("T3", kT0 + 2 * kMinute, 10));
+  EXPECT_EQ(Window(d, "acct_1h"), 110);
 }
 
 TEST_F(ScreenerTest, DamagedStoredDecisionIsDataLoss) {
