@@ -55,6 +55,30 @@ bool IsSeparator(char c) {
   return u < 0x80 && !absl::ascii_isalnum(u);
 }
 
+// Whether `s` holds a separator; eight digits at a time (account numbers
+// are looked up in several lists per transaction: a byte-wise scan of each
+// was ~1,200 instructions per transaction).
+bool HasSeparator(absl::string_view s) {
+  constexpr uint64_t kHigh = 0xF0F0F0F0F0F0F0F0ULL;
+  constexpr uint64_t kZeros = 0x3030303030303030ULL;  // '0' x 8
+  constexpr uint64_t kSixes = 0x0606060606060606ULL;
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t x;
+    std::memcpy(&x, s.data() + i, 8);
+    // Every byte is '0'-'9' when its high nibble is 3 and adding 6 keeps
+    // it there (no carry leaves a byte: each low nibble is at most 0xF).
+    if ((x & kHigh) == kZeros && ((x + kSixes) & kHigh) == kZeros) continue;
+    for (size_t j = i; j < i + 8; ++j) {
+      if (IsSeparator(s[j])) return true;
+    }
+  }
+  for (; i < s.size(); ++i) {
+    if (IsSeparator(s[i])) return true;
+  }
+  return false;
+}
+
 // Iterates the code points of valid UTF-8 `text`.
 template <typename Fn>
 void ForEachCodePoint(absl::string_view text, Fn fn) {
@@ -300,8 +324,7 @@ bool NamedList::MayContainPhrase(absl::string_view text) const {
 }
 
 bool NamedList::ContainsExact(absl::string_view normalized) const {
-  if (match_ != txscreen::v1::LIST_MATCH_EXACT ||
-      std::none_of(normalized.begin(), normalized.end(), IsSeparator)) {
+  if (match_ != txscreen::v1::LIST_MATCH_EXACT || !HasSeparator(normalized)) {
     return index_.contains(normalized);
   }
   // Separators dropped, as in the entries; on the stack unless long.
