@@ -90,6 +90,11 @@ class MappingBuilder {
     icu::UnicodeString text =
         nfkc_casefold_->normalize(icu::UnicodeString(c), status);
     if (simplifiable_.containsSome(text)) to_simplified_->transliterate(text);
+    // 帐 and 账 are one character in account words (帐户 / 账户, 帐号 /
+    // 账号), and ICU makes traditional 帳 into 帐: one form for matching,
+    // so that a phrase list needs only 账户.
+    text.findAndReplace(icu::UnicodeString(static_cast<UChar32>(0x5E10)),
+                        icu::UnicodeString(static_cast<UChar32>(0x8D26)));
     text = nfd_->normalize(text, status);
     if (U_FAILURE(status)) DieBecause("normalising a code point", status);
     icu::UnicodeString kept;

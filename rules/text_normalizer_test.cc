@@ -86,6 +86,14 @@ TEST(TextNormalizerTest, TraditionalEqualsSimplified) {
   EXPECT_EQ(Norm("臺灣警察"), "台湾警察");
 }
 
+// 帐 and 账 are one in account words; traditional 帳 (which ICU makes 帐)
+// too: 帳戶解凍, 帐户解冻 and 账户解冻 are one phrase.
+TEST(TextNormalizerTest, ZhangVariantsAreOne) {
+  EXPECT_EQ(Norm("帐户解冻"), "账户解冻");
+  EXPECT_EQ(Norm("帳戶解凍"), "账户解冻");
+  EXPECT_EQ(Norm("安全帐号"), Norm("安全账号"));
+}
+
 TEST(TextNormalizerTest, TransliterationCyclesSettleOnOneForm) {
   // ICU 72 maps 苎 to 苧 and 苧 back to 苎; all spellings must agree.
   EXPECT_EQ(Norm("苧"), "苎");
