@@ -181,7 +181,8 @@ const char* ServeUsage() {
          "[--fail-safe.CHANNEL VERDICT] [--kafka.SETTING VALUE] ...\n"
          "         [--roster STAFF.csv] [--hold-timeout 30m]\n"
          "Without --brokers: an embedded Kafka cluster on 127.0.0.1 "
-         "(printed at start). See README.md, \"Running the streaming service\".\n";
+         "(printed at start). See README.md, \"Running the streaming "
+         "service\".\n";
 }
 
 absl::StatusOr<ServeCommandOptions> ParseServeConfig(
