@@ -140,8 +140,11 @@ void LargeValueReport::Add(const v1::ReportRecord& record) {
     // order.
     auto [it, inserted] = retracted_.emplace(r.transaction_id(), r);
     if (!inserted && r.SerializeAsString() < it->second.SerializeAsString()) {
+      retracted_of_customer_[it->second.customer_id()].erase(
+          r.transaction_id());
       it->second = r;
     }
+    retracted_of_customer_[r.customer_id()].insert(r.transaction_id());
     return;
   }
   const v1::Transaction& tx = record.transaction();
@@ -201,12 +204,12 @@ std::string LargeValueReport::RetractedBefore(
   const v1::Transaction& tx = record.transaction();
   const int64_t us = engine::TimestampMicros(tx.occurred_at());
   std::vector<std::pair<int64_t, std::string>> found;
-  for (const auto& [id, r] : retracted_) {
+  auto ids = retracted_of_customer_.find(tx.customer_id());
+  if (ids == retracted_of_customer_.end()) return "";
+  for (const std::string& id : ids->second) {
+    const v1::Retraction& r = retracted_.at(id);
     const int64_t at = engine::TimestampMicros(r.occurred_at());
-    if (r.customer_id() != tx.customer_id() || id == tx.transaction_id() ||
-        at > us) {
-      continue;
-    }
+    if (id == tx.transaction_id() || at > us) continue;
     found.emplace_back(at,
                        absl::StrCat(id, " (", r.cause(),
                                     r.by_transaction_id().empty() ? "" : " by ",

@@ -96,6 +96,8 @@ class LargeValueReport {
   std::map<Key, std::set<std::pair<int64_t, std::string>>> entries_;
   // Retractions of transactions of the day, by transaction id.
   std::map<std::string, txscreen::v1::Retraction> retracted_;
+  // Customer id -> the ids of retracted_ of that customer.
+  std::map<std::string, std::set<std::string>> retracted_of_customer_;
   int64_t read_ = 0, of_day_ = 0, duplicates_ = 0;
 };
 

@@ -261,12 +261,26 @@ namespace {
 // "transaction_id":"B"} would be decided as B: an ambiguous idempotency
 // key. "transactionId" and "transaction_id" name the same field; keys are
 // compared as written otherwise (escapes not undone).
+// Whether two raw keys name one field: equal but for '_' and case.
+bool SameKey(absl::string_view a, absl::string_view b) {
+  size_t i = 0, j = 0;
+  while (true) {
+    while (i < a.size() && a[i] == '_') ++i;
+    while (j < b.size() && b[j] == '_') ++j;
+    if (i == a.size() || j == b.size()) return i == a.size() && j == b.size();
+    if (absl::ascii_tolower(static_cast<unsigned char>(a[i++])) !=
+        absl::ascii_tolower(static_cast<unsigned char>(b[j++]))) {
+      return false;
+    }
+  }
+}
+
 std::optional<std::pair<std::string, size_t>> RepeatedKey(
     absl::string_view json) {
   struct Frame {
     bool object = false;
     bool expect_key = false;
-    absl::InlinedVector<std::string, 16> keys;
+    absl::InlinedVector<absl::string_view, 32> keys;  // as written
   };
   absl::InlinedVector<Frame, 4> stack;
   for (size_t i = 0; i < json.size(); ++i) {
@@ -277,18 +291,13 @@ std::optional<std::pair<std::string, size_t>> RepeatedKey(
       if (stack.empty() || !stack.back().object || !stack.back().expect_key) {
         continue;
       }
-      std::string key;
-      for (char k : json.substr(start + 1, i - start - 1)) {
-        if (k != '_') key.push_back(absl::ascii_tolower(k));
-      }
+      const absl::string_view key = json.substr(start + 1, i - start - 1);
       Frame& frame = stack.back();
       frame.expect_key = false;
-      if (std::find(frame.keys.begin(), frame.keys.end(), key) !=
-          frame.keys.end()) {
-        return std::make_pair(
-            std::string(json.substr(start + 1, i - start - 1)), start);
+      for (absl::string_view seen : frame.keys) {
+        if (SameKey(seen, key)) return std::make_pair(std::string(key), start);
       }
-      frame.keys.push_back(std::move(key));
+      frame.keys.push_back(key);
     } else if (c == '{' || c == '[') {
       stack.emplace_back();
       stack.back().object = stack.back().expect_key = c == '{';

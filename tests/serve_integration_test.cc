@@ -270,6 +270,21 @@ std::vector<std::string> CountPackArgs(const std::string& brokers,
                 names.Flags());
 }
 
+// Kafka's topic tool (tools/kafka/topics) on `brokers` with `args`; its
+// output in `log_dir`/topics.log, returned when it fails ("" when it
+// succeeds).
+std::string TopicTool(const std::string& brokers, const std::string& args,
+                      const std::string& log_dir) {
+  const std::string log = log_dir + "/topics.log";
+  const std::string command =
+      absl::StrCat(kSourceDir, "/tools/kafka/topics --bootstrap-server ",
+                   brokers, " ", args, " > ", log, " 2>&1");
+  return std::system(command.c_str()) == 0
+             ? ""
+             : absl::StrCat("failed: ", command, "\n",
+                            ServeProcess::ReadFile(log));
+}
+
 // The admin HTTP of a serve started with --http 127.0.0.1:0, at the port
 // its log names (0 when it names none).
 std::unique_ptr<httplib::Client> AdminClient(const ServeProcess& serve) {
@@ -881,13 +896,12 @@ TEST(ServeIntegrationTest, ChangelogThatDeletesStateIsRefused) {
   const std::string brokers = Brokers();
   TempDir dir;
   Names names("policy");
-  const std::string create =
-      absl::StrCat(kSourceDir, "/tools/kafka/topics --bootstrap-server ",
-                   brokers, " --create --topic ", names.state,
-                   " --partitions 1 --config cleanup.policy=delete > ",
-                   dir.path(), "/create.log 2>&1");
-  ASSERT_EQ(std::system(create.c_str()), 0)
-      << ServeProcess::ReadFile(dir.path() + "/create.log");
+  ASSERT_EQ(TopicTool(brokers,
+                      absl::StrCat("--create --topic ", names.state,
+                                   " --partitions 1 --config "
+                                   "cleanup.policy=delete"),
+                      dir.path()),
+            "");
   ServeProcess serve(CountPackArgs(brokers, names, dir.path() + "/state", 1,
                                    {"--http", "off"}),
                      dir.path());
@@ -915,12 +929,11 @@ TEST(ServeIntegrationTest, InputPartitionsAddedWhileServingStopItClearly) {
       dir.path());
   ASSERT_TRUE(serve.WaitForLog("assigned partitions [0,1]", 60000))
       << serve.Stderr();
-  const std::string alter =
-      absl::StrCat(kSourceDir, "/tools/kafka/topics --bootstrap-server ",
-                   brokers, " --alter --topic ", names.transactions,
-                   " --partitions 3 > ", dir.path(), "/alter.log 2>&1");
-  ASSERT_EQ(std::system(alter.c_str()), 0)
-      << ServeProcess::ReadFile(dir.path() + "/alter.log");
+  ASSERT_EQ(TopicTool(brokers,
+                      absl::StrCat("--alter --topic ", names.transactions,
+                                   " --partitions 3"),
+                      dir.path()),
+            "");
   EXPECT_EQ(serve.Wait(90000), 1) << serve.Stderr();
   EXPECT_THAT(serve.Stderr(),
               ::testing::HasSubstr(absl::StrCat("topic ", names.transactions,
