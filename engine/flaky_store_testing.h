@@ -19,6 +19,12 @@ class FlakyStore : public StateStore {
  public:
   absl::Status Get(StateFamily family, absl::string_view key,
                    std::string* value, bool* found) override {
+    if (gets_before_failing == 0) {
+      gets_before_failing = -1;
+      fail_gets = 1 << 30;
+    } else if (gets_before_failing > 0) {
+      --gets_before_failing;
+    }
     if (fail_gets > 0) {
       --fail_gets;
       *found = false;
@@ -47,6 +53,9 @@ class FlakyStore : public StateStore {
   std::unique_ptr<StateStore> inner = NewMemoryStateStore();
   // The next this many Gets (Commits) fail.
   int fail_gets = 0;
+  // When >= 0: this many more Gets succeed, then every Get fails (until
+  // fail_gets is set to 0).
+  int gets_before_failing = -1;
   int fail_commits = 0;
   int commits = 0;
 };

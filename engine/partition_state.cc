@@ -296,7 +296,7 @@ void EncodeRecordInto(const ScreenedRecord& r, const v1::Decision& decision,
   const size_t total =
       FieldSize(r.transaction_id.size()) + FieldSize(r.customer_id.size()) +
       (r.occurred_at_us != 0 ? 1 + wire::VarintSize(r.occurred_at_us) : 0) +
-      FieldSize(r.account_id.size()) +
+      (r.reversed ? 2 : 0) + FieldSize(r.account_id.size()) +
       FieldSize(r.counterparty_account_id.size()) +
       FieldSize(r.device_id.size()) + FieldSize(8 * c.size()) +
       FieldSize(entities) + FieldSize(buckets) + FieldSize(values) +
@@ -313,6 +313,10 @@ void EncodeRecordInto(const ScreenedRecord& r, const v1::Decision& decision,
   if (r.occurred_at_us != 0) {
     o = WriteTag(3, wire::kVarint, o);
     o = wire::WriteVarint(r.occurred_at_us, o);
+  }
+  if (r.reversed) {
+    o = WriteTag(6, wire::kVarint, o);
+    *o++ = 1;
   }
   text(7, r.account_id);
   text(8, r.counterparty_account_id);
@@ -544,6 +548,8 @@ absl::Status LoadHistory(const CustomerHistoryProto& p,
   for (int i = 0; i < p.seen_id_hash_size(); ++i) {
     history->seen[p.seen_id_hash(i)] = SeenTransaction{
         p.seen_occurred_at_us(i), records ? p.seen_record(i) : 0};
+    history->seen_latest_us =
+        std::max(history->seen_latest_us, p.seen_occurred_at_us(i));
   }
   history->payees.reserve(p.payee_key_size());
   for (int i = 0; i < p.payee_key_size(); ++i) {
@@ -716,6 +722,7 @@ absl::StatusOr<CustomerHistory*> PartitionState::History(
 absl::StatusOr<const TransactionRecordProto*> PartitionState::FindRecord(
     absl::string_view customer_id, absl::string_view transaction_id,
     const SeenTransaction& seen) {
+  if (seen.reversed_before_arrival()) return nullptr;
   absl::string_view bytes;
   if (seen.record == 0) {
     // Stored before chunks, under a key of its own.
@@ -823,7 +830,23 @@ void PartitionState::Remember(CustomerHistory* history, uint64_t id_hash,
   history->seen_expire_from_us =
       std::min(history->seen_expire_from_us,
                ExpiresAt(at_us, options_.dedupe_retention_us));
+  history->seen_latest_us = std::max(history->seen_latest_us, at_us);
   history->dirty = true;
+}
+
+void PartitionState::SeeReversedBeforeArrival(CustomerHistory* history,
+                                              uint64_t id_hash, int64_t at_us) {
+  Remember(history, id_hash, at_us, SeenTransaction::kReversedBeforeArrival);
+}
+
+int64_t PartitionState::DedupeHorizon(const CustomerHistory& history) const {
+  constexpr int64_t kAlways = std::numeric_limits<int64_t>::min();
+  int64_t horizon = kAlways;
+  if (__builtin_sub_overflow(history.seen_latest_us,
+                             options_.dedupe_retention_us, &horizon)) {
+    return kAlways;
+  }
+  return horizon;
 }
 
 absl::Status PartitionState::PutRecord(const TransactionRecordProto& record) {
@@ -891,11 +914,7 @@ void PartitionState::Expire(CustomerHistory* history, int64_t now_us) {
 void PartitionState::See(CustomerHistory* history, uint64_t id_hash,
                          int64_t at_us) {
   // Without a record: a location kept would name a chunk of another day.
-  history->seen[id_hash] = SeenTransaction{at_us, 0};
-  history->seen_expire_from_us =
-      std::min(history->seen_expire_from_us,
-               ExpiresAt(at_us, options_.dedupe_retention_us));
-  history->dirty = true;
+  Remember(history, id_hash, at_us, 0);
 }
 
 void PartitionState::Pay(CustomerHistory* history, uint64_t payee,
@@ -1105,7 +1124,8 @@ absl::Status PartitionState::ScanRecords(
   // does not change it, but the table is not ours to hold across calls).
   std::vector<std::pair<uint64_t, SeenTransaction>> seen;
   for (const auto& [id_hash, where] : (*history)->seen) {
-    if (where.record != 0 && in_range(where.at_us)) {
+    if (where.record != 0 && !where.reversed_before_arrival() &&
+        in_range(where.at_us)) {
       seen.emplace_back(id_hash, where);
     }
   }

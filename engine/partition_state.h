@@ -58,6 +58,14 @@ struct SeenTransaction {
   // chunks), or none.
   uint64_t record = 0;
 
+  // `record` of an entry that says a reversal of this transaction came
+  // before it (at `at_us`, the reversal's event time): when it arrives,
+  // it is screened but counts nowhere. FindRecord finds no record for it.
+  static constexpr uint64_t kReversedBeforeArrival = ~uint64_t{0};
+
+  bool reversed_before_arrival() const {
+    return record == kReversedBeforeArrival;
+  }
   friend bool operator==(const SeenTransaction&,
                          const SeenTransaction&) = default;
 };
@@ -81,6 +89,12 @@ struct CustomerHistory {
   // directly is only expired once Expire walks that table for another.
   int64_t seen_expire_from_us = std::numeric_limits<int64_t>::min();
   int64_t payees_expire_from_us = std::numeric_limits<int64_t>::min();
+  // The latest event time in `seen` (kept by See, PutRecord and the load;
+  // not persisted). Expire forgets entries older than the retention before
+  // the transaction it runs for, which `seen` then holds: so whether a
+  // transaction older than this minus the retention was seen can no longer
+  // be told (PartitionState::DedupeHorizon).
+  int64_t seen_latest_us = std::numeric_limits<int64_t>::min();
   // id hash -> event time and record, for duplicates and reversals.
   absl::flat_hash_map<uint64_t, SeenTransaction> seen;
   double last_lat = 0;
@@ -151,6 +165,8 @@ struct ScreenedRecord {
   absl::string_view counterparty_account_id;
   absl::string_view device_id;
   absl::Span<const WindowContribution> contributions;
+  // Taken back already (its reversal came first).
+  bool reversed = false;
 };
 
 // Whether a key of the dedupe family is a chunk's (TransactionRecordChunkProto)
@@ -249,6 +265,15 @@ class PartitionState {
   // `at_us` (the latest payment kept): the way to add to its tables, which
   // keeps Expire's bounds. Both mark it dirty.
   void See(CustomerHistory* history, uint64_t id_hash, int64_t at_us);
+  // Remembers that a reversal at `at_us` came for `id_hash` before the
+  // transaction itself (SeenTransaction::kReversedBeforeArrival).
+  void SeeReversedBeforeArrival(CustomerHistory* history, uint64_t id_hash,
+                                int64_t at_us);
+  // The earliest event time of a transaction whose absence from `seen`
+  // still means it was not screened: the customer's entries before it may
+  // have been forgotten (Expire). One clock for duplicates: the customer's
+  // own transactions, never the partition's or a flush's.
+  int64_t DedupeHorizon(const CustomerHistory& history) const;
   void Pay(CustomerHistory* history, uint64_t payee, int64_t at_us);
 
   // Says that the transaction under way has made all its changes: the

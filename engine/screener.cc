@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "rules/stable_hash.h"
 
 namespace txscreen::engine {
@@ -25,6 +26,20 @@ absl::string_view EntityId(v1::Entity kind, const v1::Transaction& tx) {
     default:
       return {};
   }
+}
+
+std::string Rfc3339(int64_t us) {
+  return absl::FormatTime(absl::RFC3339_sec, absl::FromUnixMicros(us),
+                          absl::UTCTimeZone());
+}
+
+// "7 days", or the duration as absl writes it.
+std::string RetentionText(int64_t us) {
+  constexpr int64_t kDay = 86400LL * 1000000;
+  if (us > 0 && us % kDay == 0) {
+    return absl::StrCat(us / kDay, us == kDay ? " day" : " days");
+  }
+  return absl::FormatDuration(absl::Microseconds(us));
 }
 
 // Great-circle distance in km (haversine, mean Earth radius).
@@ -199,23 +214,36 @@ absl::Status Screener::Screen(const v1::Transaction& tx,
   absl::StatusOr<CustomerHistory*> history = state_->History(tx.customer_id());
   if (!history.ok()) return history.status();
   const uint64_t id_hash = StableTextHash(tx.transaction_id());
+  bool reversed_before_arrival = false;
   if (auto seen = (*history)->seen.find(id_hash);
       seen != (*history)->seen.end()) {
-    absl::StatusOr<const TransactionRecordProto*> record =
-        state_->FindRecord(tx.customer_id(), tx.transaction_id(), seen->second);
-    if (!record.ok()) return record.status();
-    if (*record != nullptr &&
-        (*record)->transaction_id() == tx.transaction_id()) {
-      if (!decision->ParseFromString((*record)->decision())) {
-        return absl::DataLossError(absl::StrCat("state: stored decision of '",
-                                                tx.transaction_id(),
-                                                "' does not parse"));
+    if (seen->second.reversed_before_arrival()) {
+      reversed_before_arrival = true;
+    } else {
+      const SeenTransaction first = seen->second;
+      absl::StatusOr<const TransactionRecordProto*> record = state_->FindRecord(
+          tx.customer_id(), tx.transaction_id(), seen->second);
+      if (!record.ok()) return record.status();
+      if (*record == nullptr) {
+        // Seen, and its record gone with its day: a duplicate all the same,
+        // which must not count twice.
+        return AnswerForgotten(tx, &first, started, decision);
       }
-      decision->set_duplicate(true);
-      ++counters_.duplicates;
-      state_->EndTransaction();
-      return absl::OkStatus();
+      if ((*record)->transaction_id() == tx.transaction_id()) {
+        if (!decision->ParseFromString((*record)->decision())) {
+          return absl::DataLossError(absl::StrCat("state: stored decision of '",
+                                                  tx.transaction_id(),
+                                                  "' does not parse"));
+        }
+        decision->set_duplicate(true);
+        ++counters_.duplicates;
+        state_->EndTransaction();
+        return absl::OkStatus();
+      }
+      // Another transaction with the same 64-bit id hash: this one is new.
     }
+  } else if (ctx_.occurred_at_us < state_->DedupeHorizon(**history)) {
+    return AnswerForgotten(tx, nullptr, started, decision);
   }
   // Cheap unless an entry is due (PartitionState::Expire).
   state_->Expire(*history, ctx_.occurred_at_us);
@@ -230,11 +258,23 @@ absl::Status Screener::Screen(const v1::Transaction& tx,
     rules_->Evaluate(&ctx_, decision);
     counters_.division_by_zero += ctx_.division_by_zero;
     // A blocked transaction did not happen: its rules saw it in the
-    // windows, but it leaves no contribution behind.
-    if (decision->verdict() != v1::VERDICT_BLOCK) ApplyWindows();
+    // windows, but it leaves no contribution behind; nor does one whose
+    // reversal came first.
+    if (decision->verdict() != v1::VERDICT_BLOCK && !reversed_before_arrival) {
+      ApplyWindows();
+    }
     pending_.clear();
   }
-  UpdateHistory(tx, decision->verdict(), *history);
+  if (reversed_before_arrival) {
+    decision->add_notes(absl::StrCat(
+        "reversed before it arrived: ", tx.transaction_id(),
+        " counts in no window, and its payee does not become known"));
+    retracted_.transaction_id = tx.transaction_id();
+    retracted_.occurred_at_us = ctx_.occurred_at_us;
+    has_retracted_ = true;
+  } else {
+    UpdateHistory(tx, decision->verdict(), *history);
+  }
   Finish(tx, started, decision);
   state_->PutRecord(
       *history,
@@ -244,10 +284,41 @@ absl::Status Screener::Screen(const v1::Transaction& tx,
                      .account_id = tx.account_id(),
                      .counterparty_account_id = tx.counterparty().account_id(),
                      .device_id = tx.device_id(),
-                     .contributions = contributions_},
+                     .contributions = contributions_,
+                     .reversed = reversed_before_arrival},
       *decision);
   state_->EndTransaction();
   ++counters_.screened;
+  return absl::OkStatus();
+}
+
+absl::Status Screener::AnswerForgotten(const v1::Transaction& tx,
+                                       const SeenTransaction* first,
+                                       int64_t started_us,
+                                       v1::Decision* decision) {
+  // Nothing changes: neither counted again nor remembered.
+  state_->EndTransaction();
+  const std::string retention =
+      RetentionText(state_->options().dedupe_retention_us);
+  decision->set_verdict(v1::VERDICT_REJECTED_INPUT);
+  if (first != nullptr) {
+    decision->set_duplicate(true);
+    ++counters_.duplicates;
+    decision->add_input_errors(absl::StrCat(
+        "transaction_id: '", tx.transaction_id(),
+        "' was screened before (occurred_at ", Rfc3339(first->at_us),
+        "); its decision is past the dedupe retention of ", retention,
+        " and no longer kept, and it is not screened twice"));
+  } else {
+    ++counters_.rejected;
+    decision->add_input_errors(absl::StrCat(
+        "occurred_at: ", Rfc3339(ctx_.occurred_at_us),
+        " is more than the dedupe retention of ", retention,
+        " before a later transaction of customer '", tx.customer_id(),
+        "': whether it was screened already can no longer be told, and "
+        "screening it again could count it twice"));
+  }
+  Finish(tx, started_us, decision);
   return absl::OkStatus();
 }
 
@@ -255,21 +326,37 @@ absl::Status Screener::Reverse(const v1::Transaction& tx,
                                CustomerHistory* history,
                                v1::Decision* decision) {
   const std::string& original_id = tx.reverses_transaction_id();
+  const uint64_t original_hash = StableTextHash(original_id);
   const TransactionRecordProto* found = nullptr;
-  if (auto seen = history->seen.find(StableTextHash(original_id));
+  if (auto seen = history->seen.find(original_hash);
       seen != history->seen.end()) {
+    if (seen->second.reversed_before_arrival()) {
+      decision->add_notes(
+          absl::StrCat("reversal of ", original_id,
+                       ": already reversed (before the transaction arrived)"));
+      return absl::OkStatus();
+    }
     absl::StatusOr<const TransactionRecordProto*> record =
         state_->FindRecord(tx.customer_id(), original_id, seen->second);
     if (!record.ok()) return record.status();
     if (*record != nullptr && (*record)->transaction_id() == original_id) {
       found = *record;
+    } else if (*record == nullptr) {
+      decision->add_notes(absl::StrCat(
+          "reversal of ", original_id,
+          ": its record is past the dedupe retention; nothing retracted"));
+      return absl::OkStatus();
     }
   }
   if (found == nullptr) {
+    // The original has not come (yet): remembered, so that when it does it
+    // is screened but counts nowhere.
+    state_->SeeReversedBeforeArrival(history, original_hash,
+                                     ctx_.occurred_at_us);
     decision->add_notes(absl::StrCat(
         "reversal of ", original_id,
-        ": no such transaction of this customer within the dedupe retention; "
-        "nothing retracted"));
+        ": no such transaction of this customer yet; should it arrive "
+        "within the dedupe retention, it will count in no window"));
     return absl::OkStatus();
   }
   if (found->reversed()) {
@@ -327,6 +414,20 @@ absl::Status Screener::Settle(absl::string_view customer_id,
   return absl::OkStatus();
 }
 
+const rules::WindowDef* Screener::WindowDefOf(uint64_t fingerprint) const {
+  for (const rules::WindowDef& def : rules_->windows()) {
+    if (def.fingerprint == fingerprint) return &def;
+  }
+  return nullptr;
+}
+
+int64_t Screener::KeptBuckets(const rules::WindowDef& def) {
+  // As Windows() evicts: a sliding window keeps two spans behind the bucket
+  // it adds to, a calendar window the bucket before.
+  return def.span == rules::WindowDef::Span::kSliding ? 2 * def.lookback_buckets
+                                                      : 1;
+}
+
 absl::StatusOr<int> Screener::Retract(const TransactionRecordProto& record) {
   int retracted = 0;
   const int n = record.contribution_fingerprint_size();
@@ -337,6 +438,7 @@ absl::StatusOr<int> Screener::Retract(const TransactionRecordProto& record) {
     return absl::DataLossError(absl::StrCat(
         "state: contributions of '", record.transaction_id(), "' are damaged"));
   }
+  retract_entities_.assign(static_cast<size_t>(n), nullptr);
   for (int i = 0; i < n; ++i) {
     const auto kind = static_cast<v1::Entity>(record.contribution_entity(i));
     absl::string_view id;
@@ -358,12 +460,28 @@ absl::StatusOr<int> Screener::Retract(const TransactionRecordProto& record) {
     }
     absl::StatusOr<EntityWindows*> entity = state_->FindWindows(kind, id);
     if (!entity.ok()) return entity.status();
-    if (*entity == nullptr) continue;
-    WindowState* w = (*entity)->Find(record.contribution_fingerprint(i));
-    if (w != nullptr &&
-        w->Retract(record.contribution_bucket(i), record.contribution_value(i),
+    retract_entities_[i] = *entity;
+  }
+  // Every entity is in memory before the first change: a store failure
+  // above leaves all of them as they were (the transaction is tried again
+  // and must not take anything back twice).
+  for (int i = 0; i < n; ++i) {
+    EntityWindows* entity = retract_entities_[i];
+    if (entity == nullptr) continue;
+    WindowState* w = entity->Find(record.contribution_fingerprint(i));
+    if (w == nullptr) continue;
+    // A bucket the window may have evicted since (older than what an
+    // addition to its newest bucket keeps) is not the original's any more:
+    // a late transaction may have made it anew.
+    if (const rules::WindowDef* def =
+            WindowDefOf(record.contribution_fingerprint(i));
+        def != nullptr && record.contribution_bucket(i) + KeptBuckets(*def) <
+                              w->newest_bucket()) {
+      continue;
+    }
+    if (w->Retract(record.contribution_bucket(i), record.contribution_value(i),
                    record.contribution_key(i))) {
-      (*entity)->dirty = true;
+      entity->dirty = true;
       ++retracted;
     }
   }

@@ -115,6 +115,13 @@ class Screener {
                       bool happened, std::string* note);
 
  private:
+  // The answer (VERDICT_REJECTED_INPUT, nothing changed) when the dedupe
+  // check cannot give the first decision: `tx` was seen (`first`) but its
+  // record is past the retention, or (`first` null) it is older than the
+  // customer's dedupe horizon, so whether it was seen cannot be told.
+  absl::Status AnswerForgotten(const txscreen::v1::Transaction& tx,
+                               const SeenTransaction* first, int64_t started_us,
+                               txscreen::v1::Decision* decision);
   absl::Status Reverse(const txscreen::v1::Transaction& tx,
                        CustomerHistory* history,
                        txscreen::v1::Decision* decision);
@@ -125,8 +132,13 @@ class Screener {
   void ApplyWindows();
   void UpdateHistory(const txscreen::v1::Transaction& tx,
                      txscreen::v1::Verdict verdict, CustomerHistory* history);
-  // Takes back window contributions; returns how many were found.
+  // Takes back window contributions; returns how many were found. A
+  // contribution to a bucket its window may have evicted since is left.
   absl::StatusOr<int> Retract(const TransactionRecordProto& record);
+  // The current rule set's window with `fingerprint`, or null.
+  const rules::WindowDef* WindowDefOf(uint64_t fingerprint) const;
+  // How many buckets before its newest a window surely still holds.
+  static int64_t KeptBuckets(const rules::WindowDef& def);
   void Finish(const txscreen::v1::Transaction& tx, int64_t started_us,
               txscreen::v1::Decision* decision);
 
@@ -181,6 +193,8 @@ class Screener {
   // What the current transaction added to windows, for its dedupe record.
   std::vector<WindowContribution> contributions_;
   std::vector<std::string> errors_;
+  // Retract's scratch: each contribution's entity.
+  std::vector<EntityWindows*> retract_entities_;
   ScreenerCounters counters_;
   Retracted retracted_;
   // The clock when the current Screen() began.

@@ -17,6 +17,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "engine/clock.h"
+#include "engine/flaky_store_testing.h"
 #include "engine/partition_state.h"
 #include "engine/record_layout_testing.h"
 #include "engine/state_store.h"
@@ -604,6 +605,55 @@ TEST_F(ScreenerTest, DuplicateWithinTheDedupeRetentionIsDetectedDaysLater) {
   EXPECT_EQ(again.decided_at().seconds(), first.decided_at().seconds());
 }
 
+// One retention clock for duplicates: the customer's own transactions.
+// The record of T1 goes with its day once the partition's event time
+// (another customer's) is past the retention, while C1's history still
+// remembers T1: its resend is a duplicate all the same, and counts once.
+TEST_F(ScreenerTest, ResendWhoseRecordIsPastTheRetentionIsNotScreenedAgain) {
+  Screen(Tx("T1", kT0, 100));
+  v1::Transaction other = Tx("O1", kT0 + 9 * kDay, 1);
+  other.set_customer_id("C2");
+  other.set_account_id("A2");
+  Screen(other);
+  ASSERT_TRUE(state_->Flush("2").ok());
+  v1::Decision again = Screen(Tx("T1", kT0, 100), 9 * kDay);
+  EXPECT_EQ(again.verdict(), v1::VERDICT_REJECTED_INPUT);
+  EXPECT_TRUE(again.duplicate());
+  EXPECT_THAT(
+      again.input_errors(),
+      ElementsAre("transaction_id: 'T1' was screened before "
+                  "(occurred_at 2026-11-20T02:00:00+00:00); its decision "
+                  "is past the dedupe retention of 7 days and no "
+                  "longer kept, and it is not screened twice"));
+  EXPECT_EQ(screener_->counters().duplicates, 1);
+  EXPECT_EQ(screener_->counters().screened, 2);
+  EXPECT_EQ(StoredWindow(v1::ENTITY_CUSTOMER, "C1", "cust_sum_month", kT0),
+            100);
+}
+
+// T2, eight days after T1, made C1's history forget T1: whether a resend of
+// T1 was screened can no longer be told, and screening it would count it
+// twice (its record is still there, its month window too).
+TEST_F(ScreenerTest, TransactionOlderThanTheCustomersRetentionIsRejected) {
+  Screen(Tx("T1", kT0, 100));
+  Screen(Tx("T2", kT0 + 8 * kDay, 200));
+  v1::Decision again = Screen(Tx("T1", kT0, 100), 8 * kDay);
+  EXPECT_EQ(again.verdict(), v1::VERDICT_REJECTED_INPUT);
+  EXPECT_FALSE(again.duplicate());
+  EXPECT_THAT(
+      again.input_errors(),
+      ElementsAre(HasSubstr(
+          "occurred_at: 2026-11-20T02:00:00+00:00 is more than the dedupe "
+          "retention of 7 days before a later transaction of "
+          "customer 'C1'")));
+  EXPECT_EQ(StoredWindow(v1::ENTITY_CUSTOMER, "C1", "cust_sum_month", kT0),
+            300);
+  // Within the retention of the latest, an unknown id is screened as usual.
+  v1::Decision late = Screen(Tx("T3", kT0 + 2 * kDay, 5), 6 * kDay);
+  EXPECT_EQ(late.verdict(), v1::VERDICT_REVIEW);
+  EXPECT_EQ(Window(late, "sum_month"), 305);
+}
+
 TEST_F(ScreenerTest, SameIdOfAnotherCustomerIsNotADuplicate) {
   Screen(Tx("T1", kT0));
   v1::Transaction other = Tx("T1", kT0 + kSecond);
@@ -681,10 +731,94 @@ TEST_F(ScreenerTest, ReversalOfUnknownIdChangesNothing) {
   EXPECT_EQ(r.verdict(), v1::VERDICT_ALLOW);
   EXPECT_THAT(r.notes(),
               ElementsAre("reversal of NOPE: no such transaction of this "
-                          "customer within the dedupe retention; nothing "
-                          "retracted"));
+                          "customer yet; should it arrive within the dedupe "
+                          "retention, it will count in no window"));
   EXPECT_EQ(StoredWindow(v1::ENTITY_CUSTOMER, "C1", "cust_sum_day", kT0), 100);
   EXPECT_EQ(StoredWindow(v1::ENTITY_CUSTOMER, "C1", "cust_n_day", kT0), 1);
+}
+
+// A reversal that overtakes its original: the original, when it comes, is
+// decided but counts nowhere, and is taken back in the reports.
+TEST_F(ScreenerTest, ReversalBeforeItsOriginalKeepsTheOriginalOutOfWindows) {
+  Screen(Reversal("R1", "T1", kT0 + kMinute));
+  ASSERT_TRUE(state_->Flush("1").ok());
+  Restart();
+  v1::Decision t1 = Screen(Tx("T1", kT0, 500000), kMinute);
+  EXPECT_EQ(t1.verdict(), v1::VERDICT_REVIEW);
+  EXPECT_EQ(Window(t1, "sum_day"), 500000);  // the rules saw it
+  EXPECT_THAT(t1.notes(),
+              Contains("reversed before it arrived: T1 counts in no window, "
+                       "and its payee does not become known"));
+  ASSERT_NE(screener_->retracted(), nullptr);
+  EXPECT_EQ(screener_->retracted()->transaction_id, "T1");
+  EXPECT_EQ(screener_->retracted()->occurred_at_us, kT0);
+  EXPECT_EQ(StoredWindow(v1::ENTITY_CUSTOMER, "C1", "cust_sum_day", kT0), 0);
+  EXPECT_EQ(StoredWindow(v1::ENTITY_ACCOUNT, "A1", "acct_sum_1h", kT0), 0);
+  // A resend of T1 is its duplicate; later reversals take nothing back.
+  EXPECT_TRUE(Screen(Tx("T1", kT0, 500000), 2 * kMinute).duplicate());
+  v1::Decision r2 = Screen(Reversal("R2", "T1", kT0 + 3 * kMinute));
+  EXPECT_THAT(r2.notes(), ElementsAre("reversal of T1: already reversed"));
+  EXPECT_EQ(screener_->retracted(), nullptr);
+  v1::Decision t2 = Screen(Tx("T2", kT0 + 4 * kMinute, 100));
+  EXPECT_EQ(Window(t2, "sum_day"), 100);
+  EXPECT_NE(FindHit(t2, "FIRST_PAYEE"), nullptr);
+}
+
+TEST_F(ScreenerTest, SecondReversalBeforeTheOriginalTakesNothing) {
+  Screen(Reversal("R1", "T1", kT0 + kMinute));
+  v1::Decision r2 = Screen(Reversal("R2", "T1", kT0 + 2 * kMinute));
+  EXPECT_THAT(r2.notes(), ElementsAre("reversal of T1: already reversed "
+                                      "(before the transaction arrived)"));
+}
+
+// T1's one-hour bucket was evicted by T2, and made anew by T3, a late
+// transaction of the same minute: T1's reversal must not take T3's 7.00
+// (nor T3 itself) out of it.
+TEST_F(ScreenerTest, ReversalLeavesABucketMadeAnewAfterEviction) {
+  Screen(Tx("T1", kT0, 100));
+  Screen(Tx("T2", kT0 + 3 * kHour, 20));
+  Screen(Tx("T3", kT0, 7), /*delay_us=*/3 * kHour);
+  EXPECT_EQ(StoredWindow(v1::ENTITY_ACCOUNT, "A1", "acct_sum_1h", kT0), 7);
+  Screen(Reversal("R1", "T1", kT0 + 3 * kHour + kMinute));
+  EXPECT_EQ(StoredWindow(v1::ENTITY_ACCOUNT, "A1", "acct_sum_1h", kT0), 7);
+  // The day's bucket was never evicted: T1 leaves it.
+  EXPECT_EQ(StoredWindow(v1::ENTITY_CUSTOMER, "C1", "cust_sum_day", kT0), 27);
+}
+
+// A store failure while a reversal loads the entities it takes back from
+// changes nothing; tried again, it takes everything back once.
+TEST_F(ScreenerTest, ReversalThatFailsHalfWayTakesNothingBack) {
+  auto flaky = std::make_unique<FlakyStore>();
+  FlakyStore* store = flaky.get();
+  store_ = std::move(flaky);
+  Restart();
+  Screen(Tx("T1", kT0, 100));
+  Screen(Tx("T2", kT0 + kSecond, 200));
+  ASSERT_TRUE(state_->Flush("2").ok());
+  for (int healthy_gets = 0; healthy_gets < 6; ++healthy_gets) {
+    SCOPED_TRACE(healthy_gets);
+    Restart();
+    store->gets_before_failing = healthy_gets;
+    clock_.Set(kT0 + kMinute);
+    v1::Decision d;
+    absl::Status s = screener_->Screen(Reversal("R1", "T1", kT0 + kMinute), &d);
+    store->gets_before_failing = -1;
+    store->fail_gets = 0;
+    if (s.ok()) break;
+    EXPECT_EQ(StoredWindow(v1::ENTITY_CUSTOMER, "C1", "cust_sum_day", kT0),
+              300);
+    EXPECT_EQ(StoredWindow(v1::ENTITY_CUSTOMER, "C1", "cust_n_day", kT0), 2);
+    EXPECT_EQ(StoredWindow(v1::ENTITY_ACCOUNT, "A1", "acct_sum_1h", kT0), 300);
+    // The caller screens it again on the same state.
+    v1::Decision retried = Screen(Reversal("R1", "T1", kT0 + kMinute));
+    EXPECT_THAT(retried.notes(),
+                ElementsAre("reversal of T1: retracted 8 window "
+                            "contributions"));
+    EXPECT_EQ(StoredWindow(v1::ENTITY_CUSTOMER, "C1", "cust_sum_day", kT0),
+              200);
+    EXPECT_EQ(StoredWindow(v1::ENTITY_ACCOUNT, "A1", "acct_sum_1h", kT0), 200);
+    EXPECT_EQ(StoredWindow(v1::ENTITY_DEVICE, "D1", "dev_n_1h", kT0), 1);
+  }
 }
 
 TEST_F(ScreenerTest, ReversalOfAnotherCustomersTransactionIsNotFound) {

@@ -15,6 +15,7 @@
 #define TXSCREEN_ENGINE_WINDOW_H_
 
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "absl/container/inlined_vector.h"
@@ -67,6 +68,11 @@ class WindowState {
   // Forgets buckets before `first`.
   void EvictBefore(int64_t first);
   bool empty() const { return buckets_.empty() && distinct_.empty(); }
+  // The index of the newest bucket held; the lowest int64 when none.
+  int64_t newest_bucket() const {
+    return buckets_.empty() ? std::numeric_limits<int64_t>::min()
+                            : buckets_.back().index;
+  }
 
   void ToProto(WindowProto* out) const;
   // The same bytes as ToProto with `fingerprint` set, then serialized, written
