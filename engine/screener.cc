@@ -271,6 +271,7 @@ absl::Status Screener::Screen(const v1::Transaction& tx,
         " counts in no window, and its payee does not become known"));
     retracted_.transaction_id = tx.transaction_id();
     retracted_.occurred_at_us = ctx_.occurred_at_us;
+    retracted_.by_transaction_id.clear();
     has_retracted_ = true;
   } else {
     UpdateHistory(tx, decision->verdict(), *history);
@@ -371,6 +372,7 @@ absl::Status Screener::Reverse(const v1::Transaction& tx,
   if (absl::Status s = state_->PutRecord(original); !s.ok()) return s;
   retracted_.transaction_id = original_id;
   retracted_.occurred_at_us = original.occurred_at_us();
+  retracted_.by_transaction_id = tx.transaction_id();
   has_retracted_ = true;
   decision->add_notes(absl::StrCat("reversal of ", original_id, ": retracted ",
                                    *retracted, " window contribution",

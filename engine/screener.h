@@ -95,11 +95,15 @@ class Screener {
   const ScreenerCounters& counters() const { return counters_; }
 
   // The original that the last Screen() took back, when it screened a
-  // reversal that found one not yet reversed; null otherwise. Valid until
+  // reversal that found one not yet reversed, or an original whose
+  // reversal came first; null otherwise. Valid until
   // the next Screen().
   struct Retracted {
     std::string transaction_id;
     int64_t occurred_at_us = 0;
+    // The reversal's id; empty when the reversal came before the original
+    // (the one screened now), whose marker keeps no id.
+    std::string by_transaction_id;
   };
   const Retracted* retracted() const {
     return has_retracted_ ? &retracted_ : nullptr;

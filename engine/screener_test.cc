@@ -683,6 +683,9 @@ TEST_F(ScreenerTest, ReversalRetractsTheOriginalFromEveryWindow) {
   EXPECT_THAT(r.notes(),
               ElementsAre("reversal of T1: retracted 9 window contributions"));
   EXPECT_EQ(screener_->counters().reversals, 1);
+  ASSERT_NE(screener_->retracted(), nullptr);
+  EXPECT_EQ(screener_->retracted()->transaction_id, "T1");
+  EXPECT_EQ(screener_->retracted()->by_transaction_id, "R1");
 
   // Customer, account, counterparty and device windows no longer hold T1.
   EXPECT_EQ(StoredWindow(v1::ENTITY_CUSTOMER, "C1", "cust_sum_day", kT0), 300);
@@ -752,6 +755,7 @@ TEST_F(ScreenerTest, ReversalBeforeItsOriginalKeepsTheOriginalOutOfWindows) {
   ASSERT_NE(screener_->retracted(), nullptr);
   EXPECT_EQ(screener_->retracted()->transaction_id, "T1");
   EXPECT_EQ(screener_->retracted()->occurred_at_us, kT0);
+  EXPECT_EQ(screener_->retracted()->by_transaction_id, "");
   EXPECT_EQ(StoredWindow(v1::ENTITY_CUSTOMER, "C1", "cust_sum_day", kT0), 0);
   EXPECT_EQ(StoredWindow(v1::ENTITY_ACCOUNT, "A1", "acct_sum_1h", kT0), 0);
   // A resend of T1 is its duplicate; later reversals take nothing back.

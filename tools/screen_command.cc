@@ -132,7 +132,8 @@ int ScreenCommand(const std::vector<std::string>& args) {
     if (reports != nullptr && engine->retracted() != nullptr) {
       engine::BuildRetractionRecord(
           engine->retracted()->transaction_id, tx.customer_id(),
-          engine->retracted()->occurred_at_us, "REVERSAL", tx.transaction_id(),
+          engine->retracted()->occurred_at_us, "REVERSAL",
+          engine->retracted()->by_transaction_id,
           engine::TimestampMicros(decision.decided_at()), &record);
       if (absl::Status s = engine::EncodeJson(record, &json); !s.ok()) {
         std::cerr << "txscreen screen: " << s.message() << "\n";
