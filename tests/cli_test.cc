@@ -457,7 +457,7 @@ TEST_F(CliTest, ScreenExamplesGivesTheExpectedVerdicts) {
     EXPECT_EQ(d[i].transaction_id(), e.id);
     EXPECT_EQ(v1::Verdict_Name(d[i].verdict()), v1::Verdict_Name(e.verdict));
     EXPECT_EQ(d[i].duplicate(), e.duplicate);
-    EXPECT_EQ(d[i].ruleset_version(), "cn-2026.12.1");
+    EXPECT_EQ(d[i].ruleset_version(), "cn-2026.12.2");
     if (!e.duplicate) by_id[e.id] = &d[i];
   }
 
@@ -491,9 +491,11 @@ TEST_F(CliTest, ScreenExamplesGivesTheExpectedVerdicts) {
 
   EXPECT_THAT(by_id["EX-017"]->input_errors(),
               ElementsAre("amount_minor must be > 0, got -5000000"));
+  // The cash withdrawal counted in cash_out_cny_day, cash_out_cny_max_day,
+  // acct_out_24h and (since cn-2026.12.2) the dormancy window cust_moved_180d.
   EXPECT_THAT(
       by_id["EX-016"]->notes(),
-      ElementsAre("reversal of EX-015: retracted 3 window contributions"));
+      ElementsAre("reversal of EX-015: retracted 4 window contributions"));
   // 30,000 + 25,000 would be reported; the first was reversed.
   EXPECT_THAT(by_id["EX-019"]->hits(), IsEmpty());
 
