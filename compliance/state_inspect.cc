@@ -138,10 +138,10 @@ absl::StatusOr<CustomerState> InspectCustomer(engine::StateStore* store,
                            : a.transaction_id < b.transaction_id;
               });
 
-    for (const auto& [hash, last] : (*history)->payees) {
+    for (const auto& [hash, paid] : (*history)->payees) {
       auto it = payee_accounts.find(hash);
-      out.payees.push_back(
-          {it == payee_accounts.end() ? "" : it->second, last});
+      out.payees.push_back({it == payee_accounts.end() ? "" : it->second,
+                            paid.last_us, paid.first_us});
     }
     std::sort(out.payees.begin(), out.payees.end(),
               [](const auto& a, const auto& b) {
@@ -239,7 +239,11 @@ std::string CustomerStateText(const CustomerState& s,
                     p.account_id.empty()
                         ? "(account not in recent transactions)"
                         : p.account_id,
-                    "  last paid ", Time(p.last_paid_us, zone), "\n");
+                    "  first paid ",
+                    p.first_paid_us == engine::PaidPayee::kUnknown
+                        ? std::string("(not recorded)")
+                        : Time(p.first_paid_us, zone),
+                    ", last paid ", Time(p.last_paid_us, zone), "\n");
   }
   if (s.payees.size() > 20)
     absl::StrAppend(&out, "  ... ", s.payees.size() - 20, " more\n");

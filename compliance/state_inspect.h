@@ -44,6 +44,8 @@ struct CustomerState {
   struct Payee {
     std::string account_id;  // "" when no remembered transaction names it
     int64_t last_paid_us = 0;
+    // engine::PaidPayee::kUnknown when the state predates it.
+    int64_t first_paid_us = 0;
   };
   std::vector<Payee> payees;  // most recent first
   struct Recent {

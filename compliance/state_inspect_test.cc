@@ -126,8 +126,10 @@ TEST_F(StateInspectTest, WindowsPayeesRecentTransactionsAndHolds) {
   EXPECT_THAT(
       text,
       HasSubstr("last activity 2026-11-20 11:00:00 +08:00, region 320102"));
-  EXPECT_THAT(text, HasSubstr("known payees: 1\n  6217000099998888  last paid "
-                              "2026-11-20 11:00:00 +08:00"));
+  EXPECT_THAT(text,
+              HasSubstr("known payees: 1\n  6217000099998888  first paid "
+                        "2026-11-20 11:00:00 +08:00, last paid 2026-11-20 "
+                        "11:00:00 +08:00"));
   EXPECT_THAT(
       text, HasSubstr("pending holds: 1\n  B1  BLOCK  branch BR1  500.00 CNY"));
   const std::string json = CustomerStateJson(*s);

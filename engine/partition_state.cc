@@ -58,8 +58,16 @@ int64_t ExpiresAt(int64_t at_us, int64_t retention_us) {
   return out + 1;
 }
 
-int64_t TimeOf(int64_t at_us) { return at_us; }
 int64_t TimeOf(const SeenTransaction& seen) { return seen.at_us; }
+int64_t TimeOf(const PaidPayee& payee) { return payee.last_us; }
+
+// CustomerHistoryProto.payee_first_paid_before_last of `payee`.
+uint64_t FirstPaidBeforeLast(const PaidPayee& payee) {
+  if (payee.first_us == PaidPayee::kUnknown || payee.first_us > payee.last_us) {
+    return 0;
+  }
+  return static_cast<uint64_t>(payee.last_us - payee.first_us) + 1;
+}
 
 // Erases the entries of `table` older than `cutoff`; the oldest time of
 // those left (kNever when none).
@@ -133,6 +141,7 @@ uint64_t RawBits(double d) {
 // The sizes of a CustomerHistoryProto's parts, from one walk of each table.
 struct HistorySizes {
   size_t payee_times = 0;
+  size_t payee_firsts = 0;  // 0 when every first is unknown
   size_t seen_times = 0;
   size_t seen_records = 0;  // 0 when no entry has a record
   size_t total = 0;
@@ -140,9 +149,14 @@ struct HistorySizes {
 
 HistorySizes MeasureHistory(const CustomerHistory& history) {
   HistorySizes n;
-  for (const auto& [k, at] : history.payees) {
-    n.payee_times += wire::VarintSize(at);
+  bool any_first = false;
+  for (const auto& [k, paid] : history.payees) {
+    n.payee_times += wire::VarintSize(paid.last_us);
+    const uint64_t first = FirstPaidBeforeLast(paid);
+    n.payee_firsts += wire::VarintSize(first);
+    any_first |= first != 0;
   }
+  if (!any_first) n.payee_firsts = 0;
   bool any_record = false;
   for (const auto& [hash, seen] : history.seen) {
     n.seen_times += wire::VarintSize(seen.at_us);
@@ -158,7 +172,7 @@ HistorySizes MeasureHistory(const CustomerHistory& history) {
       (RawBits(history.last_lon) != 0 ? 9 : 0) +
       FieldSize(8 * history.payees.size()) + FieldSize(n.payee_times) +
       FieldSize(8 * history.seen.size()) + FieldSize(n.seen_times) +
-      FieldSize(n.seen_records);
+      FieldSize(n.seen_records) + FieldSize(n.payee_firsts);
   return n;
 }
 
@@ -206,9 +220,9 @@ uint8_t* WriteHistory(const CustomerHistory& history, const HistorySizes& sizes,
   if (!history.payees.empty()) {
     uint8_t* keys = array(7, 8 * history.payees.size());
     uint8_t* times = array(8, sizes.payee_times);
-    for (const auto& [k, at] : history.payees) {
+    for (const auto& [k, paid] : history.payees) {
       keys = CodedOutputStream::WriteLittleEndian64ToArray(k, keys);
-      times = wire::WriteVarint(at, times);
+      times = wire::WriteVarint(paid.last_us, times);
     }
   }
   if (!history.seen.empty()) {
@@ -220,6 +234,13 @@ uint8_t* WriteHistory(const CustomerHistory& history, const HistorySizes& sizes,
       keys = CodedOutputStream::WriteLittleEndian64ToArray(k, keys);
       times = wire::WriteVarint(seen.at_us, times);
       if (records != nullptr) records = wire::WriteVarint(seen.record, records);
+    }
+  }
+  // In the order of fields 7 and 8 (the table has not changed since).
+  if (sizes.payee_firsts > 0) {
+    uint8_t* firsts = array(12, sizes.payee_firsts);
+    for (const auto& [k, paid] : history.payees) {
+      firsts = wire::WriteVarint(FirstPaidBeforeLast(paid), firsts);
     }
   }
   return o;
@@ -532,7 +553,9 @@ absl::Status LoadHistory(const CustomerHistoryProto& p,
   if (p.seen_id_hash_size() != p.seen_occurred_at_us_size() ||
       (p.seen_record_size() != 0 &&
        p.seen_record_size() != p.seen_id_hash_size()) ||
-      p.payee_key_size() != p.payee_last_paid_us_size()) {
+      p.payee_key_size() != p.payee_last_paid_us_size() ||
+      (p.payee_first_paid_before_last_size() != 0 &&
+       p.payee_first_paid_before_last_size() != p.payee_key_size())) {
     return absl::DataLossError(
         absl::StrCat("state: history of customer '", customer_id,
                      "' is damaged (arrays of different lengths)"));
@@ -552,8 +575,20 @@ absl::Status LoadHistory(const CustomerHistoryProto& p,
         std::max(history->seen_latest_us, p.seen_occurred_at_us(i));
   }
   history->payees.reserve(p.payee_key_size());
+  const bool firsts = p.payee_first_paid_before_last_size() != 0;
   for (int i = 0; i < p.payee_key_size(); ++i) {
-    history->payees[p.payee_key(i)] = p.payee_last_paid_us(i);
+    PaidPayee& paid = history->payees[p.payee_key(i)];
+    paid.last_us = p.payee_last_paid_us(i);
+    const uint64_t before = firsts ? p.payee_first_paid_before_last(i) : 0;
+    int64_t first = PaidPayee::kUnknown;
+    if (before == 0 ||
+        before - 1 >
+            static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) ||
+        __builtin_sub_overflow(paid.last_us, static_cast<int64_t>(before - 1),
+                               &first)) {
+      first = PaidPayee::kUnknown;
+    }
+    paid.first_us = first;
   }
   return absl::OkStatus();
 }
@@ -893,7 +928,9 @@ void PartitionState::Expire(CustomerHistory* history, int64_t now_us) {
       // Forget exactly the payees paid longest ago.
       std::vector<std::pair<int64_t, uint64_t>> by_time;
       by_time.reserve(history->payees.size());
-      for (const auto& [k, t] : history->payees) by_time.emplace_back(t, k);
+      for (const auto& [k, paid] : history->payees) {
+        by_time.emplace_back(paid.last_us, k);
+      }
       const size_t drop = history->payees.size() - options_.max_payees;
       std::nth_element(by_time.begin(),
                        by_time.begin() + static_cast<long>(drop),
@@ -919,14 +956,19 @@ void PartitionState::See(CustomerHistory* history, uint64_t id_hash,
 
 void PartitionState::Pay(CustomerHistory* history, uint64_t payee,
                          int64_t at_us) {
-  auto [it, added] = history->payees.try_emplace(payee, at_us);
+  auto [it, added] =
+      history->payees.try_emplace(payee, PaidPayee{at_us, at_us});
   if (added) {
     history->payees_expire_from_us =
         std::min(history->payees_expire_from_us,
                  ExpiresAt(at_us, options_.payee_retention_us));
   } else {
-    // Later is all a payment can make an entry: no earlier expiry.
-    it->second = std::max(it->second, at_us);
+    // Later is all a payment can make an entry's last: no earlier expiry.
+    // A late one may be its first.
+    it->second.last_us = std::max(it->second.last_us, at_us);
+    if (it->second.first_us != PaidPayee::kUnknown) {
+      it->second.first_us = std::min(it->second.first_us, at_us);
+    }
   }
   history->dirty = true;
 }

@@ -70,6 +70,16 @@ struct SeenTransaction {
                          const SeenTransaction&) = default;
 };
 
+// A payee a customer paid: when first (within the payee memory; kUnknown
+// for state written before this was kept) and last.
+struct PaidPayee {
+  static constexpr int64_t kUnknown = std::numeric_limits<int64_t>::min();
+  int64_t first_us = kUnknown;
+  int64_t last_us = 0;
+
+  friend bool operator==(const PaidPayee&, const PaidPayee&) = default;
+};
+
 // A customer's history: CustomerHistoryProto's fields as plain members (the
 // message kept its region code in a string of its own on the heap, one more
 // cache miss per transaction, and spanned twice the cache lines); the
@@ -100,8 +110,8 @@ struct CustomerHistory {
   double last_lat = 0;
   double last_lon = 0;
   std::string last_region_code;
-  // counterparty account hash -> last payment time.
-  absl::flat_hash_map<uint64_t, int64_t> payees;
+  // counterparty account hash -> first and last payment time.
+  absl::flat_hash_map<uint64_t, PaidPayee> payees;
 };
 
 // All windows of one entity, by feature fingerprint.

@@ -25,6 +25,11 @@
 namespace txscreen::engine {
 namespace {
 
+// A payee paid once, at `at_us`.
+PaidPayee Paid(int64_t at_us) { return PaidPayee{at_us, at_us}; }
+
+MATCHER_P(LastPaid, at_us, "") { return arg.last_us == at_us; }
+
 namespace v1 = ::txscreen::v1;
 using ::testing::ElementsAre;
 using ::testing::Field;
@@ -642,7 +647,9 @@ TEST_F(PartitionStateTest, FlushedHistoryReloadsInANewState) {
   (*h)->last_lon = 121.47;
   (*h)->seen[11] = {t0_ - kHour};
   (*h)->seen[22] = {t0_};
-  (*h)->payees[33] = t0_ - kDay;
+  (*h)->payees[33] = PaidPayee{t0_ - 9 * kDay, t0_ - kDay};
+  // State written before the first payment was kept.
+  (*h)->payees[44] = PaidPayee{PaidPayee::kUnknown, t0_ - 2 * kDay};
   (*h)->dirty = true;
   EXPECT_EQ(*state_.History("C1"), *h);
   Flush(&state_, "p");
@@ -661,13 +668,29 @@ TEST_F(PartitionStateTest, FlushedHistoryReloadsInANewState) {
   EXPECT_THAT((*loaded)->seen,
               UnorderedElementsAre(Pair(11u, SeenAt(t0_ - kHour)),
                                    Pair(22u, SeenAt(t0_))));
-  EXPECT_THAT((*loaded)->payees, UnorderedElementsAre(Pair(33u, t0_ - kDay)));
+  EXPECT_THAT((*loaded)->payees,
+              UnorderedElementsAre(
+                  Pair(33u, PaidPayee{t0_ - 9 * kDay, t0_ - kDay}),
+                  Pair(44u, PaidPayee{PaidPayee::kUnknown, t0_ - 2 * kDay})));
   EXPECT_FALSE((*loaded)->dirty);
 
   // Another customer is new.
   absl::StatusOr<CustomerHistory*> other = fresh->History("C2");
   ASSERT_TRUE(other.ok());
   EXPECT_FALSE((*other)->has_previous);
+}
+
+TEST_F(PartitionStateTest, PayKeepsTheFirstAndTheLastPayment) {
+  absl::StatusOr<CustomerHistory*> h = state_.History("C1");
+  ASSERT_TRUE(h.ok());
+  state_.Pay(*h, 1, t0_);
+  state_.Pay(*h, 1, t0_ + kHour);
+  state_.Pay(*h, 1, t0_ - kHour);  // late: the first
+  state_.Pay(*h, 1, t0_ + kHour / 2);
+  EXPECT_EQ((*h)->payees[1], (PaidPayee{t0_ - kHour, t0_ + kHour}));
+  (*h)->payees[2] = PaidPayee{PaidPayee::kUnknown, t0_};
+  state_.Pay(*h, 2, t0_ - kDay);  // not known to be the first
+  EXPECT_EQ((*h)->payees[2], (PaidPayee{PaidPayee::kUnknown, t0_}));
 }
 
 TEST_F(PartitionStateTest, CleanHistoryIsNotWritten) {
@@ -689,15 +712,16 @@ TEST_F(PartitionStateTest, ExpireForgetsSeenAndPayeesOlderThanTheRetention) {
   h->seen[1] = {now - 7 * kDay - 1};  // just too old
   h->seen[2] = {now - 7 * kDay};      // exactly the retention: kept
   h->seen[3] = {now};
-  h->payees[4] = now - 30 * kDay - 1;
-  h->payees[5] = now - 30 * kDay;
-  h->payees[6] = now - kDay;
+  h->payees[4] = Paid(now - 30 * kDay - 1);
+  h->payees[5] = Paid(now - 30 * kDay);
+  h->payees[6] = Paid(now - kDay);
   state->Expire(h, now);
   EXPECT_THAT(h->seen,
               UnorderedElementsAre(Pair(2u, SeenTransaction{now - 7 * kDay}),
                                    Pair(3u, SeenTransaction{now})));
-  EXPECT_THAT(h->payees, UnorderedElementsAre(Pair(5u, now - 30 * kDay),
-                                              Pair(6u, now - kDay)));
+  EXPECT_THAT(h->payees,
+              UnorderedElementsAre(Pair(5u, LastPaid(now - 30 * kDay)),
+                                   Pair(6u, LastPaid(now - kDay))));
   EXPECT_TRUE(h->dirty);
 
   // Expired entries stay forgotten after a flush and reload.
@@ -711,7 +735,7 @@ TEST_F(PartitionStateTest, ExpireForgetsSeenAndPayeesOlderThanTheRetention) {
 TEST_F(PartitionStateTest, ExpireWithNothingToForgetLeavesHistoryClean) {
   CustomerHistory* h = *state_.History("C1");
   h->seen[1] = {t0_};
-  h->payees[2] = t0_;
+  h->payees[2] = Paid(t0_);
   state_.Expire(h, t0_ + kDay);
   EXPECT_FALSE(h->dirty);
   EXPECT_EQ(h->seen.size(), 1u);
@@ -724,12 +748,13 @@ TEST_F(PartitionStateTest, ExpireKeepsTheMostRecentPayeesUpToTheLimit) {
   auto state = Fresh(3, options);
   CustomerHistory* h = *state->History("C1");
   for (uint64_t k = 1; k <= 6; ++k) {
-    h->payees[k] = t0_ - static_cast<int64_t>(10 - k) * kHour;
+    h->payees[k] = Paid(t0_ - static_cast<int64_t>(10 - k) * kHour);
   }
   state->Expire(h, t0_);
-  EXPECT_THAT(h->payees, UnorderedElementsAre(Pair(4u, t0_ - 6 * kHour),
-                                              Pair(5u, t0_ - 5 * kHour),
-                                              Pair(6u, t0_ - 4 * kHour)));
+  EXPECT_THAT(h->payees,
+              UnorderedElementsAre(Pair(4u, LastPaid(t0_ - 6 * kHour)),
+                                   Pair(5u, LastPaid(t0_ - 5 * kHour)),
+                                   Pair(6u, LastPaid(t0_ - 4 * kHour))));
   EXPECT_TRUE(h->dirty);
 }
 
@@ -755,8 +780,9 @@ TEST_F(PartitionStateTest, ExpireWalksATableOnlyOnceAnEntryCanBeThatOld) {
   h->dirty = false;
   state->Expire(h, t0_ + kHour);
   EXPECT_THAT(h->seen, UnorderedElementsAre(Pair(1u, SeenAt(t0_))));
-  EXPECT_THAT(h->payees, UnorderedElementsAre(Pair(10u, t0_ + 2 * kDay),
-                                              Pair(11u, t0_ + kDay)));
+  EXPECT_THAT(h->payees,
+              UnorderedElementsAre(Pair(10u, LastPaid(t0_ + 2 * kDay)),
+                                   Pair(11u, LastPaid(t0_ + kDay))));
   EXPECT_TRUE(h->dirty);
   // At the retention exactly an entry stays; a microsecond later it goes.
   h->dirty = false;
@@ -768,7 +794,8 @@ TEST_F(PartitionStateTest, ExpireWalksATableOnlyOnceAnEntryCanBeThatOld) {
   EXPECT_TRUE(h->dirty);
   EXPECT_EQ(h->seen_expire_from_us, std::numeric_limits<int64_t>::max());
   state->Expire(h, t0_ + kDay + 30 * kDay + 1);
-  EXPECT_THAT(h->payees, UnorderedElementsAre(Pair(10u, t0_ + 2 * kDay)));
+  EXPECT_THAT(h->payees,
+              UnorderedElementsAre(Pair(10u, LastPaid(t0_ + 2 * kDay))));
 }
 
 TEST_F(PartitionStateTest, PayeesBeyondTheLimitGoBeforeAnyIsPastItsRetention) {
@@ -781,8 +808,9 @@ TEST_F(PartitionStateTest, PayeesBeyondTheLimitGoBeforeAnyIsPastItsRetention) {
     state->Pay(h, k, t0_ + static_cast<int64_t>(k) * kHour);
   }
   state->Expire(h, t0_ + 4 * kHour);
-  EXPECT_THAT(h->payees, UnorderedElementsAre(Pair(2u, t0_ + 2 * kHour),
-                                              Pair(3u, t0_ + 3 * kHour)));
+  EXPECT_THAT(h->payees,
+              UnorderedElementsAre(Pair(2u, LastPaid(t0_ + 2 * kHour)),
+                                   Pair(3u, LastPaid(t0_ + 3 * kHour))));
   EXPECT_EQ(h->payees_expire_from_us,
             t0_ + 2 * kHour + options.payee_retention_us + 1);
   // With no payee allowed at all, every one goes.
@@ -1228,7 +1256,8 @@ TEST_F(PartitionStateTest, AHistoryInTheHistoryFamilyMovesIntoTheValue) {
   CustomerHistory* moved = *fresh->History("C1");
   EXPECT_TRUE(moved->has_previous);
   EXPECT_EQ(moved->last_region_code, "310101");
-  EXPECT_THAT(moved->payees, UnorderedElementsAre(Pair(33u, t0_ - kDay)));
+  EXPECT_THAT(moved->payees,
+              UnorderedElementsAre(Pair(33u, LastPaid(t0_ - kDay))));
   EXPECT_THAT(moved->seen, UnorderedElementsAre(Pair(42u, SeenAt(t0_))));
   EXPECT_EQ(SumOf(fresh.get(), v1::ENTITY_CUSTOMER, "C1"), 5);
 }
@@ -1797,7 +1826,11 @@ TEST(StateEncodingTest, EntityWindowsAreTheBytesOfTheSerializedProto) {
   h.last_at_us = 1700000000000000;
   h.last_region_code = "310115";
   for (uint64_t k = 1; k <= 200; ++k) {
-    h.payees[k * 0x9E3779B97F4A7C15ULL] = static_cast<int64_t>(k) << 40;
+    h.payees[k * 0x9E3779B97F4A7C15ULL] = PaidPayee{
+        k % 2 == 0
+            ? (static_cast<int64_t>(k) << 40) - static_cast<int64_t>(k) * 777
+            : PaidPayee::kUnknown,
+        static_cast<int64_t>(k) << 40};
     h.seen[k] = {static_cast<int64_t>(k) * 1000, k % 3 == 0 ? k << 16 : 0};
   }
   ASSERT_TRUE(proto.mutable_history()->ParseFromString(
@@ -1826,9 +1859,11 @@ TEST(StateEncodingTest, CustomerHistoryIsTheBytesOfTheSerializedProto) {
     proto.set_has_geo(history.has_geo);
     proto.set_last_lat(history.last_lat);
     proto.set_last_lon(history.last_lon);
-    for (const auto& [k, at] : history.payees) {
+    bool firsts = false;
+    for (const auto& [k, paid] : history.payees) {
       proto.add_payee_key(k);
-      proto.add_payee_last_paid_us(at);
+      proto.add_payee_last_paid_us(paid.last_us);
+      firsts |= paid.first_us != PaidPayee::kUnknown;
     }
     bool records = false;
     for (const auto& [hash, seen] : history.seen) {
@@ -1839,6 +1874,14 @@ TEST(StateEncodingTest, CustomerHistoryIsTheBytesOfTheSerializedProto) {
     // Where the records are: only when some are in chunks.
     for (const auto& [hash, seen] : history.seen) {
       if (records) proto.add_seen_record(seen.record);
+    }
+    // 1 + first to last, 0 unknown: only when some first is known.
+    for (const auto& [k, paid] : history.payees) {
+      if (!firsts) break;
+      proto.add_payee_first_paid_before_last(
+          paid.first_us == PaidPayee::kUnknown
+              ? 0
+              : static_cast<uint64_t>(paid.last_us - paid.first_us) + 1);
     }
     return proto.SerializeAsString();
   };
@@ -1851,7 +1894,11 @@ TEST(StateEncodingTest, CustomerHistoryIsTheBytesOfTheSerializedProto) {
   history.last_lat = -0.0;  // not the default: its bits are not 0
   history.last_lon = 121.4737;
   for (uint64_t k = 1; k <= 300; ++k) {
-    history.payees[k * 0x9E3779B97F4A7C15ULL] = static_cast<int64_t>(k) << 40;
+    history.payees[k * 0x9E3779B97F4A7C15ULL] = PaidPayee{
+        k % 2 == 0
+            ? (static_cast<int64_t>(k) << 40) - static_cast<int64_t>(k) * 777
+            : PaidPayee::kUnknown,
+        static_cast<int64_t>(k) << 40};
     history.seen[k] = {static_cast<int64_t>(k)};
   }
   EXPECT_EQ(EncodeCustomerHistory(history), expected());

@@ -518,8 +518,15 @@ void Screener::HistoryFacts(const v1::Transaction& tx,
   }
   if (tx.direction() == v1::DIRECTION_OUT &&
       !tx.counterparty().account_id().empty()) {
-    h.first_payment_to_counterparty = !history.payees.contains(
-        StableTextHash(tx.counterparty().account_id()));
+    auto paid =
+        history.payees.find(StableTextHash(tx.counterparty().account_id()));
+    h.first_payment_to_counterparty = paid == history.payees.end();
+    if (!h.first_payment_to_counterparty &&
+        paid->second.first_us != PaidPayee::kUnknown) {
+      h.counterparty_known = true;
+      h.counterparty_known_for_us =
+          std::max<int64_t>(0, ctx_.occurred_at_us - paid->second.first_us);
+    }
   }
 }
 

@@ -144,7 +144,9 @@ constexpr char kPack[] = R"pb(
     action: ACTION_REVIEW
     reason: "since={history.since_previous};region={history.previous_region_code};"
             "geo={present(history.distance_km)};km={history.distance_km};"
-            "kmh={history.speed_kmh}"
+            "kmh={history.speed_kmh};"
+            "known={present(history.counterparty_known_for)};"
+            "known_for={history.counterparty_known_for}"
   }
   rule {
     id: "FIRST_PAYEE"
@@ -973,6 +975,31 @@ TEST_F(ScreenerTest, FirstPaymentToACounterparty) {
   v1::Transaction cash = Tx("T6", kT0 + 5 * kMinute);
   cash.clear_counterparty();
   EXPECT_EQ(FindHit(Screen(cash), "FIRST_PAYEE"), nullptr);
+}
+
+// A payee paid five minutes before is known, for five minutes: a test
+// payment does not make a scammer's account an old payee.
+TEST_F(ScreenerTest, CounterpartyKnownForCountsFromTheFirstPayment) {
+  Screen(Tx("T1", kT0, 100));
+  v1::Decision d = Screen(Tx("T2", kT0 + 5 * kMinute, 100));
+  EXPECT_EQ(FindHit(d, "FIRST_PAYEE"), nullptr);
+  EXPECT_EQ(History(d, "known"), "yes");
+  EXPECT_EQ(History(d, "known_for"), "5m");
+  // A late payment is the first.
+  v1::Transaction other = Tx("T3", kT0 + 10 * kMinute, 100);
+  other.mutable_counterparty()->set_account_id("P2");
+  EXPECT_EQ(History(Screen(other), "known"), "no");
+  v1::Transaction earlier = Tx("T4", kT0 + 8 * kMinute, 100);
+  earlier.mutable_counterparty()->set_account_id("P2");
+  Screen(earlier, 3 * kMinute);
+  other.set_transaction_id("T5");
+  SetTime(kT0 + 20 * kMinute, other.mutable_occurred_at());
+  EXPECT_EQ(History(Screen(other), "known_for"), "12m");
+  // To no counterparty, or incoming: nothing known.
+  v1::Transaction in = Tx("T6", kT0 + 30 * kMinute, 100);
+  in.set_direction(v1::DIRECTION_IN);
+  in.set_type(v1::TRANSACTION_TYPE_TRANSFER_IN);
+  EXPECT_EQ(History(Screen(in), "known"), "no");
 }
 
 TEST_F(ScreenerTest, ReversedPaymentStillCountsAsPaid) {

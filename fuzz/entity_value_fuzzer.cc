@@ -41,10 +41,13 @@ std::string Canonical(const engine::CustomerHistory& h) {
                                  h.last_at_us, " ", h.last_region_code, " ",
                                  absl::bit_cast<uint64_t>(h.last_lat), " ",
                                  absl::bit_cast<uint64_t>(h.last_lon), "\n");
-  std::vector<std::pair<uint64_t, int64_t>> payees(h.payees.begin(),
-                                                   h.payees.end());
-  std::sort(payees.begin(), payees.end());
-  for (const auto& [k, at] : payees) absl::StrAppend(&out, k, "@", at, " ");
+  std::vector<std::pair<uint64_t, engine::PaidPayee>> payees(h.payees.begin(),
+                                                             h.payees.end());
+  std::sort(payees.begin(), payees.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [k, paid] : payees) {
+    absl::StrAppend(&out, k, "@", paid.first_us, "-", paid.last_us, " ");
+  }
   std::vector<std::pair<uint64_t, engine::SeenTransaction>> seen(h.seen.begin(),
                                                                  h.seen.end());
   std::sort(seen.begin(), seen.end(),

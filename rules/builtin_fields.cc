@@ -144,6 +144,14 @@ std::vector<FieldDef> MakeFields() {
        },
        nullptr, nullptr, -1,
        "outgoing to a counterparty account this customer never paid"},
+      {"history.counterparty_known_for", DurationType(), FieldGroup::kHistory,
+       +[](const Ctx& c) -> int64_t {
+         return c.history.counterparty_known_for_us;
+       },
+       nullptr, +[](const Ctx& c) { return c.history.counterparty_known; }, -1,
+       "outgoing to a counterparty account this customer paid before: time "
+       "since the first of those payments (a test payment minutes before "
+       "does not make a payee known for long)"},
   };
 }
 

@@ -39,6 +39,10 @@ struct HistoryFacts {
   // Direction OUT with a counterparty account this customer has not paid
   // before (within the engine's payee memory).
   bool first_payment_to_counterparty = false;
+  // Direction OUT to a counterparty account this customer paid before, and
+  // the first of those payments is known: the time since it.
+  bool counterparty_known = false;
+  int64_t counterparty_known_for_us = 0;
 };
 
 // Window feature values worked out when a rule first reads them: most rules
