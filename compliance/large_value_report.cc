@@ -209,7 +209,11 @@ std::string LargeValueReport::RetractedBefore(
   for (const std::string& id : ids->second) {
     const v1::Retraction& r = retracted_.at(id);
     const int64_t at = engine::TimestampMicros(r.occurred_at());
-    if (id == tx.transaction_id() || at > us) continue;
+    // One reversed before it arrived counted in no cumulative.
+    if (id == tx.transaction_id() || at > us ||
+        r.cause() == "REVERSED_BEFORE_ARRIVAL") {
+      continue;
+    }
     found.emplace_back(at,
                        absl::StrCat(id, " (", r.cause(),
                                     r.by_transaction_id().empty() ? "" : " by ",

@@ -518,7 +518,21 @@ absl::Status PartitionState::LoadChunkCounter() {
         "state: the record chunk counter is damaged: '", value, "'"));
   }
   next_chunk_ = std::max(next, options_.min_next_chunk);
+  if (absl::Status s = GetOffset(kEventClockKey, &value, &found); !s.ok()) {
+    return s;
+  }
+  int64_t clock = 0;
+  if (found && !absl::SimpleAtoi(value, &clock)) {
+    return absl::DataLossError(
+        absl::StrCat("state: the event clock is damaged: '", value, "'"));
+  }
+  max_event_us_ = std::max(max_event_us_, clock);
   return absl::OkStatus();
+}
+
+int64_t PartitionState::RecordsKeptFromDay() const {
+  if (max_event_us_ <= 0) return std::numeric_limits<int64_t>::min();
+  return DayOf(max_event_us_ - options_.dedupe_retention_us) - 1;
 }
 
 template <typename T>
@@ -758,6 +772,9 @@ absl::StatusOr<const TransactionRecordProto*> PartitionState::FindRecord(
     absl::string_view customer_id, absl::string_view transaction_id,
     const SeenTransaction& seen) {
   if (seen.reversed_before_arrival()) return nullptr;
+  // Past the retention by the partition's clock: gone, whether its day has
+  // been deleted yet or not (that depends on when the last flush fell).
+  if (DayOf(seen.at_us) < RecordsKeptFromDay()) return nullptr;
   absl::string_view bytes;
   if (seen.record == 0) {
     // Stored before chunks, under a key of its own.
@@ -1059,6 +1076,9 @@ std::vector<StateWrite> PartitionState::BuildWrites(
     writes.push_back(StateWrite::Put(
         StateFamily::kOffsets, absl::StrCat(prefix_, kRecordChunkCounterKey),
         absl::StrCat(next_chunk_)));
+    writes.push_back(StateWrite::Put(StateFamily::kOffsets,
+                                     absl::StrCat(prefix_, kEventClockKey),
+                                     absl::StrCat(max_event_us_)));
   }
   // The format goes with every batch that writes values in it (record
   // chunks, or windows values, which carry customers' histories since
@@ -1070,8 +1090,7 @@ std::vector<StateWrite> PartitionState::BuildWrites(
                                      absl::StrCat(kStateFormat)));
   }
   // Records older than the retention go by range deletion.
-  int64_t keep_from_day =
-      DayOf(max_event_us_ - options_.dedupe_retention_us) - 1;
+  const int64_t keep_from_day = RecordsKeptFromDay();
   const bool expire = max_event_us_ > 0 && keep_from_day > expired_before_day_;
   expiring_before_day_ = expire ? keep_from_day : 0;
   if (expire) {

@@ -415,6 +415,9 @@ class PartitionState {
                         absl::string_view transaction_id,
                         int64_t occurred_at_us) const;
   std::string ChunkKey(int64_t day, uint64_t sequence) const;
+  // The first event day (UTC) whose records are within the retention by
+  // the partition's clock; the lowest int64 before any record.
+  int64_t RecordsKeptFromDay() const;
   // The offsets family's `name` of this partition.
   absl::Status GetOffset(absl::string_view name, std::string* value,
                          bool* found);
@@ -459,8 +462,9 @@ class PartitionState {
   uint64_t next_chunk_ = 0;
   // The record FindRecord returned last.
   TransactionRecordProto found_record_;
-  // Latest event time seen; dedupe records older than it minus the
-  // retention are range-deleted at flush.
+  // Latest event time of a record (kEventClockKey, loaded with the chunk
+  // counter); records older than it minus the retention are gone, and
+  // range-deleted at flush.
   int64_t max_event_us_ = 0;
   int64_t expired_before_day_ = 0;
   // Set by BuildFlush when its writes range-delete records before this day;

@@ -1094,10 +1094,10 @@ TEST_F(PartitionStateTest, BuildFlushChangesNothingUntilFlushDone) {
   const std::string kOffsets = absl::StrCat(int(StateFamily::kOffsets));
   std::vector<StateWrite> first = state_.BuildFlush("1");
   // the customer's value (windows, and the history that remembers the
-  // record), the record's chunk, the chunk counter and the state format,
-  // expiry of old records, position
+  // record), the record's chunk, the chunk counter, the event clock and
+  // the state format, expiry of old records, position
   EXPECT_THAT(families(first),
-              ElementsAre(kWindows, kDedupe, kOffsets, kOffsets,
+              ElementsAre(kWindows, kDedupe, kOffsets, kOffsets, kOffsets,
                           kDedupe + "-range", kOffsets));
   EXPECT_EQ(first.back().value, "1");
   // Not done: the same changes again, at the later position.

@@ -76,6 +76,8 @@ inline absl::Status RewriteInLayoutBeforeChunks(StateStore* store,
       StateFamily::kOffsets, absl::StrCat(prefix, kRecordChunkCounterKey)));
   writes.push_back(StateWrite::Erase(StateFamily::kOffsets,
                                      absl::StrCat(prefix, kStateFormatKey)));
+  writes.push_back(StateWrite::Erase(StateFamily::kOffsets,
+                                     absl::StrCat(prefix, kEventClockKey)));
   return store->Commit(writes);
 }
 

@@ -272,6 +272,7 @@ absl::Status Screener::Screen(const v1::Transaction& tx,
     retracted_.transaction_id = tx.transaction_id();
     retracted_.occurred_at_us = ctx_.occurred_at_us;
     retracted_.by_transaction_id.clear();
+    retracted_.cause = "REVERSED_BEFORE_ARRIVAL";
     has_retracted_ = true;
   } else {
     UpdateHistory(tx, decision->verdict(), *history);
@@ -312,6 +313,7 @@ absl::Status Screener::AnswerForgotten(const v1::Transaction& tx,
         " and no longer kept, and it is not screened twice"));
   } else {
     ++counters_.rejected;
+    ++counters_.too_old;
     decision->add_input_errors(absl::StrCat(
         "occurred_at: ", Rfc3339(ctx_.occurred_at_us),
         " is more than the dedupe retention of ", retention,
@@ -349,6 +351,13 @@ absl::Status Screener::Reverse(const v1::Transaction& tx,
       return absl::OkStatus();
     }
   }
+  if (found == nullptr && history->seen.contains(original_hash)) {
+    // Another transaction with the same 64-bit id hash: its entry stays.
+    decision->add_notes(absl::StrCat("reversal of ", original_id,
+                                     ": no such transaction of this customer; "
+                                     "nothing retracted"));
+    return absl::OkStatus();
+  }
   if (found == nullptr) {
     // The original has not come (yet): remembered, so that when it does it
     // is screened but counts nowhere.
@@ -373,6 +382,7 @@ absl::Status Screener::Reverse(const v1::Transaction& tx,
   retracted_.transaction_id = original_id;
   retracted_.occurred_at_us = original.occurred_at_us();
   retracted_.by_transaction_id = tx.transaction_id();
+  retracted_.cause = "REVERSAL";
   has_retracted_ = true;
   decision->add_notes(absl::StrCat("reversal of ", original_id, ": retracted ",
                                    *retracted, " window contribution",
@@ -393,6 +403,12 @@ absl::Status Screener::Settle(absl::string_view customer_id,
     return absl::OkStatus();
   }
   TransactionRecordProto record = **found;
+  if (happened && record.reversed()) {
+    // Reversed before it arrived (or since): released, it still did not
+    // happen, and its payee does not become known.
+    *note = "released, but reversed: windows and payees unchanged";
+    return absl::OkStatus();
+  }
   if (happened) {
     absl::StatusOr<CustomerHistory*> history = state_->History(customer_id);
     if (!history.ok()) return history.status();
@@ -476,10 +492,14 @@ absl::StatusOr<int> Screener::Retract(const TransactionRecordProto& record) {
     // addition to its newest bucket keeps) is not the original's any more:
     // a late transaction may have made it anew.
     if (const rules::WindowDef* def =
-            WindowDefOf(record.contribution_fingerprint(i));
-        def != nullptr && record.contribution_bucket(i) + KeptBuckets(*def) <
-                              w->newest_bucket()) {
-      continue;
+            WindowDefOf(record.contribution_fingerprint(i))) {
+      // A sliding window evicts from the clock's present when a
+      // transaction is dated ahead of it (Windows()).
+      int64_t newest = w->newest_bucket();
+      if (def->span == rules::WindowDef::Span::kSliding) {
+        newest = std::min(newest, buckets_.Bucket(*def, now_us_));
+      }
+      if (record.contribution_bucket(i) + KeptBuckets(*def) < newest) continue;
     }
     if (w->Retract(record.contribution_bucket(i), record.contribution_value(i),
                    record.contribution_key(i))) {

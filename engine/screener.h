@@ -51,6 +51,9 @@ struct ScreenerCounters {
   int64_t reversals = 0;
   int64_t late = 0;
   int64_t division_by_zero = 0;
+  // Of `rejected`: older than the dedupe retention before a later
+  // transaction of their customer (input not in time order per customer?).
+  int64_t too_old = 0;
 };
 
 class Screener {
@@ -104,6 +107,9 @@ class Screener {
     // The reversal's id; empty when the reversal came before the original
     // (the one screened now), whose marker keeps no id.
     std::string by_transaction_id;
+    // The retraction record's cause: "REVERSAL", or
+    // "REVERSED_BEFORE_ARRIVAL" (the original counted nowhere).
+    absl::string_view cause = "REVERSAL";
   };
   const Retracted* retracted() const {
     return has_retracted_ ? &retracted_ : nullptr;

@@ -633,6 +633,28 @@ TEST_F(ScreenerTest, ResendWhoseRecordIsPastTheRetentionIsNotScreenedAgain) {
             100);
 }
 
+// Whether a record is past the retention follows the partition's clock,
+// which the state keeps: not when flushes or restarts fell. T3, a late
+// first transaction of C3, is stored after the clock has passed its day;
+// its resend is the same answer before and after a restart.
+TEST_F(ScreenerTest, RecordPastThePartitionsClockIsGoneAcrossARestart) {
+  Screen(Tx("T1", kT0 + 9 * kDay, 100));
+  ASSERT_TRUE(state_->Flush("1").ok());
+  v1::Transaction late = Tx("T3", kT0, 100);
+  late.set_customer_id("C3");
+  late.set_account_id("A3");
+  EXPECT_FALSE(Screen(late, 9 * kDay).duplicate());
+  v1::Decision before = Screen(late, 9 * kDay);
+  EXPECT_EQ(before.verdict(), v1::VERDICT_REJECTED_INPUT);
+  EXPECT_TRUE(before.duplicate());
+  ASSERT_TRUE(state_->Flush("2").ok());
+  Restart();
+  v1::Decision after = Screen(late, 9 * kDay);
+  EXPECT_EQ(after.verdict(), v1::VERDICT_REJECTED_INPUT);
+  EXPECT_TRUE(after.duplicate());
+  EXPECT_THAT(after.input_errors(), ElementsAre(HasSubstr("past the dedupe")));
+}
+
 // T2, eight days after T1, made C1's history forget T1: whether a resend of
 // T1 was screened can no longer be told, and screening it would count it
 // twice (its record is still there, its month window too).
@@ -789,6 +811,32 @@ TEST_F(ScreenerTest, ReversalLeavesABucketMadeAnewAfterEviction) {
   EXPECT_EQ(StoredWindow(v1::ENTITY_ACCOUNT, "A1", "acct_sum_1h", kT0), 7);
   // The day's bucket was never evicted: T1 leaves it.
   EXPECT_EQ(StoredWindow(v1::ENTITY_CUSTOMER, "C1", "cust_sum_day", kT0), 27);
+}
+
+// A transaction dated three hours ahead (up to a day is accepted) keeps
+// the present's buckets in the account's hour window: a reversal there
+// takes its original out of them.
+TEST_F(ScreenerTest, ReversalTakesBackBesideATransactionDatedAhead) {
+  Screen(Tx("F", kT0 + 3 * kHour, 1), /*delay_us=*/-3 * kHour);
+  Screen(Tx("A1", kT0, 100));
+  Screen(Tx("A2", kT0 + kSecond, 20));
+  v1::Decision r = Screen(Reversal("R1", "A1", kT0 + kMinute));
+  EXPECT_THAT(r.notes(),
+              ElementsAre("reversal of A1: retracted 8 window contributions"));
+  EXPECT_EQ(StoredWindow(v1::ENTITY_ACCOUNT, "A1", "acct_sum_1h", kT0), 20);
+}
+
+// Released, a transaction reversed before it arrived still did not
+// happen: its payee stays unknown.
+TEST_F(ScreenerTest, ReleasingAReversedTransactionKeepsItsPayeeUnknown) {
+  Screen(Reversal("R1", "T1", kT0 + kMinute));
+  Screen(Tx("T1", kT0, 100), kMinute);
+  std::string note;
+  ASSERT_TRUE(
+      screener_->Settle("C1", "T1", kT0, /*happened=*/true, &note).ok());
+  EXPECT_EQ(note, "released, but reversed: windows and payees unchanged");
+  EXPECT_NE(FindHit(Screen(Tx("T2", kT0 + 2 * kMinute, 100)), "FIRST_PAYEE"),
+            nullptr);
 }
 
 // A store failure while a reversal loads the entities it takes back from

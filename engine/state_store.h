@@ -43,6 +43,10 @@ inline constexpr int kStateFamilyCount = 6;
 // state and go with it (a changelog replicates them).
 inline constexpr absl::string_view kInputPositionKey = "input";
 inline constexpr absl::string_view kRecordChunkCounterKey = "dedupe-chunk";
+// The latest event time of the partition's records (µs): which days of
+// records are past the dedupe retention. Kept with the state, so that a
+// record's being found does not depend on when flushes and restarts fell.
+inline constexpr absl::string_view kEventClockKey = "event-clock";
 // The format of the state's values, as a number: absent for the first
 // (records under keys of their own), 2 since records go into chunks, 3
 // since a customer's history is in its windows value. A build refuses

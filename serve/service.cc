@@ -1047,7 +1047,7 @@ void Service::Process(RdKafka::Message& msg) {
   if (decision_.reports_size() > 0) ProduceReport(part);
   if (const engine::Screener::Retracted* r = part.screener->retracted()) {
     ProduceRetraction(r->transaction_id, tx_->customer_id(), r->occurred_at_us,
-                      "REVERSAL", r->by_transaction_id);
+                      r->cause, r->by_transaction_id);
   }
   if (part.shadow_screener != nullptr) ScreenShadow(part);
   ++stats_.decided;

@@ -1323,7 +1323,9 @@ TEST_F(CliTest, LargeValueReportLeavesOutReversedTransactions) {
                 cash_in("R-005", "C2", "12:00:00", 4000000, "R-003") +
                 // The reversal overtakes its original.
                 cash_in("R-007", "C3", "09:20:00", 6000000, "R-006") +
-                cash_in("R-006", "C3", "09:15:00", 6000000));
+                cash_in("R-006", "C3", "09:15:00", 6000000) +
+                // Its cumulative never counted R-006.
+                cash_in("R-008", "C3", "10:00:00", 5500000));
   Result screen =
       Run({"screen", "--rules", kPack, "--input", Path("tx.jsonl"), "--output",
            Path("decisions.jsonl"), "--reports", Path("reports.jsonl")});
@@ -1336,22 +1338,23 @@ TEST_F(CliTest, LargeValueReportLeavesOutReversedTransactions) {
                         "\"by_transaction_id\":\"R-002\"}"));
   EXPECT_THAT(records,
               HasSubstr("\"retraction\":{\"transaction_id\":\"R-003\""));
-  EXPECT_THAT(records,
-              HasSubstr("\"retraction\":{\"transaction_id\":\"R-006\","
-                        "\"customer_id\":\"C3\",\"occurred_at\":"
-                        "\"2026-11-20T01:15:00Z\",\"cause\":\"REVERSAL\"}"));
+  EXPECT_THAT(records, HasSubstr("\"retraction\":{\"transaction_id\":\"R-006\","
+                                 "\"customer_id\":\"C3\",\"occurred_at\":"
+                                 "\"2026-11-20T01:15:00Z\",\"cause\":"
+                                 "\"REVERSED_BEFORE_ARRIVAL\"}"));
   Result report =
       Run({"report", "large-value", "--date", "2026-11-20", "--institution",
            "C1", "--input", Path("reports.jsonl"), "--format", "jsonl"});
   ASSERT_EQ(report.exit_code, 0) << report.err;
   EXPECT_EQ(report.out.find("R-001"), std::string::npos) << report.out;
   EXPECT_EQ(report.out.find("R-006"), std::string::npos) << report.out;
+  EXPECT_THAT(report.out, HasSubstr("\"transaction_id\":\"R-008\""));
   EXPECT_THAT(report.out, HasSubstr("\"transaction_id\":\"R-004\""));
   EXPECT_THAT(
       report.out,
       HasSubstr("\"retracted_same_day\":\"R-003 (REVERSAL by R-005)\""));
-  EXPECT_THAT(report.err, HasSubstr(": 1 records from 3 report records of the "
-                                    "day (6 read, 0 duplicates, 2 withdrawn"));
+  EXPECT_THAT(report.err, HasSubstr(": 2 records from 4 report records of the "
+                                    "day (7 read, 0 duplicates, 2 withdrawn"));
 }
 
 TEST_F(CliTest, LargeValueReportErrors) {

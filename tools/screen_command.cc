@@ -132,7 +132,7 @@ int ScreenCommand(const std::vector<std::string>& args) {
     if (reports != nullptr && engine->retracted() != nullptr) {
       engine::BuildRetractionRecord(
           engine->retracted()->transaction_id, tx.customer_id(),
-          engine->retracted()->occurred_at_us, "REVERSAL",
+          engine->retracted()->occurred_at_us, engine->retracted()->cause,
           engine->retracted()->by_transaction_id,
           engine::TimestampMicros(decision.decided_at()), &record);
       if (absl::Status s = engine::EncodeJson(record, &json); !s.ok()) {
@@ -156,6 +156,12 @@ int ScreenCommand(const std::vector<std::string>& args) {
             << "; verdicts:";
   for (const auto& [name, n] : verdicts) std::cerr << " " << name << " " << n;
   std::cerr << "\n";
+  if (c.too_old > 0) {
+    std::cerr << "txscreen screen: " << c.too_old
+              << " rejected as more than the dedupe retention older than a "
+                 "later transaction of their customer: is the input in time "
+                 "order per customer?\n";
+  }
   return unreadable > 0 ? 2 : 0;
 }
 
