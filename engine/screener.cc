@@ -439,11 +439,15 @@ const rules::WindowDef* Screener::WindowDefOf(uint64_t fingerprint) const {
   return nullptr;
 }
 
-int64_t Screener::KeptBuckets(const rules::WindowDef& def) {
-  // As Windows() evicts: a sliding window keeps two spans behind the bucket
-  // it adds to, a calendar window the bucket before.
-  return def.span == rules::WindowDef::Span::kSliding ? 2 * def.lookback_buckets
-                                                      : 1;
+int64_t Screener::EvictBefore(const rules::WindowDef& def, int64_t bucket) {
+  // Keep the previous calendar bucket for late arrivals. A sliding window
+  // keeps one more span, so that a transaction up to a span late still
+  // finds the whole window it belongs to, and never drops what the clock's
+  // present needs: a transaction dated ahead (up to a day is accepted)
+  // emptied the current 24 h of a customer's windows.
+  if (def.span != rules::WindowDef::Span::kSliding) return bucket - 1;
+  return std::min(bucket, buckets_.Bucket(def, now_us_)) -
+         2 * def.lookback_buckets;
 }
 
 absl::StatusOr<int> Screener::Retract(const TransactionRecordProto& record) {
@@ -488,18 +492,15 @@ absl::StatusOr<int> Screener::Retract(const TransactionRecordProto& record) {
     if (entity == nullptr) continue;
     WindowState* w = entity->Find(record.contribution_fingerprint(i));
     if (w == nullptr) continue;
-    // A bucket the window may have evicted since (older than what an
-    // addition to its newest bucket keeps) is not the original's any more:
-    // a late transaction may have made it anew.
+    // A bucket the window may have evicted since (below what an addition
+    // to its newest bucket keeps) is not the original's any more: a late
+    // transaction may have made it anew.
     if (const rules::WindowDef* def =
-            WindowDefOf(record.contribution_fingerprint(i))) {
-      // A sliding window evicts from the clock's present when a
-      // transaction is dated ahead of it (Windows()).
-      int64_t newest = w->newest_bucket();
-      if (def->span == rules::WindowDef::Span::kSliding) {
-        newest = std::min(newest, buckets_.Bucket(*def, now_us_));
-      }
-      if (record.contribution_bucket(i) + KeptBuckets(*def) < newest) continue;
+            WindowDefOf(record.contribution_fingerprint(i));
+        def != nullptr &&
+        w->newest_bucket() != std::numeric_limits<int64_t>::min() &&
+        record.contribution_bucket(i) < EvictBefore(*def, w->newest_bucket())) {
+      continue;
     }
     if (w->Retract(record.contribution_bucket(i), record.contribution_value(i),
                    record.contribution_key(i))) {
@@ -596,23 +597,9 @@ absl::Status Screener::Windows(const v1::Transaction& tx) {
     // The rules see the window with this transaction; state changes only
     // once the decision lets it stand (see ApplyWindows).
     if (def.aggregate != v1::AGGREGATE_DISTINCT || slot.add_key != 0) {
-      const int64_t first = BucketClock::FirstBucket(def, slot.bucket);
-      // Keep the previous calendar bucket for late arrivals. A sliding
-      // window keeps one more span, so that a transaction up to a span
-      // late still finds the whole window it belongs to, and never drops
-      // what the clock's present needs: a transaction dated ahead (up to a
-      // day is accepted) emptied the current 24 h of a customer's windows.
-      int64_t evict_before = first - 1;
-      if (def.span == rules::WindowDef::Span::kSliding) {
-        const int64_t lookback = slot.bucket - first;
-        evict_before = std::min(
-            first - lookback,
-            BucketClock::FirstBucket(def, buckets_.Bucket(def, now_us_)) -
-                lookback);
-      }
-      pending_.push_back(PendingAdd{*entity, slot.window, slot.bucket,
-                                    slot.add_value, slot.add_key, evict_before,
-                                    def.group_by});
+      pending_.push_back(PendingAdd{
+          *entity, slot.window, slot.bucket, slot.add_value, slot.add_key,
+          EvictBefore(def, slot.bucket), def.group_by});
     }
   }
   return absl::OkStatus();

@@ -147,8 +147,9 @@ class Screener {
   absl::StatusOr<int> Retract(const TransactionRecordProto& record);
   // The current rule set's window with `fingerprint`, or null.
   const rules::WindowDef* WindowDefOf(uint64_t fingerprint) const;
-  // How many buckets before its newest a window surely still holds.
-  static int64_t KeptBuckets(const rules::WindowDef& def);
+  // The first bucket a window keeps when a transaction adds to `bucket`
+  // (with the clock at now_us_): Windows() evicts those before it.
+  int64_t EvictBefore(const rules::WindowDef& def, int64_t bucket);
   void Finish(const txscreen::v1::Transaction& tx, int64_t started_us,
               txscreen::v1::Decision* decision);
 

@@ -268,6 +268,18 @@ v1::Transaction Reversal(const std::string& id, const std::string& original,
   return tx;
 }
 
+// `tx` at Shanghai's (Beijing's) centre, 1,067 km apart.
+v1::Transaction InShanghai(v1::Transaction tx) {
+  tx.mutable_geo()->set_lat(31.2304);
+  tx.mutable_geo()->set_lon(121.4737);
+  return tx;
+}
+v1::Transaction InBeijing(v1::Transaction tx) {
+  tx.mutable_geo()->set_lat(39.9042);
+  tx.mutable_geo()->set_lon(116.4074);
+  return tx;
+}
+
 const v1::RuleHit* FindHit(const v1::Decision& d, const std::string& rule_id) {
   for (const v1::RuleHit& h : d.hits()) {
     if (h.rule_id() == rule_id) return &h;
@@ -1136,14 +1148,8 @@ TEST_F(ScreenerTest, DistanceAndSpeedFlagImpossibleTravel) {
 // Out of order: Shanghai at 12:00 arrives first, then Beijing at 08:00.
 // 1,067 km in 4 hours (~267 km/h) is possible; it read 3,841,478 km/h.
 TEST_F(ScreenerTest, SpeedOfALateTransactionUsesTheTimeBetween) {
-  v1::Transaction shanghai = Tx("T1", kT0 + 4 * kHour);
-  shanghai.mutable_geo()->set_lat(31.2304);
-  shanghai.mutable_geo()->set_lon(121.4737);
-  Screen(shanghai);
-  v1::Transaction beijing = Tx("T2", kT0);
-  beijing.mutable_geo()->set_lat(39.9042);
-  beijing.mutable_geo()->set_lon(116.4074);
-  v1::Decision d = Screen(beijing);
+  Screen(InShanghai(Tx("T1", kT0 + 4 * kHour)));
+  v1::Decision d = Screen(InBeijing(Tx("T2", kT0)));
   int64_t kmh = 0;
   ASSERT_TRUE(absl::SimpleAtoi(History(d, "kmh"), &kmh)) << History(d, "kmh");
   EXPECT_GE(kmh, 260);
@@ -1152,14 +1158,8 @@ TEST_F(ScreenerTest, SpeedOfALateTransactionUsesTheTimeBetween) {
 }
 
 TEST_F(ScreenerTest, SameInstantDifferentPlaceIsAsFastAsItGets) {
-  v1::Transaction a = Tx("T1", kT0);
-  a.mutable_geo()->set_lat(31.2304);
-  a.mutable_geo()->set_lon(121.4737);
-  Screen(a);
-  v1::Transaction b = Tx("T2", kT0);
-  b.mutable_geo()->set_lat(39.9042);
-  b.mutable_geo()->set_lon(116.4074);
-  v1::Decision d = Screen(b);
+  Screen(InShanghai(Tx("T1", kT0)));
+  v1::Decision d = Screen(InBeijing(Tx("T2", kT0)));
   // Zero elapsed time counts as one second: ~1,067 km/s.
   int64_t kmh = 0;
   ASSERT_TRUE(absl::SimpleAtoi(History(d, "kmh"), &kmh));
