@@ -52,6 +52,13 @@ inline constexpr absl::string_view kEventClockKey = "event-clock";
 // since a customer's history is in its windows value. A build refuses
 // state of a format newer than it knows (partition_state.h).
 inline constexpr absl::string_view kStateFormatKey = "state-format";
+// Whether an offsets key (after the partition prefix) belongs to the state
+// and goes with it: the four above. Anything else there (checkpoints) is
+// local to one store.
+inline bool IsStateOffsetKey(absl::string_view key) {
+  return key == kInputPositionKey || key == kRecordChunkCounterKey ||
+         key == kEventClockKey || key == kStateFormatKey;
+}
 
 // 4 bytes, big-endian, so a partition's keys sort together.
 std::string PartitionPrefix(int32_t partition);

@@ -54,9 +54,7 @@ std::optional<ChangelogRecord> ToChangelogRecord(
     return std::nullopt;  // not this partition's: never produced
   }
   key.remove_prefix(partition_prefix.size());
-  if (write.family == StateFamily::kOffsets &&
-      key != engine::kInputPositionKey &&
-      key != engine::kRecordChunkCounterKey && key != engine::kStateFormatKey) {
+  if (write.family == StateFamily::kOffsets && !engine::IsStateOffsetKey(key)) {
     return std::nullopt;  // checkpoints are local
   }
   ChangelogRecord record;

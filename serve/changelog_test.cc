@@ -128,13 +128,15 @@ TEST_F(ChangelogTest, CheckpointsStayLocal) {
             std::nullopt);
 }
 
-TEST_F(ChangelogTest, TheInputPositionChunkCounterAndFormatGoWithTheState) {
+TEST_F(ChangelogTest,
+       TheInputPositionChunkCounterClockAndFormatGoWithTheState) {
   // They belong to the state: a new owner restoring from the changelog
   // resumes at the position, numbers its record chunks on, never over the
-  // chunks it restored, and refuses state of a format newer than it reads.
+  // chunks it restored, finds the same records past the dedupe retention
+  // (the event clock), and refuses state of a format newer than it reads.
   for (absl::string_view key :
        {engine::kInputPositionKey, engine::kRecordChunkCounterKey,
-        engine::kStateFormatKey}) {
+        engine::kEventClockKey, engine::kStateFormatKey}) {
     std::optional<ChangelogRecord> r = ToRecord(
         StateWrite::Put(StateFamily::kOffsets, P(3, std::string(key)), "7"));
     ASSERT_TRUE(r.has_value()) << key;
