@@ -21,6 +21,7 @@ std::unique_ptr<EngineRun> EngineRun::Open(
       return nullptr;
     }
     run->store_ = std::move(*opened);
+    run->sweep_keys_ = kSweepKeysPerFlush;
   } else {
     run->store_ = engine::NewMemoryStateStore();
   }
@@ -42,6 +43,14 @@ absl::Status EngineRun::Screen(const txscreen::v1::Transaction& tx,
 }
 
 absl::Status EngineRun::Flush(absl::string_view position) {
+  // State kept in a directory is swept of idle entities as serve's is; a
+  // fresh state in memory ends with the run.
+  if (sweep_keys_ > 0) {
+    if (absl::StatusOr<int64_t> marked = screener_->SweepIdle(sweep_keys_);
+        !marked.ok()) {
+      return marked.status();
+    }
+  }
   return state_->Flush(position);
 }
 

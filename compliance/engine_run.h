@@ -50,6 +50,10 @@ class EngineRun {
   std::unique_ptr<engine::PartitionState> state_;
   engine::SystemClock clock_;
   std::unique_ptr<engine::Screener> screener_;
+  // Stored entities the sweep of idle ones looks at per flush (state in a
+  // directory only; 0: none).
+  static constexpr size_t kSweepKeysPerFlush = 1024;
+  size_t sweep_keys_ = 0;
 };
 
 }  // namespace txscreen::compliance

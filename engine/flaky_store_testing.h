@@ -43,11 +43,10 @@ class FlakyStore : public StateStore {
   absl::Status DropPartition(int32_t partition) override {
     return inner->DropPartition(partition);
   }
-  absl::Status Scan(
-      StateFamily family, absl::string_view prefix,
-      const std::function<bool(absl::string_view, absl::string_view)>& visit)
-      override {
-    return inner->Scan(family, prefix, visit);
+  absl::Status ScanFrom(StateFamily family, absl::string_view prefix,
+                        absl::string_view start,
+                        const Visitor& visit) override {
+    return inner->ScanFrom(family, prefix, start, visit);
   }
 
   std::unique_ptr<StateStore> inner = NewMemoryStateStore();

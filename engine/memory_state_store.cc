@@ -64,15 +64,15 @@ class MemoryStateStore : public StateStore {
     return absl::OkStatus();
   }
 
-  absl::Status Scan(
-      StateFamily family, absl::string_view prefix,
-      const std::function<bool(absl::string_view, absl::string_view)>& visit)
-      override {
+  absl::Status ScanFrom(StateFamily family, absl::string_view prefix,
+                        absl::string_view start,
+                        const Visitor& visit) override {
     std::lock_guard<std::mutex> lock(mu_);
     const auto& m = data_[static_cast<int>(family)];
     std::vector<const std::pair<const std::string, std::string>*> found;
     for (const auto& e : m) {
-      if (absl::string_view(e.first).substr(0, prefix.size()) == prefix) {
+      if (absl::string_view(e.first).substr(0, prefix.size()) == prefix &&
+          absl::string_view(e.first) >= start) {
         found.push_back(&e);
       }
     }

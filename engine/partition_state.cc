@@ -1054,6 +1054,18 @@ std::vector<StateWrite> PartitionState::BuildWrites(
             : StateWrite::Put(StateFamily::kWindows, entity->key.str(),
                               std::move(value)));
   }
+  // Idle entities the sweep found, unless loaded since (then in memory:
+  // maybe changed, and written above).
+  for (std::string& key : sweep_erases_) {
+    const absl::string_view name =
+        absl::string_view(key).substr(prefix_.size());
+    if (windows_.find(Name{name[0], name.substr(1)}) != windows_.end()) {
+      continue;
+    }
+    writes.push_back(StateWrite::Erase(StateFamily::kWindows, std::move(key)));
+    ++swept_entities_;
+  }
+  sweep_erases_.clear();
   // A customer's history read from the history family (state before format
   // 3) is in its value now: that key goes, in the batch that writes the
   // value.
@@ -1227,6 +1239,57 @@ absl::Status PartitionState::ScanRecords(
     if (!s.ok()) return s;
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> PartitionState::SweepIdle(
+    const std::function<int64_t(uint64_t, int64_t)>& keep_from,
+    size_t max_keys) {
+  // Without a clock (nothing screened since the start, or ever), nothing is
+  // known to be old.
+  if (max_keys == 0 || max_event_us_ <= 0) return 0;
+  const int64_t at_us = max_event_us_ - options_.dedupe_retention_us;
+  size_t visited = 0;
+  int64_t marked = 0;
+  std::string resume_at;
+  absl::Status s = store_->ScanFrom(
+      StateFamily::kWindows, prefix_, sweep_from_,
+      [&](absl::string_view key, absl::string_view value) {
+        if (visited == max_keys) {
+          resume_at.assign(key.data(), key.size());
+          return false;
+        }
+        ++visited;
+        absl::string_view name = key.substr(prefix_.size());
+        if (name.empty() ||
+            name[0] == static_cast<char>('0' + v1::ENTITY_CUSTOMER)) {
+          return true;
+        }
+        if (windows_.find(Name{name[0], name.substr(1)}) != windows_.end()) {
+          return true;
+        }
+        // A value that does not parse is left for Load to report.
+        if (!sweep_value_.ParseFromArray(value.data(),
+                                         static_cast<int>(value.size())) ||
+            sweep_value_.has_history()) {
+          return true;
+        }
+        for (const WindowProto& w : sweep_value_.window()) {
+          const int64_t keep = keep_from(w.fingerprint(), at_us);
+          for (int64_t b : w.bucket_index()) {
+            if (b >= keep) return true;
+          }
+          for (int64_t b : w.distinct_bucket()) {
+            if (b >= keep) return true;
+          }
+        }
+        sweep_erases_.emplace_back(key);
+        ++marked;
+        return true;
+      });
+  if (!s.ok()) return s;
+  if (resume_at.empty()) ++sweep_passes_;
+  sweep_from_ = std::move(resume_at);
+  return marked;
 }
 
 absl::StatusOr<std::string> PartitionState::CommittedPosition() {

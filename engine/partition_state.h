@@ -286,6 +286,29 @@ class PartitionState {
   int64_t DedupeHorizon(const CustomerHistory& history) const;
   void Pay(CustomerHistory* history, uint64_t payee, int64_t at_us);
 
+  // The sweep of idle entities: an account, device or counterparty account
+  // whose stored windows hold no bucket the rules still need is erased by
+  // the next flush (from the store, and from the changelog with it), so
+  // that entities never seen again do not stay forever. Customers stay:
+  // their histories (dormancy, known payees) outlive their windows.
+  // Visits up to `max_keys` stored entities, on from where the last call
+  // stopped (starting over after the last), and leaves those in memory
+  // (their windows are evicted as they are used; once evicted from memory,
+  // a later pass looks at them). `keep_from(fingerprint, at_us)` is the
+  // first bucket that the window with `fingerprint` keeps for a
+  // transaction at `at_us`, or int64 max when no current window has that
+  // fingerprint; `at_us` is the partition's event clock minus the dedupe
+  // retention (a transaction older than that behind its own customer's is
+  // rejected). Call right before a flush, and not between BuildFlush and
+  // Committed. Returns how many entities it marked for erasure.
+  absl::StatusOr<int64_t> SweepIdle(
+      const std::function<int64_t(uint64_t fingerprint, int64_t at_us)>&
+          keep_from,
+      size_t max_keys);
+  // Entities the flushes erased as idle, and full passes of the sweep.
+  int64_t swept_entities() const { return swept_entities_; }
+  int64_t sweep_passes() const { return sweep_passes_; }
+
   // Says that the transaction under way has made all its changes: the
   // entities and the history it changed for the first time since the last
   // flush are encoded for that flush now, while their memory is still in
@@ -471,6 +494,13 @@ class PartitionState {
   // moved to handed_off_expiring_ by HandOff.
   int64_t expiring_before_day_ = 0;
   int64_t handed_off_expiring_ = 0;
+  // The sweep (SweepIdle): where its next call starts ("": at the first
+  // key), the keys it marked for the next flush, its scratch, its totals.
+  std::string sweep_from_;
+  std::vector<std::string> sweep_erases_;
+  EntityWindowsProto sweep_value_;
+  int64_t swept_entities_ = 0;
+  int64_t sweep_passes_ = 0;
 };
 
 }  // namespace txscreen::engine

@@ -1912,5 +1912,102 @@ TEST(StateEncodingTest, CustomerHistoryIsTheBytesOfTheSerializedProto) {
   EXPECT_EQ(parsed.last_region_code(), "310115");
 }
 
+// The sweep of idle entities: stored entities whose every bucket is below
+// what their windows keep go with the next flush; customers, entities in
+// memory and entities loaded before that flush stay.
+TEST_F(PartitionStateTest, TheSweepErasesIdleEntitiesAtTheNextFlush) {
+  constexpr uint64_t kGoneFp = 0xDEAD;
+  auto window = [](uint64_t fp, int64_t bucket) {
+    WindowState w;
+    w.Add(bucket, 5, 0);
+    WindowProto p;
+    w.ToProto(&p);
+    p.set_fingerprint(fp);
+    return p;
+  };
+  auto value = [&](uint64_t fp, int64_t bucket) {
+    EntityWindowsProto e;
+    *e.add_window() = window(fp, bucket);
+    return e.SerializeAsString();
+  };
+  const std::string p3 = PartitionPrefix(3);
+  EntityWindowsProto customer;
+  *customer.add_window() = window(kFp, 100);
+  customer.mutable_history()->set_last_at_us(kDay);
+  const int64_t clock = 20 * kDay;
+  ASSERT_TRUE(store_
+                  .Commit({
+                      StateWrite::Put(StateFamily::kWindows, p3 + "1C9",
+                                      customer.SerializeAsString()),
+                      StateWrite::Put(StateFamily::kWindows, p3 + "2A1",
+                                      value(kFp, 100)),  // idle
+                      StateWrite::Put(StateFamily::kWindows, p3 + "2A2",
+                                      value(kGoneFp, 300)),  // a window gone
+                      StateWrite::Put(StateFamily::kWindows, p3 + "2A3",
+                                      value(kFp, 120)),  // idle, loaded later
+                      StateWrite::Put(StateFamily::kWindows, p3 + "4D1",
+                                      value(kFp, 200)),  // kept
+                      StateWrite::Put(StateFamily::kWindows, p3 + "4D2",
+                                      value(kFp, 100)),  // idle, in memory
+                      StateWrite::Put(StateFamily::kOffsets,
+                                      absl::StrCat(p3, kEventClockKey),
+                                      absl::StrCat(clock)),
+                  })
+                  .ok());
+  std::unique_ptr<PartitionState> state = Fresh();
+  std::vector<int64_t> asked_at;
+  auto keep_from = [&](uint64_t fp, int64_t at_us) -> int64_t {
+    asked_at.push_back(at_us);
+    return fp == kFp ? 150 : std::numeric_limits<int64_t>::max();
+  };
+  // Without the clock (loaded with the first history) nothing is old.
+  absl::StatusOr<int64_t> marked = state->SweepIdle(keep_from, 100);
+  ASSERT_TRUE(marked.ok()) << marked.status();
+  EXPECT_EQ(*marked, 0);
+  ASSERT_TRUE(state->History("C0").ok());
+  EXPECT_EQ(SumOf(state.get(), v1::ENTITY_DEVICE, "D2"), 5);
+  // Three keys a call: 1C9 (a customer), 2A1, 2A2; then 2A3, 4D1, 4D2.
+  marked = state->SweepIdle(keep_from, 3);
+  ASSERT_TRUE(marked.ok()) << marked.status();
+  EXPECT_EQ(*marked, 2);
+  EXPECT_EQ(state->sweep_passes(), 0);
+  marked = state->SweepIdle(keep_from, 3);
+  ASSERT_TRUE(marked.ok()) << marked.status();
+  EXPECT_EQ(*marked, 1);  // 2A3; D1 is kept, D2 in memory
+  EXPECT_EQ(state->sweep_passes(), 1);
+  EXPECT_THAT(asked_at, ::testing::Each(clock - 7 * kDay));
+  // Loaded after the sweep marked it: not erased (it may change).
+  EXPECT_EQ(SumOf(state.get(), v1::ENTITY_ACCOUNT, "A3"), 5);
+  Flush(state.get(), "9");
+  EXPECT_EQ(state->swept_entities(), 2);
+  std::unique_ptr<PartitionState> after = Fresh();
+  EXPECT_EQ(SumOf(after.get(), v1::ENTITY_ACCOUNT, "A1"), -1);
+  EXPECT_EQ(SumOf(after.get(), v1::ENTITY_ACCOUNT, "A2"), -1);
+  EXPECT_EQ(SumOf(after.get(), v1::ENTITY_ACCOUNT, "A3"), 5);
+  EXPECT_EQ(SumOf(after.get(), v1::ENTITY_DEVICE, "D1"), 5);
+  EXPECT_EQ(SumOf(after.get(), v1::ENTITY_DEVICE, "D2"), 5);
+  EXPECT_EQ(SumOf(after.get(), v1::ENTITY_CUSTOMER, "C9"), 5);
+  // The next pass starts over; a flush took the marks, a second one has none.
+  marked = state->SweepIdle(keep_from, 100);
+  ASSERT_TRUE(marked.ok()) << marked.status();
+  EXPECT_EQ(*marked, 0);
+  Flush(state.get(), "10");
+  EXPECT_EQ(state->swept_entities(), 2);
+}
+
+// max_keys 0 turns the sweep off.
+TEST_F(PartitionStateTest, TheSweepDoesNotEraseWithoutBeingAsked) {
+  AddTo(&state_, v1::ENTITY_ACCOUNT, "A1", 7);
+  See(&state_, "C1", 1, 30 * kDay);
+  Flush(&state_, "1");
+  // max_keys 0: no sweep.
+  absl::StatusOr<int64_t> marked = state_.SweepIdle(
+      [](uint64_t, int64_t) { return std::numeric_limits<int64_t>::max(); }, 0);
+  ASSERT_TRUE(marked.ok());
+  EXPECT_EQ(*marked, 0);
+  Flush(&state_, "2");
+  EXPECT_EQ(KeysIn(StateFamily::kWindows, PartitionPrefix(3) + "2"), 1);
+}
+
 }  // namespace
 }  // namespace txscreen::engine

@@ -173,13 +173,13 @@ class RocksStateStore : public StateStore {
                     "drop partition");
   }
 
-  absl::Status Scan(
-      StateFamily family, absl::string_view prefix,
-      const std::function<bool(absl::string_view, absl::string_view)>& visit)
-      override {
+  absl::Status ScanFrom(StateFamily family, absl::string_view prefix,
+                        absl::string_view start,
+                        const Visitor& visit) override {
     std::unique_ptr<rocksdb::Iterator> it(
         db_->NewIterator(rocksdb::ReadOptions(), Handle(family)));
-    for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size())); it->Valid();
+    const absl::string_view from = std::max(start, prefix);
+    for (it->Seek(rocksdb::Slice(from.data(), from.size())); it->Valid();
          it->Next()) {
       absl::string_view key(it->key().data(), it->key().size());
       if (key.substr(0, prefix.size()) != prefix) break;

@@ -315,6 +315,33 @@ class StateStoreContract : public ::testing::Test {
     EXPECT_THAT(two, ElementsAre(Pair(P(0, "0"), "v"), Pair(P(0, "1"), "v")));
   }
 
+  void ScanFromResumesWithinThePrefix() {
+    Commit({StateWrite::Put(StateFamily::kWindows, P(1, "a"), "1"),
+            StateWrite::Put(StateFamily::kWindows, P(1, "b"), "2"),
+            StateWrite::Put(StateFamily::kWindows, P(1, "c"), "3"),
+            StateWrite::Put(StateFamily::kWindows, P(0, "z"), "before"),
+            StateWrite::Put(StateFamily::kWindows, P(2, "a"), "after")});
+    auto scan_from = [&](const std::string& start) {
+      std::vector<std::string> keys;
+      absl::Status s =
+          store_->ScanFrom(StateFamily::kWindows, PartitionPrefix(1), start,
+                           [&](absl::string_view k, absl::string_view) {
+                             keys.emplace_back(k);
+                             return true;
+                           });
+      EXPECT_TRUE(s.ok()) << s;
+      return keys;
+    };
+    // From a key that is there, one that is not, the prefix itself, and a
+    // start below the prefix (the prefix bounds it); past the last: none.
+    EXPECT_THAT(scan_from(P(1, "b")), ElementsAre(P(1, "b"), P(1, "c")));
+    EXPECT_THAT(scan_from(P(1, "bb")), ElementsAre(P(1, "c")));
+    EXPECT_THAT(scan_from(PartitionPrefix(1)),
+                ElementsAre(P(1, "a"), P(1, "b"), P(1, "c")));
+    EXPECT_THAT(scan_from(""), ElementsAre(P(1, "a"), P(1, "b"), P(1, "c")));
+    EXPECT_THAT(scan_from(P(1, "d")), IsEmpty());
+  }
+
   // Readers never see half a batch: a writer commits batches that set ten
   // keys to the same value while a reader scans them.
   void ReadersNeverSeeHalfABatch() {
@@ -396,6 +423,9 @@ TEST_F(MemoryStateStoreTest, DropPartitionLeavesOtherPartitions) {
 TEST_F(MemoryStateStoreTest, ScanVisitsAPrefixInKeyOrder) {
   ScanVisitsAPrefixInKeyOrder();
 }
+TEST_F(MemoryStateStoreTest, ScanFromResumesWithinThePrefix) {
+  ScanFromResumesWithinThePrefix();
+}
 TEST_F(MemoryStateStoreTest, ScanStopsWhenTheVisitorSaysSo) {
   ScanStopsWhenTheVisitorSaysSo();
 }
@@ -463,6 +493,9 @@ TEST_F(RocksStateStoreIntegrationTest, DropPartitionLeavesOtherPartitions) {
 }
 TEST_F(RocksStateStoreIntegrationTest, ScanVisitsAPrefixInKeyOrder) {
   ScanVisitsAPrefixInKeyOrder();
+}
+TEST_F(RocksStateStoreIntegrationTest, ScanFromResumesWithinThePrefix) {
+  ScanFromResumesWithinThePrefix();
 }
 TEST_F(RocksStateStoreIntegrationTest, ScanStopsWhenTheVisitorSaysSo) {
   ScanStopsWhenTheVisitorSaysSo();

@@ -439,15 +439,36 @@ const rules::WindowDef* Screener::WindowDefOf(uint64_t fingerprint) const {
   return nullptr;
 }
 
-int64_t Screener::EvictBefore(const rules::WindowDef& def, int64_t bucket) {
-  // Keep the previous calendar bucket for late arrivals. A sliding window
-  // keeps one more span, so that a transaction up to a span late still
-  // finds the whole window it belongs to, and never drops what the clock's
-  // present needs: a transaction dated ahead (up to a day is accepted)
-  // emptied the current 24 h of a customer's windows.
+namespace {
+
+// The first bucket a window keeps when a transaction adds to `bucket` and
+// the clock's present is in `present`. Keep the previous calendar bucket
+// for late arrivals. A sliding window keeps one more span, so that a
+// transaction up to a span late still finds the whole window it belongs
+// to, and never drops what the clock's present needs: a transaction dated
+// ahead (up to a day is accepted) emptied the current 24 h of a customer's
+// windows.
+int64_t KeptFrom(const rules::WindowDef& def, int64_t bucket, int64_t present) {
   if (def.span != rules::WindowDef::Span::kSliding) return bucket - 1;
-  return std::min(bucket, buckets_.Bucket(def, now_us_)) -
-         2 * def.lookback_buckets;
+  return std::min(bucket, present) - 2 * def.lookback_buckets;
+}
+
+}  // namespace
+
+int64_t Screener::EvictBefore(const rules::WindowDef& def, int64_t bucket) {
+  return KeptFrom(def, bucket, buckets_.Bucket(def, now_us_));
+}
+
+absl::StatusOr<int64_t> Screener::SweepIdle(size_t max_keys) {
+  return state_->SweepIdle(
+      [this](uint64_t fingerprint, int64_t at_us) -> int64_t {
+        const rules::WindowDef* def = WindowDefOf(fingerprint);
+        if (def == nullptr) return std::numeric_limits<int64_t>::max();
+        // What a transaction at `at_us` keeps, the clock there too.
+        const int64_t bucket = buckets_.Bucket(*def, at_us);
+        return KeptFrom(*def, bucket, bucket);
+      },
+      max_keys);
 }
 
 absl::StatusOr<int> Screener::Retract(const TransactionRecordProto& record) {

@@ -97,6 +97,12 @@ class Screener {
                        txscreen::v1::Decision* decision);
   const ScreenerCounters& counters() const { return counters_; }
 
+  // PartitionState::SweepIdle with the current rules' windows: an entity
+  // goes once none of its buckets is one that its window would keep for a
+  // transaction at the partition's event clock minus the dedupe retention;
+  // windows the rules no longer have keep nothing. Call before a flush.
+  absl::StatusOr<int64_t> SweepIdle(size_t max_keys);
+
   // The original that the last Screen() took back, when it screened a
   // reversal that found one not yet reversed, or an original whose
   // reversal came first; null otherwise. Valid until

@@ -1548,6 +1548,67 @@ TEST_F(ScreenerTest, FlushedStateContinuesAfterRestart) {
   EXPECT_EQ(Window(d4, "sum_day"), 1400);
 }
 
+// The sweep: an entity goes once none of its buckets is one its windows
+// would keep for a transaction the retention (7 days) behind the
+// partition's clock; a window of 1 h sooner than one of 24 h.
+TEST_F(ScreenerTest, SweepErasesEntitiesOnlyOnceTheirWindowsAreIdle) {
+  Screen(Tx("T1", kT0));  // C1, A1, P1, D1
+  ASSERT_TRUE(state_->Flush("1").ok());
+  auto stored = [&](const std::string& key) {
+    std::string value;
+    bool found = false;
+    EXPECT_TRUE(store_
+                    ->Get(StateFamily::kWindows,
+                          absl::StrCat(PartitionPrefix(0), key), &value, &found)
+                    .ok());
+    return found;
+  };
+  // Another customer moves the partition's clock 8 days on.
+  auto other = [](const std::string& id, int64_t at_us) {
+    v1::Transaction tx = Tx(id, at_us);
+    tx.set_customer_id("C2");
+    tx.set_account_id("A2");
+    tx.set_device_id("D2");
+    tx.mutable_counterparty()->set_account_id("P2");
+    return tx;
+  };
+  Screen(other("U1", kT0 + 8 * kDay));
+  ASSERT_TRUE(state_->Flush("2").ok());
+  Restart();
+  Screen(other("U2", kT0 + 8 * kDay + kMinute));
+  absl::StatusOr<int64_t> marked = screener_->SweepIdle(1000);
+  ASSERT_TRUE(marked.ok()) << marked.status();
+  // dev_n_1h is all D1 has; A1's acct_payees_24h and P1's cp_n_24h keep
+  // two days behind kT0 + 1 day.
+  EXPECT_EQ(*marked, 1);
+  ASSERT_TRUE(state_->Flush("3").ok());
+  EXPECT_FALSE(stored("4D1"));
+  EXPECT_TRUE(stored("2A1"));
+  EXPECT_TRUE(stored("3P1"));
+  EXPECT_TRUE(stored("1C1"));  // customers stay
+  EXPECT_TRUE(stored("4D2"));
+
+  Screen(other("U3", kT0 + 10 * kDay));
+  ASSERT_TRUE(state_->Flush("4").ok());
+  Restart();
+  Screen(other("U4", kT0 + 10 * kDay + kMinute));
+  marked = screener_->SweepIdle(1000);
+  ASSERT_TRUE(marked.ok()) << marked.status();
+  EXPECT_EQ(*marked, 2);
+  ASSERT_TRUE(state_->Flush("5").ok());
+  EXPECT_FALSE(stored("2A1"));
+  EXPECT_FALSE(stored("3P1"));
+  EXPECT_TRUE(stored("1C1"));
+  EXPECT_TRUE(stored("2A2"));
+  // C1 comes back: its customer windows and history are there, the rest
+  // starts empty, as it would have after eviction.
+  v1::Decision d = Screen(Tx("T2", kT0 + 10 * kDay + 2 * kMinute));
+  EXPECT_EQ(Window(d, "sum_month"), 20000);  // both in November
+  EXPECT_EQ(Window(d, "dev_1h"), 1);
+  EXPECT_EQ(Window(d, "cp_24h"), 1);
+  EXPECT_EQ(FindHit(d, "FIRST_PAYEE"), nullptr);
+}
+
 // --- The same on RocksDB on disk
 // ----------------------------------------------
 

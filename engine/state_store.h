@@ -120,12 +120,19 @@ class StateStore {
   }
   // Removes every key of `partition` in every family.
   virtual absl::Status DropPartition(int32_t partition) = 0;
+  using Visitor =
+      std::function<bool(absl::string_view key, absl::string_view value)>;
   // Visits every key of `family` starting with `prefix`, in key order, until
   // `visit` returns false.
-  virtual absl::Status Scan(
-      StateFamily family, absl::string_view prefix,
-      const std::function<bool(absl::string_view key, absl::string_view value)>&
-          visit) = 0;
+  absl::Status Scan(StateFamily family, absl::string_view prefix,
+                    const Visitor& visit) {
+    return ScanFrom(family, prefix, prefix, visit);
+  }
+  // The same, from the first such key not below `start` (a scan resumed
+  // where an earlier one stopped).
+  virtual absl::Status ScanFrom(StateFamily family, absl::string_view prefix,
+                                absl::string_view start,
+                                const Visitor& visit) = 0;
 };
 
 struct StateStoreOptions {

@@ -58,6 +58,7 @@ const std::vector<std::string>& PlainKeys() {
                                                 "kafka-timeout-ms",
                                                 "state-memory-mb",
                                                 "state-cache-entities",
+                                                "state-sweep-keys",
                                                 "budget",
                                                 "http",
                                                 "admin-token-file",
@@ -292,6 +293,14 @@ absl::StatusOr<ServeCommandOptions> ParseServeConfig(
       } else {
         o.state_cache_entities = n;
       }
+    } else if (key == "state-sweep-keys") {
+      int64_t n = 0;
+      if (!absl::SimpleAtoi(v.value, &n) || n < 0 || n > 1000000) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(v.where, ": expected a number from 0 (no sweep) to ",
+                         "1000000, got '", v.value, "'"));
+      }
+      o.state_sweep_keys = n;
     } else if (key == "create-topics") {
       if (v.value != "true" && v.value != "false") {
         return absl::InvalidArgumentError(absl::StrCat(

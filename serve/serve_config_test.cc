@@ -507,6 +507,15 @@ TEST(ServeConfigTest, StateMemoryAndCacheAndShadow) {
       "got 'lots'");
 }
 
+TEST(ServeConfigTest, StateSweepKeys) {
+  EXPECT_EQ(Parse({}).serve.state_sweep_keys, 256);
+  EXPECT_EQ(Parse({"--state-sweep-keys", "0"}).serve.state_sweep_keys, 0);
+  EXPECT_EQ(Parse({"--state-sweep-keys=5000"}).serve.state_sweep_keys, 5000);
+  EXPECT_EQ(ErrorOf({"--state-sweep-keys", "-1"}),
+            "--state-sweep-keys: expected a number from 0 (no sweep) to "
+            "1000000, got '-1'");
+}
+
 TEST(ServeConfigTest, BadNumber) {
   for (const char* bad : {"0", "-1", "abc", "1.5", "", "6x"}) {
     EXPECT_EQ(

@@ -1267,7 +1267,21 @@ absl::Status Service::CommitCycle(bool wait) {
     c.overrides_next = part->overrides_next;
     const std::string position =
         absl::StrCat(part->next >= 0 ? part->next : part->committed);
+    // Right before the flush that takes what it marks (and never between
+    // a hand-off and its commit: the store has everything before).
+    if (options_.state_sweep_keys > 0) {
+      absl::StatusOr<int64_t> marked = part->screener->SweepIdle(
+          static_cast<size_t>(options_.state_sweep_keys));
+      if (!marked.ok()) {
+        ++stats_.sweep_failures;
+        Log(LogLevel::kWarning,
+            absl::StrCat("sweep of partition ", part->id,
+                         " skipped: ", marked.status().message()));
+      }
+    }
+    const int64_t swept_before = part->state->swept_entities();
     c.writes = part->state->BuildFlush(position);
+    stats_.swept_entities += part->state->swept_entities() - swept_before;
     for (engine::StateWrite& w : part->holds->BuildFlush()) {
       c.writes.push_back(std::move(w));
     }
@@ -1279,6 +1293,12 @@ absl::Status Service::CommitCycle(bool wait) {
       // Written before the active state is safe: after a crash in between
       // its position is ahead of the active one's, and it restarts empty
       // (it is not replicated either).
+      if (options_.state_sweep_keys > 0 &&
+          !part->shadow_screener
+               ->SweepIdle(static_cast<size_t>(options_.state_sweep_keys))
+               .ok()) {
+        ++stats_.sweep_failures;
+      }
       if (absl::Status s = part->shadow_state->Flush(position); !s.ok()) {
         ++stats_.shadow_failures;
         Log(LogLevel::kWarning, absl::StrCat("shadow state: ", s.message()));

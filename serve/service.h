@@ -118,6 +118,10 @@ struct ServeOptions {
   // read back from RocksDB on their next transaction.
   engine::StateStoreOptions store;
   int64_t state_cache_entities = 2000000;
+  // Stored entities each partition's sweep looks at per commit, for
+  // accounts, devices and payee accounts whose windows hold nothing the
+  // rules still need (PartitionState::SweepIdle); 0: no sweep.
+  int64_t state_sweep_keys = 256;
   bool create_topics = true;
   // Passed to librdkafka for every client (SASL/TLS included).
   KafkaSettings kafka;
@@ -186,6 +190,10 @@ struct ServeStats {
   std::atomic<int64_t> overrides_refused{0};
   std::atomic<int64_t> overrides_duplicate{0};
   std::atomic<int64_t> holds_pending{0};  // a gauge
+  // Idle entities erased by the sweep (in commits handed over), and sweeps
+  // that failed (a store read; the commit goes on without them).
+  std::atomic<int64_t> swept_entities{0};
+  std::atomic<int64_t> sweep_failures{0};
 };
 
 // Override statistics of one teller (abuse and collusion show here).

@@ -94,6 +94,14 @@ ServiceMetrics::ServiceMetrics(Service* service) : service_(service) {
           &s->fail_safe);
   counter("txscreen_commits_total", "Kafka transactions committed.",
           &s->commits);
+  counter("txscreen_state_swept_entities_total",
+          "Idle entities (accounts, devices, payee accounts whose windows "
+          "hold nothing the rules still need) erased from the state.",
+          &s->swept_entities);
+  counter("txscreen_state_sweep_failures_total",
+          "Sweeps of idle entities that failed to read the store (the "
+          "commit went on without them).",
+          &s->sweep_failures);
   counter("txscreen_commit_aborts_total",
           "Commits aborted and rewound (the batch is decided again).",
           &s->aborts);

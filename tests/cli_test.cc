@@ -610,6 +610,67 @@ TEST_F(CliTest, ScreenStateDirCarriesTheSameDayCumulativeAcrossRuns) {
               HasSubstr("cash today in CNY: in 55,000.00 CNY"));
 }
 
+// A transfer of `customer` from `account` at `at` (RFC 3339).
+std::string TransferLine(const std::string& id, const std::string& at,
+                         const std::string& customer,
+                         const std::string& account) {
+  return absl::StrCat(
+      "{\"transaction_id\":\"", id, "\",\"occurred_at\":\"", at,
+      "\",\"type\":\"TRANSACTION_TYPE_TRANSFER_OUT\",",
+      "\"channel\":\"CHANNEL_MOBILE\",\"customer_id\":\"", customer,
+      "\",\"account_id\":\"", account,
+      "\",\"amount_minor\":\"10000\",\"currency\":\"CNY\",",
+      "\"direction\":\"DIRECTION_OUT\",",
+      "\"counterparty\":{\"account_id\":\"6222000000009999\"}}\n");
+}
+
+// The keys of the windows family, from `state stats`.
+long WindowsKeys(const std::string& stats_out) {
+  long keys = -1;
+  const size_t at = stats_out.find("\nwindows ");
+  if (at == std::string::npos ||
+      std::sscanf(stats_out.c_str() + at, "\nwindows %ld", &keys) != 1) {
+    ADD_FAILURE() << stats_out;
+  }
+  return keys;
+}
+
+TEST_F(CliTest, ScreenStateDirSweepsAccountsNotSeenForLong) {
+  const std::string state = Path("state");
+  WriteFile(Path("early.jsonl"),
+            TransferLine("SW-1", "2026-11-01T10:00:00+08:00", "C-SW-1",
+                         "6222000000000001"));
+  WriteFile(Path("later.jsonl"),
+            TransferLine("SW-2", "2026-11-10T10:00:00+08:00", "C-SW-2",
+                         "6222000000000002"));
+  WriteFile(Path("late.jsonl"),
+            TransferLine("SW-3", "2026-11-11T10:00:00+08:00", "C-SW-2",
+                         "6222000000000002"));
+  auto screen = [&](const std::string& file) {
+    Result r = Run({"screen", "--rules", kPack, "--input", Path(file),
+                    "--output", "-", "--state-dir", state});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+  };
+  auto windows_keys = [&] {
+    Result stats = Run({"state", "stats", "--state-dir", state});
+    EXPECT_EQ(stats.exit_code, 0) << stats.err;
+    return WindowsKeys(stats.out);
+  };
+  screen("early.jsonl");
+  EXPECT_EQ(windows_keys(), 2);  // C-SW-1 and its account
+  // 9 days on: the first account's 24-hour windows are within the 7 days a
+  // transaction may still come late, and two days of span, of 9 days ago.
+  screen("later.jsonl");
+  EXPECT_EQ(windows_keys(), 4);
+  // 10 days on they are not: the account goes, its customer stays.
+  screen("late.jsonl");
+  EXPECT_EQ(windows_keys(), 3);
+  Result inspect = Run({"state", "inspect", "--customer", "C-SW-1",
+                        "--state-dir", state, "--rules", kPack, "--json"});
+  ASSERT_EQ(inspect.exit_code, 0) << inspect.err;
+  EXPECT_THAT(inspect.out, HasSubstr("\"found\":true"));
+}
+
 TEST_F(CliTest, ScreenStateDirAnswersRepeatsAsDuplicates) {
   const std::string state = Path("state");
   Result first = Run({"screen", "--rules", kPack, "--input", kExamples,
