@@ -1251,6 +1251,12 @@ absl::StatusOr<int64_t> PartitionState::SweepIdle(
   size_t visited = 0;
   int64_t marked = 0;
   std::string resume_at;
+  // Keys sort by kind after the prefix: the customers' come first, and are
+  // passed over with one seek.
+  if (sweep_from_.empty()) {
+    sweep_from_ = prefix_;
+    sweep_from_.push_back(static_cast<char>('0' + v1::ENTITY_CUSTOMER + 1));
+  }
   absl::Status s = store_->ScanFrom(
       StateFamily::kWindows, prefix_, sweep_from_,
       [&](absl::string_view key, absl::string_view value) {

@@ -495,7 +495,8 @@ class PartitionState {
   int64_t expiring_before_day_ = 0;
   int64_t handed_off_expiring_ = 0;
   // The sweep (SweepIdle): where its next call starts ("": at the first
-  // key), the keys it marked for the next flush, its scratch, its totals.
+  // key after the customers'), the keys it marked for the next flush, its
+  // scratch, its totals.
   std::string sweep_from_;
   std::vector<std::string> sweep_erases_;
   EntityWindowsProto sweep_value_;
