@@ -1270,9 +1270,11 @@ absl::StatusOr<int64_t> PartitionState::SweepIdle(
             name[0] == static_cast<char>('0' + v1::ENTITY_CUSTOMER)) {
           return true;
         }
-        if (windows_.find(Name{name[0], name.substr(1)}) != windows_.end()) {
-          return true;
-        }
+        // Handed out since the last flush: in use. Otherwise an entry in
+        // memory is clean, as stored: the stored value decides, and an idle
+        // entry goes from memory too.
+        auto cached = windows_.find(Name{name[0], name.substr(1)});
+        if (cached != windows_.end() && (*cached)->touched) return true;
         // A value that does not parse is left for Load to report.
         if (!sweep_value_.ParseFromArray(value.data(),
                                          static_cast<int>(value.size())) ||
@@ -1288,6 +1290,7 @@ absl::StatusOr<int64_t> PartitionState::SweepIdle(
             if (b >= keep) return true;
           }
         }
+        if (cached != windows_.end()) windows_.erase(cached);
         sweep_erases_.emplace_back(key);
         ++marked;
         return true;

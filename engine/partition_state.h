@@ -292,9 +292,9 @@ class PartitionState {
   // that entities never seen again do not stay forever. Customers stay:
   // their histories (dormancy, known payees) outlive their windows.
   // Visits up to `max_keys` stored entities, on from where the last call
-  // stopped (starting over after the last), and leaves those in memory
-  // (their windows are evicted as they are used; once evicted from memory,
-  // a later pass looks at them). `keep_from(fingerprint, at_us)` is the
+  // stopped (starting over after the last), and leaves those handed out
+  // since the last flush (in use); an idle one in memory is evicted with
+  // its erasure. `keep_from(fingerprint, at_us)` is the
   // first bucket that the window with `fingerprint` keeps for a
   // transaction at `at_us`, or int64 max when no current window has that
   // fingerprint; `at_us` is the partition's event clock minus the dedupe

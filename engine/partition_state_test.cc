@@ -1967,7 +1967,7 @@ TEST_F(PartitionStateTest, TheSweepErasesIdleEntitiesAtTheNextFlush) {
   ASSERT_TRUE(state->History("C0").ok());
   EXPECT_EQ(SumOf(state.get(), v1::ENTITY_DEVICE, "D2"), 5);
   // Customers are passed over; three keys a call: 2A1, 2A2, 2A3; then
-  // 4D1 (kept) and 4D2 (in memory).
+  // 4D1 (kept) and 4D2 (in use: handed out since the last flush).
   marked = state->SweepIdle(keep_from, 3);
   ASSERT_TRUE(marked.ok()) << marked.status();
   EXPECT_EQ(*marked, 3);
@@ -1988,12 +1988,20 @@ TEST_F(PartitionStateTest, TheSweepErasesIdleEntitiesAtTheNextFlush) {
   EXPECT_EQ(SumOf(after.get(), v1::ENTITY_DEVICE, "D1"), 5);
   EXPECT_EQ(SumOf(after.get(), v1::ENTITY_DEVICE, "D2"), 5);
   EXPECT_EQ(SumOf(after.get(), v1::ENTITY_CUSTOMER, "C9"), 5);
-  // The next pass starts over; a flush took the marks, a second one has none.
+  // The next pass starts over. D2, in memory but no longer in use since
+  // the flush, goes from memory and store; A3 (loaded after it was marked)
+  // too.
   marked = state->SweepIdle(keep_from, 100);
   ASSERT_TRUE(marked.ok()) << marked.status();
-  EXPECT_EQ(*marked, 0);
+  EXPECT_EQ(*marked, 2);
   Flush(state.get(), "10");
-  EXPECT_EQ(state->swept_entities(), 2);
+  EXPECT_EQ(state->swept_entities(), 4);
+  EXPECT_EQ(SumOf(state.get(), v1::ENTITY_DEVICE, "D2"), -1);
+  EXPECT_EQ(SumOf(state.get(), v1::ENTITY_ACCOUNT, "A3"), -1);
+  EXPECT_EQ(SumOf(Fresh().get(), v1::ENTITY_DEVICE, "D1"), 5);
+  // A flush took the marks: the next one has none.
+  Flush(state.get(), "11");
+  EXPECT_EQ(state->swept_entities(), 4);
 }
 
 // max_keys 0 turns the sweep off.

@@ -25,6 +25,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
 #include "bench/transaction_generator.h"
 #include "engine/partition_state.h"
 #include "engine/state_store.h"
@@ -810,6 +812,84 @@ TEST(ServeIntegrationTest, StoppedInstancesPartitionsMoveWithTheirState) {
   EXPECT_NE(a.Stderr().find("restored "), std::string::npos);
   ExpectVerdictsOfScreen(all, txs, rules_dir, dir.path());
   ExpectWindowsOf(txs, rules_dir, dir.path() + "/a", partition_of);
+}
+
+// Accounts not seen for long go from the state, and from its changelog as
+// tombstones, so that a restore does not bring them back.
+TEST(ServeIntegrationTest, IdleAccountsGoFromTheStateAndItsChangelog) {
+  REQUIRE_KAFKA();
+  const std::string brokers = Brokers();
+  TempDir dir;
+  Names names("sweep");
+  ServeProcess serve(Concat({"--brokers", brokers, "--rules",
+                             absl::StrCat(kSourceDir, "/rules/packs/cn"),
+                             "--state-dir", dir.path() + "/state",
+                             "--partitions", "1", "--http", "127.0.0.1:0"},
+                            names.Flags()),
+                     dir.path());
+  ASSERT_TRUE(serve.WaitForLog("assigned partitions [0]", 60000))
+      << serve.Stderr();
+  auto producer = MakeProducer(brokers);
+  TopicReader changelog(brokers, names.state);
+  // One transfer at a time, each committed (its customer's value on the
+  // changelog) before the next: the first account is no longer in use when
+  // the second commits.
+  const int64_t t0 = absl::ToUnixSeconds(absl::FromCivil(
+      absl::CivilSecond(2026, 11, 1, 10, 0, 0), absl::UTCTimeZone()));
+  int sent = 0;
+  auto send = [&](const std::string& customer, const std::string& account,
+                  int64_t at_s) {
+    v1::Transaction tx;
+    tx.set_transaction_id(absl::StrCat("SWEEP-", ++sent));
+    tx.mutable_occurred_at()->set_seconds(at_s);
+    tx.set_type(v1::TRANSACTION_TYPE_TRANSFER_OUT);
+    tx.set_channel(v1::CHANNEL_MOBILE);
+    tx.set_direction(v1::DIRECTION_OUT);
+    tx.set_customer_id(customer);
+    tx.set_account_id(account);
+    tx.set_amount_minor(10000);
+    tx.set_currency("CNY");
+    tx.mutable_counterparty()->set_account_id("6222000000009999");
+    Produce(producer.get(), names.transactions, 0, customer,
+            tx.SerializeAsString());
+    ASSERT_EQ(producer->flush(30000), RdKafka::ERR_NO_ERROR);
+    ASSERT_EQ(changelog
+                  .Until(1,
+                         [&](const TopicReader::Message& m) {
+                           return m.key == "W1" + customer;
+                         })
+                  .size(),
+              1u)
+        << serve.Stderr();
+  };
+  send("C-SW-1", "6222000000000001", t0);
+  send("C-SW-2", "6222000000000002", t0 + 10 * 86400);
+  auto http = AdminClient(serve);
+  std::string metrics;
+  for (int i = 0; i < 100; ++i) {
+    auto res = http->Get("/metrics");
+    ASSERT_TRUE(res);
+    metrics = res->body;
+    if (metrics.find("txscreen_state_swept_entities_total 1\n") !=
+        std::string::npos) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_THAT(metrics,
+              ::testing::HasSubstr("txscreen_state_swept_entities_total 1\n"));
+  EXPECT_THAT(metrics,
+              ::testing::HasSubstr("txscreen_state_sweep_failures_total 0\n"));
+  // The changelog carries the first account's value, then its tombstone.
+  std::vector<TopicReader::Message> of_account =
+      changelog.Until(2, [&](const TopicReader::Message& m) {
+        return m.key == "W26222000000000001";
+      });
+  ASSERT_EQ(of_account.size(), 2u);
+  EXPECT_FALSE(of_account[0].value.empty());
+  EXPECT_TRUE(of_account[1].value.empty());
+  serve.Signal(SIGTERM);
+  ASSERT_EQ(serve.Wait(30000), 0) << serve.Stderr();
 }
 
 // What on-call reads: a restarted instance that is caught up shows no lag
