@@ -457,7 +457,7 @@ TEST_F(CliTest, ScreenExamplesGivesTheExpectedVerdicts) {
     EXPECT_EQ(d[i].transaction_id(), e.id);
     EXPECT_EQ(v1::Verdict_Name(d[i].verdict()), v1::Verdict_Name(e.verdict));
     EXPECT_EQ(d[i].duplicate(), e.duplicate);
-    EXPECT_EQ(d[i].ruleset_version(), "cn-2026.12.2");
+    EXPECT_EQ(d[i].ruleset_version(), "cn-2026.12.3");
     if (!e.duplicate) by_id[e.id] = &d[i];
   }
 
