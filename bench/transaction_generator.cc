@@ -43,11 +43,17 @@ const std::vector<std::string>& ShopMemos() {
   return *memos;
 }
 
+// Each holds a phrase of rules/packs/cn/lists/scam_phrases.txt.
 const std::vector<std::string>& ScamMemos() {
   static const auto* memos = new std::vector<std::string>{
       "按公安要求转入安全账户", "配合調查 轉入安全賬戶", "资金清查", "转账解冻",
       "涉嫌洗钱 配合调查"};
   return *memos;
+}
+
+bool IsScamMemo(const std::string& memo) {
+  const std::vector<std::string>& scam = ScamMemos();
+  return std::find(scam.begin(), scam.end(), memo) != scam.end();
 }
 
 const std::vector<std::string>& Names() {
@@ -188,12 +194,17 @@ void TransactionGenerator::Next(v1::Transaction* tx) {
   } else {
     Ordinary(tx);
     label_ = TrafficLabel{};
-    // A rare ordinary payment to a police-listed account: the pack blocks
-    // it (FRAUD-LIST), rightly, so the label says so too. (Its scam memos
-    // are not labelled: whether SAFE-ACCT should alert depends on the
-    // customer's age and session, which the label would have to re-decide.)
+    // Rare ordinary payments the pack rightly alerts on, so the label says
+    // so too: one to a police-listed account (FRAUD-LIST blocks it), and
+    // one with a scam memo (SAFE-ACCT holds an outgoing payment whose memo
+    // has a scam phrase whatever the customer's age or session, and
+    // SAFE-ACCT-CASH such a cash withdrawal). Scam memos go on outgoing
+    // transfers only; one on money coming in would stay unlabelled, as the
+    // pack rightly does not alert on it (the payer's bank holds the payment).
     label_.suspicious =
-        tx->counterparty().account_id() == "TEST-FRAUD-ACCT-0001";
+        tx->counterparty().account_id() == "TEST-FRAUD-ACCT-0001" ||
+        (tx->direction() == v1::DIRECTION_OUT &&
+         tx->type() != v1::TRANSACTION_TYPE_REVERSAL && IsScamMemo(tx->memo()));
   }
   previous_ = *tx;
   previous_label_ = label_;
