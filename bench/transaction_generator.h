@@ -55,7 +55,8 @@ inline constexpr absl::string_view kScenarios[] = {"safe_account_scam",
                                                    "fan_out",
                                                    "cross_region",
                                                    "police_listed_payee",
-                                                   "velocity_burst"};
+                                                   "velocity_burst",
+                                                   "cash_courier"};
 
 struct TrafficLabel {
   // Empty for ordinary traffic; else one of kScenarios.

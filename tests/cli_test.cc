@@ -916,7 +916,8 @@ TEST_F(CliTest, GenIsDeterministicAndItsScenariosAlertWhereLabelled) {
   EXPECT_GT(ordinary_suspicious, 0);
   for (const char* name :
        {"safe_account_scam", "structuring", "mule_in_out", "fan_in", "fan_out",
-        "cross_region", "police_listed_payee", "velocity_burst"}) {
+        "cross_region", "police_listed_payee", "velocity_burst",
+        "cash_courier"}) {
     EXPECT_GT(scenarios[name], 0) << name;
   }
 }
@@ -1602,7 +1603,8 @@ TEST_F(CliTest, BacktestOfGenTrafficCatchesEveryScenario) {
   const std::string report = ReadFile(Path("out/report.json"));
   for (const char* scenario :
        {"safe_account_scam", "structuring", "mule_in_out", "fan_in", "fan_out",
-        "cross_region", "police_listed_payee", "velocity_burst"}) {
+        "cross_region", "police_listed_payee", "velocity_burst",
+        "cash_courier"}) {
     const std::string key = absl::StrCat("{\"group\":\"", scenario, "\"");
     const size_t at = report.find(key);
     ASSERT_NE(at, std::string::npos) << scenario << " in " << report;
