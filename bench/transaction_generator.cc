@@ -43,11 +43,17 @@ const std::vector<std::string>& ShopMemos() {
   return *memos;
 }
 
+// Each holds a phrase of rules/packs/cn/lists/scam_phrases.txt.
 const std::vector<std::string>& ScamMemos() {
   static const auto* memos = new std::vector<std::string>{
       "按公安要求转入安全账户", "配合調查 轉入安全賬戶", "资金清查", "转账解冻",
       "涉嫌洗钱 配合调查"};
   return *memos;
+}
+
+bool IsScamMemo(const std::string& memo) {
+  const std::vector<std::string>& scam = ScamMemos();
+  return std::find(scam.begin(), scam.end(), memo) != scam.end();
 }
 
 const std::vector<std::string>& Names() {
@@ -99,8 +105,9 @@ TransactionGenerator::TransactionGenerator(GeneratorOptions options)
   }
   if (options_.scenario_share > 0) {
     // Steps per scenario on average, kScenarios in order: 1, 3 to 5, 3,
-    // 6 to 9, 6 to 9, 1, 1, 6 to 10.
-    constexpr double kMeanSteps = (1 + 4 + 3 + 7.5 + 7.5 + 1 + 1 + 8) / 8.0;
+    // 6 to 9, 6 to 9, 1, 1, 6 to 10, 1 or 2.
+    constexpr double kMeanSteps =
+        (1 + 4 + 3 + 7.5 + 7.5 + 1 + 1 + 8 + 1.5) / 9.0;
     scenario_start_chance_ =
         std::min(options_.scenario_share, 0.5) / kMeanSteps;
   }
@@ -188,12 +195,17 @@ void TransactionGenerator::Next(v1::Transaction* tx) {
   } else {
     Ordinary(tx);
     label_ = TrafficLabel{};
-    // A rare ordinary payment to a police-listed account: the pack blocks
-    // it (FRAUD-LIST), rightly, so the label says so too. (Its scam memos
-    // are not labelled: whether SAFE-ACCT should alert depends on the
-    // customer's age and session, which the label would have to re-decide.)
+    // Rare ordinary payments the pack rightly alerts on, so the label says
+    // so too: one to a police-listed account (FRAUD-LIST blocks it), and
+    // one with a scam memo (SAFE-ACCT holds an outgoing payment whose memo
+    // has a scam phrase whatever the customer's age or session, and
+    // SAFE-ACCT-CASH such a cash withdrawal). Scam memos go on outgoing
+    // transfers only; one on money coming in would stay unlabelled, as the
+    // pack rightly does not alert on it (the payer's bank holds the payment).
     label_.suspicious =
-        tx->counterparty().account_id() == "TEST-FRAUD-ACCT-0001";
+        tx->counterparty().account_id() == "TEST-FRAUD-ACCT-0001" ||
+        (tx->direction() == v1::DIRECTION_OUT &&
+         tx->type() != v1::TRANSACTION_TYPE_REVERSAL && IsScamMemo(tx->memo()));
   }
   previous_ = *tx;
   previous_label_ = label_;
@@ -208,11 +220,19 @@ void TransactionGenerator::Schedule(int64_t at_us, v1::Transaction tx,
 
 void TransactionGenerator::StartScenario() {
   constexpr int64_t kSecond = 1000000, kMinute = 60 * kSecond;
+  constexpr int64_t kHour = 60 * kMinute, kDay = 24 * kHour;
   const int64_t n = scenarios_++;
   const int kind = std::uniform_int_distribution<int>(
       0, static_cast<int>(std::size(kScenarios)) - 1)(rng_);
   auto between = [this](int64_t lo, int64_t hi) {
     return std::uniform_int_distribution<int64_t>(lo, hi)(rng_);
+  };
+  // `at`, or 09:00 the next Beijing day (UTC+8) when steps spread over
+  // `span` from `at` would not end by 23:00 Beijing time: steps that the
+  // pack adds up per day stay on one day.
+  auto within_beijing_day = [](int64_t at, int64_t span) {
+    const int64_t local = (at + 8 * kHour) % kDay;
+    return local + span > kDay - kHour ? at + kDay - local + 9 * kHour : at;
   };
   // The actor: a customer of its own, 41 years old, account opened three
   // years ago in Shanghai.
@@ -286,11 +306,7 @@ void TransactionGenerator::StartScenario() {
     // threshold, the third makes three parts in 24 h. A run that would
     // cross midnight starts at 09:00 the next day instead.
     const int parts = static_cast<int>(between(3, 5));
-    constexpr int64_t kHour = 60 * kMinute, kDay = 24 * kHour;
-    const int64_t local = (at + 8 * kHour) % kDay;
-    if (local + parts * 90 * kMinute > kDay - kHour) {
-      at += kDay - local + 9 * kHour;
-    }
+    at = within_beijing_day(at, parts * 90 * kMinute);
     for (int i = 1; i <= parts; ++i) {
       Schedule(at,
                make(v1::TRANSACTION_TYPE_CASH_DEPOSIT, v1::CHANNEL_COUNTER,
@@ -339,6 +355,31 @@ void TransactionGenerator::StartScenario() {
                               v1::CHANNEL_MOBILE, Amount(500000, 5000000));
     counterparty(&tx, absl::StrFormat("TEST-FRAUD-ACCT-%04d", between(1, 3)));
     Schedule(at, std::move(tx), label(1, true));
+  } else if (name == "cash_courier") {
+    // An elderly customer, told by a caller impersonating the police to
+    // hand their savings to a "courier" (上门取款), withdraws them at the
+    // counter with the cover story the caller taught: at once, or in two
+    // visits the same Beijing day that only together reach the 50,000 CNY
+    // from which the pack holds an elderly customer's cash.
+    base.mutable_customer()->set_birth_date("1951-09-02");
+    if (between(0, 1) == 0) {
+      v1::Transaction tx = make(v1::TRANSACTION_TYPE_CASH_WITHDRAWAL,
+                                v1::CHANNEL_COUNTER, Amount(6000000, 30000000));
+      tx.set_memo("装修款");
+      Schedule(at, std::move(tx), label(1, true));
+    } else {
+      at = within_beijing_day(at, 3 * kHour);
+      const int64_t first = between(2600000, 4500000);
+      v1::Transaction tx = make(v1::TRANSACTION_TYPE_CASH_WITHDRAWAL,
+                                v1::CHANNEL_COUNTER, first);
+      tx.set_memo("装修款");
+      Schedule(at, std::move(tx), label(1, false));
+      at += between(60, 180) * kMinute;
+      tx = make(v1::TRANSACTION_TYPE_CASH_WITHDRAWAL, v1::CHANNEL_COUNTER,
+                between(5000000 - first, 4500000));
+      tx.set_memo("装修款");
+      Schedule(at, std::move(tx), label(2, true));
+    }
   } else {
     // velocity_burst: a run of small transfers to one payee, seconds apart.
     const std::string payee = fresh_account();

@@ -55,7 +55,8 @@ inline constexpr absl::string_view kScenarios[] = {"safe_account_scam",
                                                    "fan_out",
                                                    "cross_region",
                                                    "police_listed_payee",
-                                                   "velocity_burst"};
+                                                   "velocity_burst",
+                                                   "cash_courier"};
 
 struct TrafficLabel {
   // Empty for ordinary traffic; else one of kScenarios.
@@ -63,7 +64,9 @@ struct TrafficLabel {
   // 1-based step within the scenario (0 for ordinary traffic).
   int step = 0;
   // Whether this is a step the shipped pack is meant to alert on (e.g. the
-  // third cash deposit just below the threshold, not the first).
+  // third cash deposit just below the threshold, not the first). In
+  // ordinary traffic: a payment to the police-listed test account, or an
+  // outgoing payment with a scam memo.
   bool suspicious = false;
 };
 

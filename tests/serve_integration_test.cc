@@ -1424,7 +1424,7 @@ TEST(ServeIntegrationTest,
     EXPECT_EQ(got.verdict(), e.verdict()) << e.transaction_id();
     EXPECT_EQ(got.ruleset_version(), "bt-new");
     const v1::Decision& act = active_by_id[e.transaction_id()].front();
-    EXPECT_EQ(act.ruleset_version(), "cn-2026.12.2");
+    EXPECT_EQ(act.ruleset_version(), "cn-2026.12.3");
     if (got.verdict() == v1::VERDICT_BLOCK &&
         act.verdict() != v1::VERDICT_BLOCK &&
         act.verdict() != v1::VERDICT_INTERCEPT) {
