@@ -219,7 +219,28 @@ class FileRunner {
             absl::StrCat(step_where, ": engine error: ", s.message()));
         break;
       }
-      if (!step.has_expect()) continue;
+      if (!step.has_expect()) {
+        // A step without an expectation is history for the steps after
+        // it: one that counts nowhere would make them test something else
+        // without a word.
+        if (decision.verdict() == v1::VERDICT_REJECTED_INPUT) {
+          problems.push_back(absl::StrCat(
+              step_where,
+              ": a step without expect was rejected, so it "
+              "counts nowhere (",
+              absl::StrJoin(decision.input_errors(), "; "),
+              "); fix it, or expect { verdict: VERDICT_REJECTED_INPUT }"));
+        } else if (decision.duplicate()) {
+          problems.push_back(absl::StrCat(
+              step_where,
+              ": a step without expect repeats the transaction "
+              "id '",
+              tx.transaction_id(),
+              "' of an earlier step, so it counts nowhere; give it an id "
+              "of its own, or an expect"));
+        }
+        continue;
+      }
       std::vector<std::string> p = Check(step.expect(), decision);
       if (!p.empty()) {
         problems.push_back(absl::StrCat(step_where, ": ",

@@ -285,6 +285,61 @@ TEST(RuleTestRunnerTest, RejectedInputIsDescribedWithItsErrors) {
                         "none) input errors: amount_minor must be > 0, got 0"));
 }
 
+// History steps (no expect) that count nowhere fail the case: the steps
+// after them would test something else without a word.
+TEST(RuleTestRunnerTest, HistoryStepsThatCountNowhereFailTheCase) {
+  const std::string tests = absl::StrCat(kDefaults, R"pb(
+    case {
+      name: "rejected history"
+      step { at: "2026-11-20T09:00:00+08:00" }
+      step {
+        at: "2026-11-20T10:00:00+08:00"
+        amount: "1.00"
+        expect { verdict: VERDICT_ALLOW }
+      }
+    }
+    case {
+      name: "repeated id"
+      step {
+        at: "2026-11-20T09:00:00+08:00"
+        amount: "1.00"
+        tx { transaction_id: "SAME" }
+      }
+      step {
+        at: "2026-11-20T09:30:00+08:00"
+        amount: "2.00"
+        tx { transaction_id: "SAME" }
+      }
+    }
+    case {
+      name: "rejection expected"
+      step {
+        at: "2026-11-20T09:00:00+08:00"
+        expect { verdict: VERDICT_REJECTED_INPUT }
+      }
+    }
+    case {
+      name: "plain history"
+      step { at: "2026-11-20T09:00:00+08:00" amount: "1.00" }
+      step { at: "2026-11-20T09:30:00+08:00" amount: "2.00" }
+    }
+  )pb");
+  const std::string dir = WritePack({{"h.textproto", tests}});
+  absl::StatusOr<RuleTestReport> report = RunRuleTests(dir);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->passed, 2);
+  ASSERT_EQ(report->failures.size(), 2u);
+  EXPECT_THAT(report->failures[0],
+              HasSubstr(": case 'rejected history' step 1: a step without "
+                        "expect was rejected, so it counts nowhere "
+                        "(amount_minor must be > 0, got 0); fix it, or "
+                        "expect { verdict: VERDICT_REJECTED_INPUT }"));
+  EXPECT_THAT(report->failures[1],
+              HasSubstr(": case 'repeated id' step 2: a step without expect "
+                        "repeats the transaction id 'SAME' of an earlier "
+                        "step, so it counts nowhere"));
+}
+
 TEST(RuleTestRunnerTest, AccountOpenedDateIsMidnightInThePackTimeZone) {
   const std::string tests = absl::StrCat(kDefaults, R"pb(
     case {
