@@ -98,7 +98,12 @@ absl::StatusOr<CustomerState> InspectCustomer(engine::StateStore* store,
     int64_t latest = h.has_previous ? h.last_at_us : 0;
     for (const auto& [id, seen] : (*history)->seen) {
       latest = std::max(latest, seen.at_us);
+      if (seen.reversed_before_arrival()) {
+        out.reversed_before_arrival_us.push_back(seen.at_us);
+      }
     }
+    std::sort(out.reversed_before_arrival_us.begin(),
+              out.reversed_before_arrival_us.end(), std::greater<>());
     out.as_of_us = as_of_us.has_value() ? *as_of_us
                    : latest != 0        ? latest
                                         : absl::ToUnixMicros(absl::Now());
@@ -265,6 +270,15 @@ std::string CustomerStateText(const CustomerState& s,
   }
   if (s.recent.size() > 20)
     absl::StrAppend(&out, "  ... ", s.recent.size() - 20, " more\n");
+  if (!s.reversed_before_arrival_us.empty()) {
+    absl::StrAppend(&out,
+                    "\nreversals waiting for their original (it will be "
+                    "decided but count nowhere): ",
+                    s.reversed_before_arrival_us.size(), "\n");
+    for (int64_t at : s.reversed_before_arrival_us) {
+      absl::StrAppend(&out, "  reversal at ", Time(at, zone), "\n");
+    }
+  }
   absl::StrAppend(&out, "\npending holds: ", s.pending_holds.size(), "\n");
   for (const v1::Hold& h : s.pending_holds) {
     absl::StrAppend(&out, "  ", h.transaction_id(), "  ",
@@ -319,6 +333,11 @@ std::string CustomerStateJson(const CustomerState& s) {
         ",\"counterparty_account_id\":", Str(r.counterparty_account_id),
         ",\"reversed\":", r.reversed ? "true" : "false",
         ",\"hold_outcome\":", Str(r.hold_outcome), "}");
+  }
+  absl::StrAppend(&out, "],\"reversals_waiting\":[");
+  for (size_t i = 0; i < s.reversed_before_arrival_us.size(); ++i) {
+    absl::StrAppend(&out, i ? "," : "",
+                    Str(Rfc3339(s.reversed_before_arrival_us[i])));
   }
   absl::StrAppend(&out, "],\"pending_holds\":[");
   for (size_t i = 0; i < s.pending_holds.size(); ++i) {

@@ -62,6 +62,10 @@ struct CustomerState {
     std::string hold_outcome;
   };
   std::vector<Recent> recent;  // newest first
+  // Reversals that came before their original (the event time of each,
+  // newest first): the original, when it comes, is decided but counts in
+  // no window. The history keeps only the original id's hash.
+  std::vector<int64_t> reversed_before_arrival_us;
   std::vector<txscreen::v1::Hold> pending_holds;
 };
 

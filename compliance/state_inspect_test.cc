@@ -132,6 +132,7 @@ TEST_F(StateInspectTest, WindowsPayeesRecentTransactionsAndHolds) {
                         "11:00:00 +08:00"));
   EXPECT_THAT(
       text, HasSubstr("pending holds: 1\n  B1  BLOCK  branch BR1  500.00 CNY"));
+  EXPECT_THAT(text, Not(HasSubstr("reversals waiting")));
   const std::string json = CustomerStateJson(*s);
   EXPECT_THAT(
       json, HasSubstr("{\"customer_id\":\"C1\",\"found\":true,\"partition\":3,"
@@ -185,6 +186,42 @@ TEST_F(StateInspectTest, AResolvedHoldShowsItsOutcome) {
   EXPECT_THAT(text, Not(HasSubstr("(reversed)")));
   EXPECT_THAT(CustomerStateJson(*s),
               HasSubstr("\"reversed\":true,\"hold_outcome\":\"CANCEL\"}"));
+}
+
+// A reversal that came before its original leaves a marker the history
+// keeps until the original comes: shown, so that "why did this transfer
+// count nowhere?" has an answer.
+TEST_F(StateInspectTest, ReversalsWaitingForTheirOriginalAreShown) {
+  Screen("D1", 9, 3000000, v1::TRANSACTION_TYPE_CASH_DEPOSIT);
+  v1::Transaction reversal;
+  reversal.set_transaction_id("R1");
+  reversal.set_customer_id("C1");
+  reversal.set_account_id("6222000011112222");
+  reversal.set_amount_minor(12000);
+  reversal.set_currency("CNY");
+  reversal.set_type(v1::TRANSACTION_TYPE_REVERSAL);
+  reversal.set_reverses_transaction_id("LATE-1");
+  reversal.set_channel(v1::CHANNEL_COUNTER);
+  reversal.set_direction(v1::DIRECTION_IN);
+  engine::SetTimestampMicros((1795104000LL + 10 * 3600) * 1000000,
+                             reversal.mutable_occurred_at());
+  v1::Decision d;
+  ASSERT_TRUE(screener_->Screen(reversal, &d).ok());
+  ASSERT_TRUE(state_->Flush("test:2").ok());
+  auto s = InspectCustomer(store_.get(), *rules_, "C1", std::nullopt);
+  ASSERT_TRUE(s.ok()) << s.status();
+  ASSERT_EQ(s->reversed_before_arrival_us.size(), 1u);
+  EXPECT_EQ(s->reversed_before_arrival_us[0],
+            (1795104000LL + 10 * 3600) * 1000000);
+  absl::TimeZone shanghai;
+  ASSERT_TRUE(absl::LoadTimeZone("Asia/Shanghai", &shanghai));
+  EXPECT_THAT(CustomerStateText(*s, shanghai),
+              HasSubstr("reversals waiting for their original (it will be "
+                        "decided but count nowhere): 1\n  reversal at "
+                        "2026-11-20 10:00:00 +08:00\n"));
+  EXPECT_THAT(
+      CustomerStateJson(*s),
+      HasSubstr("\"reversals_waiting\":[\"2026-11-20T02:00:00+00:00\"]"));
 }
 
 TEST_F(StateInspectTest, UnknownCustomer) {
