@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "compliance/engine_run.h"
+#include "compliance/input.h"
 #include "engine/enum_names.h"
 #include "engine/transaction_codec.h"
 #include "rules/currency.h"
@@ -286,7 +287,7 @@ int RunBacktest(const BacktestOptions& options, std::ostream* out,
       return 1;
     }
   }
-  return result.bad > 0 ? 2 : 0;
+  return result.bad > 0 ? kExitUnreadableRows : 0;
 }
 
 std::string BacktestReportJson(const BacktestOptions& options,

@@ -4,6 +4,7 @@
 #include <sstream>
 #include <string>
 
+#include "compliance/input.h"
 #include "compliance/rules_diff.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -40,7 +41,8 @@ TEST(BacktestTest, MetricsOnASmallLabelledFileHaveKnownAnswers) {
   options.input = Labelled();
   BacktestResult r;
   std::ostringstream out, err;
-  EXPECT_EQ(RunBacktest(options, &out, &err, &r), 2);  // one bad row
+  EXPECT_EQ(RunBacktest(options, &out, &err, &r),
+            kExitUnreadableRows);  // one bad row
   EXPECT_THAT(err.str(),
               HasSubstr("labelled.csv:11: column 'amount' -> "
                         "amount_minor: amount 'abc' is not a decimal"));
@@ -101,7 +103,7 @@ TEST(BacktestTest, WritesDecisionsReportAndBadRows) {
   options.input = Labelled();
   options.output_dir = testing::TempDir() + "/backtest_out/nested";
   std::ostringstream out, err;
-  ASSERT_EQ(RunBacktest(options, &out, &err), 2);
+  ASSERT_EQ(RunBacktest(options, &out, &err), kExitUnreadableRows);
   auto read = [&](const std::string& name) {
     std::ifstream f(options.output_dir + "/" + name);
     std::stringstream s;
@@ -149,7 +151,7 @@ CsvBacktest BacktestWithRow2(const std::string& name, const std::string& row2) {
 TEST(BacktestTest, AMalformedRowEndingTheInputIsReported) {
   CsvBacktest b = BacktestWithRow2(
       "truncated.csv", "T2,2026-11-20 09:31:00,C2,\"15000.00,no,0,big");
-  EXPECT_EQ(b.exit_code, 2);
+  EXPECT_EQ(b.exit_code, kExitUnreadableRows);
   EXPECT_EQ(b.result.tally.transactions, 1);
   EXPECT_EQ(b.result.truncated_at_line, 3);
   EXPECT_THAT(b.err, HasSubstr("truncated.csv:3: column 27: "));
@@ -165,7 +167,7 @@ TEST(BacktestTest, AStrayQuoteInAnUnquotedFieldIsOneBadRow) {
   // bad and the rows after it are read.
   CsvBacktest b = BacktestWithRow2(
       "stray-quote.csv", "T2,2026-11-20 09:31:00,C2,15000.00,no,0,12\" pipe");
-  EXPECT_EQ(b.exit_code, 2);
+  EXPECT_EQ(b.exit_code, kExitUnreadableRows);
   EXPECT_EQ(b.result.tally.transactions, 2);
   EXPECT_EQ(b.result.truncated_at_line, 0);
   EXPECT_THAT(b.err, HasSubstr("stray-quote.csv:3: column 43: quote inside an "
@@ -206,7 +208,8 @@ TEST(RulesDiffTest, CraftedPairOfRuleSets) {
   options.input.group_column.clear();
   RulesDiffResult r;
   std::ostringstream out, err;
-  EXPECT_EQ(RunRulesDiff(options, &out, &err, &r), 2);  // the bad row
+  EXPECT_EQ(RunRulesDiff(options, &out, &err, &r),
+            kExitUnreadableRows);  // the bad row
   EXPECT_EQ(r.transactions, 8);
   EXPECT_EQ(r.duplicates, 1);
   EXPECT_EQ(r.verdict_changed, 2);

@@ -25,6 +25,12 @@
 
 namespace txscreen::compliance {
 
+// The exit status of a command that read every row it could and finished,
+// but found rows it could not read (each named on stderr as FILE:LINE): 3,
+// apart from a usage error (2) and a failure (1), so that a script can tell
+// "the data has bad rows" from "called wrongly".
+inline constexpr int kExitUnreadableRows = 3;
+
 struct InputOptions {
   std::string path;          // "-" reads standard input
   std::string mapping_path;  // empty: JSONL input

@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "compliance/engine_run.h"
+#include "compliance/input.h"
 #include "engine/enum_names.h"
 #include "rules/currency.h"
 #include "rules/money.h"
@@ -152,7 +153,7 @@ int RunRulesDiff(const RulesDiffOptions& options, std::ostream* out,
          << " ended the reading; the comparison covers the rows before it\n";
   }
   PrintRulesDiff(result, out);
-  return result.bad > 0 ? 2 : 0;
+  return result.bad > 0 ? kExitUnreadableRows : 0;
 }
 
 std::string RulesDiffJson(const RulesDiffResult& result) {

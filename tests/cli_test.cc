@@ -535,7 +535,7 @@ TEST_F(CliTest, JsonlWithAByteOrderMarkLosesNoTransaction) {
 TEST_F(CliTest, ScreenReportsUnreadableLinesAndGoesOn) {
   Result r = Run(
       {"screen", "--rules", kPack, "--input", kBadExamples, "--output", "-"});
-  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.exit_code, 3);
   std::vector<v1::Decision> d = Decisions(r.out);
   ASSERT_EQ(d.size(), 3u);
   EXPECT_EQ(d[0].transaction_id(), "BAD-001");
@@ -1160,7 +1160,7 @@ TEST_F(CliTest, ReplayUsageErrors) {
 }
 
 // Recorded gaps of 0, 1, 1 (then an earlier time), 3 s at ten times the
-// speed; an unreadable line is reported, not sent, and makes the exit 2.
+// speed; an unreadable line is reported, not sent, and makes the exit 3.
 TEST_F(CliTest, ReplaySendsAFileAtTheRecordedPace) {
   REQUIRE_KAFKA();
   auto tx = [](const char* id, const char* customer, const char* at) {
@@ -1181,7 +1181,7 @@ TEST_F(CliTest, ReplaySendsAFileAtTheRecordedPace) {
   const std::string topic = absl::StrCat("replay-test-", ::getpid());
   Result r = Run({"replay", "--brokers", testing::Brokers(), "--topic", topic,
                   "--input", in, "--speed", "10"});
-  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(r.exit_code, 3) << r.err;
   EXPECT_THAT(r.err, HasSubstr(in + ":3: "));
   EXPECT_THAT(r.err, MatchesRegex("(.*\n)*replayed 4 transactions in 0.3 s "
                                   "\\(recorded span 3.0 s\\), delivered 4, "
@@ -1282,7 +1282,7 @@ TEST_F(CliTest, ReplayOfAForeignCsvThroughAMapping) {
                   "--mapping",
                   TXSCREEN_SOURCE_DIR "/examples/mappings/ibm-aml.textproto",
                   "--rate", "1000"});
-  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(r.exit_code, 3) << r.err;
   EXPECT_THAT(r.err, HasSubstr("ibm-aml-sample.csv:13: column 'Payment "
                                "Format': value 'Money Order' is not mapped"));
   EXPECT_THAT(r.err, HasSubstr("replayed 10 transactions"));
@@ -1461,7 +1461,7 @@ TEST_F(CliTest, LargeValueReportErrors) {
                         "'YYYY-MM-DD working', got '2026-10-11 workday'"));
   r = Run({"report", "large-value", "--date", "2026-11-20", "--institution",
            "C", "--input", Path("records.jsonl")});
-  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.exit_code, 3);
   EXPECT_THAT(r.err, HasSubstr("records.jsonl:2: "));
 }
 
@@ -1683,7 +1683,7 @@ TEST_F(CliTest, BacktestOfAForeignCsvThroughAMapping) {
            TXSCREEN_SOURCE_DIR "/examples/ibm-aml-sample.csv", "--mapping",
            TXSCREEN_SOURCE_DIR "/examples/mappings/ibm-aml.textproto",
            "--label", "Is Laundering", "--quiet"});
-  EXPECT_EQ(r.exit_code, 2) << r.err;  // one row with an unmapped format
+  EXPECT_EQ(r.exit_code, 3) << r.err;  // one row with an unmapped format
   EXPECT_THAT(r.err, HasSubstr("ibm-aml-sample.csv:13: column 'Payment "
                                "Format': value 'Money Order' is not mapped"));
   EXPECT_THAT(r.out, HasSubstr("12 rows: 10 transactions screened, 0 "
@@ -1726,7 +1726,7 @@ TEST_F(CliTest, RulesDiffWritesJson) {
       Run({"rules", "diff", "--old", data + "old_pack", "--new",
            data + "new_pack", "--input", data + "labelled.csv", "--mapping",
            data + "labelled.textproto", "--json", Path("diff.json")});
-  EXPECT_EQ(r.exit_code, 2) << r.err;  // labelled.csv has one bad row
+  EXPECT_EQ(r.exit_code, 3) << r.err;  // labelled.csv has one bad row
   EXPECT_THAT(r.out, HasSubstr("verdict changed on 2 transactions"));
   EXPECT_THAT(ReadFile(Path("diff.json")),
               HasSubstr("\"rules\":[{\"rule_id\":\"BIG\",\"old_hits\":3,"

@@ -244,7 +244,7 @@ int ReplayCommand(const std::vector<std::string>& args) {
     return 1;
   }
   if (stopped) return 130;
-  return bad > 0 ? 2 : 0;
+  return bad > 0 ? compliance::kExitUnreadableRows : 0;
 }
 
 }  // namespace txscreen::tools

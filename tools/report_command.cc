@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "compliance/input.h"
 #include "compliance/large_value_report.h"
 #include "engine/transaction_codec.h"
 #include "librdkafka/rdkafkacpp.h"
@@ -242,7 +243,7 @@ int LargeValue(const std::vector<std::string>& args) {
             << " unreadable); deadline "
             << absl::FormatCivilTime(report.deadline())
             << " (5 working days)\n";
-  return unreadable > 0 ? 2 : 0;
+  return unreadable > 0 ? compliance::kExitUnreadableRows : 0;
 }
 
 }  // namespace

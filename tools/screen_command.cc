@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "compliance/engine_run.h"
+#include "compliance/input.h"
 #include "engine/report_record.h"
 #include "engine/transaction_codec.h"
 #include "tools/command_line.h"
@@ -162,7 +163,7 @@ int ScreenCommand(const std::vector<std::string>& args) {
                  "later transaction of their customer: is the input in time "
                  "order per customer?\n";
   }
-  return unreadable > 0 ? 2 : 0;
+  return unreadable > 0 ? compliance::kExitUnreadableRows : 0;
 }
 
 }  // namespace txscreen::tools
