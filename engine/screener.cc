@@ -456,6 +456,7 @@ int64_t KeptFrom(const rules::WindowDef& def, int64_t bucket, int64_t present) {
 }  // namespace
 
 int64_t Screener::EvictBefore(const rules::WindowDef& def, int64_t bucket) {
+  if (def.span != rules::WindowDef::Span::kSliding) return bucket - 1;
   return KeptFrom(def, bucket, buckets_.Bucket(def, now_us_));
 }
 
