@@ -272,7 +272,29 @@ std::string AstKey(const AstNode& ast) {
   return key;
 }
 
-void SharedSubexpressions::Count(const AstNode& ast) {
+void SharedSubexpressions::Count(
+    const AstNode& ast,
+    const absl::flat_hash_map<std::string, const AstNode*>* defines) {
+  int expansions = 0;
+  CountIn(ast, defines, 0, &expansions);
+}
+
+void SharedSubexpressions::CountIn(
+    const AstNode& ast,
+    const absl::flat_hash_map<std::string, const AstNode*>* defines, int depth,
+    int* expansions) {
+  if (ast.kind == AstNode::Kind::kPath && defines != nullptr &&
+      absl::StartsWith(ast.text, "define.")) {
+    // A definition counts where it is used. Beyond the compiler's bounds
+    // (a definition that uses itself, too many uses) the compiler reports
+    // an error; here counting only stops.
+    auto it = defines->find(absl::string_view(ast.text).substr(7));
+    if (it != defines->end() && depth < kMaxDefineDepth &&
+        ++*expansions <= kMaxDefineExpansions) {
+      CountIn(*it->second, defines, depth + 1, expansions);
+    }
+    return;
+  }
   if (!internal::Compiler::IsCompound(ast)) return;
   ++count_[AstKey(ast)];
   if (ast.kind == AstNode::Kind::kBinary &&
@@ -281,10 +303,14 @@ void SharedSubexpressions::Count(const AstNode& ast) {
     // subexpression of its own.
     std::vector<const AstNode*> operands;
     ChainOperands(ast, &operands);
-    for (const AstNode* operand : operands) Count(*operand);
+    for (const AstNode* operand : operands) {
+      CountIn(*operand, defines, depth, expansions);
+    }
     return;
   }
-  for (const auto& child : ast.children) Count(*child);
+  for (const auto& child : ast.children) {
+    CountIn(*child, defines, depth, expansions);
+  }
 }
 
 int SharedSubexpressions::SlotFor(const std::string& key) {

@@ -37,8 +37,12 @@ struct ParamValue {
 // while rules are evaluated); at most kMemoSlots of them, the first met.
 class SharedSubexpressions {
  public:
-  // Counts the compound subexpressions of `ast` (not literals or names).
-  void Count(const AstNode& ast);
+  // Counts the compound subexpressions of `ast` (not literals or names),
+  // and those of each definition it uses (`defines`, optional), as often as
+  // it uses it.
+  void Count(const AstNode& ast,
+             const absl::flat_hash_map<std::string, const AstNode*>* defines =
+                 nullptr);
   // The memo slot of the subexpression with key `key` (AstKey) when it
   // occurs more than once, assigning one on first use; -1 when it occurs
   // once or the slots are used up.
@@ -46,6 +50,10 @@ class SharedSubexpressions {
   int slots_used() const { return next_slot_; }
 
  private:
+  void CountIn(const AstNode& ast,
+               const absl::flat_hash_map<std::string, const AstNode*>* defines,
+               int depth, int* expansions);
+
   absl::flat_hash_map<std::string, int> count_;
   absl::flat_hash_map<std::string, int> slot_;
   int next_slot_ = 0;
@@ -54,6 +62,13 @@ class SharedSubexpressions {
 // A canonical text of the syntax tree: equal for equal expressions however
 // they were spaced or parenthesised.
 std::string AstKey(const AstNode& ast);
+
+// How deep definitions may use definitions (define.a uses define.b ...),
+// and how many uses one expression may expand to (each use compiles the
+// definition in place: a definition using another four times, nested,
+// would otherwise grow without bound).
+inline constexpr int kMaxDefineDepth = 16;
+inline constexpr int kMaxDefineExpansions = 1000;
 
 struct WindowRef {
   int index = 0;
@@ -68,6 +83,9 @@ struct ExprScope {
   absl::flat_hash_map<std::string, WindowRef> windows;
   absl::flat_hash_map<std::string, int> scores;
   absl::flat_hash_map<std::string, const NamedList*> lists;
+  // Definitions (define.NAME): their parsed expressions, compiled in place
+  // where used. Not owned.
+  absl::flat_hash_map<std::string, const AstNode*> defines;
   // Shared subexpressions to evaluate once per transaction, or null. Not
   // owned; must outlive compilation only.
   SharedSubexpressions* shared = nullptr;

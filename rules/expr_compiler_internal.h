@@ -162,6 +162,9 @@ class Compiler {
     for (const auto& [name, s] : scope_.scores) {
       names.push_back(absl::StrCat("score.", name));
     }
+    for (const auto& [name, d] : scope_.defines) {
+      names.push_back(absl::StrCat("define.", name));
+    }
     for (const auto& [name, l] : scope_.lists) names.push_back(name);
     std::sort(names.begin(), names.end());
     return names;
@@ -173,6 +176,42 @@ class Compiler {
     if (!guess.empty())
       absl::StrAppend(&message, " (did you mean '", guess, "'?)");
     return Fail(n.offset, std::move(message));
+  }
+
+  // define.NAME: the definition's expression compiled here, with what this
+  // place may read. An error inside it points at `define.NAME` here (the
+  // definition itself was checked where it is written).
+  ExprPtr Define(const AstNode& n, absl::string_view name) {
+    auto it = scope_.defines.find(name);
+    if (it == scope_.defines.end()) return Unknown(n, "definition");
+    for (const std::string& outer : expanding_) {
+      if (outer == name) {
+        return Fail(
+            n.offset,
+            absl::StrCat("definition '", name, "' uses itself (",
+                         absl::StrJoin(expanding_, " -> "), " -> ", name, ")"));
+      }
+    }
+    if (static_cast<int>(expanding_.size()) >= kMaxDefineDepth) {
+      return Fail(n.offset, absl::StrCat("definitions nested deeper than ",
+                                         kMaxDefineDepth));
+    }
+    if (++expansions_ > kMaxDefineExpansions) {
+      return Fail(
+          n.offset,
+          absl::StrCat("definitions used more than ", kMaxDefineExpansions,
+                       " times in one expression, counting the "
+                       "uses inside definitions"));
+    }
+    const bool had_error = !error_->message.empty();
+    expanding_.emplace_back(name);
+    ExprPtr e = Compile(*it->second);
+    expanding_.pop_back();
+    if (e == nullptr && !had_error) {
+      error_->offset = n.offset;
+      error_->message = absl::StrCat("in define.", name, ": ", error_->message);
+    }
+    return e;
   }
 
   ExprPtr Path(const AstNode& n) {
@@ -189,6 +228,7 @@ class Compiler {
       uses_->windows = true;
       return MakeWindow(it->second.index, it->second.type);
     }
+    if (absl::StartsWith(path, "define.")) return Define(n, path.substr(7));
     if (absl::StartsWith(path, "param.")) {
       auto it = scope_.params.find(path.substr(6));
       if (it == scope_.params.end()) return Unknown(n, "parameter");
@@ -311,6 +351,10 @@ class Compiler {
   ExprError* error_;
   ExprUses local_;
   ExprUses* uses_;
+  // The definitions being compiled in place, outermost first, and how
+  // many uses have been compiled.
+  std::vector<std::string> expanding_;
+  int expansions_ = 0;
 };
 
 }  // namespace txscreen::rules::internal

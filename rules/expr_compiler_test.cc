@@ -257,6 +257,88 @@ TEST_F(ExprCompilerTest, SharedSubexpressionsKeepTheirValueUntilReset) {
   EXPECT_FALSE(window_again->EvalBool(ctx_));
 }
 
+// define.NAME compiles the definition in place: its type, its value, its
+// errors (pointing at the reference), and shared when used twice.
+TEST_F(ExprCompilerTest, DefinitionsCompileInPlace) {
+  std::vector<std::unique_ptr<AstNode>> asts;
+  ExprScope scope = scope_;
+  auto define = [&](const std::string& name, const std::string& text) {
+    ExprError error;
+    asts.push_back(ParseExpression(text, &error));
+    ASSERT_NE(asts.back(), nullptr) << text << ": " << error.message;
+    scope.defines[name] = asts.back().get();
+  };
+  define("big", "tx.amount >= 50000 CNY");
+  define("big_out", "define.big and tx.direction == 'OUT'");
+  define("cash_share", "window.cash_day");
+  define("loop_a", "define.loop_b or true");
+  define("loop_b", "define.loop_a");
+  define("bad", "tx.amount > 3");
+  // Each level uses the one below four times: 4^6 uses in all.
+  define("wide0", "tx.cash");
+  for (int i = 1; i <= 6; ++i) {
+    const std::string below = absl::StrCat("define.wide", i - 1);
+    define(absl::StrCat("wide", i),
+           absl::StrCat(below, " and ", below, " and ", below, " and ", below));
+  }
+  ExprPtr e = Compile("define.big_out and not tx.cash", scope);
+  ASSERT_NE(e, nullptr);
+  ctx_.ResetCaches();
+  EXPECT_TRUE(e->EvalBool(ctx_));  // 52,000.00 CNY out, not cash
+  ctx_.amount_base = 4999999;
+  ctx_.ResetCaches();
+  EXPECT_FALSE(e->EvalBool(ctx_));
+  // Any type; in a template hole too.
+  ExprPtr money = Compile("define.cash_share + 1 CNY", scope);
+  ASSERT_NE(money, nullptr);
+  EXPECT_EQ(money->type(), MoneyType());
+
+  EXPECT_EQ(Error("define.bigg", scope),
+            "0: unknown definition 'define.bigg' (did you mean "
+            "'define.big'?)");
+  EXPECT_EQ(Error("tx.cash or define.loop_a", scope),
+            "11: in define.loop_a: in define.loop_b: definition 'loop_a' "
+            "uses itself (loop_a -> loop_b -> loop_a)");
+  EXPECT_EQ(Error("tx.cash and define.bad", scope),
+            "12: in define.bad: cannot compare money with int: write the "
+            "amount with a currency, e.g. 50000 CNY");
+  EXPECT_THAT(Error("define.wide6", scope),
+              ::testing::HasSubstr("definitions used more than 1000 times"));
+  {
+    SharedSubexpressions counted;
+    ExprError error;
+    std::unique_ptr<AstNode> ast = ParseExpression("define.wide6", &error);
+    counted.Count(*ast, &scope.defines);  // stops; no hang
+  }
+  // Where windows cannot be read, neither can a definition that reads one.
+  ExprScope filter = scope;
+  filter.allow_windows = false;
+  EXPECT_EQ(Error("tx.cash and define.cash_share > 0 CNY", filter),
+            "12: in define.cash_share: window filters cannot read window "
+            "features");
+
+  // Used twice, it is evaluated once per transaction.
+  SharedSubexpressions shared;
+  for (const char* text : {"define.big_out", "define.big_out or tx.cash"}) {
+    ExprError error;
+    std::unique_ptr<AstNode> ast = ParseExpression(text, &error);
+    ASSERT_NE(ast, nullptr);
+    shared.Count(*ast, &scope.defines);
+  }
+  scope.shared = &shared;
+  ExprPtr first = Compile("define.big_out", scope);
+  ExprPtr second = Compile("define.big_out or tx.cash", scope);
+  ASSERT_TRUE(first && second);
+  // The definition, and each of its compound parts (as for any expression
+  // written twice).
+  EXPECT_EQ(shared.slots_used(), 3);
+  ctx_.amount_base = 5200000;
+  ctx_.ResetCaches();
+  EXPECT_TRUE(first->EvalBool(ctx_));
+  ctx_.amount_base = 0;  // the second reads the value the first kept
+  EXPECT_TRUE(second->EvalBool(ctx_));
+}
+
 // and / or / not read a shared operand's value from the context once it is
 // known (no virtual call); before that they evaluate it, which stores it.
 TEST_F(ExprCompilerTest, LogicalOperatorsReadSharedOperandsOnceKnown) {

@@ -283,6 +283,56 @@ void RulePackBuilder::Lists() {
   }
 }
 
+void RulePackBuilder::Defines() {
+  for (const auto& f : files_) {
+    for (int i = 0; i < f->proto.define_size(); ++i) {
+      const v1::Definition& d = f->proto.define(i);
+      const Tree* tree = f->tree.GetTreeForNested(
+          f->proto.GetDescriptor()->FindFieldByName("define"), i);
+      const std::string subject = absl::StrCat("define ", d.name());
+      if (!IsIdentifier(d.name())) {
+        Error(*f, FieldPos(*f, &f->tree, f->proto, "define", i), subject,
+              "name must be an identifier (letters, digits, _)");
+        continue;
+      }
+      if (scope_.defines.contains(d.name())) {
+        Error(*f, FieldPos(*f, &f->tree, f->proto, "define", i), subject,
+              "defined twice");
+        continue;
+      }
+      if (d.expr().empty()) {
+        Error(*f, FieldPos(*f, &f->tree, f->proto, "define", i), subject,
+              "expr is required");
+        continue;
+      }
+      ExprError error;
+      std::unique_ptr<AstNode> ast = ParseExpression(d.expr(), &error);
+      if (ast == nullptr) {
+        Error(*f, ValuePos(*f, tree, d, "expr", error.offset), subject,
+              absl::StrCat("expr: ", error.message));
+        continue;
+      }
+      scope_.defines.emplace(d.name(), ast.get());
+      define_asts_.push_back(std::move(ast));
+      define_at_.emplace_back(d.name(), DefineAt{f.get(), i});
+    }
+  }
+}
+
+void RulePackBuilder::CheckDefines() {
+  for (const auto& [name, at] : define_at_) {
+    const ParsedFile& f = *at.file;
+    const v1::Definition& d = f.proto.define(at.index);
+    const Tree* tree = f.tree.GetTreeForNested(
+        f.proto.GetDescriptor()->FindFieldByName("define"), at.index);
+    // Alone: no sharing (the counts are those of the places it is used).
+    ExprScope alone = scope_;
+    alone.shared = nullptr;
+    Expression(f, tree, d, "expr", d.expr(), alone,
+               absl::StrCat("define ", name), nullptr);
+  }
+}
+
 void RulePackBuilder::CountSharedSubexpressions() {
   // Conditions are evaluated for every transaction; reasons and prompts
   // only for hits, so they are not counted (a hole equal to a shared
@@ -290,7 +340,8 @@ void RulePackBuilder::CountSharedSubexpressions() {
   auto count = [this](absl::string_view text) {
     ExprError error;
     std::unique_ptr<AstNode> ast = ParseExpression(text, &error);
-    if (ast != nullptr) shared_.Count(*ast);  // errors come when compiled
+    // errors come when compiled
+    if (ast != nullptr) shared_.Count(*ast, &scope_.defines);
   };
   for (const auto& f : files_) {
     for (const v1::WindowFeature& w : f->proto.window()) {
@@ -318,8 +369,10 @@ LoadResult RulePackBuilder::Build(const std::vector<std::string>& paths) {
   Fx();
   Params();
   Lists();
+  Defines();
   CountSharedSubexpressions();
   Windows();
+  CheckDefines();
   Rules();
   if (result_.errors.empty()) {
     set_->render_zh_ = set_->render_;

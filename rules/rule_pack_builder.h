@@ -114,6 +114,11 @@ class RulePackBuilder {
   void Fx();
   void Params();
   void Lists();
+  // Parses the definitions (define.NAME) into scope_.defines.
+  void Defines();
+  // Compiles each definition where it is written, with every name of the
+  // pack in scope, so that its errors point into it.
+  void CheckDefines();
   // Counts the subexpressions of every condition (scope_.shared).
   void CountSharedSubexpressions();
   void Windows();
@@ -139,6 +144,13 @@ class RulePackBuilder {
   std::unique_ptr<RuleSet> set_ = std::make_unique<RuleSet>();
   ExprScope scope_;
   SharedSubexpressions shared_;
+  // The parsed definitions, and where each is written (file, index).
+  std::vector<std::unique_ptr<AstNode>> define_asts_;
+  struct DefineAt {
+    const ParsedFile* file;
+    int index;
+  };
+  std::vector<std::pair<std::string, DefineAt>> define_at_;
 };
 
 }  // namespace txscreen::rules

@@ -811,6 +811,62 @@ TEST_F(RulePackLoaderTest, ParamMustBeConstant) {
                        "'param.p'")));
 }
 
+// Definitions: written once in any file, used by conditions and reasons of
+// any file, compiled in place.
+TEST_F(RulePackLoaderTest, DefinitionsAreUsedAcrossFiles) {
+  Write("defs.textproto",
+        "param { name: \"big\" value: \"50000 CNY\" }\n"
+        "define { name: \"big_cash\" expr: \"tx.cash and tx.amount >= "
+        "param.big\" }\n"
+        "define { name: \"big_cash_out\" expr: \"define.big_cash and "
+        "tx.direction == 'OUT'\" }\n");
+  WritePack(absl::StrCat(
+      Rule("A", "define.big_cash_out", "ACTION_INTERCEPT",
+           "  prompt {\n"
+           "    why { zh: \"{if(define.big_cash, '大额现金', '')}\" en: "
+           "\"{if(define.big_cash, 'large cash', '')}\" }\n"
+           "    ask { zh: \"问题\" en: \"question\" }\n"
+           "  }\n"),
+      Rule("B", "define.big_cash or tx.cross_border")));
+  std::shared_ptr<const RuleSet> set = MustLoad();
+  ASSERT_NE(set, nullptr);
+  EXPECT_EQ(set->rules().size(), 2u);
+}
+
+TEST_F(RulePackLoaderTest, DefinitionErrors) {
+  WritePack(absl::StrCat(
+      "define { name: \"1st\" expr: \"true\" }\n"
+      "define { name: \"d\" expr: \"tx.cash\" }\n"
+      "define { name: \"d\" expr: \"tx.cash\" }\n"
+      "define { name: \"typo\" expr: \"tx.amount > 3\" }\n"
+      "define { name: \"unparsed\" expr: \"tx.cash and\" }\n"
+      "define { name: \"empty\" }\n",
+      Rule("A", "define.dd"), Rule("B", "tx.cash and define.typo")));
+  const std::string file = P("rules.textproto");
+  EXPECT_THAT(
+      Errors(),
+      ElementsAre(
+          absl::StrCat(file,
+                       ":1:1: define 1st: name must be an identifier "
+                       "(letters, digits, _)"),
+          absl::StrCat(file, ":3:1: define d: defined twice"),
+          absl::StrCat(file,
+                       ":5:45: define unparsed: expr: unexpected end of "
+                       "expression: a value is missing"),
+          absl::StrCat(file, ":6:1: define empty: expr is required"),
+          absl::StrCat(file,
+                       ":4:40: define typo: expr: cannot compare money "
+                       "with int: write the amount with a currency, e.g. "
+                       "50000 CNY"),
+          absl::StrCat(file,
+                       ":14:10: rule A: when: unknown definition "
+                       "'define.dd' (did you mean 'define.d'?)"),
+          absl::StrCat(file,
+                       ":25:22: rule B: when: in define.typo: cannot "
+                       "compare money with int: write the amount with a "
+                       "currency, e.g. 50000 CNY")));
+}
+
 TEST_F(RulePackLoaderTest, ParamNameErrors) {
   WritePack(
       "param { name: \"1st\" value: \"1\" }\n"
