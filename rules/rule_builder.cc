@@ -269,8 +269,9 @@ void RulePackBuilder::Rule(const ParsedFile& f, const Tree* tree,
   set_->rules_.push_back(std::move(rule));
 }
 
-void RulePackBuilder::Rules() {
-  // Scores first: every rule may name a score that another rule adds to.
+void RulePackBuilder::Scores() {
+  // Before any condition: every rule (and definition) may name a score
+  // that a rule adds to.
   for (const auto& f : files_) {
     for (const v1::Rule& r : f->proto.rule()) {
       for (const v1::ScoreWeight& s : r.score()) {
@@ -281,6 +282,9 @@ void RulePackBuilder::Rules() {
       }
     }
   }
+}
+
+void RulePackBuilder::Rules() {
   absl::flat_hash_map<std::string, std::string> seen;
   const pb::FieldDescriptor* rule_field =
       v1::RuleFile::descriptor()->FindFieldByName("rule");

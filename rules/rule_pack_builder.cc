@@ -372,6 +372,7 @@ LoadResult RulePackBuilder::Build(const std::vector<std::string>& paths) {
   Defines();
   CountSharedSubexpressions();
   Windows();
+  Scores();
   CheckDefines();
   Rules();
   if (result_.errors.empty()) {

@@ -122,6 +122,8 @@ class RulePackBuilder {
   // Counts the subexpressions of every condition (scope_.shared).
   void CountSharedSubexpressions();
   void Windows();
+  // The score names the rules add to (scope_.scores).
+  void Scores();
   void Rules();
   // `block` is where the rule { ... } starts, for errors about the rule as
   // a whole.

@@ -833,6 +833,17 @@ TEST_F(RulePackLoaderTest, DefinitionsAreUsedAcrossFiles) {
   EXPECT_EQ(set->rules().size(), 2u);
 }
 
+// A definition may read a score a rule adds to (where scores may be read:
+// in rule conditions).
+TEST_F(RulePackLoaderTest, DefinitionsMayReadScores) {
+  WritePack(
+      absl::StrCat("define { name: \"risky\" expr: \"score.fraud >= 50\" }\n",
+                   Rule("ADD", "tx.cash", "ACTION_REVIEW",
+                        "  score { name: \"fraud\" weight: 60 }\n"),
+                   Rule("READ", "define.risky")));
+  MustLoad();
+}
+
 TEST_F(RulePackLoaderTest, DefinitionErrors) {
   WritePack(absl::StrCat(
       "define { name: \"1st\" expr: \"true\" }\n"
