@@ -265,6 +265,7 @@ std::string EncodeEntityWindows(const EntityWindows& entity,
     history = MeasureHistory(*entity.history);
     bound += 1 + LengthSize(history.total) + history.total;
   }
+  bound += 1 + 10;  // written_clock_us
   if (scratch->size() < bound) scratch->resize(bound);
   uint8_t* const begin = reinterpret_cast<uint8_t*>(scratch->data());
   uint8_t* p = begin;
@@ -278,6 +279,12 @@ std::string EncodeEntityWindows(const EntityWindows& entity,
   if (entity.history != nullptr && (p != begin || history.total > 0)) {
     p = wire::WriteFieldHeader(2, history.total, p);
     p = WriteHistory(*entity.history, history, p);
+  }
+  // Only beside windows (a value without them is erased), and not for a
+  // customer, whom the sweep leaves anyway.
+  if (entity.history == nullptr && p != begin && entity.written_clock_us > 0) {
+    p = wire::WriteTag(3, wire::kVarint, p);
+    p = wire::WriteVarint(entity.written_clock_us, p);
   }
   return std::string(scratch->data(), static_cast<size_t>(p - begin));
 }
@@ -638,6 +645,7 @@ absl::StatusOr<EntityWindows*> PartitionState::Load(v1::Entity kind,
                          "' is damaged (bucket arrays of different lengths)"));
       }
     }
+    entity->written_clock_us = proto.written_clock_us();
     if (kind == v1::ENTITY_CUSTOMER && proto.has_history()) {
       entity->history = std::make_unique<CustomerHistory>();
       if (absl::Status s =
@@ -714,7 +722,8 @@ void PartitionState::EndTransaction() {
   for (uint32_t i : touched_windows_.open) {
     PrefetchWindows(*touched_windows_.entries[i].entry);
   }
-  EncodeOpen(&touched_windows_, [this](const EntityWindows& e) {
+  EncodeOpen(&touched_windows_, [this](EntityWindows& e) {
+    e.written_clock_us = max_event_us_;
     return EncodeEntityWindows(e, &encode_scratch_);
   });
 }
@@ -1047,6 +1056,7 @@ std::vector<StateWrite> PartitionState::BuildWrites(
     }
     EntityWindows* entity = left_windows_[i];
     if (!entity->changed()) continue;
+    entity->written_clock_us = max_event_us_;
     std::string value = EncodeEntityWindows(*entity, &encode_scratch_);
     writes.push_back(
         value.empty()
@@ -1275,10 +1285,13 @@ absl::StatusOr<int64_t> PartitionState::SweepIdle(
         // entry goes from memory too.
         auto cached = windows_.find(Name{name[0], name.substr(1)});
         if (cached != windows_.end() && (*cached)->touched) return true;
-        // A value that does not parse is left for Load to report.
+        // A value that does not parse is left for Load to report. One
+        // written within the retention of the clock stays: its customer's
+        // transactions may lag the partition's, and still need it.
         if (!sweep_value_.ParseFromArray(value.data(),
                                          static_cast<int>(value.size())) ||
-            sweep_value_.has_history()) {
+            sweep_value_.has_history() ||
+            sweep_value_.written_clock_us() > at_us) {
           return true;
         }
         for (const WindowProto& w : sweep_value_.window()) {

@@ -128,6 +128,9 @@ struct EntityWindows {
   // format 3): that key is erased with this entity's next write.
   bool legacy_history = false;
   uint32_t touched_index = 0;
+  // The partition's event clock when the value was last encoded
+  // (EntityWindowsProto.written_clock_us; not for customers).
+  int64_t written_clock_us = 0;
   EntryKey key;
   // A customer's history (customers only; null until History() asks for
   // it), stored in the same value: one write per customer, not two.
@@ -298,9 +301,11 @@ class PartitionState {
   // first bucket that the window with `fingerprint` keeps for a
   // transaction at `at_us`, or int64 max when no current window has that
   // fingerprint; `at_us` is the partition's event clock minus the dedupe
-  // retention (a transaction older than that behind its own customer's is
-  // rejected). Call right before a flush, and not between BuildFlush and
-  // Committed. Returns how many entities it marked for erasure.
+  // retention. An entity written while the clock was later than `at_us`
+  // stays whatever its buckets (written_clock_us): input is in time order
+  // per customer only, and a customer's transactions may lag the clock
+  // that far and still need it. Call right before a flush, and not between
+  // BuildFlush and Committed. Returns how many entities it marked.
   absl::StatusOr<int64_t> SweepIdle(
       const std::function<int64_t(uint64_t fingerprint, int64_t at_us)>&
           keep_from,

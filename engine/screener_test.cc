@@ -1609,6 +1609,32 @@ TEST_F(ScreenerTest, SweepErasesEntitiesOnlyOnceTheirWindowsAreIdle) {
   EXPECT_EQ(FindHit(d, "FIRST_PAYEE"), nullptr);
 }
 
+// An entity written recently by the partition's clock stays, however old
+// its buckets: its customer's transactions may lag the partition's (input
+// in time order per customer only).
+TEST_F(ScreenerTest, SweepLeavesEntitiesOfCustomersBehindThePartition) {
+  v1::Transaction ahead = Tx("U1", kT0 + 10 * kDay);
+  ahead.set_customer_id("C2");
+  ahead.set_account_id("A2");
+  ahead.set_device_id("D2");
+  Screen(ahead);          // the partition's clock: kT0 + 10 days
+  Screen(Tx("T1", kT0));  // C1 is 10 days behind
+  ASSERT_TRUE(state_->Flush("1").ok());
+  Restart();
+  v1::Transaction again = ahead;
+  again.set_transaction_id("U2");
+  SetTime(kT0 + 10 * kDay + kMinute, again.mutable_occurred_at());
+  Screen(again);
+  absl::StatusOr<int64_t> marked = screener_->SweepIdle(1000);
+  ASSERT_TRUE(marked.ok()) << marked.status();
+  EXPECT_EQ(*marked, 0);
+  ASSERT_TRUE(state_->Flush("2").ok());
+  // C1's next transaction, 10 minutes after its last, still sees it.
+  v1::Decision d = Screen(Tx("T2", kT0 + 10 * kMinute));
+  EXPECT_EQ(Window(d, "acct_1h"), 20000);
+  EXPECT_EQ(Window(d, "dev_1h"), 2);
+}
+
 // --- The same on RocksDB on disk
 // ----------------------------------------------
 
