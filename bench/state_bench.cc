@@ -25,7 +25,7 @@ namespace fs = std::filesystem;
 
 // One window feature update as the screener does it for a transaction that
 // passes the feature's filter: bucket of the event time, Add, read the
-// window's value, evict old buckets. Round robin over the shipped pack's 27
+// window's value, evict old buckets. Round robin over the shipped pack's
 // windows (calendar day, sliding 5 min to 24 h, SUM/COUNT/MAX/DISTINCT), for
 // range(0) entities (10k, 100k, 1M), event time advancing about 9 s per
 // update.
@@ -192,10 +192,7 @@ void BM_SweepIdle(benchmark::State& state) {
   }
   fs::remove_all(dir);
 }
-BENCHMARK(BM_SweepIdle)
-    ->Arg(10000)
-    ->Arg(100000)
-    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_SweepIdle)->Arg(10000)->Arg(100000)->Unit(benchmark::kMicrosecond);
 
 // A customer's history as each transaction meets it: the retention applied
 // (PartitionState::Expire, once per hour of event time), the transaction

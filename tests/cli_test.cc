@@ -492,10 +492,11 @@ TEST_F(CliTest, ScreenExamplesGivesTheExpectedVerdicts) {
   EXPECT_THAT(by_id["EX-017"]->input_errors(),
               ElementsAre("amount_minor must be > 0, got -5000000"));
   // The cash withdrawal counted in cash_out_cny_day, cash_out_cny_max_day,
-  // acct_out_24h and (since cn-2026.12.2) the dormancy window cust_moved_180d.
+  // acct_out_24h, (since cn-2026.12.2) the dormancy window cust_moved_180d
+  // and (since cn-2026.12.3) cust_moved_7d.
   EXPECT_THAT(
       by_id["EX-016"]->notes(),
-      ElementsAre("reversal of EX-015: retracted 4 window contributions"));
+      ElementsAre("reversal of EX-015: retracted 5 window contributions"));
   // 30,000 + 25,000 would be reported; the first was reversed.
   EXPECT_THAT(by_id["EX-019"]->hits(), IsEmpty());
 
