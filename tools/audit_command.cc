@@ -148,12 +148,12 @@ int Export(const CommandLine& cl) {
       &unreadable);
   if (!s.ok()) {
     std::cerr << "txscreen audit export: " << s.message() << "\n";
-    return 2;
+    return 1;
   }
   out->flush();
   if (!*out) {
     std::cerr << "txscreen audit export: write failed\n";
-    return 2;
+    return 1;
   }
   std::cerr << "txscreen audit export: " << n << " records"
             << (unmasked ? ", account numbers in clear" : "") << "\n";

@@ -36,7 +36,8 @@ constexpr char kBacktestUsage[] =
     "  (compliance/README.md). --label/--group-by name columns of the CSV, or\n"
     "  of --labels (a CSV keyed by transaction_id, e.g. gen --labels).\n"
     "  --output DIR writes decisions.jsonl, report.json, summary.txt and\n"
-    "  bad_rows.txt. Exit 0; 1 on errors; 2 when some rows were bad.\n";
+    "  bad_rows.txt. Exit 0; 1 on errors; 2 on a usage error; 3 when some\n"
+    "  rows were bad.\n";
 
 constexpr char kDiffUsage[] =
     "usage: txscreen rules diff --old PACK[,PACK...] --new PACK[,PACK...]\n"

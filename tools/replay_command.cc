@@ -53,7 +53,7 @@ constexpr char kUsage[] =
     "  --format proto|json the message encoding (default proto)\n"
     "  --producer K=V,...  librdkafka producer settings\n"
     "Rows that cannot be read are reported as FILE:LINE and not sent. Exit 0\n"
-    "when every row was sent and delivered, 2 when some could not be read,\n"
+    "when every row was sent and delivered, 3 when some could not be read,\n"
     "1 when a message was not delivered or the input cannot be opened, 130\n"
     "when stopped by Ctrl-C or SIGTERM (what was sent is delivered first).\n";
 

@@ -40,7 +40,8 @@ constexpr char kUsage[] =
     "  as JSONL (txscreen screen --reports) or the engine's reports topic.\n"
     "  --holidays: one YYYY-MM-DD per line (a holiday), or 'YYYY-MM-DD\n"
     "  working' (a working weekend day); '#' starts a comment.\n"
-    "  Exit 0; 1 on errors; 2 when some input lines were unreadable.\n";
+    "  Exit 0; 1 on errors; 2 on a usage error; 3 when some input lines were\n"
+    "  unreadable.\n";
 
 absl::Status ReadHolidays(const std::string& path,
                           compliance::LargeValueOptions* options) {
