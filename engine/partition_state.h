@@ -310,7 +310,9 @@ class PartitionState {
       const std::function<int64_t(uint64_t fingerprint, int64_t at_us)>&
           keep_from,
       size_t max_keys);
-  // Entities the flushes erased as idle, and full passes of the sweep.
+  // Entities erased as idle by the flushes built (a failed commit's
+  // included), and full passes of the sweep. The sweep's place is not
+  // kept: a new PartitionState (a restart, a rebalance) starts a pass anew.
   int64_t swept_entities() const { return swept_entities_; }
   int64_t sweep_passes() const { return sweep_passes_; }
 

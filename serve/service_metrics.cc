@@ -96,7 +96,9 @@ ServiceMetrics::ServiceMetrics(Service* service) : service_(service) {
           &s->commits);
   counter("txscreen_state_swept_entities_total",
           "Idle entities (accounts, devices, payee accounts whose windows "
-          "hold nothing the rules still need) erased from the state.",
+          "hold nothing the rules still need) erased from the state, counted "
+          "when the commit is built (one aborted and decided again counts "
+          "them again).",
           &s->swept_entities);
   counter("txscreen_state_sweep_failures_total",
           "Sweeps of idle entities that failed to read the store (the "
