@@ -71,6 +71,40 @@ void BM_WindowUpdate(benchmark::State& state) {
 }
 BENCHMARK(BM_WindowUpdate)->Arg(10000)->Arg(100000)->Arg(1000000);
 
+// RocksDB in a fresh temporary directory, removed with this object.
+class ScratchStore {
+ public:
+  explicit ScratchStore(absl::string_view what) {
+    static int run = 0;
+    dir_ = fs::temp_directory_path() /
+           absl::StrCat("txscreen_bench_", what, "_", ::getpid(), "_", run++);
+    fs::remove_all(dir_);
+    absl::StatusOr<std::unique_ptr<engine::StateStore>> store =
+        engine::OpenRocksStateStore(dir_.string());
+    if (store.ok()) {
+      store_ = std::move(*store);
+    } else {
+      error_ = std::string(store.status().message());
+    }
+  }
+  ~ScratchStore() {
+    store_.reset();
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+  }
+  ScratchStore(const ScratchStore&) = delete;
+  ScratchStore& operator=(const ScratchStore&) = delete;
+
+  // Null when it could not be opened (error()).
+  engine::StateStore* get() const { return store_.get(); }
+  const std::string& error() const { return error_; }
+
+ private:
+  fs::path dir_;
+  std::unique_ptr<engine::StateStore> store_;
+  std::string error_;
+};
+
 // Write-behind to RocksDB: the state changes of `range(0)` screened
 // transactions (range(1) customers: 10k, 100k, 1M) flushed as one atomic batch
 // with the input position, as the pipeline does after each batch. Screening is
@@ -78,19 +112,13 @@ BENCHMARK(BM_WindowUpdate)->Arg(10000)->Arg(100000)->Arg(1000000);
 // directory, removed afterwards.
 void BM_StateFlush(benchmark::State& state) {
   const int64_t batch = state.range(0);
-  static int run = 0;
-  const fs::path dir =
-      fs::temp_directory_path() /
-      absl::StrCat("txscreen_bench_state_", ::getpid(), "_", run++);
-  fs::remove_all(dir);
+  ScratchStore store("state");
+  if (store.get() == nullptr) {
+    state.SkipWithError(store.error().c_str());
+    return;
+  }
   {
-    absl::StatusOr<std::unique_ptr<engine::StateStore>> store =
-        engine::OpenRocksStateStore(dir.string());
-    if (!store.ok()) {
-      state.SkipWithError(std::string(store.status().message()).c_str());
-      return;
-    }
-    engine::PartitionState partition(store->get(), 0);
+    engine::PartitionState partition(store.get(), 0);
     engine::ManualClock clock;
     engine::ScreenerOptions options;
     options.mark_late = false;
@@ -118,7 +146,6 @@ void BM_StateFlush(benchmark::State& state) {
     }
     state.SetItemsProcessed(state.iterations() * batch);
   }
-  fs::remove_all(dir);
 }
 BENCHMARK(BM_StateFlush)
     ->Args({100, 100000})
@@ -136,23 +163,17 @@ BENCHMARK(BM_StateFlush)
 // nothing is skipped early). Items are stored entities looked at.
 void BM_SweepIdle(benchmark::State& state) {
   constexpr size_t kKeysPerCall = 256;
-  static int run = 0;
-  const fs::path dir =
-      fs::temp_directory_path() /
-      absl::StrCat("txscreen_bench_sweep_", ::getpid(), "_", run++);
-  fs::remove_all(dir);
+  ScratchStore store("sweep");
+  if (store.get() == nullptr) {
+    state.SkipWithError(store.error().c_str());
+    return;
+  }
   {
-    absl::StatusOr<std::unique_ptr<engine::StateStore>> store =
-        engine::OpenRocksStateStore(dir.string());
-    if (!store.ok()) {
-      state.SkipWithError(std::string(store.status().message()).c_str());
-      return;
-    }
     engine::ManualClock clock;
     engine::ScreenerOptions options;
     options.mark_late = false;
     {
-      engine::PartitionState partition(store->get(), 0);
+      engine::PartitionState partition(store.get(), 0);
       engine::Screener screener(ShippedRuleSet(), &partition, &clock, options);
       TransactionGenerator gen(GeneratorOptions{.customers = state.range(0)});
       txscreen::v1::Transaction tx;
@@ -170,7 +191,7 @@ void BM_SweepIdle(benchmark::State& state) {
         return;
       }
     }
-    engine::PartitionState partition(store->get(), 0);
+    engine::PartitionState partition(store.get(), 0);
     engine::Screener screener(ShippedRuleSet(), &partition, &clock, options);
     // Loads the partition's event clock.
     if (!partition.History("bench-sweep").ok()) {
@@ -190,7 +211,6 @@ void BM_SweepIdle(benchmark::State& state) {
     state.counters["passes"] = static_cast<double>(partition.sweep_passes());
     state.SetItemsProcessed(state.iterations() * kKeysPerCall);
   }
-  fs::remove_all(dir);
 }
 BENCHMARK(BM_SweepIdle)->Arg(10000)->Arg(100000)->Unit(benchmark::kMicrosecond);
 
