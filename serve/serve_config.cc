@@ -163,6 +163,20 @@ absl::StatusOr<v1::Verdict> ParseVerdict(const Value& v) {
   return it->second;
 }
 
+// `v` as a whole number in [low, high]; else "expected NOUN from LOW to
+// HIGH, got 'VALUE'" (`low_note` follows LOW, e.g. " (off)").
+absl::StatusOr<int64_t> InRange(const Value& v, int64_t low, int64_t high,
+                                absl::string_view noun = "a number",
+                                absl::string_view low_note = "") {
+  int64_t n = 0;
+  if (!absl::SimpleAtoi(v.value, &n) || n < low || n > high) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(v.where, ": expected ", noun, " from ", low, low_note,
+                     " to ", high, ", got '", v.value, "'"));
+  }
+  return n;
+}
+
 absl::StatusOr<WireFormat> ParseFormat(const Value& v) {
   if (v.value == "proto") return WireFormat::kProto;
   if (v.value == "json") return WireFormat::kJson;
@@ -259,48 +273,31 @@ absl::StatusOr<ServeCommandOptions> ParseServeConfig(
       if (!f.ok()) return f.status();
       o.output_format = *f;
     } else if (key == "partitions" || key == "commit-interval-ms") {
-      int n = 0;
-      if (!absl::SimpleAtoi(v.value, &n) || n < 1 || n > 100000) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(v.where, ": expected a number from 1 to 100000, got '",
-                         v.value, "'"));
-      }
-      if (key == "partitions" && n > 1000) {
+      absl::StatusOr<int64_t> n = InRange(v, 1, 100000);
+      if (!n.ok()) return n.status();
+      if (key == "partitions" && *n > 1000) {
         return absl::InvalidArgumentError(absl::StrCat(
             v.where, ": at most 1000 partitions, got '", v.value, "'"));
       }
-      (key == "partitions" ? o.partitions : o.commit_interval_ms) = n;
+      (key == "partitions" ? o.partitions : o.commit_interval_ms) =
+          static_cast<int>(*n);
     } else if (key == "kafka-timeout-ms") {
-      int n = 0;
-      if (!absl::SimpleAtoi(v.value, &n) || n < 1000 || n > 600000) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(v.where, ": expected milliseconds from 1000 to ",
-                         "600000, got '", v.value, "'"));
-      }
-      o.kafka_timeout_ms = n;
-    } else if (key == "state-memory-mb" || key == "state-cache-entities") {
-      int64_t n = 0;
-      const bool memory = key == "state-memory-mb";
-      const int64_t low = memory ? 16 : 1000;
-      const int64_t high = memory ? 1 << 20 : 1000000000;
-      if (!absl::SimpleAtoi(v.value, &n) || n < low || n > high) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(v.where, ": expected a number from ", low, " to ",
-                         high, ", got '", v.value, "'"));
-      }
-      if (memory) {
-        o.store.memory_bytes = static_cast<size_t>(n) << 20;
-      } else {
-        o.state_cache_entities = n;
-      }
+      absl::StatusOr<int64_t> n = InRange(v, 1000, 600000, "milliseconds");
+      if (!n.ok()) return n.status();
+      o.kafka_timeout_ms = static_cast<int>(*n);
+    } else if (key == "state-memory-mb") {
+      absl::StatusOr<int64_t> n = InRange(v, 16, 1 << 20);
+      if (!n.ok()) return n.status();
+      o.store.memory_bytes = static_cast<size_t>(*n) << 20;
+    } else if (key == "state-cache-entities") {
+      absl::StatusOr<int64_t> n = InRange(v, 1000, 1000000000);
+      if (!n.ok()) return n.status();
+      o.state_cache_entities = *n;
     } else if (key == "state-sweep-keys") {
-      int64_t n = 0;
-      if (!absl::SimpleAtoi(v.value, &n) || n < 0 || n > 1000000) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(v.where, ": expected a number from 0 (no sweep) to ",
-                         "1000000, got '", v.value, "'"));
-      }
-      o.state_sweep_keys = n;
+      absl::StatusOr<int64_t> n =
+          InRange(v, 0, 1000000, "a number", " (no sweep)");
+      if (!n.ok()) return n.status();
+      o.state_sweep_keys = *n;
     } else if (key == "create-topics") {
       if (v.value != "true" && v.value != "false") {
         return absl::InvalidArgumentError(absl::StrCat(
