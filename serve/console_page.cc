@@ -143,6 +143,10 @@ const T = {
   left: ["剩余处理时间", "time left"], overdue: ["已超时，即将上报", "overdue; being escalated"],
   network: ["网络错误，请重试", "network error; try again"]
 };
+const CHANNELS = { CHANNEL_COUNTER: ["柜面", "counter"], CHANNEL_ATM: ["ATM", "ATM"],
+  CHANNEL_MOBILE: ["手机银行", "mobile banking"], CHANNEL_ONLINE: ["网上银行", "online banking"],
+  CHANNEL_VTM: ["智能柜台", "smart teller (VTM)"], CHANNEL_POS: ["POS", "POS"],
+  CHANNEL_PHONE: ["电话银行", "phone banking"] };
 const OUTCOMES = { OUTCOME_RELEASE: ["放行", "released"], OUTCOME_CANCEL: ["取消", "cancelled"],
   OUTCOME_REPORT_POLICE: ["已报警", "reported to police"], OUTCOME_ESCALATE: ["已上报", "escalated"],
   OUTCOME_ESCALATED_TIMEOUT: ["超时上报", "escalated on timeout"] };
@@ -228,7 +232,7 @@ function renderDetail() {
   root.querySelectorAll("[data-t]").forEach((e) => { e.textContent = t(e.dataset.t); });
   const f = (name) => root.querySelector('[data-f="' + name + '"]');
   f("amount").textContent = money(h.amount_minor, h.currency) + " — " + (h.status !== "HOLD_STATUS_PENDING" ? status(h)[1] : h.verdict === "VERDICT_BLOCK" ? t("blocked") : t("intercept"));
-  f("meta").textContent = when(h.occurred_at) + " · " + t("customer") + " " + h.customer_id + (h.customer_age ? " · " + h.customer_age + " " + t("age") : "") + " · " + (h.channel || "").replace("CHANNEL_", "") + " · " + h.transaction_id;
+  f("meta").textContent = when(h.occurred_at) + " · " + t("customer") + " " + h.customer_id + (h.customer_age ? " · " + h.customer_age + " " + t("age") : "") + " · " + (CHANNELS[h.channel] || [h.channel || "", h.channel || ""])[lang] + " · " + h.transaction_id;
   f("accounts").textContent = t("from") + " " + (h.account_masked || "-") + " → " + t("to") + " " + (h.counterparty_name || "") + " " + (h.counterparty_account_masked || "");
   f("memo").textContent = h.memo ? t("memo") + ": " + h.memo : "";
   showLeft(h);

@@ -234,7 +234,7 @@ test('teller console: intercept, refused release, cancel, disposition', { timeou
     const detail = page.locator('#detail');
     await detail.locator('[data-f="why"] li').first().waitFor();
     assert.match(await detail.locator('[data-f="amount"]').textContent(), /^80,000\.00 CNY — 拦截$/);
-    assert.match(await detail.locator('[data-f="meta"]').textContent(), /客户 C-3001 · (\d+ 岁 · )?COUNTER · EX-007/);
+    assert.match(await detail.locator('[data-f="meta"]').textContent(), /客户 C-3001 · (\d+ 岁 · )?柜面 · EX-007/);
     // The time left before the hold escalates, counting down.
     await page.waitForFunction(() => /^剩余处理时间 \d+:\d\d$/.test(document.querySelector('#detail [data-f="left"]').textContent));
     const why = await detail.locator('[data-f="why"] li').allTextContents();
@@ -279,6 +279,8 @@ test('teller console: intercept, refused release, cancel, disposition', { timeou
     assert.equal(await detail.locator('h2[data-t="why"]').textContent(), 'Why it is held');
     assert.match((await detail.locator('[data-f="why"] li').allTextContents()).join('\n'),
       /^Suspected .*safe account/m, 'the English line first');
+    assert.match(await detail.locator('[data-f="meta"]').textContent(),
+      /customer C-3001 · (\d+ years · )?counter · EX-007/, 'the channel in English');
     // (#conn keeps "● 实时" until the next event: the page sets it only then.)
     await page.click('#btn-release');
     await page.waitForFunction(() => document.getElementById('result').textContent.startsWith('Refused'));
