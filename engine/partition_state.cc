@@ -542,17 +542,22 @@ int64_t PartitionState::RecordsKeptFromDay() const {
   return DayOf(max_event_us_ - options_.dedupe_retention_us) - 1;
 }
 
-template <typename T>
-PartitionState::Name PartitionState::ByName<T>::Of(const T& entry) {
+PartitionState::Name PartitionState::WindowsKeyName(absl::string_view key) {
   // Every key starts with the 4-byte partition prefix; a windows key then
   // has the kind.
+  key.remove_prefix(std::min<size_t>(4, key.size()));
+  const char kind = key.empty() ? '\0' : key[0];
+  key.remove_prefix(key.empty() ? 0 : 1);
+  return Name{kind, key};
+}
+
+template <typename T>
+PartitionState::Name PartitionState::ByName<T>::Of(const T& entry) {
+  if constexpr (std::is_same_v<T, EntityWindows>) {
+    return WindowsKeyName(entry.key.view());
+  }
   absl::string_view key = entry.key.view();
   key.remove_prefix(4);
-  if constexpr (std::is_same_v<T, EntityWindows>) {
-    const char kind = key.empty() ? '\0' : key[0];
-    key.remove_prefix(key.empty() ? 0 : 1);
-    return Name{kind, key};
-  }
   return Name{0, key};
 }
 
@@ -1067,11 +1072,7 @@ std::vector<StateWrite> PartitionState::BuildWrites(
   // Idle entities the sweep found, unless loaded since (then in memory:
   // maybe changed, and written above).
   for (std::string& key : sweep_erases_) {
-    const absl::string_view name =
-        absl::string_view(key).substr(prefix_.size());
-    if (windows_.find(Name{name[0], name.substr(1)}) != windows_.end()) {
-      continue;
-    }
+    if (windows_.find(WindowsKeyName(key)) != windows_.end()) continue;
     writes.push_back(StateWrite::Erase(StateFamily::kWindows, std::move(key)));
     ++swept_entities_;
   }
@@ -1275,15 +1276,15 @@ absl::StatusOr<int64_t> PartitionState::SweepIdle(
           return false;
         }
         ++visited;
-        absl::string_view name = key.substr(prefix_.size());
-        if (name.empty() ||
-            name[0] == static_cast<char>('0' + v1::ENTITY_CUSTOMER)) {
+        const Name name = WindowsKeyName(key);
+        if (name.kind == '\0' ||
+            name.kind == static_cast<char>('0' + v1::ENTITY_CUSTOMER)) {
           return true;
         }
         // Handed out since the last flush: in use. Otherwise an entry in
         // memory is clean, as stored: the stored value decides, and an idle
         // entry goes from memory too.
-        auto cached = windows_.find(Name{name[0], name.substr(1)});
+        auto cached = windows_.find(name);
         if (cached != windows_.end() && (*cached)->touched) return true;
         // A value that does not parse is left for Load to report. One
         // written within the retention of the clock stays: its customer's

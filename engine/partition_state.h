@@ -367,6 +367,8 @@ class PartitionState {
     char kind;  // '0' + the entity kind
     absl::string_view id;
   };
+  // The name of a key of the windows family.
+  static Name WindowsKeyName(absl::string_view key);
   template <typename T>
   struct ByName {
     using is_transparent = void;
