@@ -189,6 +189,21 @@ void RulePackBuilder::Fx() {
   scope_.fx = set_->fx_.get();
 }
 
+bool RulePackBuilder::NewName(const ParsedFile& f, absl::string_view field,
+                              int index, absl::string_view subject,
+                              absl::string_view name, bool taken) {
+  absl::string_view problem;
+  if (!IsIdentifier(name)) {
+    problem = "name must be an identifier (letters, digits, _)";
+  } else if (taken) {
+    problem = "defined twice";
+  } else {
+    return true;
+  }
+  Error(f, FieldPos(f, &f.tree, f.proto, field, index), subject, problem);
+  return false;
+}
+
 void RulePackBuilder::Params() {
   ExprScope literal_scope;
   literal_scope.fx = scope_.fx;
@@ -198,14 +213,8 @@ void RulePackBuilder::Params() {
       const Tree* tree = f->tree.GetTreeForNested(
           f->proto.GetDescriptor()->FindFieldByName("param"), i);
       std::string subject = absl::StrCat("param ", p.name());
-      if (!IsIdentifier(p.name())) {
-        Error(*f, FieldPos(*f, &f->tree, f->proto, "param", i), subject,
-              "name must be an identifier (letters, digits, _)");
-        continue;
-      }
-      if (scope_.params.contains(p.name())) {
-        Error(*f, FieldPos(*f, &f->tree, f->proto, "param", i), subject,
-              "defined twice");
+      if (!NewName(*f, "param", i, subject, p.name(),
+                   scope_.params.contains(p.name()))) {
         continue;
       }
       ExprPtr e = Expression(*f, tree, p, "value", p.value(), literal_scope,
@@ -290,14 +299,8 @@ void RulePackBuilder::Defines() {
       const Tree* tree = f->tree.GetTreeForNested(
           f->proto.GetDescriptor()->FindFieldByName("define"), i);
       const std::string subject = absl::StrCat("define ", d.name());
-      if (!IsIdentifier(d.name())) {
-        Error(*f, FieldPos(*f, &f->tree, f->proto, "define", i), subject,
-              "name must be an identifier (letters, digits, _)");
-        continue;
-      }
-      if (scope_.defines.contains(d.name())) {
-        Error(*f, FieldPos(*f, &f->tree, f->proto, "define", i), subject,
-              "defined twice");
+      if (!NewName(*f, "define", i, subject, d.name(),
+                   scope_.defines.contains(d.name()))) {
         continue;
       }
       if (d.expr().empty()) {

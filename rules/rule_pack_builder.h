@@ -109,6 +109,10 @@ class RulePackBuilder {
                 absl::string_view subject, TextTemplate* out,
                 ExprUses* uses = nullptr, int index = -1);
 
+  // Whether `name`, of the `index`th `field` entry of `f` (a param, a
+  // define), is an identifier not `taken` yet; else the error, at the entry.
+  bool NewName(const ParsedFile& f, absl::string_view field, int index,
+               absl::string_view subject, absl::string_view name, bool taken);
   bool ReadFiles(const std::vector<std::string>& paths);
   void Settings();
   void Fx();
